@@ -1,0 +1,51 @@
+# The Pluggable Rule Engine. `make run` serves it; `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
+LOCAL_ENV := SECURE_SSL_REDIRECT=False
+
+.PHONY: run test install install-dev superuser bench chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# A local secret key, generated once; never committed (.gitignore).
+.env:
+	$(BIN)/python -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(50))" > $@
+
+run: install .env
+	$(LOCAL_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput
+	$(LOCAL_ENV) $(BIN)/python manage.py seed_orders
+	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
+
+superuser: install .env
+	$(LOCAL_ENV) $(BIN)/python manage.py createsuperuser
+
+chromium:
+	bash scripts/ensure-chromium.sh
+
+test: install-dev chromium
+	$(BIN)/python -m pytest
+
+bench: install-dev
+	$(BIN)/python bench/check_throughput.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

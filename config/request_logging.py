@@ -1,0 +1,68 @@
+"""Request ids and the one access log line per request."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger("config.access")
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# A client-supplied id is echoed into logs and headers, so keep it short and plain.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def current_request_id() -> str | None:
+    """Return the id of the request being served, if any."""
+    return _request_id.get()
+
+
+class RequestIdFilter(logging.Filter):
+    """Add the current request id to every log record made while serving one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach ``request_id`` unless the record already carries one."""
+        request_id = _request_id.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
+
+
+class RequestLoggingMiddleware:
+    """Give each request an id and log one JSON access line when it is served.
+
+    The id comes from a well-formed ``X-Request-ID`` header or is generated; it
+    is echoed in the response's ``X-Request-ID`` header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        """Wrap the rest of the middleware chain."""
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Serve *request*, timing it and logging the outcome."""
+        started = time.perf_counter()
+        supplied = request.headers.get("X-Request-ID", "")
+        request_id = supplied if _VALID_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+        request.id = request_id  # type: ignore[attr-defined]
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            logger.info(
+                "request served",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return response
+        finally:
+            _request_id.reset(token)

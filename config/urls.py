@@ -1,0 +1,41 @@
+"""Root URLs: admin, the rules API, health, and the Swagger/ReDoc/JSON schema views."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_yasg import openapi
+from drf_yasg.views import get_schema_view
+from rest_framework.permissions import AllowAny
+
+from config.views import HealthView, UnknownPathView
+
+API_INFO = openapi.Info(
+    title="Pluggable Rule Engine API",
+    default_version="v1",
+    description=(
+        "Tells checkout and back-office systems whether an order satisfies a set of "
+        "business rules, and why. Every error has the body "
+        '`{"error": "<title>", "code": "<machine_code>", "detail": ...}`.'
+    ),
+)
+
+schema_view = get_schema_view(API_INFO, public=True, permission_classes=[AllowAny])
+
+urlpatterns = [
+    path("", schema_view.with_ui("swagger", cache_timeout=0), name="schema-swagger-ui"),
+    path("redoc/", schema_view.with_ui("redoc", cache_timeout=0), name="schema-redoc"),
+    path(
+        "swagger.json",
+        schema_view.without_ui(cache_timeout=0),
+        {"format": ".json"},
+        name="schema-json",
+    ),
+    path("admin/", admin.site.urls),
+    path("health/", HealthView.as_view(), name="health"),
+    path("rules/", include("rules.urls")),
+    # Everything else is a JSON 404, except /admin (redirected to /admin/) and
+    # static files (served by whitenoise before routing).
+    re_path(r"^(?!admin$|static/).*$", UnknownPathView.as_view(), name="unknown-path"),
+]
+
+handler404 = "config.views.handler404"
+handler500 = "config.views.handler500"

@@ -1,0 +1,1 @@
+"""Orders: the Order model, its admin, serializers and seed command."""

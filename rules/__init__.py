@@ -1,0 +1,1 @@
+"""Rules: the metaclass-driven registry, the engine, built-in rules, the rules API."""
