@@ -155,7 +155,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Request bodies: Django's own cap, which the API's JSON parser applies too.
+# Request bodies: Django's own cap; DRF reads JSON through it, and the API answers 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 
 # Security. Each switch has a safe production default and an environment
@@ -176,7 +176,7 @@ REST_FRAMEWORK = {
     # No HTTP Basic: a bogus Authorization header must not cost a password hash.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["rules.parsers.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["rules.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "rules.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -187,6 +187,7 @@ SWAGGER_SETTINGS = {
     "SECURITY_DEFINITIONS": {},
     "DEFAULT_INFO": "config.urls.API_INFO",
 }
+SWAGGER_USE_COMPAT_RENDERERS = False
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {

@@ -26,7 +26,7 @@ urlpatterns = [
     path(
         "swagger.json",
         schema_view.without_ui(cache_timeout=0),
-        {"format": ".json"},
+        {"format": "json"},
         name="schema-json",
     ),
     path("admin/", admin.site.urls),
@@ -37,5 +37,6 @@ urlpatterns = [
     re_path(r"^(?!admin$|static/).*$", UnknownPathView.as_view(), name="unknown-path"),
 ]
 
+handler400 = "config.views.handler400"
 handler404 = "config.views.handler404"
 handler500 = "config.views.handler500"

@@ -62,6 +62,14 @@ def _not_found_detail(path: str) -> str:
     return f"No endpoint at {path}."
 
 
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer a 400 raised outside the API views (e.g. a bad Host): JSON."""
+    if request.path.startswith(HTML_PREFIXES):
+        return defaults.bad_request(request, exception)
+    body = error_body(HTTPStatus.BAD_REQUEST, "bad_request", "The request was malformed.")
+    return JsonResponse(body, status=HTTPStatus.BAD_REQUEST)
+
+
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Answer a 404 raised outside the API views: JSON, except for admin pages."""
     if request.path.startswith(HTML_PREFIXES):

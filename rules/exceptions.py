@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -57,7 +57,7 @@ class DuplicateRuleError(ImproperlyConfigured):
 
 
 class RequestTooLargeError(exceptions.APIException):
-    """The request body exceeds the configured size limit."""
+    """The request body exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
 
     status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body is too large."
@@ -81,8 +81,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Turn *exc* into a response with the SPEC error shape, or ``None`` for a 500.
 
     Rule errors keep their own status and code; DRF's default handler deals
-    with its exceptions, ``Http404`` and ``PermissionDenied``; a database that
-    does not answer is a 503. Anything else is left to Django, which logs it
+    with its exceptions, ``Http404`` and ``PermissionDenied``; a body over
+    Django's size limit is a 413 and a database that does not answer a 503. Anything else is left to Django, which logs it
     with its traceback and answers with the JSON ``handler500``.
     """
     # Imported here: rest_framework.views reads the API settings, which name
@@ -93,7 +93,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         logger.info("request rejected", extra={"code": exc.code, "status": exc.status_code})
         body = {"error": exc.title, "code": exc.code, "detail": exc.detail}
         return Response(body, status=exc.status_code)
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLargeError()
+    elif isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable", exc_info=exc)
         exc = DatabaseUnavailableError()
     response = exception_handler(exc, context)

@@ -1,4 +1,4 @@
-"""The API's JSON parser, with the request size limit applied to its stream."""
+"""The API's JSON parser: standard JSON only, and no crash on deep nesting."""
 
 import json
 from typing import IO, Any
@@ -7,15 +7,14 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from rules.exceptions import RequestTooLargeError
 
+class StrictJSONParser(JSONParser):
+    """Parse a JSON body, answering a 400 for anything Python's parser refuses.
 
-class BoundedJSONParser(JSONParser):
-    """Parse a JSON body of at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes.
-
-    DRF reads the request stream itself, past Django's own size check, so the
-    limit is applied here. Bodies too deeply nested for Python's parser, and
-    the non-standard constants ``NaN`` and ``Infinity``, are a 400.
+    Bodies nested too deeply for Python's parser raise ``RecursionError``,
+    which DRF's own parser lets escape as a 500; the non-standard constants
+    ``NaN`` and ``Infinity`` are refused. The body's size has already been
+    checked against ``DATA_UPLOAD_MAX_MEMORY_SIZE`` by Django when DRF reads it.
     """
 
     def parse(
@@ -25,13 +24,9 @@ class BoundedJSONParser(JSONParser):
         parser_context: dict[str, Any] | None = None,
     ) -> Any:
         """Return the parsed body of *stream*."""
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        body = stream.read(limit + 1) if stream is not None else b""
-        if len(body) > limit:
-            raise RequestTooLargeError(f"Request body is larger than {limit} bytes.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(body.decode(encoding), parse_constant=_reject_constant)
+            return json.loads(stream.read().decode(encoding), parse_constant=_reject_constant)
         except UnicodeDecodeError:
             raise ParseError(f"Request body is not valid {encoding}.") from None
         except RecursionError:
