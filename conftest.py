@@ -11,8 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-only-for-the-test-suite-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 
-import pytest  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+import pytest
+from rest_framework.test import APIClient
 
 
 @pytest.fixture

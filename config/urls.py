@@ -3,10 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_yasg import openapi
+from drf_yasg.renderers import SwaggerJSONRenderer
 from drf_yasg.views import get_schema_view
 from rest_framework.permissions import AllowAny
 
-from config.views import HealthView, UnknownPathView
+from config.views import HealthView, JSONOnlyNegotiation, UnknownPathView
 
 API_INFO = openapi.Info(
     title="Pluggable Rule Engine API",
@@ -25,8 +26,9 @@ urlpatterns = [
     path("redoc/", schema_view.with_ui("redoc", cache_timeout=0), name="schema-redoc"),
     path(
         "swagger.json",
-        schema_view.without_ui(cache_timeout=0),
-        {"format": "json"},
+        schema_view.as_cached_view(
+            renderer_classes=[SwaggerJSONRenderer], content_negotiation_class=JSONOnlyNegotiation
+        ),
         name="schema-json",
     ),
     path("admin/", admin.site.urls),

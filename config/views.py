@@ -9,6 +9,9 @@ from django.urls import Resolver404, resolve
 from django.views import defaults
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +39,24 @@ class HealthView(APIView):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return Response({"status": "ok", "database": "ok"})
+
+
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """Answer with the view's first renderer whatever the ``Accept`` header says.
+
+    ``/swagger.json`` is JSON by its name: a plain ``curl`` or a browser asking
+    for HTML gets JSON, not YAML or a 406.
+    """
+
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser:
+        """Use the first parser."""
+        return parsers[0]
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        """Use the first renderer and its media type."""
+        return renderers[0], renderers[0].media_type
 
 
 class UnknownPathView(APIView):

@@ -82,8 +82,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     Rule errors keep their own status and code; DRF's default handler deals
     with its exceptions, ``Http404`` and ``PermissionDenied``; a body over
-    Django's size limit is a 413 and a database that does not answer a 503. Anything else is left to Django, which logs it
-    with its traceback and answers with the JSON ``handler500``.
+    Django's size limit is a 413 and a database that does not answer a 503.
+    Anything else is left to Django, which logs it with its traceback and
+    answers with the JSON ``handler500``.
     """
     # Imported here: rest_framework.views reads the API settings, which name
     # this module's neighbours, so a module-level import would be circular.

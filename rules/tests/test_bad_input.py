@@ -136,8 +136,10 @@ def _json_values() -> st.SearchStrategy:
     )
     return st.recursive(
         scalars,
-        lambda children: st.lists(children, max_size=5)
-        | st.dictionaries(st.text(max_size=10), children, max_size=5),
+        lambda children: (
+            st.lists(children, max_size=5)
+            | st.dictionaries(st.text(max_size=10), children, max_size=5)
+        ),
         max_leaves=20,
     )
 

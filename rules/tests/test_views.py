@@ -14,7 +14,7 @@ BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
 
 @pytest.fixture
 def seeded(db):
-    """The three sample orders, as `seed_orders` creates them."""
+    """Create the three sample orders, as `seed_orders` does."""
     return [
         OrderFactory(total=Decimal("150.00"), items_count=3),
         OrderFactory(total=Decimal("75.50"), items_count=1),
@@ -28,7 +28,10 @@ def test_rule_list_is_sorted_by_name_with_descriptions(api_client):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response.json() == [
-        {"name": "divisible_by_5", "description": "Order total is an exact multiple of 5 (75.50 is not)."},
+        {
+            "name": "divisible_by_5",
+            "description": "Order total is an exact multiple of 5 (75.50 is not).",
+        },
         {"name": "min_items_2", "description": "Order has at least 2 items."},
         {"name": "min_total_100", "description": "Order total is greater than 100.00."},
     ]

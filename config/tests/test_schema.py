@@ -1,0 +1,64 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = {
+    ("/rules/", "get"): {"200", "405", "500"},
+    ("/rules/check/", "post"): {"200", "400", "404", "405", "413", "415", "500", "503"},
+    ("/health/", "get"): {"200", "503"},
+}
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get("/swagger.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "text/html", "application/yaml"])
+def test_schema_is_json_whatever_the_accept_header(client, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    response = client.get("/swagger.json", **headers)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["info"]["title"] == "Pluggable Rule Engine API"
+
+
+def test_schema_lists_every_endpoint_with_its_error_responses(schema):
+    documented = {
+        (path, method): set(operation["responses"])
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method != "parameters"
+    }
+
+    assert documented == OPERATIONS
+
+
+def test_error_responses_are_documented_with_the_error_body(schema):
+    error_ref = schema["paths"]["/rules/check/"]["post"]["responses"]["404"]["schema"]["$ref"]
+
+    assert error_ref == "#/definitions/Error"
+    assert set(schema["definitions"]["Error"]["properties"]) == {"error", "code", "detail"}
+
+
+def test_check_request_body_is_documented_with_its_limits(schema):
+    [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
+    definition = schema["definitions"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+
+    assert definition["required"] == ["order_id", "rules"]
+    assert definition["properties"]["order_id"]["minimum"] == 1
+    assert definition["properties"]["rules"]["maxItems"] == 100
+    assert definition["properties"]["rules"]["items"]["maxLength"] == 100
+
+
+@pytest.mark.parametrize(("path", "marker"), [("/", "swagger-ui"), ("/redoc/", "redoc")])
+def test_documentation_pages_render(client, path, marker):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert marker in response.content.decode()
