@@ -7,7 +7,13 @@ from drf_yasg.renderers import SwaggerJSONRenderer
 from drf_yasg.views import get_schema_view
 from rest_framework.permissions import AllowAny
 
-from config.views import HealthView, JSONOnlyNegotiation, UnknownPathView
+from config.views import (
+    HealthLiveView,
+    HealthReadyView,
+    HealthView,
+    JSONOnlyNegotiation,
+    UnknownPathView,
+)
 
 API_INFO = openapi.Info(
     title="Pluggable Rule Engine API",
@@ -33,7 +39,9 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("health/", HealthView.as_view(), name="health"),
-    path("rules/", include("rules.urls")),
+    path("health/live", HealthLiveView.as_view(), name="health-live"),
+    path("health/ready", HealthReadyView.as_view(), name="health-ready"),
+    path("", include("rules.urls")),
     # Everything else is a JSON 404, except /admin (redirected to /admin/) and
     # static files (served by whitenoise before routing).
     re_path(r"^(?!admin$|static/).*$", UnknownPathView.as_view(), name="unknown-path"),

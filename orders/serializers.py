@@ -12,3 +12,15 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["id", "total", "items_count", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class OrderDraftSerializer(serializers.ModelSerializer):
+    """An order that is checked without being stored; validated like a stored one."""
+
+    created_at = serializers.DateTimeField(
+        required=False, help_text="When the order was placed; now if omitted."
+    )
+
+    class Meta:
+        model = Order
+        fields = ["total", "items_count", "created_at"]

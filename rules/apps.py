@@ -11,5 +11,9 @@ class RulesConfig(AppConfig):
     verbose_name = "Rules"
 
     def ready(self) -> None:
-        """Import every installed app's ``order_rules`` module, registering its rules."""
+        """Import every installed app's ``order_rules`` module, registering its rules.
+
+        Also registers the system check that runs every rule's examples.
+        """
         autodiscover_modules("order_rules")
+        from rules import checks  # noqa: F401 (importing registers the check)

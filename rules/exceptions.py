@@ -1,7 +1,7 @@
 """Rule errors, and the one DRF exception handler that shapes every API error."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -52,6 +52,50 @@ class UnknownRuleError(RuleError, KeyError):
         return {"message": str(self), "unknown": self.unknown, "available": self.available}
 
 
+class InvalidRuleParamsError(RuleError):
+    """A rule's parameters are missing, unknown or of the wrong type."""
+
+    code = "invalid_params"
+    title = "Invalid rule parameters"
+
+    def __init__(self, errors_by_rule: Mapping[str, Mapping[str, Any]]) -> None:
+        """Record ``{rule key: {param: [message, ...]}}``."""
+        self.rules = {
+            rule: {
+                param: [str(m) for m in _as_list(messages)] for param, messages in errors.items()
+            }
+            for rule, errors in errors_by_rule.items()
+        }
+        super().__init__(self.rules)
+
+    def __str__(self) -> str:
+        """Name each rule and its bad parameters."""
+        parts = [f"{rule} ({', '.join(errors)})" for rule, errors in self.rules.items()]
+        return "Invalid parameters for rule(s): " + "; ".join(parts)
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """Return the message and the errors by rule key and parameter."""
+        return {"message": str(self), "rules": self.rules}
+
+
+class UnknownRuleSetError(RuleError):
+    """No active rule set has the requested name."""
+
+    status_code = HTTPStatus.NOT_FOUND
+    code = "unknown_ruleset"
+    title = "Unknown rule set"
+
+    def __init__(self, name: str) -> None:
+        """Record the requested name."""
+        self.name = name
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        """Name the rule set."""
+        return f"No active rule set named {self.name!r}."
+
+
 class DuplicateRuleError(ImproperlyConfigured):
     """Two rule classes claim the same name: a configuration error at start-up."""
 
@@ -70,6 +114,11 @@ class DatabaseUnavailableError(exceptions.APIException):
     status_code = HTTPStatus.SERVICE_UNAVAILABLE
     default_detail = "The database is not available. Try again shortly."
     default_code = "database_unavailable"
+
+
+def _as_list(messages: Any) -> list[Any]:
+    """Return *messages* as a list (DRF gives a list per field, or a nested dict)."""
+    return messages if isinstance(messages, list) else [messages]
 
 
 def error_body(status: int, code: str, detail: Any) -> dict[str, Any]:

@@ -1,11 +1,26 @@
 """Request and response shapes of the rules API."""
 
+from collections import Counter
+from typing import Any
+
 from rest_framework import serializers
 
-# order ids are 64-bit (BigAutoField); anything larger cannot exist.
+from orders.serializers import OrderDraftSerializer
+from rules.engine import Outcome, RuleSpec, Severity
+
+# Order ids are 64-bit (BigAutoField); anything larger cannot exist.
 MAX_ORDER_ID = 2**63 - 1
 MAX_RULES_PER_CHECK = 100
-MAX_RULE_NAME_LENGTH = 100
+MAX_ORDERS_PER_BATCH = 1000
+MAX_NAME_LENGTH = 100
+
+
+class RuleExampleSerializer(serializers.Serializer):
+    """An example a rule carries: an order, params, and the outcome it must give."""
+
+    order = serializers.DictField(help_text="Order fields: total, items_count, created_at.")
+    params = serializers.DictField(help_text="The rule's parameters.")
+    expected = serializers.ChoiceField(choices=["passed", "failed"])
 
 
 class RuleSerializer(serializers.Serializer):
@@ -13,51 +28,255 @@ class RuleSerializer(serializers.Serializer):
 
     name = serializers.CharField(help_text="The rule's unique name, used in checks.")
     description = serializers.CharField(help_text="What the rule requires of an order.")
-
-
-class RuleCheckRequestSerializer(serializers.Serializer):
-    """Which order to check, against which rules."""
-
-    order_id = serializers.IntegerField(
-        min_value=1, max_value=MAX_ORDER_ID, help_text="Id of a stored order."
+    params = serializers.DictField(help_text="The rule's parameters, as a JSON Schema object.")
+    severity = serializers.ChoiceField(
+        choices=[s.value for s in Severity], help_text="Severity unless a request says otherwise."
     )
+    examples = RuleExampleSerializer(many=True)
+
+
+class RuleItemSerializer(serializers.Serializer):
+    """One requested rule: a name, or an object with params, a key and a severity."""
+
+    name = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, trim_whitespace=False)
+    params = serializers.DictField(required=False, default=dict, help_text="The rule's params.")
+    alias = serializers.CharField(
+        source="alias",
+        required=False,
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        help_text="Key of this rule in `details` and `results`; the name if omitted.",
+    )
+    severity = serializers.ChoiceField(
+        choices=[s.value for s in Severity],
+        required=False,
+        help_text="`error` blocks `passed`; `warning` is reported only.",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Expose ``alias`` as ``as``, a Python keyword."""
+        fields = super().get_fields()
+        fields["as"] = fields.pop("alias")
+        return fields
+
+
+class RuleItemField(serializers.Field):
+    """A rule name, or a ``RuleItemSerializer`` object; becomes a ``RuleSpec``."""
+
+    default_error_messages = {  # DRF merges these per class
+        "invalid": "Expected a rule name or an object with a 'name'.",
+    }
+
+    class Meta:
+        swagger_schema_fields = {  # read by drf-yasg
+            "type": "object",
+            "description": (
+                "A rule name (a string, e.g. `min_total_100`) or an object "
+                '`{"name", "params", "as", "severity"}`.'
+            ),
+            "properties": {
+                "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                "params": {"type": "object"},
+                "as": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                "severity": {"type": "string", "enum": [s.value for s in Severity]},
+            },
+            "required": ["name"],
+        }
+
+    def to_internal_value(self, data: Any) -> RuleSpec:
+        """Return the spec for a name or an object."""
+        if isinstance(data, str):
+            data = {"name": data}
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        item = RuleItemSerializer(data=data)
+        item.is_valid(raise_exception=True)
+        values = item.validated_data
+        severity = values.get("severity")
+        return RuleSpec(
+            values["name"],
+            values["params"],
+            values.get("alias"),
+            Severity(severity) if severity else None,
+        )
+
+    def to_representation(self, value: RuleSpec) -> Any:
+        """Return the spec as a name."""
+        return value.name
+
+
+class RuleSourceSerializer(serializers.Serializer):
+    """Which rules to run: a list (`rules`) or a stored rule set (`ruleset`)."""
+
     rules = serializers.ListField(
-        child=serializers.CharField(
-            min_length=1, max_length=MAX_RULE_NAME_LENGTH, trim_whitespace=False
-        ),
+        child=RuleItemField(),
+        required=False,
         min_length=1,
         max_length=MAX_RULES_PER_CHECK,
-        help_text="Names of the rules to evaluate, each at most once, in evaluation order.",
+        help_text="Rules to evaluate, in order: names or objects. Each key at most once.",
+    )
+    ruleset = serializers.SlugField(
+        required=False, max_length=MAX_NAME_LENGTH, help_text="Name of an active rule set."
+    )
+    fail_fast = serializers.BooleanField(
+        default=False,
+        help_text="Stop at the first failing rule of severity `error`; the rest are skipped.",
     )
 
-    def validate_rules(self, value: list[str]) -> list[str]:
-        """Reject a list that names a rule twice."""
-        repeated = sorted({name for name in value if value.count(name) > 1})
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Require exactly one of `rules` and `ruleset`, and distinct keys."""
+        _exactly_one(attrs, "rules", "ruleset")
+        keys = Counter(spec.key for spec in attrs.get("rules", ()))
+        repeated = sorted(key for key, count in keys.items() if count > 1)
         if repeated:
             raise serializers.ValidationError(
-                f"Each rule may be named once; repeated: {', '.join(repeated)}."
+                {"rules": f"Each key may appear once; repeated: {', '.join(repeated)}."}
+            )
+        return attrs
+
+
+class RuleCheckRequestSerializer(RuleSourceSerializer):
+    """Which order to check (stored or given), against which rules."""
+
+    order_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ORDER_ID, help_text="Id of a stored order."
+    )
+    order = OrderDraftSerializer(required=False, help_text="An order to check without storing it.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Also require exactly one of `order_id` and `order`."""
+        _exactly_one(attrs, "order_id", "order")
+        return super().validate(attrs)
+
+
+class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
+    """Which stored orders to check, against which rules."""
+
+    order_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ORDER_ID),
+        min_length=1,
+        max_length=MAX_ORDERS_PER_BATCH,
+        help_text="Ids of stored orders, each at most once.",
+    )
+
+    def validate_order_ids(self, value: list[int]) -> list[int]:
+        """Reject an id given twice."""
+        repeated = sorted(key for key, count in Counter(value).items() if count > 1)
+        if repeated:
+            raise serializers.ValidationError(
+                f"Each id may appear once; repeated: {', '.join(map(str, repeated[:10]))}."
             )
         return value
+
+
+class RuleResultSerializer(serializers.Serializer):
+    """One rule's outcome, and why."""
+
+    rule = serializers.CharField(help_text="The key: `as` if given, else the name.")
+    name = serializers.CharField(help_text="The registered rule's name.")
+    params = serializers.DictField(help_text="The parameters the rule ran with.")
+    outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
+    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+    message = serializers.CharField(
+        help_text="One sentence with the observed and required values."
+    )
+    observed = serializers.JSONField(required=False, help_text="The order's value the rule read.")
+    required = serializers.JSONField(required=False, help_text="The value the rule requires.")
+    shortfall = serializers.JSONField(
+        required=False, help_text="How much to add to qualify, when a minimum failed."
+    )
+    excess = serializers.JSONField(
+        required=False, help_text="How much over the limit, when a maximum failed."
+    )
+    remainder = serializers.CharField(required=False, help_text="Left over by a divisor.")
+    reference = serializers.CharField(
+        required=False, help_text="Id of the logged error, for an `error` outcome."
+    )
 
 
 class RuleCheckErrorSerializer(serializers.Serializer):
     """A rule that could not be evaluated; it counts as not passed."""
 
-    rule = serializers.CharField(help_text="The rule's name.")
+    rule = serializers.CharField(help_text="The rule's key.")
     reference = serializers.CharField(help_text="Id of the logged error, for support.")
 
 
-class RuleCheckResponseSerializer(serializers.Serializer):
-    """The verdict of a check."""
+class RuleSetRefSerializer(serializers.Serializer):
+    """The rule set a check used."""
 
-    order_id = serializers.IntegerField(help_text="The order that was checked.")
-    passed = serializers.BooleanField(help_text="Whether every rule passed.")
-    details = serializers.DictField(
-        child=serializers.BooleanField(), help_text="Each rule's verdict, by name."
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class RuleCheckResponseSerializer(serializers.Serializer):
+    """The verdict of a check, and each rule's result."""
+
+    order_id = serializers.IntegerField(
+        allow_null=True, help_text="The stored order checked; null for an ad-hoc order."
     )
+    ruleset = RuleSetRefSerializer(allow_null=True, help_text="The rule set used, if any.")
+    passed = serializers.BooleanField(
+        help_text="True when no rule of severity `error` failed or errored."
+    )
+    details = serializers.DictField(
+        child=serializers.BooleanField(allow_null=True),
+        help_text="Each rule's verdict by key: true/false, false for an error, null if skipped.",
+    )
+    results = RuleResultSerializer(many=True)
     errors = RuleCheckErrorSerializer(
         many=True, help_text="Rules that could not be evaluated (empty when all answered)."
     )
+
+
+class BatchOrderResultSerializer(serializers.Serializer):
+    """One order's verdict in a batch."""
+
+    order_id = serializers.IntegerField()
+    passed = serializers.BooleanField()
+    details = serializers.DictField(child=serializers.BooleanField(allow_null=True))
+    results = RuleResultSerializer(many=True)
+
+
+class BatchSummarySerializer(serializers.Serializer):
+    """Counts over a batch."""
+
+    total = serializers.IntegerField(help_text="Ids requested.")
+    passed = serializers.IntegerField(help_text="Orders that passed.")
+    failed = serializers.IntegerField(help_text="Orders that did not pass.")
+    errors = serializers.IntegerField(help_text="Orders with a rule that could not be evaluated.")
+    missing = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Requested ids with no stored order."
+    )
+
+
+class RuleBatchCheckResponseSerializer(serializers.Serializer):
+    """The verdicts of a batch, in request order, and a summary."""
+
+    ruleset = RuleSetRefSerializer(allow_null=True)
+    results = BatchOrderResultSerializer(many=True)
+    summary = BatchSummarySerializer()
+
+
+class RuleSetItemSerializer(serializers.Serializer):
+    """A rule in a rule set."""
+
+    rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
+    name = serializers.CharField(help_text="The registered rule's name.")
+    params = serializers.DictField()
+    severity = serializers.CharField(
+        allow_null=True, help_text="Null: the rule's default severity."
+    )
+
+
+class RuleSetSerializer(serializers.Serializer):
+    """A rule set and its rules, in order."""
+
+    name = serializers.SlugField()
+    description = serializers.CharField()
+    active = serializers.BooleanField()
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    items = RuleSetItemSerializer(many=True, source="specs", help_text="In evaluation order.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -73,3 +292,14 @@ class HealthSerializer(serializers.Serializer):
 
     status = serializers.CharField(help_text="'ok' when the service and its database answer.")
     database = serializers.CharField(help_text="'ok' when the database answered a query.")
+
+
+def _exactly_one(attrs: dict[str, Any], first: str, second: str) -> None:
+    """Raise a validation error unless exactly one of *first* and *second* is given."""
+    given = [name for name in (first, second) if name in attrs]
+    if len(given) == 1:
+        return
+    message = f"Give exactly one of '{first}' and '{second}'."
+    # Neither given: the usual field is missing, so name it.
+    field = "non_field_errors" if given else first
+    raise serializers.ValidationError({field: [message]})

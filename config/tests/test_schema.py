@@ -2,9 +2,13 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
+POST_ERRORS = {"400", "404", "405", "413", "415", "500", "503"}
 OPERATIONS = {
     ("/rules/", "get"): {"200", "405", "500"},
-    ("/rules/check/", "post"): {"200", "400", "404", "405", "413", "415", "500", "503"},
+    ("/rules/check/", "post"): {"200", *POST_ERRORS},
+    ("/rules/check/batch/", "post"): {"200", *POST_ERRORS},
+    ("/rulesets/", "get"): {"200", "405", "500", "503"},
+    ("/rulesets/{name}/", "get"): {"200", "404", "405", "500", "503"},
     ("/health/", "get"): {"200", "503"},
 }
 
@@ -45,14 +49,34 @@ def test_error_responses_are_documented_with_the_error_body(schema):
     assert set(schema["definitions"]["Error"]["properties"]) == {"error", "code", "detail"}
 
 
-def test_check_request_body_is_documented_with_its_limits(schema):
-    [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
-    definition = schema["definitions"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+def _definition(schema: dict, ref_holder: dict) -> dict:
+    return schema["definitions"][ref_holder["$ref"].rsplit("/", 1)[1]]
 
-    assert definition["required"] == ["order_id", "rules"]
-    assert definition["properties"]["order_id"]["minimum"] == 1
-    assert definition["properties"]["rules"]["maxItems"] == 100
-    assert definition["properties"]["rules"]["items"]["maxLength"] == 100
+
+def test_check_request_documents_every_form_with_its_limits(schema):
+    [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
+    properties = _definition(schema, body["schema"])["properties"]
+
+    assert set(properties) == {"order_id", "order", "rules", "ruleset", "fail_fast"}
+    assert properties["order_id"]["minimum"] == 1
+    assert properties["rules"]["maxItems"] == 100
+    rule_item = properties["rules"]["items"]
+    assert set(rule_item["properties"]) == {"name", "params", "as", "severity"}
+    assert "rule name" in rule_item["description"]
+    assert set(_definition(schema, properties["order"])["properties"]) == {
+        "total",
+        "items_count",
+        "created_at",
+    }
+
+
+def test_check_response_documents_results_and_their_outcomes(schema):
+    response = schema["paths"]["/rules/check/"]["post"]["responses"]["200"]
+    properties = _definition(schema, response["schema"])["properties"]
+    result = _definition(schema, properties["results"]["items"])
+
+    assert {"passed", "details", "results", "ruleset", "order_id"} <= set(properties)
+    assert result["properties"]["outcome"]["enum"] == ["passed", "failed", "error", "skipped"]
 
 
 @pytest.mark.parametrize(("path", "marker"), [("/", "swagger-ui"), ("/redoc/", "redoc")])

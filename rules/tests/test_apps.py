@@ -25,9 +25,6 @@ def test_rules_in_another_installed_app_are_discovered_at_start_up():
         check=True,
     )
 
-    assert result.stdout.split(",") == [
-        "divisible_by_5",
-        "large_basket",
-        "min_items_2",
-        "min_total_100",
-    ]
+    discovered = result.stdout.split(",")
+    assert "large_basket" in discovered
+    assert {"divisible_by_5", "min_items_2", "min_total_100"} <= set(discovered)

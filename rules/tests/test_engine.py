@@ -5,8 +5,16 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from orders.tests.factories import OrderFactory
-from rules.engine import BaseRule, RuleEngine, RuleMeta, RuleRegistry
-from rules.exceptions import DuplicateRuleError, UnknownRuleError
+from rules.engine import (
+    BaseRule,
+    Outcome,
+    RuleEngine,
+    RuleMeta,
+    RuleRegistry,
+    RuleSpec,
+    Severity,
+)
+from rules.exceptions import DuplicateRuleError, InvalidRuleParamsError, UnknownRuleError
 
 BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
 
@@ -151,10 +159,13 @@ def test_a_rule_that_raises_counts_as_failed_is_logged_and_others_still_run(capl
         "passed": False,
         "details": {"broken": False, "min_items_2": True},
     }
-    [error] = result.errors
+    broken, other = result.results
+    assert (broken.outcome, other.outcome) == (Outcome.ERROR, Outcome.PASSED)
+    reference = broken.facts["reference"]
+    assert broken.message == f"Rule broken could not be evaluated (reference {reference})."
     [record] = caplog.records
     assert record.message == "rule evaluation failed"
-    assert record.error_id == error["reference"]
+    assert record.error_id == reference
     assert record.exc_info[0] is ZeroDivisionError
 
 
@@ -185,3 +196,73 @@ def test_rule_registration_logs_at_debug_only(caplog):
                 return True
 
     assert [record.levelno for record in caplog.records] == [logging.DEBUG]
+
+
+def test_a_failing_warning_is_reported_but_does_not_block():
+    order = OrderFactory.build(total=Decimal("150.00"), items_count=3)
+    specs = [
+        "min_total_100",
+        RuleSpec("total_greater_than", {"amount": "250.00"}, "big_order", Severity.WARNING),
+    ]
+
+    result = RuleEngine().prepare(specs).run(order)
+
+    assert result.as_dict() == {
+        "passed": True,
+        "details": {"min_total_100": True, "big_order": False},
+    }
+    big = result.results[1].as_dict()
+    assert big == {
+        "rule": "big_order",
+        "name": "total_greater_than",
+        "params": {"amount": "250.00"},
+        "outcome": "failed",
+        "severity": "warning",
+        "message": "Total 150.00 is not greater than 250.00.",
+        "observed": "150.00",
+        "required": "250.00",
+        "shortfall": "100.01",
+    }
+
+
+def test_fail_fast_skips_the_rules_after_the_first_blocking_failure():
+    order = OrderFactory.build(total=Decimal("75.50"), items_count=3)
+    check = RuleEngine().prepare(["min_items_2", "min_total_100", "divisible_by_5"])
+
+    result = check.run(order, fail_fast=True)
+
+    assert [r.outcome for r in result.results] == [Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED]
+    assert result.details == {"min_items_2": True, "min_total_100": False, "divisible_by_5": None}
+    assert result.passed is False
+
+
+def test_fail_fast_does_not_stop_at_a_failing_warning():
+    order = OrderFactory.build(total=Decimal("75.50"), items_count=3)
+    specs = [RuleSpec("min_total_100", severity=Severity.WARNING), "divisible_by_5"]
+
+    result = RuleEngine().prepare(specs).run(order, fail_fast=True)
+
+    assert [r.outcome for r in result.results] == [Outcome.FAILED, Outcome.FAILED]
+
+
+def test_bad_params_of_several_rules_are_reported_together_by_key():
+    specs = [
+        RuleSpec("total_greater_than", {}, "first"),
+        RuleSpec("min_items", {"count": "x"}, "second"),
+    ]
+
+    with pytest.raises(InvalidRuleParamsError) as excinfo:
+        RuleEngine().prepare(specs)
+
+    assert excinfo.value.rules == {
+        "first": {"amount": ["This field is required."]},
+        "second": {"count": ["A valid integer is required."]},
+    }
+
+
+def test_verdicts_and_full_run_agree():
+    check = RuleEngine().prepare(["min_total_100", "min_items_2", "divisible_by_5"])
+    for total, items in [("150.00", 3), ("75.50", 1), ("100.00", 2), ("0.00", 1)]:
+        order = OrderFactory.build(total=Decimal(total), items_count=items)
+
+        assert check.verdicts(order) == check.run(order).as_dict()

@@ -3,12 +3,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule
+from rules.models import RuleSet, RuleSetItem
 
 pytestmark = pytest.mark.django_db
 
 CHECK = reverse("rules:rule-check")
+BATCH = reverse("rules:rule-check-batch")
 BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
 
 
@@ -22,23 +25,48 @@ def seeded(db):
     ]
 
 
-def test_rule_list_is_sorted_by_name_with_descriptions(api_client):
+@pytest.fixture
+def checkout_set(db):
+    """Create an active rule set with a preset, a parameterized warning and an alias."""
+    ruleset = RuleSet.objects.create(name="checkout", description="At checkout.")
+    RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_items_2")
+    RuleSetItem.objects.create(
+        ruleset=ruleset,
+        position=2,
+        rule="total_greater_than",
+        params={"amount": "180.00"},
+        alias="big_order",
+        severity="warning",
+    )
+    ruleset.refresh_from_db()
+    return ruleset
+
+
+def _check(api_client, body):
+    return api_client.post(CHECK, body, format="json")
+
+
+def test_rule_list_shows_params_severity_and_examples(api_client):
     response = api_client.get(reverse("rules:rule-list"))
 
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == [
-        {
-            "name": "divisible_by_5",
-            "description": "Order total is an exact multiple of 5 (75.50 is not).",
-        },
-        {"name": "min_items_2", "description": "Order has at least 2 items."},
-        {"name": "min_total_100", "description": "Order total is greater than 100.00."},
-    ]
+    rules = {rule["name"]: rule for rule in response.json()}
+    assert list(rules) == sorted(rules)
+    assert rules["min_total_100"] == {
+        "name": "min_total_100",
+        "description": "Order total is greater than 100.00.",
+        "params": {"type": "object", "properties": {}, "additionalProperties": False},
+        "severity": "error",
+        "examples": [
+            {"order": {"total": "100.00", "items_count": 1}, "params": {}, "expected": "failed"},
+            {"order": {"total": "100.01", "items_count": 1}, "params": {}, "expected": "passed"},
+        ],
+    }
+    assert rules["total_greater_than"]["params"]["required"] == ["amount"]
 
 
 def test_rule_list_shows_a_rule_added_by_a_new_class(api_client):
-    class WeekendRule(BaseRule):
+    class NewRule(BaseRule):
         name = "a_new_rule"
         description = "Added by one class."
 
@@ -47,41 +75,183 @@ def test_rule_list_shows_a_rule_added_by_a_new_class(api_client):
 
     response = api_client.get(reverse("rules:rule-list"))
 
-    assert response.json()[0] == {"name": "a_new_rule", "description": "Added by one class."}
+    assert response.json()[0]["name"] == "a_new_rule"
 
 
-@pytest.mark.parametrize(
-    ("index", "passed", "verdict"), [(0, True, True), (1, False, False), (2, True, True)]
-)
-def test_check_of_the_seeded_orders(api_client, seeded, index, passed, verdict):
+@pytest.mark.parametrize(("index", "verdict"), [(0, True), (1, False), (2, True)])
+def test_check_of_the_seeded_orders_keeps_passed_and_details(api_client, seeded, index, verdict):
     order = seeded[index]
 
-    response = api_client.post(CHECK, {"order_id": order.pk, "rules": BUILT_INS}, format="json")
+    response = _check(api_client, {"order_id": order.pk, "rules": BUILT_INS})
 
     assert response.status_code == 200
+    data = response.json()
+    assert (data["order_id"], data["ruleset"], data["errors"]) == (order.pk, None, [])
+    assert data["passed"] is verdict
+    assert data["details"] == dict.fromkeys(BUILT_INS, verdict)
+    assert [r["outcome"] for r in data["results"]] == ["passed" if verdict else "failed"] * 3
+
+
+def test_check_results_say_why_with_observed_and_required_values(api_client, seeded):
+    response = _check(api_client, {"order_id": seeded[1].pk, "rules": ["min_total_100"]})
+
     assert response.json() == {
-        "order_id": order.pk,
-        "passed": passed,
-        "details": dict.fromkeys(BUILT_INS, verdict),
+        "order_id": seeded[1].pk,
+        "ruleset": None,
+        "passed": False,
+        "details": {"min_total_100": False},
+        "results": [
+            {
+                "rule": "min_total_100",
+                "name": "min_total_100",
+                "params": {"amount": "100.00"},
+                "outcome": "failed",
+                "severity": "error",
+                "message": "Total 75.50 is not greater than 100.00.",
+                "observed": "75.50",
+                "required": "100.00",
+                "shortfall": "24.51",
+            }
+        ],
         "errors": [],
     }
 
 
-def test_check_with_mixed_verdicts_fails_overall(api_client):
-    order = OrderFactory(total=Decimal("100.00"), items_count=2)
+def test_check_with_rule_objects_params_alias_and_warning(api_client, seeded):
+    body = {
+        "order_id": seeded[0].pk,
+        "rules": [
+            "min_items_2",
+            {
+                "name": "total_greater_than",
+                "params": {"amount": "250.00"},
+                "as": "big_order",
+                "severity": "warning",
+            },
+            {"name": "max_items", "params": {"count": 10}},
+        ],
+    }
 
-    response = api_client.post(CHECK, {"order_id": order.pk, "rules": BUILT_INS}, format="json")
+    data = _check(api_client, body).json()
 
+    assert data["passed"] is True
+    assert data["details"] == {"min_items_2": True, "big_order": False, "max_items": True}
+    assert data["results"][1]["message"] == "Total 150.00 is not greater than 250.00."
+
+
+def test_check_with_fail_fast_skips_the_rest(api_client, seeded):
+    body = {"order_id": seeded[1].pk, "rules": BUILT_INS, "fail_fast": True}
+
+    data = _check(api_client, body).json()
+
+    assert data["details"] == {"min_total_100": False, "min_items_2": None, "divisible_by_5": None}
+    assert [r["outcome"] for r in data["results"]] == ["failed", "skipped", "skipped"]
+
+
+def test_check_of_an_unstored_order_writes_nothing(api_client):
+    body = {"order": {"total": "150.00", "items_count": 3}, "rules": BUILT_INS}
+
+    response = _check(api_client, body)
+
+    assert response.status_code == 200
+    assert response.json()["order_id"] is None
+    assert response.json()["passed"] is True
+    assert Order.objects.count() == 0
+
+
+def test_check_of_an_unstored_weekend_order(api_client):
+    body = {
+        "order": {"total": "10.00", "items_count": 1, "created_at": "2026-11-21T10:00:00Z"},
+        "rules": ["is_weekend_order"],
+    }
+
+    assert _check(api_client, body).json()["details"] == {"is_weekend_order": True}
+
+
+@pytest.mark.parametrize(
+    ("order", "field"),
+    [
+        ({"total": "-1.00", "items_count": 1}, "total"),
+        ({"total": "1.001", "items_count": 1}, "total"),
+        ({"total": "100000000.00", "items_count": 1}, "total"),
+        ({"total": "10.00", "items_count": 0}, "items_count"),
+        ({"items_count": 1}, "total"),
+        ({"total": "10.00", "items_count": 1, "created_at": "yesterday"}, "created_at"),
+    ],
+)
+def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, field):
+    response = _check(api_client, {"order": order, "rules": BUILT_INS})
+
+    assert response.status_code == 400
+    assert field in response.json()["detail"]["order"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "order_id": 1,
+                "order": {"total": "1.00", "items_count": 1},
+                "rules": ["min_items_2"],
+            },
+            "non_field_errors",
+        ),
+        ({"order_id": 1}, "rules"),
+        ({"order_id": 1, "rules": ["min_items_2"], "ruleset": "checkout"}, "non_field_errors"),
+        ({"order_id": 1, "rules": ["min_items_2", {"name": "min_items_2"}]}, "rules"),
+        (
+            {
+                "order_id": 1,
+                "rules": [
+                    {"name": "min_items", "params": {"count": 2}, "as": "x"},
+                    {"name": "max_items", "params": {"count": 2}, "as": "x"},
+                ],
+            },
+            "rules",
+        ),
+        ({"order_id": 1, "rules": [{"params": {}}]}, "rules"),
+        ({"order_id": 1, "rules": [{"name": "min_items_2", "severity": "fatal"}]}, "rules"),
+        ({"order_id": 1, "rules": [{"name": "min_items_2", "params": []}]}, "rules"),
+        ({"order_id": 1, "rules": [{"name": "min_items_2", "as": ""}]}, "rules"),
+        ({"order_id": 1, "rules": [7]}, "rules"),
+    ],
+)
+def test_invalid_request_forms_are_a_400(api_client, body, field):
+    response = _check(api_client, body)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert field in response.json()["detail"]
+
+
+def test_bad_params_are_a_400_naming_the_rule_and_the_parameter(api_client, seeded):
+    body = {
+        "order_id": seeded[0].pk,
+        "rules": [
+            {"name": "total_greater_than", "params": {"amount": "lots"}, "as": "big"},
+            {"name": "min_items", "params": {}},
+        ],
+    }
+
+    response = _check(api_client, body)
+
+    assert response.status_code == 400
     assert response.json() == {
-        "order_id": order.pk,
-        "passed": False,
-        "details": {"min_total_100": False, "min_items_2": True, "divisible_by_5": True},
-        "errors": [],
+        "error": "Invalid rule parameters",
+        "code": "invalid_params",
+        "detail": {
+            "message": "Invalid parameters for rule(s): big (amount); min_items (count)",
+            "rules": {
+                "big": {"amount": ["A valid number is required."]},
+                "min_items": {"count": ["This field is required."]},
+            },
+        },
     }
 
 
 def test_check_of_a_missing_order_is_404_in_the_error_shape(api_client):
-    response = api_client.post(CHECK, {"order_id": 999, "rules": ["min_total_100"]}, format="json")
+    response = _check(api_client, {"order_id": 999, "rules": ["min_total_100"]})
 
     assert response.status_code == 404
     assert response.json() == {
@@ -92,30 +262,19 @@ def test_check_of_a_missing_order_is_404_in_the_error_shape(api_client):
 
 
 def test_check_with_unknown_rules_names_them_and_lists_the_available_ones(api_client, seeded):
-    body = {"order_id": seeded[0].pk, "rules": ["min_total_100", "nope", "nada"]}
+    body = {"order_id": seeded[0].pk, "rules": ["min_total_100", "nope", {"name": "nada"}]}
 
-    response = api_client.post(CHECK, body, format="json")
-
-    assert response.status_code == 400
-    assert response.json() == {
-        "error": "Unknown rule",
-        "code": "unknown_rule",
-        "detail": {
-            "message": "Unknown rule(s): nope, nada",
-            "unknown": ["nope", "nada"],
-            "available": ["divisible_by_5", "min_items_2", "min_total_100"],
-        },
-    }
-
-
-def test_unknown_rule_is_reported_even_for_a_missing_order(api_client):
-    response = api_client.post(CHECK, {"order_id": 999, "rules": ["nope"]}, format="json")
+    response = _check(api_client, body)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "unknown_rule"
+    data = response.json()
+    assert (data["error"], data["code"]) == ("Unknown rule", "unknown_rule")
+    assert data["detail"]["message"] == "Unknown rule(s): nope, nada"
+    assert data["detail"]["unknown"] == ["nope", "nada"]
+    assert {"divisible_by_5", "min_items_2", "min_total_100"} <= set(data["detail"]["available"])
 
 
-def test_a_crashing_rule_is_reported_with_a_reference_and_others_still_run(api_client, seeded):
+def test_a_crashing_rule_is_an_error_outcome_and_others_still_run(api_client, seeded):
     class ExplodingRule(BaseRule):
         name = "exploding"
         description = "Always raises."
@@ -124,13 +283,111 @@ def test_a_crashing_rule_is_reported_with_a_reference_and_others_still_run(api_c
             raise RuntimeError("secret internal detail")
 
     body = {"order_id": seeded[0].pk, "rules": ["exploding", "min_items_2"]}
-    response = api_client.post(CHECK, body, format="json")
+    response = _check(api_client, body)
 
     assert response.status_code == 200
     data = response.json()
     assert data["passed"] is False
     assert data["details"] == {"exploding": False, "min_items_2": True}
-    [error] = data["errors"]
-    assert error["rule"] == "exploding"
-    assert len(error["reference"]) == 32
+    exploding = data["results"][0]
+    assert exploding["outcome"] == "error"
+    assert data["errors"] == [{"rule": "exploding", "reference": exploding["reference"]}]
+    assert exploding["reference"] in exploding["message"]
     assert "secret internal detail" not in response.content.decode()
+
+
+def test_check_with_a_ruleset_names_the_set_and_version(api_client, seeded, checkout_set):
+    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
+
+    assert response.status_code == 200
+    data = response.json()
+    assert data["ruleset"] == {"name": "checkout", "version": checkout_set.version}
+    assert data["passed"] is True
+    assert data["details"] == {"min_items_2": True, "big_order": False}
+
+
+def test_a_change_to_a_ruleset_is_used_by_the_next_check(api_client, seeded, checkout_set):
+    first = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
+    item = checkout_set.items.get(alias="big_order")
+    item.params = {"amount": "100.00"}
+    item.save()
+
+    second = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
+
+    assert first["details"]["big_order"] is False
+    assert second["details"]["big_order"] is True
+    assert second["ruleset"]["version"] > first["ruleset"]["version"]
+
+
+@pytest.mark.parametrize("name", ["nope", "checkout"])
+def test_an_unknown_or_inactive_ruleset_is_a_404(api_client, seeded, checkout_set, name):
+    RuleSet.objects.filter(name="checkout").update(active=False)
+
+    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": name})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Unknown rule set",
+        "code": "unknown_ruleset",
+        "detail": f"No active rule set named {name!r}.",
+    }
+
+
+def test_ruleset_list_and_detail(api_client, checkout_set):
+    listing = api_client.get(reverse("rules:ruleset-list"))
+    detail = api_client.get(reverse("rules:ruleset-detail", args=["checkout"]))
+
+    assert listing.status_code == detail.status_code == 200
+    assert listing.json() == [detail.json()]
+    body = detail.json()
+    assert body["items"] == [
+        {"rule": "min_items_2", "name": "min_items_2", "params": {}, "severity": None},
+        {
+            "rule": "big_order",
+            "name": "total_greater_than",
+            "params": {"amount": "180.00"},
+            "severity": "warning",
+        },
+    ]
+    assert (body["name"], body["active"], body["version"]) == ("checkout", True, 3)
+
+
+def test_ruleset_detail_of_a_missing_set_is_a_404(api_client):
+    response = api_client.get(reverse("rules:ruleset-detail", args=["nope"]))
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_batch_checks_each_order_and_reports_missing_ids(
+    api_client, seeded, django_assert_num_queries
+):
+    ids = [seeded[2].pk, 999, seeded[1].pk, seeded[0].pk]
+
+    with django_assert_num_queries(1):
+        response = api_client.post(BATCH, {"order_ids": ids, "rules": BUILT_INS}, format="json")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert [entry["order_id"] for entry in data["results"]] == [ids[0], ids[2], ids[3]]
+    assert [entry["passed"] for entry in data["results"]] == [True, False, True]
+    assert data["results"][1]["details"] == dict.fromkeys(BUILT_INS, False)
+    assert data["summary"] == {"total": 4, "passed": 2, "failed": 1, "errors": 0, "missing": [999]}
+    assert data["ruleset"] is None
+
+
+def test_batch_with_a_ruleset_and_fail_fast(api_client, seeded, checkout_set):
+    body = {"order_ids": [seeded[1].pk], "ruleset": "checkout", "fail_fast": True}
+
+    data = api_client.post(BATCH, body, format="json").json()
+
+    assert data["ruleset"]["name"] == "checkout"
+    assert data["results"][0]["details"] == {"min_items_2": False, "big_order": None}
+
+
+@pytest.mark.parametrize("order_ids", [[], [0], [1, 1], list(range(1, 1002)), "1,2", [2**63]])
+def test_batch_with_invalid_ids_is_a_400(api_client, order_ids):
+    response = api_client.post(BATCH, {"order_ids": order_ids, "rules": BUILT_INS}, format="json")
+
+    assert response.status_code == 400
+    assert "order_ids" in response.json()["detail"]

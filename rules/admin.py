@@ -1,0 +1,57 @@
+"""Admin for rule sets: a set with its items inline."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+
+from rules.models import RuleSet, RuleSetItem
+
+
+class RuleSetItemFormSet(BaseInlineFormSet):
+    """Items of one set, whose keys (``as``, else the rule name) must differ."""
+
+    def clean(self) -> None:
+        """Reject two items with the same key."""
+        super().clean()
+        seen: set[str] = set()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            key = form.cleaned_data.get("alias") or form.cleaned_data.get("rule")
+            if key in seen:
+                raise ValidationError(f"Two items have the key {key!r}; give one an 'as'.")
+            seen.add(key)
+
+
+class RuleSetItemInline(admin.TabularInline):
+    """The ordered rules of a set."""
+
+    model = RuleSetItem
+    formset = RuleSetItemFormSet
+    fields = ("position", "rule", "params", "alias", "severity")
+    extra = 1
+
+
+@admin.register(RuleSet)
+class RuleSetAdmin(admin.ModelAdmin):
+    """List and edit rule sets; every save raises the set's version."""
+
+    list_display = ("name", "active", "version", "rule_count", "updated_at")
+    list_filter = ("active",)
+    search_fields = ("name", "description")
+    readonly_fields = ("version", "updated_at")
+    fields = ("name", "description", "active", "version", "updated_at")
+    inlines = (RuleSetItemInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RuleSet]:
+        """Count each set's rules in the list query."""
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+    @admin.display(description="rules", ordering="item_count")
+    def rule_count(self, obj: Any) -> int:
+        """Return how many rules the set has."""
+        return obj.item_count

@@ -1,0 +1,144 @@
+"""Rule sets: named, versioned lists of rules that operators edit in the admin."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from rules.engine import RuleEngine, RuleSpec, Severity
+from rules.exceptions import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
+
+
+class RuleSetQuerySet(models.QuerySet["RuleSet"]):
+    """Queries of rule sets."""
+
+    def get_active(self, name: str) -> "RuleSet":
+        """Return the active set named *name* with its items, read now (no cache).
+
+        Raises ``UnknownRuleSetError`` when there is none.
+        """
+        ruleset = self.filter(name=name, active=True).prefetch_related("items").first()
+        if ruleset is None:
+            raise UnknownRuleSetError(name)
+        return ruleset
+
+
+class RuleSet(models.Model):
+    """A named list of rules that a check can ask for by name.
+
+    ``version`` goes up with every change to the set or its items, so a check
+    result says exactly which rules it used.
+    """
+
+    name = models.SlugField(max_length=100, unique=True, help_text="Used in checks: `ruleset`.")
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True, help_text="Inactive sets cannot be used.")
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RuleSetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="ruleset_version_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        """Return the set's name and version."""
+        return f"{self.name} v{self.version}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Save, increasing the version of an existing set."""
+        if self.pk is not None:
+            self.version = F("version") + 1
+        super().save(*args, **kwargs)
+        if self.pk is not None:
+            self.refresh_from_db(fields=["version"])
+
+    def bump_version(self) -> None:
+        """Record that an item changed: increase the version, in the database."""
+        RuleSet.objects.filter(pk=self.pk).update(
+            version=F("version") + 1, updated_at=timezone.now()
+        )
+
+    def specs(self) -> list[RuleSpec]:
+        """Return the set's items, in order, as rule specs."""
+        return [item.spec() for item in self.items.all()]
+
+
+class RuleSetItem(models.Model):
+    """One rule in a rule set, with its params, key and severity."""
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Evaluation order."
+    )
+    rule = models.CharField(max_length=100, help_text="A registered rule's name.")
+    params = models.JSONField(default=dict, blank=True, help_text='e.g. {"amount": "250.00"}')
+    alias = models.CharField(
+        "as", max_length=100, blank=True, help_text="Key in results; the rule's name if blank."
+    )
+    severity = models.CharField(
+        max_length=10,
+        choices=[(s.value, s.value) for s in Severity],
+        blank=True,
+        help_text="Blank: the rule's default severity.",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ruleset", "position"], name="ruleset_item_position_unique"
+            ),
+            models.UniqueConstraint(
+                F("ruleset"),
+                Coalesce(NullIf("alias", Value("")), "rule"),
+                name="ruleset_item_key_unique",
+                violation_error_message="Two items of a rule set have the same key.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        """Return the item's key."""
+        return self.alias or self.rule
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Save and bump the set's version."""
+        super().save(*args, **kwargs)
+        self.ruleset.bump_version()
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        """Delete and bump the set's version."""
+        result = super().delete(*args, **kwargs)
+        self.ruleset.bump_version()
+        return result
+
+    def spec(self) -> RuleSpec:
+        """Return this item as a rule spec."""
+        return RuleSpec(
+            self.rule,
+            self.params or {},
+            self.alias or None,
+            Severity(self.severity) if self.severity else None,
+        )
+
+    def clean(self) -> None:
+        """Check the rule name against the registry and the params against its declaration."""
+        if not isinstance(self.params, dict):
+            raise ValidationError({"params": "Parameters are a JSON object."})
+        try:
+            RuleEngine().prepare([self.spec()])
+        except UnknownRuleError as exc:
+            raise ValidationError({"rule": str(exc)}) from None
+        except InvalidRuleParamsError as exc:
+            [errors] = exc.rules.values()
+            messages = [
+                f"{param}: {message}" for param, msgs in errors.items() for message in msgs
+            ]
+            raise ValidationError({"params": messages}) from None

@@ -1,0 +1,122 @@
+import pytest
+from django.urls import reverse
+
+from rules.models import RuleSet
+
+pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:rules_ruleset_add")
+CHANGELIST = reverse("admin:rules_ruleset_changelist")
+
+
+def _form(name: str = "checkout", *items: dict, initial: int = 0, active: bool = True) -> dict:
+    data = {
+        "name": name,
+        "description": "At checkout.",
+        "items-TOTAL_FORMS": str(len(items)),
+        "items-INITIAL_FORMS": str(initial),
+        "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000",
+    }
+    if active:
+        data["active"] = "on"
+    for index, item in enumerate(items):
+        for field, value in item.items():
+            data[f"items-{index}-{field}"] = value
+    return data
+
+
+def _item(position: int, rule: str, params: str = "{}", alias: str = "", severity: str = ""):
+    return {
+        "position": str(position),
+        "rule": rule,
+        "params": params,
+        "alias": alias,
+        "severity": severity,
+    }
+
+
+def test_add_a_ruleset_with_items_inline(admin_client):
+    data = _form(
+        "checkout",
+        _item(1, "min_items_2"),
+        _item(2, "total_greater_than", '{"amount": "250.00"}', "big_order", "warning"),
+    )
+
+    response = admin_client.post(ADD, data)
+
+    assert response.status_code == 302
+    ruleset = RuleSet.objects.get(name="checkout")
+    assert [(s.key, s.name, dict(s.params)) for s in ruleset.specs()] == [
+        ("min_items_2", "min_items_2", {}),
+        ("big_order", "total_greater_than", {"amount": "250.00"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("item", "error"),
+    [
+        (_item(1, "no_such_rule"), "Unknown rule(s): no_such_rule"),
+        (_item(1, "total_greater_than", '{"amount": "lots"}'), "amount: A valid number"),
+        (_item(1, "total_greater_than", "{}"), "amount: This field is required."),
+        (_item(1, "min_total_100", '{"amount": "5"}'), "takes no parameters"),
+        (_item(1, "min_items", '["count"]'), "Parameters are a JSON object."),
+        (_item(1, "min_items_2", "{not json"), "Enter a valid JSON."),
+    ],
+)
+def test_invalid_items_are_form_errors_and_nothing_is_saved(admin_client, item, error):
+    response = admin_client.post(ADD, _form("checkout", item))
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert RuleSet.objects.count() == 0
+
+
+def test_two_items_with_the_same_key_are_a_form_error(admin_client):
+    data = _form("checkout", _item(1, "min_items_2"), _item(2, "min_items_2"))
+
+    response = admin_client.post(ADD, data)
+
+    assert response.status_code == 200
+    assert "Two items have the key" in response.content.decode()
+    assert RuleSet.objects.count() == 0
+
+
+def test_changelist_shows_name_active_version_rule_count_and_last_change(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2"), _item(2, "min_total_100")))
+
+    response = admin_client.get(CHANGELIST)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    for column in (
+        "column-name",
+        "column-active",
+        "column-version",
+        "column-rule_count",
+        "column-updated_at",
+    ):
+        assert column in content
+    [row] = response.context["cl"].result_list
+    assert row.item_count == 2
+
+
+def test_saving_a_change_in_the_admin_raises_the_version(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+    item = ruleset.items.get()
+    before = ruleset.version
+    change = reverse("admin:rules_ruleset_change", args=[ruleset.pk])
+    data = _form(
+        "checkout",
+        {**_item(1, "min_items_2"), "id": str(item.pk), "ruleset": str(ruleset.pk)},
+        initial=1,
+        active=False,
+    )
+
+    response = admin_client.post(change, data)
+
+    assert response.status_code == 302
+    ruleset.refresh_from_db()
+    assert ruleset.active is False
+    assert ruleset.version > before
