@@ -2,7 +2,9 @@
 
 Each template declares its parameters once, as DRF serializer fields, which
 validate requests and document them. The three original rules are presets of
-the templates and behave exactly as before.
+the templates and behave exactly as before. Amounts are Decimals with two
+places (the model and the parameter fields quantize them), so ``str`` shows
+them as money.
 """
 
 from decimal import Decimal
@@ -51,14 +53,16 @@ class TotalGreaterThanRule(BaseRule):
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the amount, and what to add to qualify."""
-        amount = self.params["amount"]
-        facts = {"observed": f"{order.total:.2f}", "required": f"{amount:.2f}"}
+        total, amount = str(order.total), self.shown_params["amount"]
         if passed:
-            return Reason(f"Total {order.total:.2f} is greater than {amount:.2f}.", facts)
-        shortfall = amount - order.total + CENT
-        return Reason(
-            f"Total {order.total:.2f} is not greater than {amount:.2f}.",
-            {**facts, "shortfall": f"{shortfall:.2f}"},
+            return f"Total {total} is greater than {amount}.", {
+                "observed": total,
+                "required": amount,
+            }
+        shortfall = str(self.params["amount"] - order.total + CENT)
+        return (
+            f"Total {total} is not greater than {amount}.",
+            {"observed": total, "required": amount, "shortfall": shortfall},
         )
 
 
@@ -84,13 +88,13 @@ class TotalAtMostRule(BaseRule):
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the amount, and by how much it is exceeded."""
-        amount = self.params["amount"]
-        facts = {"observed": f"{order.total:.2f}", "required": f"{amount:.2f}"}
+        total, amount = str(order.total), self.shown_params["amount"]
         if passed:
-            return Reason(f"Total {order.total:.2f} is at most {amount:.2f}.", facts)
-        return Reason(
-            f"Total {order.total:.2f} is more than {amount:.2f}.",
-            {**facts, "excess": f"{order.total - amount:.2f}"},
+            return f"Total {total} is at most {amount}.", {"observed": total, "required": amount}
+        excess = str(order.total - self.params["amount"])
+        return (
+            f"Total {total} is more than {amount}.",
+            {"observed": total, "required": amount, "excess": excess},
         )
 
 
@@ -119,10 +123,8 @@ class MinItemsRule(BaseRule):
         count = self.params["count"]
         facts = {"observed": order.items_count, "required": count}
         if passed:
-            return Reason(
-                f"Order has {_items(order.items_count)}; at least {count} required.", facts
-            )
-        return Reason(
+            return (f"Order has {_items(order.items_count)}; at least {count} required.", facts)
+        return (
             f"Order has {_items(order.items_count)}; at least {count} required.",
             {**facts, "shortfall": count - order.items_count},
         )
@@ -153,10 +155,8 @@ class MaxItemsRule(BaseRule):
         count = self.params["count"]
         facts = {"observed": order.items_count, "required": count}
         if passed:
-            return Reason(
-                f"Order has {_items(order.items_count)}; at most {count} allowed.", facts
-            )
-        return Reason(
+            return (f"Order has {_items(order.items_count)}; at most {count} allowed.", facts)
+        return (
             f"Order has {_items(order.items_count)}; at most {count} allowed.",
             {**facts, "excess": order.items_count - count},
         )
@@ -184,14 +184,21 @@ class TotalDivisibleByRule(BaseRule):
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the divisor, and what to add to reach the next multiple."""
-        divisor = self.params["divisor"]
-        facts = {"observed": f"{order.total:.2f}", "required": f"{divisor:.2f}"}
+        total, divisor = str(order.total), self.shown_params["divisor"]
         if passed:
-            return Reason(f"Total {order.total:.2f} is a multiple of {divisor:.2f}.", facts)
-        remainder = order.total % divisor
-        return Reason(
-            f"Total {order.total:.2f} is not a multiple of {divisor:.2f}.",
-            {**facts, "remainder": f"{remainder:.2f}", "shortfall": f"{divisor - remainder:.2f}"},
+            return (
+                f"Total {total} is a multiple of {divisor}.",
+                {"observed": total, "required": divisor},
+            )
+        remainder = order.total % self.params["divisor"]
+        return (
+            f"Total {total} is not a multiple of {divisor}.",
+            {
+                "observed": total,
+                "required": divisor,
+                "remainder": str(remainder),
+                "shortfall": str(self.params["divisor"] - remainder),
+            },
         )
 
 
@@ -219,7 +226,7 @@ class WeekendOrderRule(BaseRule):
         day = f"{placed:%A %Y-%m-%d} ({placed.tzname()})"
         facts = {"observed": f"{placed:%A}", "required": "Saturday or Sunday"}
         verb = "was" if passed else "was not"
-        return Reason(f"Order placed on {day} {verb} placed on a weekend.", facts)
+        return (f"Order placed on {day} {verb} placed on a weekend.", facts)
 
 
 class MinimumTotalRule(TotalGreaterThanRule):

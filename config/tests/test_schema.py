@@ -10,6 +10,8 @@ OPERATIONS = {
     ("/rulesets/", "get"): {"200", "405", "500", "503"},
     ("/rulesets/{name}/", "get"): {"200", "404", "405", "500", "503"},
     ("/health/", "get"): {"200", "503"},
+    ("/health/live", "get"): {"200"},
+    ("/health/ready", "get"): {"200", "503"},
 }
 
 

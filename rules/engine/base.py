@@ -25,12 +25,10 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why a rule passed or failed: one human sentence and the values behind it."""
-
-    message: str
-    facts: Mapping[str, Any] = field(default_factory=dict)
+# Why a rule passed or failed: one human sentence, and the values behind it
+# (e.g. {"observed": "75.50", "required": "100.00"}) for a client to use. A
+# plain tuple, because a check makes one per rule.
+Reason = tuple[str, Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +68,12 @@ class BaseRule(metaclass=RuleMeta):
         """Return whether *order* satisfies this rule."""
 
     def explain(self, order: Order, passed: bool) -> Reason:
-        """Return why *order* passed or failed; rules with thresholds say more."""
-        return Reason(f"{'Passed' if passed else 'Failed'}: {self.description}")
+        """Return ``(message, facts)``: why *order* passed or failed.
+
+        The default repeats the description; rules with thresholds override
+        it to give the observed and required values.
+        """
+        return f"{'Passed' if passed else 'Failed'}: {self.description}", {}
 
     @classmethod
     def bind(cls, params: Mapping[str, Any] | None = None) -> Self:

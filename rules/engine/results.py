@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rules.engine.base import Severity
+
+if TYPE_CHECKING:
+    from rules.engine.runner import BoundRule
 
 
 class Outcome(StrEnum):
@@ -20,37 +24,57 @@ class Outcome(StrEnum):
 
 
 # details[key] for each outcome: an error counts as not passed, a skip as unknown.
-_DETAIL = {Outcome.PASSED: True, Outcome.FAILED: False, Outcome.ERROR: False}
+_DETAIL = {
+    Outcome.PASSED: True,
+    Outcome.FAILED: False,
+    Outcome.ERROR: False,
+    Outcome.SKIPPED: None,
+}
+_NOT_PASSED = frozenset({Outcome.FAILED, Outcome.ERROR})
+NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class RuleResult:
-    """One rule's outcome on one order, with why."""
+class RuleResult(NamedTuple):
+    """One rule's outcome on one order, with why.
 
-    key: str
-    name: str
-    params: Mapping[str, Any]
-    severity: Severity
+    A named tuple rather than a frozen dataclass: as immutable, and a check
+    makes one per rule, so it is built at tuple speed.
+    """
+
+    bound: BoundRule
     outcome: Outcome
     message: str
-    facts: Mapping[str, Any] = field(default_factory=dict)
+    facts: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Return the rule's key in ``details``."""
+        return self.bound.key
+
+    @property
+    def name(self) -> str:
+        """Return the registered rule's name."""
+        return self.bound.rule.name
+
+    @property
+    def severity(self) -> Severity:
+        """Return the severity the rule ran with."""
+        return self.bound.severity
 
     @property
     def blocks(self) -> bool:
         """Return whether this result makes the whole check fail."""
-        return self.severity is Severity.ERROR and self.outcome in (
-            Outcome.FAILED,
-            Outcome.ERROR,
-        )
+        return self.bound.blocking and self.outcome in _NOT_PASSED
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as the API shows it."""
+        bound = self.bound
         return {
-            "rule": self.key,
-            "name": self.name,
-            "params": dict(self.params),
+            "rule": bound.key,
+            "name": bound.rule.name,
+            "params": bound.rule.shown_params,
             "outcome": self.outcome.value,
-            "severity": self.severity.value,
+            "severity": bound.severity.value,
             "message": self.message,
             **self.facts,
         }
@@ -58,19 +82,16 @@ class RuleResult:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The results of a list of rules on one order, in evaluation order."""
+    """The results of a list of rules on one order, in evaluation order.
+
+    ``passed`` is true when no rule of severity ``error`` failed or errored;
+    ``details`` maps each key to true/false, ``None`` for a skipped rule.
+    Both are computed once, as the engine makes the results.
+    """
 
     results: tuple[RuleResult, ...]
-
-    @property
-    def passed(self) -> bool:
-        """Return whether no rule of severity ``error`` failed or errored."""
-        return not any(result.blocks for result in self.results)
-
-    @property
-    def details(self) -> dict[str, bool | None]:
-        """Return ``{key: True/False}``, ``None`` for a skipped rule."""
-        return {result.key: _DETAIL.get(result.outcome) for result in self.results}
+    passed: bool
+    details: dict[str, bool | None]
 
     @property
     def has_errors(self) -> bool:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rules.engine.base import BaseRule, Severity
 from rules.engine.registry import RuleRegistry
-from rules.engine.results import CheckResult, Outcome, RuleResult
+from rules.engine.results import NO_FACTS, CheckResult, Outcome, RuleResult
 from rules.exceptions import InvalidRuleParamsError
 
 if TYPE_CHECKING:
     from orders.models import Order
 
 logger = logging.getLogger(__name__)
+
+# evaluate_rules keeps this many resolved name lists; past it, it starts over.
+_MAX_CACHED_CHECKS = 1024
+_SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
+# Looked up once: a check reads them for every rule. RuleResult is a named
+# tuple; building it through tuple.__new__ skips its Python-level __new__.
+_new_result = tuple.__new__
+_PASSED, _FAILED, _ERROR, _SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,28 +44,45 @@ class RuleSpec:
 
 @dataclass(frozen=True, slots=True)
 class BoundRule:
-    """A rule instance with its key and severity, ready to run."""
+    """A rule instance with its key and severity, ready to run.
+
+    ``blocking`` is whether the rule's failure fails the check (severity
+    ``error``).
+    """
 
     key: str
     rule: BaseRule
     severity: Severity
+    blocking: bool
 
 
 class RuleCheck:
     """A resolved list of rules, ready to run against any number of orders."""
 
-    def __init__(self, rules: Iterable[BoundRule]) -> None:
+    def __init__(self, rules: Sequence[BoundRule]) -> None:
         """Keep the bound rules in evaluation order."""
         self.rules = tuple(rules)
+        # What each run reads of every rule, looked up once: a check is hot.
+        self._plan = tuple(
+            (bound, bound.key, bound.rule, bound.rule.evaluate, bound.rule.explain, bound.blocking)
+            for bound in self.rules
+        )
 
     def verdicts(self, order: Order) -> dict[str, Any]:
         """Return ``{"passed", "details"}`` for *order*, without reasons."""
         details: dict[str, bool] = {}
         passed = True
-        for bound in self.rules:
-            verdict = _verdict(bound.rule, order) is True
-            details[bound.key] = verdict
-            if not verdict and bound.severity is Severity.ERROR:
+        for _bound, key, rule, evaluate, _explain, blocking in self._plan:
+            try:
+                verdict = evaluate(order)
+            except Exception:
+                _log_raised(rule, order)
+                verdict = False
+            if verdict is not True and verdict is not False:
+                _log_non_boolean(rule, order, verdict)
+                verdict = False
+            details[key] = verdict
+            if not verdict and blocking:
                 passed = False
         return {"passed": passed, "details": details}
 
@@ -68,12 +93,32 @@ class RuleCheck:
         skipped.
         """
         results: list[RuleResult] = []
-        stopped = False
-        for bound in self.rules:
-            result = _skipped(bound) if stopped else _evaluate(bound, order)
-            results.append(result)
-            stopped = stopped or (fail_fast and result.blocks)
-        return CheckResult(tuple(results))
+        details: dict[str, bool | None] = {}
+        passed = True
+        for bound, key, rule, evaluate, explain, blocking in self._plan:
+            if fail_fast and not passed:
+                results.append(RuleResult(bound, _SKIPPED, _SKIPPED_MESSAGE, NO_FACTS))
+                details[key] = None
+                continue
+            reference = None
+            try:
+                verdict = evaluate(order)
+            except Exception:
+                verdict, reference = None, _log_raised(rule, order)
+            if verdict is True:
+                message, facts = explain(order, True)
+                results.append(_new_result(RuleResult, (bound, _PASSED, message, facts)))
+            elif verdict is False:
+                message, facts = explain(order, False)
+                results.append(_new_result(RuleResult, (bound, _FAILED, message, facts)))
+            else:
+                reference = reference or _log_non_boolean(rule, order, verdict)
+                message = f"Rule {rule.name} could not be evaluated (reference {reference})."
+                results.append(RuleResult(bound, _ERROR, message, {"reference": reference}))
+            details[key] = verdict is True
+            if verdict is not True and blocking:
+                passed = False
+        return CheckResult(tuple(results), passed, details)
 
 
 class RuleEngine:
@@ -85,6 +130,7 @@ class RuleEngine:
         # Rules are stateless, so each class's parameterless instance (its
         # preset validated once) is bound once and shared.
         self._unparameterized: dict[type[BaseRule], BaseRule] = {}
+        self._checks: dict[tuple[str, ...], tuple[int, RuleCheck]] = {}
 
     def prepare(self, specs: Iterable[str | RuleSpec]) -> RuleCheck:
         """Resolve and bind *specs* (names or ``RuleSpec``) into a runnable check.
@@ -104,14 +150,25 @@ class RuleEngine:
                 errors[spec.key] = exc.rules[rule_cls.name]
                 continue
             severity = Severity(spec.severity) if spec.severity else rule_cls.severity
-            bound.append(BoundRule(spec.key, rule, severity))
+            bound.append(BoundRule(spec.key, rule, severity, severity is Severity.ERROR))
         if errors:
             raise InvalidRuleParamsError(errors)
         return RuleCheck(bound)
 
     def evaluate_rules(self, order: Order, rule_names: Iterable[str]) -> dict[str, Any]:
-        """Return ``{"passed": bool, "details": {name: bool}}`` for *order*."""
-        return self.prepare(rule_names).verdicts(order)
+        """Return ``{"passed": bool, "details": {name: bool}}`` for *order*.
+
+        The names are resolved once and the check reused while the registry
+        stays the same.
+        """
+        names = tuple(rule_names)
+        generation = self.registry.generation
+        cached = self._checks.get(names)
+        if cached is None or cached[0] != generation:
+            if len(self._checks) >= _MAX_CACHED_CHECKS:
+                self._checks.clear()
+            cached = self._checks[names] = (generation, self.prepare(names))
+        return cached[1].verdicts(order)
 
     def _bind(self, rule_cls: type[BaseRule], params: Mapping[str, Any]) -> BaseRule:
         """Return *rule_cls* bound to *params*, reusing its parameterless instance."""
@@ -123,23 +180,22 @@ class RuleEngine:
         return rule
 
 
-def _verdict(rule: BaseRule, order: Order) -> bool | str:
-    """Return the rule's verdict, or a logged error's reference id.
+def _log_raised(rule: BaseRule, order: Order) -> str:
+    """Log the exception being handled, with its traceback; return its reference id.
 
-    A rule is a plug-in, so whatever its ``evaluate`` raises is caught here,
-    the one deliberate catch-all of the engine.
+    A rule is a plug-in, so the engine catches whatever its ``evaluate``
+    raises (its one deliberate catch-all) and reports it here.
     """
-    try:
-        verdict = rule.evaluate(order)
-    except Exception:
-        reference = uuid.uuid4().hex
-        logger.exception(
-            "rule evaluation failed",
-            extra={"rule": rule.name, "error_id": reference, "order_id": order.pk},
-        )
-        return reference
-    if verdict is True or verdict is False:
-        return verdict
+    reference = uuid.uuid4().hex
+    logger.exception(
+        "rule evaluation failed",
+        extra={"rule": rule.name, "error_id": reference, "order_id": order.pk},
+    )
+    return reference
+
+
+def _log_non_boolean(rule: BaseRule, order: Order, verdict: object) -> str:
+    """Log a rule that answered something other than a bool; return the reference id."""
     reference = uuid.uuid4().hex
     logger.error(
         "rule returned a non-boolean",
@@ -151,40 +207,3 @@ def _verdict(rule: BaseRule, order: Order) -> bool | str:
         },
     )
     return reference
-
-
-def _evaluate(bound: BoundRule, order: Order) -> RuleResult:
-    """Run one bound rule and explain its outcome."""
-    rule = bound.rule
-    verdict = _verdict(rule, order)
-    if isinstance(verdict, str):
-        message = f"Rule {rule.name} could not be evaluated (reference {verdict})."
-        return RuleResult(
-            bound.key,
-            rule.name,
-            rule.shown_params,
-            bound.severity,
-            Outcome.ERROR,
-            message,
-            {"reference": verdict},
-        )
-    reason = rule.explain(order, verdict)
-    outcome = Outcome.PASSED if verdict else Outcome.FAILED
-    return RuleResult(
-        bound.key,
-        rule.name,
-        rule.shown_params,
-        bound.severity,
-        outcome,
-        reason.message,
-        reason.facts,
-    )
-
-
-def _skipped(bound: BoundRule) -> RuleResult:
-    """Return the result of a rule that fail-fast did not run."""
-    rule = bound.rule
-    message = "Skipped: an earlier rule already failed the check."
-    return RuleResult(
-        bound.key, rule.name, rule.shown_params, bound.severity, Outcome.SKIPPED, message
-    )
