@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from rules.models import RuleSet, RuleSetItem
+from rules.models import ConditionRule, RuleSet, RuleSetItem
 
 
 class RuleSetItemFormSet(BaseInlineFormSet):
@@ -55,3 +55,13 @@ class RuleSetAdmin(admin.ModelAdmin):
     def rule_count(self, obj: Any) -> int:
         """Return how many rules the set has."""
         return obj.item_count
+
+
+@admin.register(ConditionRule)
+class ConditionRuleAdmin(admin.ModelAdmin):
+    """List and edit stored condition rules; a bad condition is a form error."""
+
+    list_display = ("name", "severity", "description", "updated_at")
+    list_filter = ("severity",)
+    search_fields = ("name", "description")
+    readonly_fields = ("updated_at",)

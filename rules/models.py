@@ -1,13 +1,16 @@
 """Rule sets: named, versioned lists of rules that operators edit in the admin."""
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from rules.engine import RuleEngine, RuleSpec, Severity
+from rules.conditions import ConditionError, StoredRule, compile_condition
+from rules.engine import RuleEngine, RuleRegistry, RuleSpec, Severity
 from rules.exceptions import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 
 
@@ -132,8 +135,9 @@ class RuleSetItem(models.Model):
         """Check the rule name against the registry and the params against its declaration."""
         if not isinstance(self.params, dict):
             raise ValidationError({"params": "Parameters are a JSON object."})
+        spec = self.spec()
         try:
-            RuleEngine().prepare([self.spec()])
+            RuleEngine().prepare([spec], ConditionRule.objects.for_check([spec.name]))
         except UnknownRuleError as exc:
             raise ValidationError({"rule": str(exc)}) from None
         except InvalidRuleParamsError as exc:
@@ -142,3 +146,67 @@ class RuleSetItem(models.Model):
                 f"{param}: {message}" for param, msgs in errors.items() for message in msgs
             ]
             raise ValidationError({"params": messages}) from None
+
+
+class ConditionRuleQuerySet(models.QuerySet["ConditionRule"]):
+    """Queries of stored condition rules."""
+
+    def for_check(self, names: Iterable[str]) -> dict[str, StoredRule]:
+        """Return every stored rule, compiled, if any of *names* is not a code rule.
+
+        Read on every call (no cache), so an admin change is used by the
+        next request in every worker; a check naming only code rules makes
+        no query.
+        """
+        if all(RuleRegistry.rule_exists(name) for name in names):
+            return {}
+        return {rule.name: rule.as_rule() for rule in self.all()}
+
+
+class ConditionRule(models.Model):
+    """A rule stored in the database: a JsonLogic condition over an order's fields.
+
+    Checks, batches and rule sets use it exactly like a code rule, by name;
+    it is edited in the admin without a deploy.
+    """
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "Use lower case, digits and _.")],
+        help_text="Unique among all rules, code rules included.",
+    )
+    description = models.TextField(help_text="What the rule requires, in one sentence.")
+    severity = models.CharField(
+        max_length=10,
+        choices=[(s.value, s.value) for s in Severity],
+        default=Severity.ERROR.value,
+    )
+    condition = models.JSONField(
+        help_text='JsonLogic subset, e.g. {">": [{"var": "total"}, "100.00"]}.'
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConditionRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        """Return the rule's name."""
+        return self.name
+
+    def clean(self) -> None:
+        """Refuse a code rule's name and a condition outside the supported subset."""
+        if RuleRegistry.rule_exists(self.name):
+            raise ValidationError({"name": f"A code rule is already named {self.name!r}."})
+        try:
+            compile_condition(self.condition)
+        except ConditionError as exc:
+            raise ValidationError({"condition": str(exc)}) from None
+
+    def as_rule(self) -> StoredRule:
+        """Return the rule compiled for the engine."""
+        return StoredRule(
+            self.name, self.description, Severity(self.severity), compile_condition(self.condition)
+        )

@@ -10,10 +10,14 @@ them as money.
 from decimal import Decimal
 from typing import ClassVar
 
+from django.db.models import Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from rest_framework import serializers
 
 from orders.models import Order
+from rules.conditions import cents
 from rules.engine import BaseRule, Reason, RuleExample
 
 CENT = Decimal("0.01")
@@ -51,6 +55,10 @@ class TotalGreaterThanRule(BaseRule):
         """Return whether the total exceeds the amount."""
         return order.total > self.params["amount"]
 
+    def as_q(self) -> Q:
+        """Filter orders whose total exceeds the amount."""
+        return Q(total__gt=self.params["amount"])
+
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the amount, and what to add to qualify."""
         total, amount = str(order.total), self.shown_params["amount"]
@@ -86,6 +94,10 @@ class TotalAtMostRule(BaseRule):
         """Return whether the total stays within the amount."""
         return order.total <= self.params["amount"]
 
+    def as_q(self) -> Q:
+        """Filter orders whose total stays within the amount."""
+        return Q(total__lte=self.params["amount"])
+
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the amount, and by how much it is exceeded."""
         total, amount = str(order.total), self.shown_params["amount"]
@@ -117,6 +129,10 @@ class MinItemsRule(BaseRule):
     def evaluate(self, order: Order) -> bool:
         """Return whether the item count reaches the minimum."""
         return order.items_count >= self.params["count"]
+
+    def as_q(self) -> Q:
+        """Filter orders with at least the minimum item count."""
+        return Q(items_count__gte=self.params["count"])
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the item count, the minimum, and how many items are missing."""
@@ -150,6 +166,10 @@ class MaxItemsRule(BaseRule):
         """Return whether the item count stays within the maximum."""
         return order.items_count <= self.params["count"]
 
+    def as_q(self) -> Q:
+        """Filter orders with at most the maximum item count."""
+        return Q(items_count__lte=self.params["count"])
+
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the item count, the maximum, and how many items are too many."""
         count = self.params["count"]
@@ -181,6 +201,14 @@ class TotalDivisibleByRule(BaseRule):
     def evaluate(self, order: Order) -> bool:
         """Return whether the divisor leaves no remainder."""
         return order.total % self.params["divisor"] == 0
+
+    def as_q(self) -> Q:
+        """Filter orders whose total in whole cents divides by the divisor in cents.
+
+        Integer cents keep it exact on SQLite too, where decimals are stored
+        as floats and ``total % 5`` or a float ``MOD`` is wrong for some totals.
+        """
+        return Q(Exact(Mod(cents("total"), int(self.params["divisor"] / CENT)), 0))
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the divisor, and what to add to reach the next multiple."""
@@ -219,6 +247,10 @@ class WeekendOrderRule(BaseRule):
     def evaluate(self, order: Order) -> bool:
         """Return whether the order's local creation day is Saturday or Sunday."""
         return timezone.localtime(order.created_at).weekday() >= 5
+
+    def as_q(self) -> Q:
+        """Filter orders placed on ISO weekday 6 or 7 in the current time zone."""
+        return Q(created_at__iso_week_day__gte=6)
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the local day the order was placed on."""

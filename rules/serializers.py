@@ -28,6 +28,12 @@ class RuleSerializer(serializers.Serializer):
 
     name = serializers.CharField(help_text="The rule's unique name, used in checks.")
     description = serializers.CharField(help_text="What the rule requires of an order.")
+    stored = serializers.BooleanField(
+        help_text="True for a condition rule stored in the database (edited in the admin)."
+    )
+    condition = serializers.JSONField(
+        required=False, help_text="A stored rule's JsonLogic condition."
+    )
     params = serializers.DictField(help_text="The rule's parameters, as a JSON Schema object.")
     severity = serializers.ChoiceField(
         choices=[s.value for s in Severity], help_text="Severity unless a request says otherwise."

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from orders.models import Order
 from rules.engine import CheckResult, RuleCheck, RuleEngine, RuleRegistry
-from rules.models import RuleSet
+from rules.models import ConditionRule, RuleSet
 from rules.schema import error_responses
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
@@ -41,12 +41,12 @@ class RuleListView(APIView):
         responses={200: RuleSerializer(many=True), **error_responses(405, 500)},
     )
     def get(self, request: Request) -> Response:
-        """Return every rule, sorted by name."""
-        rules = sorted(RuleRegistry.get_all_rules().items())
+        """Return every code and stored rule, sorted by name."""
         data = [
             {
                 "name": name,
                 "description": rule.description,
+                "stored": False,
                 "params": rule.parameter_schema(),
                 "severity": rule.severity.value,
                 "examples": [
@@ -58,8 +58,21 @@ class RuleListView(APIView):
                     for example in rule.examples
                 ],
             }
-            for name, rule in rules
+            for name, rule in RuleRegistry.get_all_rules().items()
         ]
+        data += [
+            {
+                "name": rule.name,
+                "description": rule.description,
+                "stored": True,
+                "condition": rule.condition,
+                "params": {"type": "object", "properties": {}, "additionalProperties": False},
+                "severity": rule.severity,
+                "examples": [],
+            }
+            for rule in ConditionRule.objects.all()
+        ]
+        data.sort(key=lambda rule: rule["name"])
         return Response(RuleSerializer(data, many=True).data)
 
 
@@ -181,9 +194,12 @@ class RuleSetDetailView(APIView):
 def _prepare(data: dict[str, Any]) -> tuple[RuleCheck, dict[str, Any] | None]:
     """Return the check for the request's rules or rule set, and the set's reference."""
     if "rules" in data:
-        return engine.prepare(data["rules"]), None
-    ruleset = RuleSet.objects.get_active(data["ruleset"])
-    return engine.prepare(ruleset.specs()), {"name": ruleset.name, "version": ruleset.version}
+        specs, reference = data["rules"], None
+    else:
+        ruleset = RuleSet.objects.get_active(data["ruleset"])
+        specs, reference = ruleset.specs(), {"name": ruleset.name, "version": ruleset.version}
+    stored = ConditionRule.objects.for_check([spec.name for spec in specs])
+    return engine.prepare(specs, stored), reference
 
 
 def _report(result: CheckResult) -> dict[str, Any]:

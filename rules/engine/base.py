@@ -6,8 +6,9 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
+from django.db.models import Q
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
@@ -29,6 +30,25 @@ class Severity(StrEnum):
 # (e.g. {"observed": "75.50", "required": "100.00"}) for a client to use. A
 # plain tuple, because a check makes one per rule.
 Reason = tuple[str, Mapping[str, Any]]
+
+
+class Rule(Protocol):
+    """What the engine runs: a bound code rule, or a rule stored in the database."""
+
+    name: str
+    description: str
+    severity: Severity
+    params: Mapping[str, Any]
+    shown_params: Mapping[str, Any]
+
+    def evaluate(self, order: Order) -> bool:
+        """Return whether *order* satisfies the rule."""
+
+    def explain(self, order: Order, passed: bool) -> Reason:
+        """Return ``(message, facts)``: why *order* passed or failed."""
+
+    def as_q(self) -> Q | None:
+        """Return the rule as a database filter, or ``None`` without one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +94,15 @@ class BaseRule(metaclass=RuleMeta):
         it to give the observed and required values.
         """
         return f"{'Passed' if passed else 'Failed'}: {self.description}", {}
+
+    def as_q(self) -> Q | None:
+        """Return this rule as a database filter on orders, or ``None`` without one.
+
+        A rule with a database form can answer "which orders pass?" in one
+        query; it must agree with ``evaluate`` on every order (the test suite
+        proves it for the built-in rules on SQLite and PostgreSQL).
+        """
+        return None
 
     @classmethod
     def bind(cls, params: Mapping[str, Any] | None = None) -> Self:

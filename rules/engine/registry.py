@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import logging
 from abc import ABCMeta
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rules.exceptions import DuplicateRuleError, UnknownRuleError
@@ -61,18 +60,6 @@ class RuleRegistry:
     def rule_exists(cls, name: str) -> bool:
         """Return whether a rule is registered under *name*."""
         return name in cls._rules
-
-    @classmethod
-    def resolve(cls, names: Iterable[str]) -> list[type[BaseRule]]:
-        """Return the rule classes for *names*, in order.
-
-        Raises one ``UnknownRuleError`` naming every unknown name at once.
-        """
-        names = list(names)
-        unknown = [name for name in names if name not in cls._rules]
-        if unknown:
-            raise UnknownRuleError(unknown, cls._rules)
-        return [cls._rules[name] for name in names]
 
 
 class RuleMeta(ABCMeta):

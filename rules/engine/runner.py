@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rules.engine.base import BaseRule, Severity
+from rules.engine.base import BaseRule, Rule, Severity
 from rules.engine.registry import RuleRegistry
 from rules.engine.results import NO_FACTS, CheckResult, Outcome, RuleResult
-from rules.exceptions import InvalidRuleParamsError
+from rules.exceptions import InvalidRuleParamsError, UnknownRuleError
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -51,7 +51,7 @@ class BoundRule:
     """
 
     key: str
-    rule: BaseRule
+    rule: Rule
     severity: Severity
     blocking: bool
 
@@ -132,24 +132,34 @@ class RuleEngine:
         self._unparameterized: dict[type[BaseRule], BaseRule] = {}
         self._checks: dict[tuple[str, ...], tuple[int, RuleCheck]] = {}
 
-    def prepare(self, specs: Iterable[str | RuleSpec]) -> RuleCheck:
+    def prepare(
+        self, specs: Iterable[str | RuleSpec], stored: Mapping[str, Rule] | None = None
+    ) -> RuleCheck:
         """Resolve and bind *specs* (names or ``RuleSpec``) into a runnable check.
 
-        Raises ``UnknownRuleError`` naming every unknown rule, then
+        Names are looked up among the code rules, then among *stored* rules
+        (read from the database by the caller, so never stale). Raises
+        ``UnknownRuleError`` naming every unknown rule, then
         ``InvalidRuleParamsError`` naming every bad parameter, before any
         rule runs.
         """
         specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in specs]
-        classes = self.registry.resolve(spec.name for spec in specs)
+        stored = stored or {}
+        registry = self.registry
+        unknown = [
+            s.name for s in specs if s.name not in stored and not registry.rule_exists(s.name)
+        ]
+        if unknown:
+            raise UnknownRuleError(unknown, [*registry.get_all_rules(), *stored])
         bound: list[BoundRule] = []
         errors: dict[str, Any] = {}
-        for spec, rule_cls in zip(specs, classes, strict=True):
+        for spec in specs:
             try:
-                rule = self._bind(rule_cls, spec.params)
+                rule = self._bind(spec, stored)
             except InvalidRuleParamsError as exc:
-                errors[spec.key] = exc.rules[rule_cls.name]
+                [errors[spec.key]] = exc.rules.values()
                 continue
-            severity = Severity(spec.severity) if spec.severity else rule_cls.severity
+            severity = Severity(spec.severity) if spec.severity else rule.severity
             bound.append(BoundRule(spec.key, rule, severity, severity is Severity.ERROR))
         if errors:
             raise InvalidRuleParamsError(errors)
@@ -170,17 +180,27 @@ class RuleEngine:
             cached = self._checks[names] = (generation, self.prepare(names))
         return cached[1].verdicts(order)
 
-    def _bind(self, rule_cls: type[BaseRule], params: Mapping[str, Any]) -> BaseRule:
-        """Return *rule_cls* bound to *params*, reusing its parameterless instance."""
-        if params:
-            return rule_cls.bind(params)
+    def _bind(self, spec: RuleSpec, stored: Mapping[str, Rule]) -> Rule:
+        """Return the rule *spec* names, bound to its params.
+
+        A code rule's parameterless instance is made once and reused; a
+        stored rule takes no parameters.
+        """
+        if not self.registry.rule_exists(spec.name):
+            if spec.params:
+                errors = {param: ["Unknown parameter."] for param in spec.params}
+                raise InvalidRuleParamsError({spec.name: errors})
+            return stored[spec.name]
+        rule_cls = self.registry.get_rule(spec.name)
+        if spec.params:
+            return rule_cls.bind(spec.params)
         rule = self._unparameterized.get(rule_cls)
         if rule is None:
             rule = self._unparameterized[rule_cls] = rule_cls.bind()
         return rule
 
 
-def _log_raised(rule: BaseRule, order: Order) -> str:
+def _log_raised(rule: Rule, order: Order) -> str:
     """Log the exception being handled, with its traceback; return its reference id.
 
     A rule is a plug-in, so the engine catches whatever its ``evaluate``
@@ -194,7 +214,7 @@ def _log_raised(rule: BaseRule, order: Order) -> str:
     return reference
 
 
-def _log_non_boolean(rule: BaseRule, order: Order, verdict: object) -> str:
+def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
     """Log a rule that answered something other than a bool; return the reference id."""
     reference = uuid.uuid4().hex
     logger.error(

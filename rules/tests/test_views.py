@@ -55,6 +55,7 @@ def test_rule_list_shows_params_severity_and_examples(api_client):
     assert rules["min_total_100"] == {
         "name": "min_total_100",
         "description": "Order total is greater than 100.00.",
+        "stored": False,
         "params": {"type": "object", "properties": {}, "additionalProperties": False},
         "severity": "error",
         "examples": [
