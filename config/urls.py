@@ -11,9 +11,9 @@ from config.views import (
     HealthLiveView,
     HealthReadyView,
     HealthView,
-    JSONOnlyNegotiation,
     UnknownPathView,
 )
+from rules.negotiation import JSONOnlyNegotiation
 
 API_INFO = openapi.Info(
     title="Pluggable Rule Engine API",

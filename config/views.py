@@ -8,15 +8,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from drf_yasg.utils import swagger_auto_schema
-from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
-from rest_framework.renderers import BaseRenderer
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.request_logging import current_request_id
+from config.serializers import LivenessSerializer
+from config.shutdown import is_shutting_down
+from rules.engine import RuleRegistry
 from rules.exceptions import error_body
 from rules.schema import error_responses
 from rules.serializers import HealthSerializer
@@ -25,38 +25,78 @@ logger = logging.getLogger(__name__)
 
 HTML_PREFIXES = ("/admin/", "/static/")
 
+READINESS_DESCRIPTION = (
+    "200 when the database answers a query and rules are registered; 503 in the error "
+    "shape while the process shuts down or when the database does not answer."
+)
 
-class HealthView(APIView):
-    """Report whether the service and its database answer."""
+
+class ServerShuttingDownError(APIException):
+    """The process has been told to stop and takes no new traffic."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_detail = "The server is shutting down; send requests to another instance."
+    default_code = "shutting_down"
+
+
+class NoRulesRegisteredError(APIException):
+    """No rule is registered, so no check could pass: the process is misconfigured."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_detail = "No rules are registered."
+    default_code = "no_rules_registered"
+
+
+class HealthLiveView(APIView):
+    """Report that the process answers, without touching the database."""
 
     @swagger_auto_schema(
-        operation_id="health",
-        operation_summary="Service health",
+        operation_id="health_live",
+        operation_summary="Liveness: the process answers",
+        operation_description="Never queries the database: restart the process if this fails.",
+        responses={200: LivenessSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        """Answer 200 while the process can serve requests at all."""
+        return Response({"status": "ok"})
+
+
+class HealthReadyView(APIView):
+    """Report whether this process should receive traffic."""
+
+    @swagger_auto_schema(
+        operation_id="health_ready",
+        operation_summary="Readiness: the database answers and rules are registered",
+        operation_description=READINESS_DESCRIPTION,
         responses={200: HealthSerializer, **error_responses(503)},
     )
     def get(self, request: Request) -> Response:
-        """Run a trivial query; a database that does not answer is a 503."""
+        """Answer 200 when the database answers a query and rules are registered.
+
+        Raises a 503 while the process shuts down, when the database does
+        not answer, or when no rule is registered.
+        """
+        if is_shutting_down():
+            raise ServerShuttingDownError
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        if not RuleRegistry.get_all_rules():
+            raise NoRulesRegisteredError
         return Response({"status": "ok", "database": "ok"})
 
 
-class JSONOnlyNegotiation(BaseContentNegotiation):
-    """Answer with the view's first renderer whatever the ``Accept`` header says.
+class HealthView(HealthReadyView):
+    """Report the service's health: the readiness check, at ``/health/``."""
 
-    ``/swagger.json`` is JSON by its name: a plain ``curl`` or a browser asking
-    for HTML gets JSON, not YAML or a 406.
-    """
-
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser:
-        """Use the first parser."""
-        return parsers[0]
-
-    def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        """Use the first renderer and its media type."""
-        return renderers[0], renderers[0].media_type
+    @swagger_auto_schema(
+        operation_id="health",
+        operation_summary="Service health (the readiness check)",
+        operation_description=READINESS_DESCRIPTION,
+        responses={200: HealthSerializer, **error_responses(503)},
+    )
+    def get(self, request: Request) -> Response:
+        """Answer as ``/health/ready`` does."""
+        return super().get(request)
 
 
 class UnknownPathView(APIView):

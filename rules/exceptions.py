@@ -96,6 +96,17 @@ class UnknownRuleSetError(RuleError):
         return f"No active rule set named {self.name!r}."
 
 
+class InvalidCursorError(RuleError, ValueError):
+    """A pagination cursor that this service did not issue."""
+
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+
+    def __str__(self) -> str:
+        """Say what to do."""
+        return "The cursor is not one this service issued; start again without it."
+
+
 class DuplicateRuleError(ImproperlyConfigured):
     """Two rule classes claim the same name: a configuration error at start-up."""
 

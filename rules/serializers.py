@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from orders.serializers import OrderDraftSerializer
+from orders.serializers import OrderDraftSerializer, OrderSerializer
 from rules.engine import Outcome, RuleSpec, Severity
 
 # Order ids are 64-bit (BigAutoField); anything larger cannot exist.
@@ -124,25 +124,32 @@ class RuleSourceSerializer(serializers.Serializer):
     ruleset = serializers.SlugField(
         required=False, max_length=MAX_NAME_LENGTH, help_text="Name of an active rule set."
     )
-    fail_fast = serializers.BooleanField(
-        default=False,
-        help_text="Stop at the first failing rule of severity `error`; the rest are skipped.",
-    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Require exactly one of `rules` and `ruleset`, and distinct keys."""
         _exactly_one(attrs, "rules", "ruleset")
-        keys = Counter(spec.key for spec in attrs.get("rules", ()))
-        repeated = sorted(key for key, count in keys.items() if count > 1)
-        if repeated:
-            raise serializers.ValidationError(
-                {"rules": f"Each key may appear once; repeated: {', '.join(repeated)}."}
-            )
+        try:
+            _distinct_keys(attrs.get("rules", ()))
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"rules": exc.detail}) from None
         return attrs
+
+
+class FailFastField(serializers.BooleanField):
+    """``fail_fast``: stop at the first blocking failure."""
+
+    def __init__(self) -> None:
+        """Default to running every rule."""
+        super().__init__(
+            default=False,
+            help_text="Stop at the first failing rule of severity `error`; the rest are skipped.",
+        )
 
 
 class RuleCheckRequestSerializer(RuleSourceSerializer):
     """Which order to check (stored or given), against which rules."""
+
+    fail_fast = FailFastField()
 
     order_id = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ORDER_ID, help_text="Id of a stored order."
@@ -158,6 +165,8 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
 class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
     """Which stored orders to check, against which rules."""
 
+    fail_fast = FailFastField()
+
     order_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ORDER_ID),
         min_length=1,
@@ -172,6 +181,58 @@ class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
             raise serializers.ValidationError(
                 f"Each id may appear once; repeated: {', '.join(map(str, repeated[:10]))}."
             )
+        return value
+
+
+class OrderFiltersSerializer(serializers.Serializer):
+    """Optional ranges that narrow the stored orders a query looks at."""
+
+    created_from = serializers.DateTimeField(required=False, help_text="Created at or after.")
+    created_to = serializers.DateTimeField(required=False, help_text="Created before.")
+    total_min = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, help_text="Total at least."
+    )
+    total_max = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, help_text="Total at most."
+    )
+
+
+class RuleQueryRequestSerializer(RuleSourceSerializer):
+    """Which stored orders to find: those that pass, or fail, the rules."""
+
+    outcome = serializers.ChoiceField(
+        choices=["passed", "failed"], help_text="Find the orders that passed, or failed."
+    )
+    filters = OrderFiltersSerializer(required=False, default=dict)
+    page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+    cursor = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=200,
+        help_text="`next` of the previous page; omit (or null) for the first page.",
+    )
+
+
+class RuleReportRequestSerializer(RuleSourceSerializer):
+    """Which rules to report on, over which stored orders."""
+
+    filters = OrderFiltersSerializer(required=False, default=dict)
+
+
+class RuleSetPreviewRequestSerializer(serializers.Serializer):
+    """The rules a rule set would have after a change."""
+
+    rules = serializers.ListField(
+        child=RuleItemField(),
+        min_length=1,
+        max_length=MAX_RULES_PER_CHECK,
+        help_text="The proposed rules, as in a check: names or objects.",
+    )
+    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
+
+    def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
+        """Reject two rules with the same key."""
+        _distinct_keys(value)
         return value
 
 
@@ -293,11 +354,49 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.JSONField(help_text="Human-readable text, or field errors by name.")
 
 
+class RuleQueryResponseSerializer(serializers.Serializer):
+    """A page of the orders that matched, and how many match in all."""
+
+    ruleset = RuleSetRefSerializer(allow_null=True, help_text="The rule set used, if any.")
+    count = serializers.IntegerField(help_text="Matching orders in all.")
+    evaluated_in = serializers.ChoiceField(
+        choices=["database", "python"],
+        help_text="`database`: one SQL query; `python`: a rule has no SQL form, so orders "
+        "were streamed through the engine.",
+    )
+    next = serializers.CharField(allow_null=True, help_text="Cursor of the next page.")
+    results = OrderSerializer(many=True)
+
+
+class RuleSetPreviewResponseSerializer(serializers.Serializer):
+    """What the proposed rules would change over the stored orders."""
+
+    ruleset = RuleSetRefSerializer()
+    evaluated_in = serializers.ChoiceField(choices=["database", "python"])
+    total = serializers.IntegerField(help_text="Stored orders.")
+    passing_now = serializers.IntegerField()
+    passing_after = serializers.IntegerField()
+    newly_failing = serializers.IntegerField(help_text="Pass now, would fail.")
+    newly_passing = serializers.IntegerField(help_text="Fail now, would pass.")
+    sample_newly_failing = serializers.ListField(child=serializers.IntegerField())
+    sample_newly_passing = serializers.ListField(child=serializers.IntegerField())
+
+
 class HealthSerializer(serializers.Serializer):
     """The service's health."""
 
     status = serializers.CharField(help_text="'ok' when the service and its database answer.")
     database = serializers.CharField(help_text="'ok' when the database answered a query.")
+
+
+def _distinct_keys(specs: list[RuleSpec]) -> None:
+    """Raise a validation error if two specs share a key."""
+    keys = Counter(spec.key for spec in specs)
+    repeated = sorted(key for key, count in keys.items() if count > 1)
+    if repeated:
+        raise serializers.ValidationError(
+            f"Each key may appear once; repeated: {', '.join(repeated)}."
+        )
 
 
 def _exactly_one(attrs: dict[str, Any], first: str, second: str) -> None:

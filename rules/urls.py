@@ -6,8 +6,11 @@ from rules.views import (
     RuleBatchCheckView,
     RuleCheckView,
     RuleListView,
+    RuleQueryView,
+    RuleReportView,
     RuleSetDetailView,
     RuleSetListView,
+    RuleSetPreviewView,
 )
 
 app_name = "rules"
@@ -16,6 +19,9 @@ urlpatterns = [
     path("rules/", RuleListView.as_view(), name="rule-list"),
     path("rules/check/", RuleCheckView.as_view(), name="rule-check"),
     path("rules/check/batch/", RuleBatchCheckView.as_view(), name="rule-check-batch"),
+    path("rules/query/", RuleQueryView.as_view(), name="rule-query"),
+    path("rules/report/", RuleReportView.as_view(), name="rule-report"),
     path("rulesets/", RuleSetListView.as_view(), name="ruleset-list"),
     path("rulesets/<slug:name>/", RuleSetDetailView.as_view(), name="ruleset-detail"),
+    path("rulesets/<slug:name>/preview/", RuleSetPreviewView.as_view(), name="ruleset-preview"),
 ]

@@ -1,25 +1,41 @@
 """Views of the rules API: parse, call the engine, serialize."""
 
+import csv
+import io
+import itertools
+import json
 import logging
+from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.models import Order
+from orders.serializers import OrderSerializer
+from rules import queries
 from rules.engine import CheckResult, RuleCheck, RuleEngine, RuleRegistry
 from rules.models import ConditionRule, RuleSet
+from rules.negotiation import JSONOnlyNegotiation
 from rules.schema import error_responses
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
     RuleCheckRequestSerializer,
     RuleCheckResponseSerializer,
+    RuleQueryRequestSerializer,
+    RuleQueryResponseSerializer,
+    RuleReportRequestSerializer,
     RuleSerializer,
+    RuleSetPreviewRequestSerializer,
+    RuleSetPreviewResponseSerializer,
     RuleSetSerializer,
 )
 
@@ -189,6 +205,136 @@ class RuleSetDetailView(APIView):
         """Return the rule set named *name* with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
+
+
+class RuleQueryView(APIView):
+    """Find the stored orders that pass, or fail, rules or a rule set."""
+
+    @swagger_auto_schema(
+        operation_id="rules_query",
+        operation_summary="Find the stored orders that pass or fail rules",
+        operation_description=(
+            "One SQL query when every rule has a database form (`evaluated_in: database`); "
+            "otherwise the orders are streamed through the Python engine "
+            "(`evaluated_in: python`). Pages are newest id first; pass `next` back as "
+            "`cursor` for the next page."
+        ),
+        request_body=RuleQueryRequestSerializer,
+        responses={
+            200: RuleQueryResponseSerializer,
+            **error_responses(400, 404, 405, 413, 415, 500, 503),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Return a page of the matching orders and their count."""
+        serializer = RuleQueryRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check, ruleset = _prepare(data)
+        page = queries.orders_matching(
+            check,
+            queries.filtered_orders(data["filters"]),
+            passed=data["outcome"] == "passed",
+            page_size=data["page_size"],
+            cursor=data.get("cursor"),
+        )
+        return Response(
+            {
+                "ruleset": ruleset,
+                "count": page.count,
+                "evaluated_in": page.evaluated_in,
+                "next": page.next_cursor,
+                "results": OrderSerializer(page.orders, many=True).data,
+            }
+        )
+
+
+class RuleReportView(APIView):
+    """Stream every stored order's verdict on every rule."""
+
+    content_negotiation_class = JSONOnlyNegotiation
+
+    @swagger_auto_schema(
+        operation_id="rules_report",
+        operation_summary="Report every order x every rule, streamed",
+        operation_description=(
+            "One row per order: `order_id`, one boolean column per rule key, `passed`. "
+            "JSON lines by default, CSV with `Accept: text/csv`. Computed by one annotated "
+            "SQL query when every rule has a database form (header `X-Evaluated-In`), "
+            "streamed in constant memory."
+        ),
+        request_body=RuleReportRequestSerializer,
+        produces=["application/x-ndjson", "text/csv"],
+        responses={
+            200: openapi.Response("One row per order.", schema=openapi.Schema(type="string")),
+            **error_responses(400, 404, 405, 413, 415, 500, 503),
+        },
+    )
+    def post(self, request: Request) -> StreamingHttpResponse:
+        """Stream the report as CSV or JSON lines."""
+        serializer = RuleReportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check, _ = _prepare(data)
+        rows, evaluated_in = queries.report_rows(check, queries.filtered_orders(data["filters"]))
+        header = ["order_id", *queries.keys(check), "passed"]
+        if "text/csv" in request.headers.get("Accept", ""):
+            body, content_type = _csv_lines(header, rows), "text/csv; charset=utf-8"
+        else:
+            body, content_type = _json_lines(header, rows), "application/x-ndjson"
+        response = StreamingHttpResponse(body, content_type=content_type)
+        response["X-Evaluated-In"] = evaluated_in
+        return response
+
+
+class RuleSetPreviewView(APIView):
+    """Show what a change to a rule set would do to the stored orders, before saving it."""
+
+    @swagger_auto_schema(
+        operation_id="rulesets_preview",
+        operation_summary="Preview the impact of changing a rule set's rules",
+        operation_description=(
+            "How many stored orders pass the set now, how many would pass with the "
+            "proposed rules, how many flip each way, and a sample of flipped ids — "
+            "computed in the database when every rule has a database form. Nothing is saved."
+        ),
+        request_body=RuleSetPreviewRequestSerializer,
+        responses={
+            200: RuleSetPreviewResponseSerializer,
+            **error_responses(400, 404, 405, 413, 415, 500, 503),
+        },
+    )
+    def post(self, request: Request, name: str) -> Response:
+        """Return the counts and samples for the proposed rules."""
+        serializer = RuleSetPreviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
+        current, _ = _prepare({"rules": ruleset.specs()})
+        proposed, _ = _prepare({"rules": data["rules"]})
+        result = queries.impact(current, proposed, sample_size=data["sample_size"])
+        return Response(
+            {"ruleset": {"name": ruleset.name, "version": ruleset.version}, **asdict(result)}
+        )
+
+
+def _csv_lines(header: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    """Yield the report as CSV lines, the header first; verdicts are true/false."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in itertools.chain([header], rows):
+        writer.writerow(
+            [str(value).lower() if isinstance(value, bool) else value for value in row]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _json_lines(header: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    """Yield the report as one JSON object per line."""
+    for row in rows:
+        yield json.dumps(dict(zip(header, row, strict=True))) + "\n"
 
 
 def _prepare(data: dict[str, Any]) -> tuple[RuleCheck, dict[str, Any] | None]:

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from rules.models import RuleSet
+from rules.models import ConditionRule, RuleSet
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +120,42 @@ def test_saving_a_change_in_the_admin_raises_the_version(admin_client):
     ruleset.refresh_from_db()
     assert ruleset.active is False
     assert ruleset.version > before
+
+
+CONDITION_ADD = reverse("admin:rules_conditionrule_add")
+
+
+def _condition_form(name: str, condition: str) -> dict:
+    return {
+        "name": name,
+        "description": "A stored rule.",
+        "severity": "error",
+        "condition": condition,
+    }
+
+
+def test_add_a_condition_rule(admin_client):
+    response = admin_client.post(
+        CONDITION_ADD, _condition_form("big", '{">": [{"var": "total"}, "100"]}')
+    )
+
+    assert response.status_code == 302
+    assert ConditionRule.objects.get().as_rule().as_q() is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "condition", "error"),
+    [
+        ("big", '{"+": [{"var": "total"}, 1]}', "unknown operator"),
+        ("big", '{">": [{"var": "price"}, 1]}', "unknown variable"),
+        ("big", '{">": [{"var": "total"}]}', "takes exactly two operands"),
+        ("min_total_100", '{">": [{"var": "total"}, 1]}', "A code rule is already named"),
+        ("Big Rule", '{">": [{"var": "total"}, 1]}', "Use lower case"),
+    ],
+)
+def test_an_invalid_condition_rule_is_a_form_error(admin_client, name, condition, error):
+    response = admin_client.post(CONDITION_ADD, _condition_form(name, condition))
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert ConditionRule.objects.count() == 0

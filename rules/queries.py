@@ -1,0 +1,217 @@
+"""Rules over stored orders: which orders pass, a row per order, what a change flips.
+
+Every rule with a database form (``as_q``) is evaluated inside one SQL query;
+when any rule lacks one, the same answer comes from streaming the orders
+through the Python engine, and the result says so (``evaluated_in``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import reduce
+from operator import and_
+from typing import Any, Literal
+
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+
+from orders.models import Order
+from rules.engine import RuleCheck
+from rules.exceptions import InvalidCursorError
+
+EvaluatedIn = Literal["database", "python"]
+STREAM_CHUNK = 2000
+
+
+def passing_q(check: RuleCheck) -> Q | None:
+    """Return a filter for orders that pass *check*, or ``None`` if a rule has no SQL form.
+
+    Only rules of severity ``error`` decide; warnings never block.
+    """
+    parts = [bound.rule.as_q() for bound in check.rules if bound.blocking]
+    if any(part is None for part in parts):
+        return None
+    return reduce(and_, parts) if parts else Q(pk__isnull=False)
+
+
+def rule_qs(check: RuleCheck) -> list[Q] | None:
+    """Return each rule's filter, in order, or ``None`` if any rule has no SQL form."""
+    parts = [bound.rule.as_q() for bound in check.rules]
+    return None if any(part is None for part in parts) else parts  # type: ignore[return-value]
+
+
+def filtered_orders(filters: dict[str, Any]) -> QuerySet[Order]:
+    """Return the orders within the optional created and total ranges."""
+    lookups = {
+        "created_from": "created_at__gte",
+        "created_to": "created_at__lt",
+        "total_min": "total__gte",
+        "total_max": "total__lte",
+    }
+    return Order.objects.filter(
+        **{lookup: filters[name] for name, lookup in lookups.items() if name in filters}
+    )
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of the orders matching a query, newest id first."""
+
+    orders: list[Order]
+    count: int
+    next_cursor: str | None
+    evaluated_in: EvaluatedIn
+
+
+def orders_matching(
+    check: RuleCheck,
+    orders: QuerySet[Order],
+    *,
+    passed: bool,
+    page_size: int,
+    cursor: str | None,
+) -> OrderPage:
+    """Return a page of *orders* that pass (or fail) *check*, and how many match in all."""
+    before = _decode_cursor(cursor) if cursor else None
+    condition = passing_q(check)
+    if condition is not None:
+        matching = orders.filter(condition if passed else ~condition).order_by("-pk")
+        page_query = matching.filter(pk__lt=before) if before is not None else matching
+        page = list(page_query[: page_size + 1])
+        count = matching.count()
+        evaluated_in: EvaluatedIn = "database"
+    else:
+        page, count = [], 0
+        for order in orders.order_by("-pk").iterator(chunk_size=STREAM_CHUNK):
+            if check.verdicts(order)["passed"] is not passed:
+                continue
+            count += 1
+            if (before is None or order.pk < before) and len(page) <= page_size:
+                page.append(order)
+        evaluated_in = "python"
+    next_cursor = _encode_cursor(page[page_size - 1].pk) if len(page) > page_size else None
+    return OrderPage(page[:page_size], count, next_cursor, evaluated_in)
+
+
+def report_rows(
+    check: RuleCheck, orders: QuerySet[Order]
+) -> tuple[Iterator[tuple[Any, ...]], EvaluatedIn]:
+    """Return ``(order_id, verdict per rule..., passed)`` rows in id order, and where.
+
+    The rows come from one annotated query, streamed in chunks, when every
+    rule has a SQL form; else from the Python engine over an iterator. Either
+    way memory stays flat however many orders there are.
+    """
+    parts = rule_qs(check)
+    condition = passing_q(check)
+    if parts is None or condition is None:
+        return _python_rows(check, orders), "python"
+    columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
+    columns["passed"] = _as_boolean(condition)
+    rows = (
+        orders.order_by("pk")
+        .annotate(**columns)
+        .values_list("pk", *columns)
+        .iterator(chunk_size=STREAM_CHUNK)
+    )
+    return ((pk, *map(bool, verdicts)) for pk, *verdicts in rows), "database"
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What replacing a rule set's rules would change over the stored orders."""
+
+    total: int
+    passing_now: int
+    passing_after: int
+    newly_failing: int
+    newly_passing: int
+    sample_newly_failing: list[int]
+    sample_newly_passing: list[int]
+    evaluated_in: EvaluatedIn
+
+
+def impact(current: RuleCheck, proposed: RuleCheck, *, sample_size: int) -> Impact:
+    """Count the stored orders that pass *current* and *proposed*, and those that flip."""
+    now, after = passing_q(current), passing_q(proposed)
+    if now is None or after is None:
+        return _python_impact(current, proposed, sample_size)
+    counts = Order.objects.aggregate(
+        all_orders=Count("pk"),
+        passing_now=Count("pk", filter=now),
+        passing_after=Count("pk", filter=after),
+        newly_failing=Count("pk", filter=now & ~after),
+        newly_passing=Count("pk", filter=~now & after),
+    )
+    return Impact(
+        total=counts.pop("all_orders"),
+        **counts,
+        sample_newly_failing=_sample(now & ~after, sample_size),
+        sample_newly_passing=_sample(~now & after, sample_size),
+        evaluated_in="database",
+    )
+
+
+def _sample(condition: Q, size: int) -> list[int]:
+    """Return up to *size* ids of orders matching *condition*, lowest first."""
+    return list(Order.objects.filter(condition).order_by("pk").values_list("pk", flat=True)[:size])
+
+
+def _python_impact(current: RuleCheck, proposed: RuleCheck, sample_size: int) -> Impact:
+    """Compute ``impact`` by streaming every order through the Python engine."""
+    total = passing_now = passing_after = 0
+    failing: list[int] = []
+    passing: list[int] = []
+    newly_failing = newly_passing = 0
+    for order in Order.objects.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
+        total += 1
+        before = current.verdicts(order)["passed"]
+        after = proposed.verdicts(order)["passed"]
+        passing_now += before
+        passing_after += after
+        if before and not after:
+            newly_failing += 1
+            if len(failing) < sample_size:
+                failing.append(order.pk)
+        elif after and not before:
+            newly_passing += 1
+            if len(passing) < sample_size:
+                passing.append(order.pk)
+    return Impact(
+        total, passing_now, passing_after, newly_failing, newly_passing, failing, passing, "python"
+    )
+
+
+def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[tuple[Any, ...]]:
+    """Yield report rows computed by the Python engine."""
+    for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
+        verdicts = check.verdicts(order)
+        yield (order.pk, *verdicts["details"].values(), verdicts["passed"])
+
+
+def _as_boolean(condition: Q) -> ExpressionWrapper:
+    """Return *condition* as a boolean column."""
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def _encode_cursor(pk: int) -> str:
+    """Return the opaque cursor for the page after order *pk*."""
+    return base64.urlsafe_b64encode(f"before:{pk}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    """Return the order id a cursor points before; raise for a foreign cursor."""
+    try:
+        prefix, _, pk = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix != "before" or not pk.isdigit():
+            raise InvalidCursorError
+        return int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursorError from None
+
+
+def keys(check: RuleCheck) -> Sequence[str]:
+    """Return the rule keys of *check*, in order: the report's rule columns."""
+    return [bound.key for bound in check.rules]

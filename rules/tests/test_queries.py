@@ -1,0 +1,300 @@
+import csv
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from orders.tests.factories import OrderFactory
+from rules.engine import BaseRule
+from rules.models import ConditionRule, RuleSet, RuleSetItem
+
+pytestmark = pytest.mark.django_db
+
+QUERY = reverse("rules:rule-query")
+REPORT = reverse("rules:rule-report")
+BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
+
+
+@pytest.fixture
+def orders(db):
+    """Create orders that pass all, fail all, and split the built-in rules."""
+    return [
+        OrderFactory(total=Decimal("150.00"), items_count=3),  # passes all
+        OrderFactory(total=Decimal("75.50"), items_count=1),  # fails all
+        OrderFactory(total=Decimal("200.00"), items_count=5),  # passes all
+        OrderFactory(total=Decimal("100.00"), items_count=2),  # fails min_total_100
+        OrderFactory(total=Decimal("12.34"), items_count=9),  # fails two
+    ]
+
+
+@pytest.fixture
+def no_sql_rule():
+    """Register a rule with no database form, as a plug-in might."""
+
+    class OddItemsRule(BaseRule):
+        name = "odd_items"
+        description = "Order has an odd number of items."
+
+        def evaluate(self, order):
+            return order.items_count % 2 == 1
+
+    return OddItemsRule
+
+
+def _ids(response) -> list[int]:
+    return [order["id"] for order in response.json()["results"]]
+
+
+def _query(api_client, **body):
+    return api_client.post(QUERY, body, format="json")
+
+
+def test_query_finds_failing_orders_in_the_database(api_client, orders):
+    response = _query(api_client, rules=BUILT_INS, outcome="failed")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["count"], data["evaluated_in"], data["next"]) == (3, "database", None)
+    assert _ids(response) == sorted([orders[1].pk, orders[3].pk, orders[4].pk], reverse=True)
+    assert data["results"][0]["total"] == "12.34"
+
+
+def test_query_pages_with_a_cursor(api_client, orders):
+    first = _query(api_client, rules=BUILT_INS, outcome="failed", page_size=2).json()
+    second = _query(
+        api_client, rules=BUILT_INS, outcome="failed", page_size=2, cursor=first["next"]
+    ).json()
+
+    assert [o["id"] for o in first["results"]] == [orders[4].pk, orders[3].pk]
+    assert [o["id"] for o in second["results"]] == [orders[1].pk]
+    assert second["next"] is None
+    assert first["count"] == second["count"] == 3
+
+
+def test_query_applies_total_and_date_filters(api_client, orders):
+    response = _query(
+        api_client,
+        rules=BUILT_INS,
+        outcome="passed",
+        filters={"total_min": "160.00", "total_max": "300", "created_from": "2000-01-01T00:00Z"},
+    )
+
+    assert _ids(response) == [orders[2].pk]
+
+
+def test_query_warnings_do_not_decide(api_client, orders):
+    rules = ["min_items_2", {"name": "min_total_100", "severity": "warning"}]
+
+    response = _query(api_client, rules=rules, outcome="passed")
+
+    assert set(_ids(response)) == {orders[0].pk, orders[2].pk, orders[3].pk, orders[4].pk}
+
+
+def test_query_falls_back_to_python_for_a_rule_without_a_database_form(
+    api_client, orders, no_sql_rule
+):
+    response = _query(api_client, rules=["odd_items", "min_total_100"], outcome="passed")
+
+    data = response.json()
+    assert data["evaluated_in"] == "python"
+    assert _ids(response) == [orders[2].pk, orders[0].pk]
+    assert data["count"] == 2
+
+
+def test_python_fallback_pages_like_the_database(api_client, orders, no_sql_rule):
+    first = _query(api_client, rules=["odd_items"], outcome="passed", page_size=1).json()
+    second = _query(
+        api_client, rules=["odd_items"], outcome="passed", page_size=1, cursor=first["next"]
+    ).json()
+
+    assert [o["id"] for o in first["results"]] == [orders[4].pk]
+    assert [o["id"] for o in second["results"]] == [orders[2].pk]
+    assert first["count"] == 4
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "YmVmb3JlOng=", "!!"])
+def test_a_foreign_cursor_is_a_400(api_client, orders, cursor):
+    response = _query(api_client, rules=BUILT_INS, outcome="failed", cursor=cursor)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rules": BUILT_INS},
+        {"rules": BUILT_INS, "outcome": "maybe"},
+        {"rules": BUILT_INS, "outcome": "passed", "page_size": 0},
+        {"rules": BUILT_INS, "outcome": "passed", "filters": {"total_min": "lots"}},
+        {"outcome": "passed"},
+    ],
+)
+def test_invalid_queries_are_a_400(api_client, body):
+    response = api_client.post(QUERY, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+
+
+def test_report_streams_json_lines_computed_in_the_database(api_client, orders):
+    rules = ["min_total_100", {"name": "min_items", "params": {"count": 3}, "as": "three"}]
+
+    response = api_client.post(REPORT, {"rules": rules}, format="json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-ndjson"
+    assert response["X-Evaluated-In"] == "database"
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
+    assert lines[:2] == [
+        {"order_id": orders[0].pk, "min_total_100": True, "three": True, "passed": True},
+        {"order_id": orders[1].pk, "min_total_100": False, "three": False, "passed": False},
+    ]
+    assert len(lines) == len(orders)
+
+
+def test_report_streams_csv_when_asked(api_client, orders):
+    response = api_client.post(REPORT, {"rules": BUILT_INS}, format="json", HTTP_ACCEPT="text/csv")
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["order_id", *BUILT_INS, "passed"]
+    assert rows[4] == [str(orders[3].pk), "false", "true", "true", "false"]
+    assert len(rows) == 1 + len(orders)
+
+
+def test_report_falls_back_to_python_with_the_same_rows(api_client, orders, no_sql_rule):
+    python = api_client.post(REPORT, {"rules": ["odd_items", *BUILT_INS]}, format="json")
+    database = api_client.post(REPORT, {"rules": BUILT_INS}, format="json")
+
+    python_rows = [json.loads(x) for x in b"".join(python.streaming_content).splitlines()]
+    database_rows = [json.loads(x) for x in b"".join(database.streaming_content).splitlines()]
+    assert python["X-Evaluated-In"] == "python"
+    assert [
+        {k: v for k, v in row.items() if k not in ("odd_items", "passed")} for row in python_rows
+    ] == [{k: v for k, v in row.items() if k != "passed"} for row in database_rows]
+
+
+def test_report_errors_are_json_even_when_csv_was_asked(api_client):
+    response = api_client.post(REPORT, {"rules": ["nope"]}, format="json", HTTP_ACCEPT="text/csv")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_rule"
+
+
+@pytest.fixture
+def checkout(db):
+    """Create a rule set that requires a total over 100.00."""
+    ruleset = RuleSet.objects.create(name="checkout")
+    RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
+    return RuleSet.objects.get()
+
+
+def test_preview_counts_what_a_change_would_flip(api_client, orders, checkout):
+    url = reverse("rules:ruleset-preview", args=["checkout"])
+    proposed = [{"name": "total_greater_than", "params": {"amount": "99.99"}}, "min_items_2"]
+
+    response = api_client.post(url, {"rules": proposed, "sample_size": 5}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "ruleset": {"name": "checkout", "version": checkout.version},
+        "evaluated_in": "database",
+        "total": 5,
+        "passing_now": 2,
+        "passing_after": 3,
+        "newly_failing": 0,
+        "newly_passing": 1,
+        "sample_newly_failing": [],
+        "sample_newly_passing": [orders[3].pk],
+    }
+    assert list(checkout.specs()) == list(RuleSet.objects.get().specs())
+
+
+def test_preview_in_python_agrees_with_the_database(api_client, orders, checkout, no_sql_rule):
+    url = reverse("rules:ruleset-preview", args=["checkout"])
+
+    python = api_client.post(url, {"rules": ["odd_items", "min_items_2"]}, format="json").json()
+    database = api_client.post(
+        url, {"rules": [{"name": "max_items", "params": {"count": 1}}]}, format="json"
+    ).json()
+
+    assert python["evaluated_in"] == "python"
+    assert (python["passing_after"], python["newly_passing"]) == (3, 1)
+    assert python["sample_newly_passing"] == [orders[4].pk]
+    assert python["sample_newly_failing"] == []
+    assert (database["passing_after"], database["newly_failing"]) == (1, 2)
+    assert database["sample_newly_failing"] == [orders[0].pk, orders[2].pk]
+
+
+def test_preview_of_a_missing_set_is_a_404(api_client):
+    url = reverse("rules:ruleset-preview", args=["nope"])
+
+    assert api_client.post(url, {"rules": ["min_items_2"]}, format="json").status_code == 404
+
+
+@pytest.fixture
+def big_and_many(db):
+    """Store a condition rule: total over 100 and at least 2 items."""
+    return ConditionRule.objects.create(
+        name="big_and_many",
+        description="Total over 100.00 with at least 2 items.",
+        condition={"and": [{">": [{"var": "total"}, "100"]}, {">=": [{"var": "items_count"}, 2]}]},
+    )
+
+
+def test_a_stored_condition_rule_works_in_checks_batches_and_queries(
+    api_client, orders, big_and_many
+):
+    check = api_client.post(
+        reverse("rules:rule-check"),
+        {"order_id": orders[0].pk, "rules": ["big_and_many"]},
+        format="json",
+    )
+    batch = api_client.post(
+        reverse("rules:rule-check-batch"),
+        {"order_ids": [o.pk for o in orders], "rules": ["big_and_many"]},
+        format="json",
+    )
+    query = _query(api_client, rules=["big_and_many"], outcome="passed")
+
+    assert check.json()["details"] == {"big_and_many": True}
+    assert batch.json()["summary"]["passed"] == 2
+    assert query.json()["evaluated_in"] == "database"
+    assert set(_ids(query)) == {orders[0].pk, orders[2].pk}
+
+
+def test_a_stored_rule_is_listed_as_stored(api_client, big_and_many):
+    rules = {rule["name"]: rule for rule in api_client.get(reverse("rules:rule-list")).json()}
+
+    assert rules["big_and_many"]["stored"] is True
+    assert rules["big_and_many"]["condition"] == big_and_many.condition
+    assert rules["min_total_100"]["stored"] is False
+
+
+def test_a_change_to_a_stored_rule_is_used_by_the_next_check(api_client, orders, big_and_many):
+    body = {"order_id": orders[3].pk, "rules": ["big_and_many"]}
+    before = api_client.post(reverse("rules:rule-check"), body, format="json").json()
+    big_and_many.condition = {">=": [{"var": "total"}, "100"]}
+    big_and_many.save()
+
+    after = api_client.post(reverse("rules:rule-check"), body, format="json").json()
+
+    assert (before["passed"], after["passed"]) == (False, True)
+
+
+def test_a_stored_rule_takes_no_params(api_client, orders, big_and_many):
+    body = {"order_id": orders[0].pk, "rules": [{"name": "big_and_many", "params": {"x": 1}}]}
+
+    response = api_client.post(reverse("rules:rule-check"), body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"]["rules"] == {"big_and_many": {"x": ["Unknown parameter."]}}
+
+
+def test_a_stored_rule_can_be_an_item_of_a_rule_set(checkout, big_and_many):
+    item = RuleSetItem(ruleset=checkout, position=2, rule="big_and_many")
+
+    item.full_clean()
