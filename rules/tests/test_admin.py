@@ -159,3 +159,15 @@ def test_an_invalid_condition_rule_is_a_form_error(admin_client, name, condition
     assert response.status_code == 200
     assert error in response.content.decode()
     assert ConditionRule.objects.count() == 0
+
+
+def test_the_change_page_offers_an_impact_preview_of_the_edited_rules(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+
+    response = admin_client.get(reverse("admin:rules_ruleset_change", args=[ruleset.pk]))
+
+    content = response.content.decode()
+    assert 'id="ruleset-preview-button"' in content
+    assert f'data-url="{reverse("rules:ruleset-preview", args=["checkout"])}"' in content
+    assert "rules/ruleset_preview.js" in content
