@@ -73,22 +73,6 @@ class RuleItemField(serializers.Field):
         "invalid": "Expected a rule name or an object with a 'name'.",
     }
 
-    class Meta:
-        swagger_schema_fields = {  # read by drf-yasg
-            "type": "object",
-            "description": (
-                "A rule name (a string, e.g. `min_total_100`) or an object "
-                '`{"name", "params", "as", "severity"}`.'
-            ),
-            "properties": {
-                "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
-                "params": {"type": "object"},
-                "as": {"type": "string", "maxLength": MAX_NAME_LENGTH},
-                "severity": {"type": "string", "enum": [s.value for s in Severity]},
-            },
-            "required": ["name"],
-        }
-
     def to_internal_value(self, data: Any) -> RuleSpec:
         """Return the spec for a name or an object."""
         if isinstance(data, str):
