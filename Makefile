@@ -1,4 +1,5 @@
-# The Pluggable Rule Engine. `make run` serves it; `make test` runs every test.
+# The Pluggable Rule Engine. `make run` serves it; `make test` runs the suite on SQLite,
+# `make test-postgres` runs it again on PostgreSQL, `make lint` checks the code and Dockerfile.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False
 
-.PHONY: run test install install-dev superuser bench chromium clean
+.PHONY: run test test-postgres lint install install-dev superuser bench chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +42,21 @@ superuser: install .env
 chromium:
 	bash scripts/ensure-chromium.sh
 
+# The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected.
 test: install-dev chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
+
+# The whole suite again, PostgreSQL-only tests included, on a throw-away
+# PostgreSQL 15 cluster that the script starts and removes.
+test-postgres: install-dev chromium
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff, bandit (no medium or high findings) and hadolint, all with no warnings.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude "./.venv,*/tests/*" .
+	$(BIN)/hadolint Dockerfile
 
 bench: install-dev
 	$(BIN)/python bench/check_throughput.py

@@ -1,14 +1,26 @@
-"""gunicorn settings for the Pluggable Rule Engine (``gunicorn -c gunicorn.conf.py``)."""
+"""gunicorn settings for the Pluggable Rule Engine (``gunicorn -c gunicorn.conf.py``).
+
+Every value can be set from the environment, so the same file serves
+``make run``, the Docker image, docker-compose and Render.
+"""
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 wsgi_app = "config.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+# A sync worker that, on SIGTERM, serves the requests already queued and
+# fails readiness meanwhile, instead of resetting them (config/shutdown.py).
+worker_class = "config.shutdown.DrainingSyncWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# Stay under the 30 s that Render, Kubernetes and docker-compose (as
+# configured here) give a process between SIGTERM and SIGKILL.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5
+# Heartbeat files in memory: a container's /tmp may be a slow overlay disk.
+# Only gunicorn's own per-worker files go there, created with mkstemp.
+SHARED_MEMORY = "/dev/shm"  # noqa: S108  # nosec B108
+worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 # The application logs one JSON access line per request itself (with its
 # request id), so gunicorn's own access log stays off to avoid a second line.
 accesslog = None
@@ -31,6 +43,8 @@ logconfig_dict = {
             "formatter": "json",
         }
     },
+    # gunicorn's defaults name handlers this dict replaces: set the root too.
+    "root": {"handlers": ["stdout"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},

@@ -1,7 +1,6 @@
 """Swagger documentation helpers shared by the API views."""
 
 from http import HTTPStatus
-
 from typing import Any
 
 from drf_yasg import openapi

@@ -1,0 +1,347 @@
+"""Deployment: production settings, and the Docker, docker-compose and Render files.
+
+No Docker engine runs here, so every command that the image, docker-compose
+and Render run is run below outside Docker, and the files that only CI on
+GitHub can exercise are parsed and checked for what they must contain.
+"""
+
+import json
+import os
+import re
+import runpy
+import shlex
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management.utils import get_random_secret_key
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+COMMAND_TIMEOUT = 180
+
+# Files whose environment variables are the service's configuration.
+CONFIG_SOURCES = [
+    REPO_ROOT / "config" / "settings.py",
+    REPO_ROOT / "config" / "shutdown.py",
+    REPO_ROOT / "gunicorn.conf.py",
+]
+ENV_READ = re.compile(
+    r"""(?:env_bool|env_int|env_list|os\.environ\.get|os\.environ\[|getenv)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
+)
+ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]+)=", re.MULTILINE)
+
+
+def read_yaml(name: str) -> dict:
+    """Return the parsed YAML file *name* of the repository."""
+    return yaml.safe_load((REPO_ROOT / name).read_text())
+
+
+# Read by dj_database_url.config() in the settings, under its default name.
+IMPLICIT_VARIABLES = {"DATABASE_URL"}
+
+
+def configuration_variables() -> set[str]:
+    """Return every environment variable the service's configuration reads."""
+    found = {name for path in CONFIG_SOURCES for name in ENV_READ.findall(path.read_text())}
+    return found | IMPLICIT_VARIABLES
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """Return the environment of a production deployment: DEBUG off, safe defaults.
+
+    Every configuration variable that the test run itself sets is dropped,
+    so that the settings' own defaults apply unless *overrides* say otherwise.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in configuration_variables()}
+    env.update(
+        {
+            "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "False",
+            "SECRET_KEY": get_random_secret_key() + get_random_secret_key(),
+            "ALLOWED_HOSTS": "rules.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://rules.example.com",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a command in the repository, as the image or Render would; capture its output."""
+    return subprocess.run(
+        args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+    )
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """Return the Dockerfile's instructions as (keyword, arguments), lines joined."""
+    text = re.sub(r"\\\n\s*", " ", (REPO_ROOT / "Dockerfile").read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, arguments = line.partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def runtime_stage() -> list[tuple[str, str]]:
+    """Return the instructions of the Dockerfile's last (runtime) stage."""
+    instructions = dockerfile_instructions()
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+def exec_form(arguments: str) -> list[str]:
+    """Return the argv of an exec-form ``CMD``/``HEALTHCHECK CMD`` argument list."""
+    return json.loads(arguments[arguments.index("[") :])
+
+
+# --- Settings -------------------------------------------------------------------
+
+
+def test_check_deploy_reports_no_issue_with_production_settings():
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(),
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
+    result = run([sys.executable, "manage.py", "check"], production_env(SECRET_KEY=""))
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+SHOW_HOSTS = (
+    "import json, sys; from django.conf import settings; "
+    "sys.stdout.write(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"
+)
+
+
+def test_hosts_and_origins_come_from_the_environment_and_render_adds_its_hostname():
+    env = production_env(
+        ALLOWED_HOSTS="rules.example.com, api.example.com",
+        CSRF_TRUSTED_ORIGINS="https://rules.example.com",
+        RENDER_EXTERNAL_HOSTNAME="rule-engine.onrender.com",
+    )
+
+    result = run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "--command", SHOW_HOSTS], env
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        ["rules.example.com", "api.example.com", "rule-engine.onrender.com"],
+        ["https://rules.example.com"],
+    ]
+
+
+def test_env_example_and_the_deployment_guide_list_every_configuration_variable():
+    variables = configuration_variables()
+    in_example = set(ENV_LINE.findall((REPO_ROOT / ".env.example").read_text()))
+    guide = (REPO_ROOT / "docs" / "deployment.md").read_text()
+
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "WEB_CONCURRENCY"} <= variables
+    assert sorted(variables - in_example) == []
+    assert sorted(name for name in variables if f"`{name}`" not in guide) == []
+
+
+def test_gunicorn_takes_workers_and_timeouts_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    monkeypatch.setenv("PORT", "10000")
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+
+    conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+
+    assert (conf["workers"], conf["bind"]) == (5, "0.0.0.0:10000")
+    assert conf["worker_class"] == "config.shutdown.DrainingSyncWorker"
+    # Render and docker-compose (stop_grace_period) allow 30 s after SIGTERM.
+    assert conf["timeout"] <= 30
+    assert conf["graceful_timeout"] < 30
+
+
+# --- What the image, docker-compose and Render run --------------------------------
+
+
+def test_build_script_installs_collects_migrates_and_seeds_and_is_safe_to_run_twice(tmp_path):
+    env = production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+
+    first = run(["bash", "build.sh"], env)
+    second = run(["bash", "build.sh"], env)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Seeded 3 orders." in first.stdout
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Orders already exist; nothing seeded." in second.stdout
+    assert (tmp_path / "static" / "staticfiles.json").exists()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (3,)
+
+
+def test_the_images_build_compose_and_start_commands_serve_a_healthy_service(tmp_path):
+    port = free_port()
+    env = production_env(
+        ALLOWED_HOSTS="localhost,127.0.0.1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        STATIC_ROOT=str(tmp_path / "static"),
+        PORT=str(port),
+        # The image binds 0.0.0.0; tests stay on the loopback.
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        SECURE_SSL_REDIRECT="True",
+    )
+    stage = runtime_stage()
+    build_steps = [args for keyword, args in stage if keyword == "RUN" and "manage.py" in args]
+    [command] = [exec_form(args) for keyword, args in stage if keyword == "CMD"]
+    [healthcheck] = [exec_form(args) for keyword, args in stage if keyword == "HEALTHCHECK"]
+    compose_migrate = read_yaml("docker-compose.yml")["services"]["migrate"]["command"]
+
+    assert any("collectstatic" in step for step in build_steps)
+    for step in build_steps:
+        result = run(["sh", "-c", step], env)
+        assert result.returncode == 0, result.stderr
+    result = run(compose_migrate, env)
+    assert result.returncode == 0, result.stderr
+
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while run(healthcheck, env).returncode != 0:
+            assert server.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        exit_code = server.wait(timeout=60)
+
+    assert exit_code == 0
+    assert run(healthcheck, env).returncode == 1
+    logged = [json.loads(line) for line in log_path.read_text().splitlines() if line]
+    assert {"time", "level", "logger", "message"} <= set(logged[0])
+
+
+def test_render_starts_the_image_command_and_builds_with_the_build_script():
+    [web] = read_yaml("render.yaml")["services"]
+    [cmd] = [exec_form(args) for keyword, args in runtime_stage() if keyword == "CMD"]
+
+    assert shlex.split(web["startCommand"]) == cmd
+    assert web["buildCommand"] == "./build.sh"
+    assert os.access(REPO_ROOT / "build.sh", os.X_OK)
+
+
+# --- Files only CI on GitHub can exercise ----------------------------------------
+
+
+def test_dockerfile_builds_wheels_then_a_slim_non_root_runtime():
+    instructions = dockerfile_instructions()
+    stages = [args for keyword, args in instructions if keyword == "FROM"]
+    runtime = runtime_stage()
+    env_lines = " ".join(args for keyword, args in runtime if keyword == "ENV")
+    [user] = [args for keyword, args in runtime if keyword == "USER"]
+    [healthcheck] = [args for keyword, args in runtime if keyword == "HEALTHCHECK"]
+
+    assert len(stages) == 2
+    assert "pip wheel" in " ".join(args for keyword, args in instructions if keyword == "RUN")
+    assert all("-slim" in stage for stage in stages)
+    assert "PYTHONDONTWRITEBYTECODE=1" in env_lines
+    assert "PYTHONUNBUFFERED=1" in env_lines
+    assert user.split(":")[0] not in {"0", "root"}
+    assert ("EXPOSE", "8000") in runtime
+    assert "scripts/healthcheck.py" in healthcheck
+
+
+def test_dockerignore_keeps_environments_secrets_databases_and_caches_out():
+    ignored = set((REPO_ROOT / ".dockerignore").read_text().split())
+
+    assert {".venv", ".env", "*.sqlite3", "__pycache__", ".pytest_cache", ".git"} <= ignored
+
+
+def test_compose_runs_postgres_migrates_once_then_serves():
+    compose = read_yaml("docker-compose.yml")
+    db, migrate, web = (compose["services"][name] for name in ("db", "migrate", "web"))
+
+    assert db["image"] == "postgres:15"
+    volume = db["volumes"][0].split(":")
+    assert volume == ["pgdata", "/var/lib/postgresql/data"]
+    assert "pgdata" in compose["volumes"]
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert "migrate" in migrate["command"][-1]
+    assert "seed_orders" in migrate["command"][-1]
+    assert web["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    for service in (migrate, web):
+        assert service["env_file"] == ".env"
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert "@db:5432/" in service["environment"]["DATABASE_URL"]
+    assert "command" not in web  # the image's gunicorn command
+
+
+def test_render_blueprint_wires_a_free_web_service_to_a_free_database():
+    blueprint = read_yaml("render.yaml")
+    [database] = blueprint["databases"]
+    [web] = blueprint["services"]
+    env = {var["key"]: var for var in web["envVars"]}
+
+    assert (database["plan"], web["plan"], web["type"]) == ("free", "free", "web")
+    assert env["DATABASE_URL"]["fromDatabase"] == {
+        "name": database["name"],
+        "property": "connectionString",
+    }
+    assert env["SECRET_KEY"] == {"key": "SECRET_KEY", "generateValue": True}
+    assert env["DEBUG"]["value"] == "False"
+    assert web["healthCheckPath"] == "/health/"
+
+
+def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_the_image():
+    workflow = read_yaml(".github/workflows/ci.yml")
+    jobs = workflow["jobs"]
+    steps = {
+        name: " ".join(str(step.get("run", "")) for step in job["steps"])
+        for name, job in jobs.items()
+    }
+
+    assert "make lint" in steps["lint"]
+    assert "pip-audit --strict" in steps["lint"]
+    for name in ("test-sqlite", "test-postgres"):
+        assert jobs[name]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12"]
+    assert "make test " in steps["test-sqlite"] + " "
+    assert jobs["test-postgres"]["services"]["postgres"]["image"] == "postgres:15"
+    assert "pytest" in steps["test-postgres"]
+    assert any(
+        step.get("uses", "").startswith("docker/build-push-action")
+        for step in jobs["docker"]["steps"]
+    )
+
+
+@pytest.mark.parametrize("script", ["build.sh", "scripts/with-postgres.sh"])
+def test_shell_scripts_stop_at_the_first_error(script):
+    assert "set -euo pipefail" in (REPO_ROOT / script).read_text()

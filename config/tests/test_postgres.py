@@ -1,0 +1,196 @@
+"""The service on a real PostgreSQL: server-side constraints, concurrent writers, outages.
+
+These tests need PostgreSQL (``make test-postgres`` starts a throw-away
+cluster) and, for the outage tests, ``TEST_DATABASE_CONTROL``: a command that
+takes ``stop`` or ``start``. ``make test`` deselects them by their marker.
+"""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from orders.models import Order
+from orders.services import order_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEADLINE = 2.0
+
+_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(autouse=True)
+def _require_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        pytest.fail(
+            "this test needs PostgreSQL: run `make test-postgres`, or set DATABASE_URL "
+            "to a PostgreSQL database"
+        )
+
+
+@pytest.fixture
+def database_control():
+    """Return a function that stops or starts the database server, and restart it after."""
+    command = os.environ.get("TEST_DATABASE_CONTROL")
+    if not command:
+        pytest.fail(
+            "set TEST_DATABASE_CONTROL to a command taking stop|start (`make test-postgres` does)"
+        )
+
+    def control(action: str) -> None:
+        # Our own connection would be broken by the restart: close it first.
+        connection.close()
+        subprocess.run([*shlex.split(command), action], check=True, timeout=120)
+
+    stopped = False
+
+    def tracked(action: str) -> None:
+        nonlocal stopped
+        control(action)
+        stopped = action == "stop"
+
+    yield tracked
+    if stopped:
+        control("start")
+
+
+def live_database_url() -> str:
+    """Return a URL of the test database, for a server in another process."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"], safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{quote(db['NAME'], safe='')}"
+
+
+def call(
+    url: str, payload: dict | None = None, timeout: float = 10.0
+) -> tuple[int, str, object, float]:
+    """Send a GET (or a JSON POST of *payload*); return status, type, JSON body, seconds."""
+    data = None if payload is None else json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
+    started = time.monotonic()
+    try:
+        with _LOOPBACK_OPENER.open(request, timeout=timeout) as response:
+            status, content_type, body = (
+                response.status,
+                response.headers["Content-Type"],
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        status, content_type, body = error.code, error.headers["Content-Type"], error.read()
+    return status, content_type, json.loads(body), time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("total", "items_count", "constraint"),
+    [
+        (Decimal("-0.01"), 1, "order_total_non_negative"),
+        (Decimal("10.00"), 0, "order_items_count_positive"),
+    ],
+)
+def test_check_constraints_are_enforced_by_the_server_itself(total, items_count, constraint):
+    with (
+        pytest.raises(IntegrityError, match=constraint),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO orders_order (total, items_count, created_at, updated_at) "
+            "VALUES (%s, %s, now(), now())",
+            [total, items_count],
+        )
+
+    assert Order.objects.count() == 0
+
+
+def test_concurrent_seed_orders_create_the_three_samples_exactly_once():
+    env = {**os.environ, "DATABASE_URL": live_database_url(), "LOG_LEVEL": "WARNING"}
+    seeders = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "seed_orders"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(6)
+    ]
+    outputs = [seeder.communicate(timeout=120)[0].decode() for seeder in seeders]
+
+    assert [seeder.returncode for seeder in seeders] == [0] * 6, outputs
+    assert sorted((o.total, o.items_count) for o in Order.objects.all()) == [
+        (Decimal("75.50"), 1),
+        (Decimal("150.00"), 3),
+        (Decimal("200.00"), 5),
+    ]
+    assert sum("Seeded 3 orders." in output for output in outputs) == 1
+
+
+def test_a_database_outage_is_a_fast_503_and_the_service_recovers_without_restart(
+    gunicorn_factory, database_control
+):
+    order = order_create(total=Decimal("150.00"), items_count=3)
+    check = {"order_id": order.pk, "rules": ["min_total_100"]}
+    server = gunicorn_factory(DATABASE_URL=live_database_url())
+    assert call(f"{server.url}/rules/check/", check)[0] == 200
+
+    database_control("stop")
+    health = call(f"{server.url}/health/")
+    ready = call(f"{server.url}/health/ready")
+    checked = call(f"{server.url}/rules/check/", check)
+    live = call(f"{server.url}/health/live")
+
+    for status, content_type, body, seconds in (health, ready, checked):
+        assert status == 503
+        assert content_type == "application/json"
+        assert body == {
+            "error": "Service Unavailable",
+            "code": "database_unavailable",
+            "detail": "The database is not available. Try again shortly.",
+        }
+        assert seconds < DEADLINE
+    assert live[:3] == (200, "application/json", {"status": "ok"})
+
+    database_control("start")
+    assert call(f"{server.url}/health/ready")[:3] == (
+        200,
+        "application/json",
+        {"status": "ok", "database": "ok"},
+    )
+    status, _, body, _ = call(f"{server.url}/rules/check/", check)
+    assert (status, body["passed"]) == (200, True)
+    assert server.process.poll() is None
+
+
+def test_no_request_fails_after_a_database_restart(gunicorn_factory, database_control):
+    order = order_create(total=Decimal("150.00"), items_count=3)
+    check = {"order_id": order.pk, "rules": ["min_total_100", "min_items_2"]}
+    server = gunicorn_factory(DATABASE_URL=live_database_url(), WEB_CONCURRENCY="2")
+
+    def burst() -> list[int]:
+        """Send 40 checks, 8 at a time, so that every worker serves some."""
+        url = f"{server.url}/rules/check/"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(lambda _: call(url, check)[0], range(40)))
+
+    # Every worker now holds a persistent connection (CONN_MAX_AGE).
+    assert burst() == [200] * 40
+    database_control("stop")
+    database_control("start")
+
+    assert burst() == [200] * 40
