@@ -158,10 +158,10 @@ def test_hosts_and_origins_come_from_the_environment_and_render_adds_its_hostnam
     ]
 
 
-def test_env_example_and_the_deployment_guide_list_every_configuration_variable():
+def test_env_example_and_the_readme_list_every_configuration_variable():
     variables = configuration_variables()
     in_example = set(ENV_LINE.findall((REPO_ROOT / ".env.example").read_text()))
-    guide = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    guide = (REPO_ROOT / "README.md").read_text()
 
     assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "WEB_CONCURRENCY"} <= variables
     assert sorted(variables - in_example) == []
