@@ -16,6 +16,7 @@ from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from orders.models import Order
@@ -115,9 +116,7 @@ class RuleCheckView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Evaluate the requested rules against the requested order."""
-        serializer = RuleCheckRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(RuleCheckRequestSerializer, request)
         check, ruleset = _prepare(data)
         if "order" in data:
             order = Order(**{"created_at": timezone.now(), **data["order"]})
@@ -154,9 +153,7 @@ class RuleBatchCheckView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Evaluate the requested rules against every requested order."""
-        serializer = RuleBatchCheckRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(RuleBatchCheckRequestSerializer, request)
         check, ruleset = _prepare(data)
         orders = Order.objects.in_bulk(data["order_ids"])
         results = []
@@ -230,9 +227,7 @@ class RuleQueryView(APIView):
     )
     def post(self, request: Request) -> Response:
         """Return a page of the matching orders and their count."""
-        serializer = RuleQueryRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(RuleQueryRequestSerializer, request)
         check, ruleset = _prepare(data)
         page = queries.orders_matching(
             check,
@@ -276,9 +271,7 @@ class RuleReportView(APIView):
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Stream the report as CSV or JSON lines."""
-        serializer = RuleReportRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(RuleReportRequestSerializer, request)
         check, _ = _prepare(data)
         rows, evaluated_in = queries.report_rows(check, queries.filtered_orders(data["filters"]))
         header = ["order_id", *queries.keys(check), "passed"]
@@ -311,9 +304,7 @@ class RuleSetPreviewView(APIView):
     )
     def post(self, request: Request, name: str) -> Response:
         """Return the counts and samples for the proposed rules."""
-        serializer = RuleSetPreviewRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(RuleSetPreviewRequestSerializer, request)
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
         current, _ = _prepare({"rules": ruleset.specs()})
         proposed, _ = _prepare({"rules": data["rules"]})
@@ -340,6 +331,13 @@ def _json_lines(header: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[
     """Yield the report as one JSON object per line."""
     for row in rows:
         yield json.dumps(dict(zip(header, row, strict=True))) + "\n"
+
+
+def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    """Return the request body validated by *serializer_class*; raise a 400 if invalid."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def _prepare(data: dict[str, Any]) -> tuple[RuleCheck, dict[str, Any] | None]:
