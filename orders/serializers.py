@@ -24,3 +24,10 @@ class OrderDraftSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["total", "items_count", "created_at"]
+
+
+class OrderChangesSerializer(OrderSerializer):
+    """Changes to an order (``PATCH``): any of its writable fields, validated alike."""
+
+    class Meta(OrderSerializer.Meta):
+        extra_kwargs = {"total": {"required": False}, "items_count": {"required": False}}

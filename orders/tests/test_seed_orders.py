@@ -1,8 +1,10 @@
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from orders.models import Order
 from orders.tests.factories import OrderFactory
@@ -40,3 +42,104 @@ def test_seed_orders_leaves_a_table_with_orders_alone():
 
     assert list(Order.objects.values_list("total", flat=True)) == [Decimal("1.00")]
     assert "nothing seeded" in output
+
+
+def _seed_random(*args: str, stderr=None) -> str:
+    out = StringIO()
+    call_command("seed_orders", *args, stdout=out, stderr=stderr or StringIO())
+    return out.getvalue()
+
+
+def _rows() -> list[tuple]:
+    return list(
+        Order.objects.order_by("id").values_list(
+            "total", "items_count", "created_at", "updated_at"
+        )
+    )
+
+
+def test_count_adds_that_many_valid_random_orders_beside_existing_ones():
+    OrderFactory()
+
+    output = _seed_random("--count", "1200", "--seed", "1", "--batch-size", "500")
+
+    assert output == "Seeded 1200 random orders.\n"
+    assert Order.objects.count() == 1201
+    rows = _rows()[1:]
+    assert all(Decimal("0.00") <= total <= Decimal("99999999.99") for total, *_ in rows)
+    assert all(1 <= items <= 20 for _, items, *_ in rows)
+    assert all(created == updated for *_, created, updated in rows)
+
+
+def test_the_same_seed_and_until_give_the_same_orders():
+    args = ("--count", "300", "--seed", "42", "--until", "2025-06-30T12:00:00Z")
+
+    _seed_random(*args)
+    first = _rows()
+    Order.objects.all().delete()
+    _seed_random(*args, "--batch-size", "7")
+
+    assert _rows() == first
+    assert first[0][2] > datetime(2024, 6, 30, 12, tzinfo=UTC)
+
+
+def test_a_seed_without_until_repeats_totals_and_items():
+    _seed_random("--count", "50", "--seed", "5")
+    first = [row[:2] for row in _rows()]
+    Order.objects.all().delete()
+
+    _seed_random("--count", "50", "--seed", "5")
+
+    assert [row[:2] for row in _rows()] == first
+
+
+def test_count_places_orders_in_the_year_before_now():
+    before = timezone.now()
+
+    _seed_random("--count", "100")
+
+    created = [row[2] for row in _rows()]
+    assert all(before - timedelta(days=365) <= c <= timezone.now() for c in created)
+
+
+def test_count_is_quiet_when_output_is_not_a_terminal(capsys):
+    err = StringIO()
+
+    output = _seed_random("--count", "20", "--verbosity", "0", stderr=err)
+
+    assert (output, err.getvalue()) == ("", "")
+    assert capsys.readouterr() == ("", "")
+    assert Order.objects.count() == 20
+
+
+class _Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_count_draws_a_progress_bar_on_a_terminal(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+
+    _seed_random("--count", "30", "--batch-size", "10")
+
+    assert "100%" in terminal.getvalue()
+    assert "30/30" in terminal.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--count", "0"), "--count must be at least 1."),
+        (("--count", "-5"), "--count must be at least 1."),
+        (("--count", "5", "--batch-size", "0"), "--batch-size must be at least 1."),
+        (("--seed", "3"), "--seed and --until only apply with --count."),
+        (("--count", "5", "--until", "next week"), "--until must be an ISO date-time"),
+        (("--count", "5", "--until", "0001-03-01T00:00:00Z"), "--until is too close to year 1"),
+    ],
+)
+def test_invalid_options_are_refused_and_nothing_is_written(args, message):
+    with pytest.raises(CommandError, match=message):
+        _seed_random(*args)
+
+    assert Order.objects.count() == 0

@@ -1,19 +1,74 @@
-"""``manage.py seed_orders``: create the three sample orders once."""
+"""``manage.py seed_orders``: the three sample orders once, or N random orders."""
 
+from argparse import ArgumentParser
+from datetime import UTC, datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from tqdm import tqdm
 
-from orders.services import orders_seed
+from orders.services import RANDOM_SPAN, SEED_BATCH_SIZE, orders_seed, orders_seed_random
 
 
 class Command(BaseCommand):
-    """Create the sample orders on an empty table, or say that none were needed."""
+    """Create the sample orders on an empty table, or add random orders in bulk."""
 
-    help = "Create three sample orders if the orders table is empty."
+    help = (
+        "Without --count: create three sample orders if the orders table is empty. "
+        "With --count N: add N random orders, in batches, with a progress bar on a terminal."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        """Declare the options of the bulk mode."""
+        parser.add_argument("--count", type=int, help="Add this many random orders (at least 1).")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            help="Seed of the random generator: the same seed gives the same orders.",
+        )
+        parser.add_argument(
+            "--until",
+            help=(
+                "ISO date-time: orders are placed in the year before it (default: now). "
+                "Give it with --seed to make created_at repeatable too."
+            ),
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=SEED_BATCH_SIZE,
+            help=f"Orders written per transaction (default {SEED_BATCH_SIZE}).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Seed and report what was done."""
+        if options["count"] is None:
+            if options["seed"] is not None or options["until"] is not None:
+                raise CommandError("--seed and --until only apply with --count.")
+            self._seed_samples()
+            return
+        count, batch_size = options["count"], options["batch_size"]
+        if count < 1:
+            raise CommandError("--count must be at least 1.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        until = _parse_until(options["until"])
+        # tqdm draws on stderr only when it is a terminal (disable=None).
+        with tqdm(total=count, unit="orders", disable=None) as bar:
+            written = orders_seed_random(
+                count=count,
+                seed=options["seed"],
+                until=until,
+                batch_size=batch_size,
+                progress=bar.update,
+            )
+        if options["verbosity"] >= 1:
+            self.stdout.write(self.style.SUCCESS(f"Seeded {written} random orders."))
+
+    def _seed_samples(self) -> None:
+        """Create the three sample orders unless the table has orders."""
         created = orders_seed()
         if not created:
             self.stdout.write("Orders already exist; nothing seeded.")
@@ -21,3 +76,21 @@ class Command(BaseCommand):
         for order in created:
             self.stdout.write(f"Created {order}")
         self.stdout.write(self.style.SUCCESS(f"Seeded {len(created)} orders."))
+
+
+def _parse_until(text: str | None) -> datetime | None:
+    """Return the aware date-time *text* gives (naive means the current time zone)."""
+    if text is None:
+        return None
+    try:
+        until = parse_datetime(text)
+    except ValueError:
+        until = None
+    if until is None:
+        raise CommandError(f"--until must be an ISO date-time, not {text!r}.")
+    until = until if timezone.is_aware(until) else timezone.make_aware(until)
+    try:
+        until.astimezone(UTC) - RANDOM_SPAN  # the earliest order it can give
+    except OverflowError:
+        raise CommandError(f"--until is too close to year 1 or 9999: {text!r}.") from None
+    return until

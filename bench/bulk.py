@@ -1,0 +1,314 @@
+"""Measure bulk work on many orders against each database's own fast path.
+
+Run ``.venv/bin/python bench/bulk.py`` (1,000,000 orders; ``--rows 100000``
+for a quick run, ``--databases sqlite`` or ``--measure seed`` to pick). For
+each database, SQLite in a temporary file and a throw-away PostgreSQL that
+``scripts/with-postgres.sh`` starts and removes, a child process
+(``python -m bench.bulk --leg``) sets Django up on a freshly migrated
+database and runs the chosen measurements:
+
+``seed``
+    ``seed_orders --count N --seed S --until T`` (through ``call_command``)
+    against the driver alone writing the same generated rows: one
+    ``executemany`` in one transaction on SQLite, one streamed ``COPY`` on
+    PostgreSQL. Both start from an empty table and must leave the same rows.
+    Target: at most 1.5 times the fast path.
+
+Every figure is a JSON log line on stdout (``bulk measured``: rows, seconds,
+rows/s, the ratio, whether the target is met, and the child's peak memory).
+The script exits 1 when a database could not be measured. A new measurement
+is a function taking the options, added to ``MEASUREMENTS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+logger = logging.getLogger("bench.bulk")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATABASES = ("sqlite", "postgresql")
+SEED_TARGET_RATIO = 1.5
+COPY_LINES_PER_READ = 2000
+# The fast paths' statements; only the model's names are formatted in.
+SQLITE_INSERT = "INSERT INTO {table} ({columns}) VALUES (?, ?, ?, ?)"
+POSTGRESQL_COPY = "COPY {table} ({columns}) FROM STDIN"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Return the command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="orders per measurement (default 1000000)"
+    )
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=DATABASES,
+        default=list(DATABASES),
+        help="databases to measure (default: both)",
+    )
+    parser.add_argument(
+        "--measure",
+        nargs="+",
+        choices=sorted(MEASUREMENTS),
+        default=list(MEASUREMENTS),
+        help="measurements to run (default: all)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=2025, help="seed of the generated orders (default 2025)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each side; the best is kept (default 1)"
+    )
+    # Internal: run the measurements here, on DATABASE_URL, with Django set up.
+    parser.add_argument("--leg", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rows < 1 or args.repeat < 1:
+        parser.error("--rows and --repeat must be at least 1")
+    return args
+
+
+# The orchestrator: one child process per database.
+
+
+def configure_logging() -> None:
+    """Send this process's log lines to stdout as JSON, as the service does."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def leg_command(args: argparse.Namespace) -> list[str]:
+    """Return the command that runs the measurements on ``DATABASE_URL``."""
+    return [
+        sys.executable,
+        "-m",
+        "bench.bulk",
+        "--leg",
+        "--rows",
+        str(args.rows),
+        "--seed",
+        str(args.seed),
+        "--repeat",
+        str(args.repeat),
+        "--measure",
+        *args.measure,
+    ]
+
+
+def leg_env(database_url: str | None) -> dict[str, str]:
+    """Return the environment of a leg: production settings on *database_url*."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "False",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "False",
+        "LOG_LEVEL": "INFO",
+    }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def run_database(database: str, args: argparse.Namespace) -> int:
+    """Run the measurements on a fresh *database*; return the child's exit status."""
+    logger.info("measuring", extra={"database": database, "rows": args.rows})
+    if database == "postgresql":
+        # The script starts the cluster, sets DATABASE_URL and removes it all after.
+        command = ["bash", str(REPO_ROOT / "scripts" / "with-postgres.sh"), *leg_command(args)]
+        return subprocess.run(command, cwd=REPO_ROOT, env=leg_env(None), check=False).returncode
+    with tempfile.TemporaryDirectory(prefix="bench-bulk-") as workdir:
+        url = f"sqlite:///{Path(workdir) / 'db.sqlite3'}"
+        return subprocess.run(
+            leg_command(args), cwd=REPO_ROOT, env=leg_env(url), check=False
+        ).returncode
+
+
+# The leg: Django is set up on the database under test. Django and the project
+# are imported inside these functions, so the orchestrator never sets them up.
+
+
+def run_leg(args: argparse.Namespace) -> int:
+    """Migrate the database named by ``DATABASE_URL`` and run the measurements on it."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    for name in args.measure:
+        MEASUREMENTS[name](args)
+    return 0
+
+
+def empty_orders_table() -> None:
+    """Delete every order and give the space back, so each run starts alike."""
+    from django.db import connection
+
+    from orders.models import Order
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(Order._meta.db_table)
+            cursor.execute(f"TRUNCATE {table} RESTART IDENTITY")
+        else:
+            Order.objects.all().delete()
+            cursor.execute("VACUUM")
+
+
+def orders_summary() -> dict[str, Any]:
+    """Return figures that differ when two runs did not write the same orders."""
+    from django.db.models import Count, Max, Min, Sum
+
+    from orders.models import Order
+
+    return Order.objects.aggregate(
+        count=Count("id"),
+        items=Sum("items_count"),
+        total=Sum("total"),
+        first=Min("created_at"),
+        last=Max("created_at"),
+    )
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Return the seconds *run* takes."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def seed_fast_path(rows: int, seed: int, until: datetime) -> None:
+    """Write the generated orders with the database driver alone."""
+    from django.db import connection
+
+    from orders.models import Order
+    from orders.services import random_orders
+
+    orders = random_orders(count=rows, seed=seed, until=until)
+    connection.ensure_connection()
+    raw = connection.connection
+    table = Order._meta.db_table
+    columns = "total, items_count, created_at, updated_at"
+    if connection.vendor == "postgresql":
+        lines = (
+            f"{o.total}\t{o.items_count}\t{(c := o.created_at.isoformat())}\t{c}\n" for o in orders
+        )
+        with raw.cursor() as cursor:
+            cursor.copy_expert(
+                POSTGRESQL_COPY.format(table=table, columns=columns), CopySource(lines)
+            )
+        return
+    # SQLite keeps naive UTC text, as Django writes it; *until* is in UTC.
+    params = (
+        (o.total, o.items_count, (c := str(o.created_at.replace(tzinfo=None))), c) for o in orders
+    )
+    raw.execute("BEGIN IMMEDIATE")
+    raw.executemany(SQLITE_INSERT.format(table=table, columns=columns), params)
+    raw.execute("COMMIT")
+
+
+class CopySource:
+    """A file-like ``read`` over lines of text, so ``COPY`` streams in flat memory."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        """Read from *lines*."""
+        self._lines = lines
+
+    def read(self, size: int = -1) -> str:
+        """Return the next lines joined, or ``""`` at the end."""
+        return "".join(islice(self._lines, COPY_LINES_PER_READ))
+
+
+def measure_seed(args: argparse.Namespace) -> None:
+    """Time ``seed_orders --count`` against the fast path and log both."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    until = timezone.now()
+    best = {"fast": float("inf"), "ours": float("inf")}
+    summaries = {}
+    for _ in range(args.repeat):
+        for side in ("fast", "ours"):
+            empty_orders_table()
+            if side == "fast":
+                seconds = timed(lambda: seed_fast_path(args.rows, args.seed, until))
+            else:
+                seconds = timed(
+                    lambda: call_command(
+                        "seed_orders",
+                        count=args.rows,
+                        seed=args.seed,
+                        until=until.isoformat(),
+                        verbosity=0,
+                    )
+                )
+            best[side] = min(best[side], seconds)
+            summaries[side] = orders_summary()
+    if summaries["fast"] != summaries["ours"]:
+        raise RuntimeError(f"the two sides wrote different orders: {summaries}")
+    ratio = best["ours"] / best["fast"]
+    logger.info(
+        "bulk measured",
+        extra={
+            "measurement": "seed",
+            "database": connection.vendor,
+            "rows": args.rows,
+            "fast_s": round(best["fast"], 3),
+            "fast_rows_per_s": round(args.rows / best["fast"]),
+            "ours_s": round(best["ours"], 3),
+            "ours_rows_per_s": round(args.rows / best["ours"]),
+            "ratio": round(ratio, 2),
+            "target": SEED_TARGET_RATIO,
+            "met": ratio <= SEED_TARGET_RATIO,
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        },
+    )
+    empty_orders_table()
+
+
+MEASUREMENTS: dict[str, Callable[[argparse.Namespace], None]] = {"seed": measure_seed}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; return 1 if a database could not be measured, else 0."""
+    args = parse_args(argv)
+    if args.leg:
+        return run_leg(args)
+    configure_logging()
+    failed = [db for db in args.databases if run_database(db, args) != 0]
+    if failed:
+        logger.error("measurement failed", extra={"databases": failed})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

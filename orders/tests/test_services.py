@@ -1,0 +1,114 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from orders.models import Order
+from orders.services import (
+    CONSTRAINT_MESSAGE,
+    RANDOM_MAX_ITEMS,
+    RANDOM_SPAN,
+    order_create,
+    order_delete,
+    order_update,
+    orders_seed_random,
+    random_orders,
+)
+from orders.tests.factories import OrderFactory
+
+UNTIL = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
+MAX_TOTAL = Decimal("99999999.99")
+
+
+@pytest.mark.django_db
+def test_order_update_changes_only_the_fields_given():
+    order = OrderFactory(total=Decimal("10.00"), items_count=3)
+
+    order_update(order=order, total=Decimal("12.50"))
+
+    order.refresh_from_db()
+    assert (order.total, order.items_count) == (Decimal("12.50"), 3)
+
+
+@pytest.mark.django_db
+def test_order_update_rejects_invalid_values_and_keeps_the_stored_order():
+    order = OrderFactory(total=Decimal("10.00"), items_count=3)
+
+    with pytest.raises(ValidationError) as excinfo:
+        order_update(order=order, items_count=0)
+
+    assert set(excinfo.value.message_dict) == {"items_count"}
+    order.refresh_from_db()
+    assert order.items_count == 3
+
+
+@pytest.mark.django_db
+def test_order_delete_removes_the_order():
+    order = OrderFactory()
+
+    order_delete(order=order)
+
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_row_the_database_refuses_becomes_a_validation_error(monkeypatch):
+    """With model validation bypassed, the check constraint is the last line."""
+    monkeypatch.setattr(Order, "full_clean", lambda self: None)
+
+    with pytest.raises(ValidationError) as excinfo:
+        order_create(total=Decimal("-1.00"), items_count=1)
+
+    assert excinfo.value.messages == ["Total must be at least 0.00."]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_row_python_cannot_explain_gets_a_generic_message(monkeypatch):
+    monkeypatch.setattr(Order, "full_clean", lambda self: None)
+    monkeypatch.setattr(Order, "validate_constraints", lambda self: None)
+
+    with pytest.raises(ValidationError) as excinfo:
+        order_create(total=Decimal("5.00"), items_count=0)
+
+    assert excinfo.value.messages == [CONSTRAINT_MESSAGE]
+    assert not Order.objects.exists()
+
+
+def test_random_orders_are_the_same_for_the_same_seed_and_differ_for_another():
+    first = list(random_orders(count=200, seed=7, until=UNTIL))
+
+    assert list(random_orders(count=200, seed=7, until=UNTIL)) == first
+    assert list(random_orders(count=200, seed=8, until=UNTIL)) != first
+
+
+def test_random_orders_are_valid_and_spread_over_the_year_before_until():
+    orders = list(random_orders(count=5000, seed=1, until=UNTIL))
+
+    totals = [Decimal(order.total) for order in orders]
+    assert all(Decimal("0.00") <= total <= MAX_TOTAL for total in totals)
+    assert all(total.as_tuple().exponent == -2 for total in totals)
+    assert {order.items_count for order in orders} == set(range(1, RANDOM_MAX_ITEMS + 1))
+    assert all(UNTIL - RANDOM_SPAN < order.created_at <= UNTIL for order in orders)
+    # Small and huge orders alike: about 40 % at or under 100.00, some over a million.
+    small = sum(total <= Decimal("100.00") for total in totals)
+    assert 0.35 < small / len(totals) < 0.45
+    assert any(total > Decimal("1000000.00") for total in totals)
+
+
+@pytest.mark.django_db
+def test_orders_seed_random_writes_in_batches_the_same_orders_whatever_the_batch_size():
+    batches: list[int] = []
+
+    written = orders_seed_random(
+        count=25, seed=3, until=UNTIL, batch_size=10, progress=batches.append
+    )
+
+    assert (written, batches) == (25, [10, 10, 5])
+    stored = list(Order.objects.order_by("id").values_list("total", "items_count", "created_at"))
+    expected = [
+        (Decimal(order.total), order.items_count, order.created_at)
+        for order in random_orders(count=25, seed=3, until=UNTIL)
+    ]
+    assert stored == expected

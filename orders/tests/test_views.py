@@ -1,0 +1,498 @@
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.test import APIClient
+
+from orders import views
+from orders.filters import OrderFilter
+from orders.models import Order
+from orders.tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("orders:order-list")
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _detail(pk: int) -> str:
+    return reverse("orders:order-detail", args=[pk])
+
+
+def _order(total: str, items_count: int = 1, created_at: datetime = T0) -> Order:
+    """Create an order placed at *created_at* (``auto_now_add`` ignores a given value)."""
+    order = OrderFactory(total=Decimal(total), items_count=items_count)
+    Order.objects.filter(pk=order.pk).update(created_at=created_at)
+    order.refresh_from_db()
+    return order
+
+
+def _body(order: Order) -> dict:
+    order.refresh_from_db()
+    return {
+        "id": order.pk,
+        "total": f"{order.total:.2f}",
+        "items_count": order.items_count,
+        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": order.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _error(status_phrase: str, code: str, detail) -> dict:
+    return {"error": status_phrase, "code": code, "detail": detail}
+
+
+def _totals(response) -> list[str]:
+    return [order["total"] for order in response.json()["results"]]
+
+
+# Reading
+
+
+def test_list_is_open_to_anonymous_clients_and_shows_newest_first(api_client):
+    old = _order("1.00", created_at=T0 - timedelta(days=2))
+    new = _order("3.00", created_at=T0)
+    middle = _order("2.00", created_at=T0 - timedelta(days=1))
+
+    response = api_client.get(LIST)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "next": None,
+        "previous": None,
+        "results": [_body(new), _body(middle), _body(old)],
+    }
+
+
+def test_list_pages_follow_the_cursor_without_gaps_or_repeats(api_client):
+    orders = [_order(f"{n}.00", created_at=T0 - timedelta(hours=n)) for n in range(7)]
+
+    seen, url = [], f"{LIST}?page_size=3"
+    while url:
+        page = api_client.get(url).json()
+        seen += [order["id"] for order in page["results"]]
+        url = page["next"]
+
+    assert seen == [order.pk for order in orders]
+    last_page = api_client.get(f"{LIST}?page_size=3").json()
+    second = api_client.get(last_page["next"]).json()
+    assert [o["id"] for o in api_client.get(second["previous"]).json()["results"]] == [
+        order.pk for order in orders[:3]
+    ]
+
+
+def test_list_orders_created_in_the_same_instant_are_paged_by_id(api_client):
+    orders = [_order(f"{n}.00") for n in range(5)]
+
+    first = api_client.get(LIST, {"page_size": 2}).json()
+    rest = api_client.get(first["next"]).json()
+    last = api_client.get(rest["next"]).json()
+
+    pages = [first, rest, last]
+    assert [o["id"] for page in pages for o in page["results"]] == [
+        order.pk for order in reversed(orders)
+    ]
+
+
+def test_list_page_size_defaults_to_50_and_is_capped_at_500(api_client):
+    Order.objects.bulk_create([Order(total=Decimal("1.00"), items_count=1) for _ in range(501)])
+
+    assert len(api_client.get(LIST).json()["results"]) == 50
+    assert len(api_client.get(LIST, {"page_size": 10_000}).json()["results"]) == 500
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"total_min": "100.00"}, ["150.00", "100.00"]),
+        ({"total_max": "100.00"}, ["100.00", "99.99"]),
+        ({"total_min": "99.99", "total_max": "100.00"}, ["100.00", "99.99"]),
+        ({"total_min": "100.01", "total_max": "149.99"}, []),
+        ({"items_min": "2"}, ["150.00", "100.00"]),
+        ({"items_max": "1"}, ["99.99"]),
+        ({"items_min": "2", "items_max": "2"}, ["100.00"]),
+        ({"items_min": "99999999999999999999999"}, []),
+        ({"total_min": "100", "items_min": "5"}, ["150.00"]),
+        ({"unknown": "ignored"}, ["150.00", "100.00", "99.99"]),
+    ],
+)
+def test_list_filters_by_inclusive_total_and_item_ranges(api_client, query, expected):
+    _order("99.99", items_count=1, created_at=T0 - timedelta(hours=2))
+    _order("100.00", items_count=2, created_at=T0 - timedelta(hours=1))
+    _order("150.00", items_count=5, created_at=T0)
+
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 200
+    assert _totals(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"created_min": "2025-03-01T12:00:00Z"}, ["3.00"]),
+        ({"created_min": "2025-03-01T11:59:59.999999Z"}, ["3.00"]),
+        ({"created_max": "2025-02-28T12:00:00+00:00"}, ["2.00", "1.00"]),
+        (
+            {"created_min": "2025-02-28", "created_max": "2025-03-01T07:00:00-05:00"},
+            ["3.00", "2.00"],
+        ),
+        ({"created_min": "2025-03-02"}, []),
+    ],
+)
+def test_list_filters_by_inclusive_creation_range(api_client, query, expected):
+    _order("1.00", created_at=T0 - timedelta(days=2))
+    _order("2.00", created_at=T0 - timedelta(days=1))
+    _order("3.00", created_at=T0)
+
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 200
+    assert _totals(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ({"total_min": "abc"}, {"total_min": ["Enter a number."]}),
+        ({"total_max": "NaN"}, {"total_max": ["Enter a number."]}),
+        (
+            {"total_min": "1e400"},
+            {"total_min": ["Ensure this value is less than or equal to 1e+50."]},
+        ),
+        ({"items_min": "1.5"}, {"items_min": ["Enter a whole number."]}),
+        ({"items_max": "many"}, {"items_max": ["Enter a whole number."]}),
+        ({"created_min": "yesterday"}, {"created_min": ["Enter a valid date/time."]}),
+        ({"created_max": "2025-02-30"}, {"created_max": ["Enter a valid date/time."]}),
+        (
+            {"created_min": "9999-12-31T23:59:59-14:00"},
+            {"created_min": ["Enter a valid date/time."]},
+        ),
+        (
+            {"created_max": "0001-01-01T00:00:00+14:00"},
+            {"created_max": ["Enter a valid date/time."]},
+        ),
+    ],
+)
+def test_list_answers_an_invalid_filter_value_with_a_400(api_client, query, detail):
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 400
+    assert response.json() == _error("Bad Request", "invalid_request", detail)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"total_max": "9" * 40}, ["1.00"]),
+        ({"total_min": "-1e400"}, ["1.00"]),
+        ({"items_max": str(2**64)}, ["1.00"]),
+        ({"items_min": str(-(2**64))}, ["1.00"]),
+        ({"created_min": "0001-01-01T00:00:00Z", "created_max": "9999-12-31T23:59:59Z"}, ["1.00"]),
+    ],
+)
+def test_list_filters_by_values_far_beyond_any_order(api_client, query, expected):
+    _order("1.00")
+
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 200
+    assert _totals(response) == expected
+
+
+def test_list_answers_a_forged_cursor_with_a_404(api_client):
+    response = api_client.get(LIST, {"cursor": "forged"})
+
+    assert response.status_code == 404
+    assert response.json() == _error("Not Found", "not_found", "Invalid cursor")
+
+
+def test_retrieve_shows_the_order(api_client):
+    order = _order("75.50", items_count=1)
+
+    response = api_client.get(_detail(order.pk))
+
+    assert response.status_code == 200
+    assert response.json() == _body(order)
+
+
+@pytest.mark.parametrize("pk", [12345, 2**63 - 1, 2**63, 10**30])
+def test_retrieve_answers_a_missing_order_with_a_404(api_client, pk):
+    response = api_client.get(_detail(pk))
+
+    assert response.status_code == 404
+    assert response.json() == _error("Not Found", "not_found", "No Order matches the given query.")
+
+
+def test_reading_with_an_invalid_token_is_refused(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    response = api_client.get(LIST)
+
+    assert response.status_code == 401
+    assert response.json() == _error("Unauthorized", "authentication_failed", "Invalid token.")
+
+
+# Writing
+
+
+def test_create_without_credentials_is_refused_and_writes_nothing(api_client):
+    response = api_client.post(LIST, {"total": "10.00", "items_count": 1}, format="json")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == _error(
+        "Unauthorized", "not_authenticated", "Authentication credentials were not provided."
+    )
+    assert Order.objects.count() == 0
+
+
+def test_create_with_a_token_stores_the_order(writer):
+    response = writer.post(LIST, {"total": "42.50", "items_count": 2}, format="json")
+
+    assert response.status_code == 201
+    order = Order.objects.get()
+    assert (order.total, order.items_count) == (Decimal("42.50"), 2)
+    assert response.json() == _body(order)
+    assert response["Location"] == _detail(order.pk)
+
+
+def test_create_logs_who_created_which_order(writer, user, caplog):
+    with caplog.at_level(logging.INFO, logger="orders.views"):
+        writer.post(LIST, {"total": "1.00", "items_count": 1}, format="json")
+
+    [record] = [r for r in caplog.records if r.name == "orders.views"]
+    assert record.getMessage() == "order created"
+    assert (record.order_id, record.user_id) == (Order.objects.get().pk, user.pk)
+
+
+def test_create_with_an_unknown_token_is_refused(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+
+    response = api_client.post(LIST, {"total": "1.00", "items_count": 1}, format="json")
+
+    assert response.status_code == 401
+    assert response.json() == _error("Unauthorized", "authentication_failed", "Invalid token.")
+    assert Order.objects.count() == 0
+
+
+def test_create_in_a_logged_in_session_works(api_client, user):
+    api_client.force_login(user)
+
+    response = api_client.post(LIST, {"total": "5.00", "items_count": 1}, format="json")
+
+    assert response.status_code == 201
+    assert Order.objects.count() == 1
+
+
+def test_create_in_a_session_without_the_csrf_token_is_forbidden(user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    response = client.post(LIST, {"total": "5.00", "items_count": 1}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == _error(
+        "Forbidden", "permission_denied", "CSRF Failed: CSRF cookie not set."
+    )
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            {"total": "-0.01", "items_count": 1},
+            {"total": ["Ensure this value is greater than or equal to 0.00."]},
+        ),
+        (
+            {"total": "100000000.00", "items_count": 1},
+            {"total": ["Ensure that there are no more than 10 digits in total."]},
+        ),
+        (
+            {"total": "1.001", "items_count": 1},
+            {"total": ["Ensure that there are no more than 2 decimal places."]},
+        ),
+        (
+            {"total": "10.00", "items_count": 0},
+            {"items_count": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        (
+            {"total": "ten", "items_count": "one"},
+            {
+                "total": ["A valid number is required."],
+                "items_count": ["A valid integer is required."],
+            },
+        ),
+        ({}, {"total": ["This field is required."], "items_count": ["This field is required."]}),
+    ],
+)
+def test_create_answers_invalid_values_with_a_400_and_writes_nothing(writer, body, detail):
+    response = writer.post(LIST, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error("Bad Request", "invalid_request", detail)
+    assert Order.objects.count() == 0
+
+
+def test_put_replaces_both_fields(writer):
+    order = _order("10.00", items_count=1)
+
+    response = writer.put(_detail(order.pk), {"total": "20.00", "items_count": 4}, format="json")
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert (order.total, order.items_count) == (Decimal("20.00"), 4)
+    assert response.json() == _body(order)
+    assert order.updated_at > order.created_at
+
+
+def test_put_needs_every_writable_field(writer):
+    order = _order("10.00", items_count=1)
+
+    response = writer.put(_detail(order.pk), {"total": "20.00"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request", "invalid_request", {"items_count": ["This field is required."]}
+    )
+    order.refresh_from_db()
+    assert order.total == Decimal("10.00")
+
+
+def test_patch_changes_only_the_fields_given(writer):
+    order = _order("10.00", items_count=3)
+
+    response = writer.patch(_detail(order.pk), {"total": "12.34"}, format="json")
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert (order.total, order.items_count) == (Decimal("12.34"), 3)
+    assert response.json() == _body(order)
+
+
+def test_patch_with_an_invalid_value_changes_nothing(writer):
+    order = _order("10.00", items_count=3)
+
+    response = writer.patch(_detail(order.pk), {"total": "11.00", "items_count": 0}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {"items_count": ["Ensure this value is greater than or equal to 1."]},
+    )
+    order.refresh_from_db()
+    assert (order.total, order.items_count) == (Decimal("10.00"), 3)
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_changing_without_credentials_is_refused(api_client, method):
+    order = _order("10.00", items_count=3)
+
+    response = getattr(api_client, method)(
+        _detail(order.pk), {"total": "1.00", "items_count": 1}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    order.refresh_from_db()
+    assert (order.total, order.items_count) == (Decimal("10.00"), 3)
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_changing_a_missing_order_is_a_404(writer, method):
+    response = getattr(writer, method)(
+        _detail(999), {"total": "1.00", "items_count": 1}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert response.json() == _error("Not Found", "not_found", "No Order matches the given query.")
+    assert Order.objects.count() == 0
+
+
+def test_delete_removes_the_order(writer):
+    order = _order("10.00")
+
+    response = writer.delete(_detail(order.pk))
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not Order.objects.exists()
+    assert writer.get(_detail(order.pk)).status_code == 404
+
+
+def test_a_write_the_database_refuses_is_a_400_not_a_500(writer, monkeypatch):
+    """Serializer and model validation are bypassed: only the check constraint is left."""
+
+    class UncheckedChanges(serializers.Serializer):
+        total = serializers.DecimalField(max_digits=10, decimal_places=2, required=False)
+        items_count = serializers.IntegerField(required=False)
+
+        def __init__(self, instance=None, data=None):
+            super().__init__(data=data)
+
+    monkeypatch.setattr(views, "OrderChangesSerializer", UncheckedChanges)
+    monkeypatch.setattr(Order, "full_clean", lambda self: None)
+    order = _order("10.00", items_count=3)
+
+    response = writer.patch(_detail(order.pk), {"total": "-5.00"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request", "invalid_request", {"non_field_errors": ["Total must be at least 0.00."]}
+    )
+    order.refresh_from_db()
+    assert order.total == Decimal("10.00")
+
+
+def test_a_token_from_drf_create_token_can_write(api_client, user):
+    out = StringIO()
+    call_command("drf_create_token", user.username, stdout=out)
+    key = out.getvalue().split()[2]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    response = api_client.post(LIST, {"total": "1.00", "items_count": 1}, format="json")
+
+    assert response.status_code == 201
+
+
+# Documentation
+
+
+@pytest.fixture
+def schema(client):
+    return client.get("/swagger.json").json()
+
+
+def test_schema_documents_every_filter_and_the_cursor(schema):
+    parameters = schema["paths"]["/orders/"]["get"]["parameters"]
+
+    assert [p["name"] for p in parameters] == [*OrderFilter.base_filters, "cursor", "page_size"]
+    assert all(p["in"] == "query" for p in parameters)
+
+
+def test_schema_marks_only_the_writes_as_needing_a_token(schema):
+    security = {
+        (path, method): operation.get("security")
+        for path, methods in schema["paths"].items()
+        if path.startswith("/orders/")
+        for method, operation in methods.items()
+        if method != "parameters"
+    }
+
+    token = [{"Token": []}]
+    assert security == {
+        ("/orders/", "get"): None,
+        ("/orders/", "post"): token,
+        ("/orders/{id}/", "get"): None,
+        ("/orders/{id}/", "put"): token,
+        ("/orders/{id}/", "patch"): token,
+        ("/orders/{id}/", "delete"): token,
+    }
+    assert schema["securityDefinitions"]["Token"]["in"] == "header"

@@ -1,0 +1,197 @@
+"""Views of the orders API: list, show, create, change and delete orders."""
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend, NumberFilter
+from drf_yasg import openapi
+from drf_yasg.utils import swagger_auto_schema
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+
+from orders.filters import IntegerFilter, OrderFilter, UtcDateTimeFilter
+from orders.models import Order
+from orders.pagination import OrderCursorPagination
+from orders.serializers import OrderChangesSerializer, OrderSerializer
+from orders.services import order_create, order_delete, order_update
+from rules.schema import error_responses
+
+logger = logging.getLogger(__name__)
+
+# Write operations in Swagger: "Authorize" with `Token <key>` to try them.
+TOKEN_REQUIRED = [{"Token": []}]
+WRITE_DESCRIPTION = (
+    "Needs an authenticated user: `Authorization: Token <key>` (tokens are issued with "
+    "`python manage.py drf_create_token <username>`), or an admin session with its CSRF token."
+)
+
+# The Swagger type and format of each kind of filter in OrderFilter.
+_FILTER_TYPES = {
+    NumberFilter: (openapi.TYPE_STRING, openapi.FORMAT_DECIMAL),
+    IntegerFilter: (openapi.TYPE_INTEGER, None),
+    UtcDateTimeFilter: (openapi.TYPE_STRING, openapi.FORMAT_DATETIME),
+}
+FILTER_PARAMETERS = [
+    openapi.Parameter(
+        name,
+        openapi.IN_QUERY,
+        description=filter_.label,
+        type=_FILTER_TYPES[type(filter_)][0],
+        format=_FILTER_TYPES[type(filter_)][1],
+    )
+    for name, filter_ in OrderFilter.base_filters.items()
+]
+
+
+class OrderAPIView(GenericAPIView):
+    """Base of the order views: open to read, token or session auth to write."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    queryset = Order.objects.all()
+    serializer_class = OrderSerializer
+
+
+class OrderListView(OrderAPIView):
+    """List orders, newest first, or create one."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OrderFilter
+    pagination_class = OrderCursorPagination
+
+    @swagger_auto_schema(
+        operation_id="orders_list",
+        operation_summary="List orders",
+        operation_description=(
+            "Newest first, a page at a time: follow `next` and `previous` (cursor links). "
+            "Every range filter is inclusive; an invalid filter value is a 400."
+        ),
+        manual_parameters=FILTER_PARAMETERS,
+        responses=error_responses(400, 401, 404, 405, 500, 503),
+    )
+    def get(self, request: Request) -> Response:
+        """Return one page of the orders that match the filters."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(OrderSerializer(page, many=True).data)
+
+    @swagger_auto_schema(
+        operation_id="orders_create",
+        operation_summary="Create an order",
+        operation_description=WRITE_DESCRIPTION,
+        request_body=OrderSerializer,
+        responses={
+            201: OrderSerializer,
+            **error_responses(400, 401, 403, 405, 413, 415, 500, 503),
+        },
+        security=TOKEN_REQUIRED,
+    )
+    def post(self, request: Request) -> Response:
+        """Validate and store a new order."""
+        serializer = OrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = _write(order_create, **serializer.validated_data)
+        logger.info("order created", extra={"order_id": order.pk, "user_id": request.user.pk})
+        location = reverse("orders:order-detail", args=[order.pk])
+        return Response(
+            OrderSerializer(order).data, status=HTTPStatus.CREATED, headers={"Location": location}
+        )
+
+
+class OrderDetailView(OrderAPIView):
+    """Show, change or delete one order."""
+
+    def get_queryset(self) -> QuerySet[Order]:
+        """Return the orders, locked for the transaction when one is being changed.
+
+        The lock makes a concurrent delete wait, so a change never brings a
+        deleted order back nor fails half-way.
+        """
+        if self.request.method in ("PUT", "PATCH"):
+            return Order.objects.select_for_update()
+        return Order.objects.all()
+
+    @swagger_auto_schema(
+        operation_id="orders_read",
+        operation_summary="Show an order",
+        responses={200: OrderSerializer, **error_responses(401, 404, 405, 500, 503)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """Return the order."""
+        return Response(OrderSerializer(self.get_object()).data)
+
+    @swagger_auto_schema(
+        operation_id="orders_update",
+        operation_summary="Replace an order's total and item count",
+        operation_description=WRITE_DESCRIPTION,
+        request_body=OrderSerializer,
+        responses={
+            200: OrderSerializer,
+            **error_responses(400, 401, 403, 404, 405, 413, 415, 500, 503),
+        },
+        security=TOKEN_REQUIRED,
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        """Validate and store both writable fields of the order."""
+        return self._change(request, OrderSerializer)
+
+    @swagger_auto_schema(
+        operation_id="orders_partial_update",
+        operation_summary="Change some of an order's fields",
+        operation_description=WRITE_DESCRIPTION,
+        request_body=OrderChangesSerializer,
+        responses={
+            200: OrderSerializer,
+            **error_responses(400, 401, 403, 404, 405, 413, 415, 500, 503),
+        },
+        security=TOKEN_REQUIRED,
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        """Validate and store the fields given; the others keep their values."""
+        return self._change(request, OrderChangesSerializer)
+
+    @swagger_auto_schema(
+        operation_id="orders_delete",
+        operation_summary="Delete an order",
+        operation_description=WRITE_DESCRIPTION,
+        responses={204: "Deleted.", **error_responses(401, 403, 404, 405, 500, 503)},
+        security=TOKEN_REQUIRED,
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        """Delete the order."""
+        order_delete(order=self.get_object())
+        logger.info("order deleted", extra={"order_id": pk, "user_id": request.user.pk})
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+    def _change(self, request: Request, serializer_class: type[OrderSerializer]) -> Response:
+        """Validate the body with *serializer_class* and store the changes."""
+        with transaction.atomic():
+            order = self.get_object()
+            serializer = serializer_class(order, data=request.data)
+            serializer.is_valid(raise_exception=True)
+            order = _write(order_update, order=order, **serializer.validated_data)
+        logger.info("order updated", extra={"order_id": order.pk, "user_id": request.user.pk})
+        return Response(OrderSerializer(order).data)
+
+
+def _write(service: Callable[..., Order], **kwargs: Any) -> Order:
+    """Call a write *service*, answering its ``ValidationError`` with a 400."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as exc:
+        detail = as_serializer_error(exc)
+        if NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        raise ValidationError(detail) from exc
