@@ -14,6 +14,18 @@ database and runs the chosen measurements:
     PostgreSQL. Both start from an empty table and must leave the same rows.
     Target: at most 1.5 times the fast path.
 
+``query``
+    On N stored orders: ``POST /rules/query/`` counting the orders that fail
+    the three built-in rules, and reading the whole of ``POST /rules/report/``
+    (JSON lines), each against a hand-written SQL query doing the same (the
+    report's twin writes the same JSON lines); target at most 1.5 times. Also
+    the same count through the Python engine over an iterator (expected at
+    least 10 times slower; reported).
+
+``memory``
+    The peak of Python allocations (tracemalloc) while the report streams, at
+    N/10 and at N orders. Target: flat.
+
 Every figure is a JSON log line on stdout (``bulk measured``: rows, seconds,
 rows/s, the ratio, whether the target is met, and the child's peak memory).
 The script exits 1 when a database could not be measured. A new measurement
@@ -23,6 +35,7 @@ is a function taking the options, added to ``MEASUREMENTS``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import resource
@@ -31,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
@@ -294,7 +308,190 @@ def measure_seed(args: argparse.Namespace) -> None:
     empty_orders_table()
 
 
-MEASUREMENTS: dict[str, Callable[[argparse.Namespace], None]] = {"seed": measure_seed}
+RULES = ["min_total_100", "min_items_2", "divisible_by_5"]
+QUERY_TARGET_RATIO = 1.5
+# Hand-written SQL for the orders failing the three built-in rules (run with
+# no parameters, so % is SQL's own). SQLite stores decimals as floats, so it
+# tests divisibility in whole cents.
+FAILING_CONDITION = {
+    "postgresql": "NOT (total > 100 AND items_count >= 2 AND total % 5 = 0)",
+    "sqlite": (
+        "NOT (total > 100 AND items_count >= 2 AND CAST(ROUND(total * 100) AS BIGINT) % 500 = 0)"
+    ),
+}
+PASSING_COLUMNS = {
+    "postgresql": "total > 100, items_count >= 2, total % 5 = 0",
+    "sqlite": "total > 100, items_count >= 2, CAST(ROUND(total * 100) AS BIGINT) % 500 = 0",
+}
+
+
+def ensure_orders(args: argparse.Namespace, rows: int) -> None:
+    """Fill the orders table up to *rows* orders with ``seed_orders --count``."""
+    from django.core.management import call_command
+
+    from orders.models import Order
+
+    missing = rows - Order.objects.count()
+    if missing > 0:
+        call_command("seed_orders", count=missing, seed=args.seed, verbosity=0)
+
+
+def hand_written_count() -> int:
+    """Count the failing orders with one hand-written SQL query."""
+    from django.db import connection
+
+    from orders.models import Order
+
+    table, condition = Order._meta.db_table, FAILING_CONDITION[connection.vendor]
+    # Constant SQL: the model's table name and a fragment from this module.
+    sql = f"SELECT COUNT(*) FROM {table} WHERE {condition}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return int(cursor.fetchone()[0])
+
+
+def hand_written_report() -> int:
+    """Write the report's JSON lines from one hand-written SQL query; return the rows."""
+    from django.db import connection, transaction
+
+    from orders.models import Order
+
+    table, columns = Order._meta.db_table, PASSING_COLUMNS[connection.vendor]
+    sql = f"SELECT id, {columns} FROM {table} ORDER BY id"  # noqa: S608 (constant, as above)
+    rows = 0
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(2000):
+            for pk, over_100, two_items, by_5 in batch:
+                passed = bool(over_100) and bool(two_items) and bool(by_5)
+                json.dumps(
+                    {
+                        "order_id": pk,
+                        "min_total_100": bool(over_100),
+                        "min_items_2": bool(two_items),
+                        "divisible_by_5": bool(by_5),
+                        "passed": passed,
+                    }
+                )
+                rows += 1
+    return rows
+
+
+def api_count(client: Any) -> tuple[int, str]:
+    """Count the failing orders through ``POST /rules/query/``."""
+    response = client.post(
+        "/rules/query/",
+        {"rules": RULES, "outcome": "failed", "page_size": 1},
+        content_type="application/json",
+    )
+    body = response.json()
+    return body["count"], body["evaluated_in"]
+
+
+def api_report(client: Any) -> tuple[int, str]:
+    """Read the whole of ``POST /rules/report/``; return its rows and where it ran."""
+    response = client.post("/rules/report/", {"rules": RULES}, content_type="application/json")
+    rows = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+    return rows, response["X-Evaluated-In"]
+
+
+def python_count() -> int:
+    """Count the failing orders with the Python engine over an iterator."""
+    from orders.models import Order
+    from rules.engine import RuleEngine
+
+    check = RuleEngine().prepare(RULES)
+    return sum(
+        not check.verdicts(order)["passed"] for order in Order.objects.iterator(chunk_size=2000)
+    )
+
+
+def report_peak_mib(client: Any) -> float:
+    """Return the peak of Python allocations while the report streams, in MiB."""
+    tracemalloc.start()
+    try:
+        api_report(client)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def measure_query(args: argparse.Namespace) -> None:
+    """Time the query and the report against hand-written SQL, and the Python engine."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    ensure_orders(args, args.rows)
+    best: dict[str, float] = {}
+    answers: dict[str, Any] = {}
+
+    def keep(name: str, run: Callable[[], Any]) -> None:
+        start = time.perf_counter()
+        answers[name] = run()
+        best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
+
+    for _ in range(args.repeat):
+        keep("sql_count", hand_written_count)
+        keep("api_query", lambda: api_count(client))
+        keep("sql_report", hand_written_report)
+        keep("api_report", lambda: api_report(client))
+    keep("python_count", python_count)
+    if not answers["api_query"][0] == answers["sql_count"] == answers["python_count"]:
+        raise RuntimeError(f"the counts differ: {answers}")
+    if answers["api_report"][0] != answers["sql_report"]:
+        raise RuntimeError(f"the reports differ in rows: {answers}")
+    query_ratio = best["api_query"] / best["sql_count"]
+    report_ratio = best["api_report"] / best["sql_report"]
+    logger.info(
+        "bulk measured",
+        extra={
+            "measurement": "query",
+            "database": connection.vendor,
+            "rows": args.rows,
+            "failing": answers["sql_count"],
+            "evaluated_in": [answers["api_query"][1], answers["api_report"][1]],
+            "sql_count_s": round(best["sql_count"], 3),
+            "api_query_s": round(best["api_query"], 3),
+            "query_ratio": round(query_ratio, 2),
+            "sql_report_s": round(best["sql_report"], 3),
+            "api_report_s": round(best["api_report"], 3),
+            "report_ratio": round(report_ratio, 2),
+            "target": QUERY_TARGET_RATIO,
+            "met": max(query_ratio, report_ratio) <= QUERY_TARGET_RATIO,
+            "python_count_s": round(best["python_count"], 3),
+            "python_vs_query": round(best["python_count"] / best["api_query"], 1),
+        },
+    )
+
+
+def measure_memory(args: argparse.Namespace) -> None:
+    """Log the report's peak Python memory at a tenth of the rows and at all of them."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    empty_orders_table()
+    peaks = {}
+    for rows in (args.rows // 10, args.rows):
+        ensure_orders(args, rows)
+        peaks[rows] = round(report_peak_mib(client), 2)
+    logger.info(
+        "bulk measured",
+        extra={
+            "measurement": "report_memory",
+            "database": connection.vendor,
+            "peak_mib_by_rows": peaks,
+            "growth": round(peaks[args.rows] / peaks[args.rows // 10], 2),
+        },
+    )
+
+
+MEASUREMENTS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "seed": measure_seed,
+    "query": measure_query,
+    "memory": measure_memory,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import BigIntegerField, F, Q, Value
-from django.db.models.functions import Cast, Mod, Round
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Cast, Round
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -221,11 +222,11 @@ def _remainder(args: Any, here: str) -> _Value:
         cents = modulus * CENTS
         if cents != cents.to_integral_value():
             raise ConditionError(f"{here}: a divisor of total must be a whole number of cents.")
-        sql = Mod(dividend.sql, Value(int(cents)))
+        sql = modulo(dividend.sql, int(cents))
     else:
         if modulus != modulus.to_integral_value():
             raise ConditionError(f"{here}: a divisor of items_count must be a whole number.")
-        sql = Mod(dividend.sql, Value(int(modulus)))
+        sql = modulo(Cast(dividend.sql, BigIntegerField()), int(modulus))
     return _Value(dividend.kind, lambda order: Decimal(read(order)) % modulus, sql)
 
 
@@ -263,6 +264,15 @@ def _in_cents(value: _Value) -> _Value:
     if value.kind is not Kind.NUMBER:
         return value
     return _Value(Kind.NUMBER, value.python, Value(value.constant * CENTS), value.constant, True)
+
+
+def modulo(integer: Any, divisor: int) -> CombinedExpression:
+    """Return the SQL remainder of an integer expression by a positive *divisor*.
+
+    SQL's own ``%`` operator: Django's ``Mod`` is a Python function on SQLite,
+    called once per row, which makes a scan of a million orders ~50x slower.
+    """
+    return integer % Value(divisor, output_field=BigIntegerField())
 
 
 def cents(field: str) -> Cast:

@@ -11,13 +11,12 @@ from decimal import Decimal
 from typing import ClassVar
 
 from django.db.models import Q
-from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from rest_framework import serializers
 
 from orders.models import Order
-from rules.conditions import cents
+from rules.conditions import cents, modulo
 from rules.engine import BaseRule, Reason, RuleExample
 
 CENT = Decimal("0.01")
@@ -208,7 +207,7 @@ class TotalDivisibleByRule(BaseRule):
         Integer cents keep it exact on SQLite too, where decimals are stored
         as floats and ``total % 5`` or a float ``MOD`` is wrong for some totals.
         """
-        return Q(Exact(Mod(cents("total"), int(self.params["divisor"] / CENT)), 0))
+        return Q(Exact(modulo(cents("total"), int(self.params["divisor"] / CENT)), 0))
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the total, the divisor, and what to add to reach the next multiple."""

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -314,23 +313,40 @@ class RuleSetPreviewView(APIView):
         )
 
 
-def _csv_lines(header: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    """Yield the report as CSV lines, the header first; verdicts are true/false."""
+# A verdict as the report writes it; the driver gives True/False or 1/0.
+_TRUE_FALSE = ("false", "true")
+
+
+def _csv_lines(header: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[str]:
+    """Yield the report as CSV: the header, then a chunk of lines per batch."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in itertools.chain([header], rows):
-        writer.writerow(
-            [str(value).lower() if isinstance(value, bool) else value for value in row]
+    csv.writer(buffer, lineterminator="\n").writerow(header)
+    yield buffer.getvalue()
+    line = ",".join(["%d"] + ["%s"] * (len(header) - 1)) + "\n"
+    for batch in batches:
+        yield "".join(
+            [
+                line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
+                for pk, *verdicts in batch
+            ]
         )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
 
 
-def _json_lines(header: list[str], rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    """Yield the report as one JSON object per line."""
-    for row in rows:
-        yield json.dumps(dict(zip(header, row, strict=True))) + "\n"
+def _json_lines(header: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[str]:
+    """Yield the report as one JSON object per line, a chunk of lines per batch.
+
+    Each line fills a template whose keys were JSON-escaped once: the values
+    are an id and booleans, so no per-row ``json.dumps`` is needed.
+    """
+    keys = [json.dumps(key).replace("%", "%%") for key in header]
+    line = "{" + f"{keys[0]}: %d, " + ", ".join(f"{key}: %s" for key in keys[1:]) + "}\n"
+    for batch in batches:
+        yield "".join(
+            [
+                line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
+                for pk, *verdicts in batch
+            ]
+        )
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

@@ -165,6 +165,19 @@ def test_report_streams_csv_when_asked(api_client, orders):
     assert len(rows) == 1 + len(orders)
 
 
+def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(api_client, orders):
+    key = 'a%s, "b"'
+    rules = [{"name": "min_items_2", "as": key}]
+
+    json_lines = api_client.post(REPORT, {"rules": rules}, format="json")
+    csv_text = api_client.post(REPORT, {"rules": rules}, format="json", HTTP_ACCEPT="text/csv")
+
+    first = json.loads(b"".join(json_lines.streaming_content).splitlines()[0])
+    rows = list(csv.reader(io.StringIO(b"".join(csv_text.streaming_content).decode())))
+    assert first == {"order_id": orders[0].pk, key: True, "passed": True}
+    assert rows[:2] == [["order_id", key, "passed"], [str(orders[0].pk), "true", "true"]]
+
+
 def test_report_falls_back_to_python_with_the_same_rows(api_client, orders, no_sql_rule):
     python = api_client.post(REPORT, {"rules": ["odd_items", *BUILT_INS]}, format="json")
     database = api_client.post(REPORT, {"rules": BUILT_INS}, format="json")
