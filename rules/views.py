@@ -19,6 +19,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from orders.models import Order
+from orders.selectors import order_get
 from orders.serializers import OrderSerializer
 from rules import queries
 from rules.engine import CheckResult, RuleCheck, RuleEngine, RuleRegistry
@@ -120,7 +121,7 @@ class RuleCheckView(APIView):
         if "order" in data:
             order = Order(**{"created_at": timezone.now(), **data["order"]})
         else:
-            order = get_object_or_404(Order, pk=data["order_id"])
+            order = order_get(data["order_id"])
         result = check.run(order, fail_fast=data["fail_fast"])
         logger.info("rules checked", extra={"order_id": order.pk, "passed": result.passed})
         return Response(
