@@ -8,7 +8,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False
 
-.PHONY: run test test-postgres lint install install-dev superuser bench chromium clean
+.PHONY: run test test-postgres lint install install-dev superuser bench bench-bulk chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +58,14 @@ lint: install-dev
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude "./.venv,*/tests/*" .
 	$(BIN)/hadolint Dockerfile
 
+# Benchmarks (not tests): each prints its figures as ratios measured in one run.
 bench: install-dev
 	$(BIN)/python bench/check_throughput.py
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/batch.py
+
+bench-bulk: install-dev
+	$(BIN)/python bench/bulk.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,1 @@
+"""Throughput benchmark of ``POST /rules/check/`` against a plain Django view."""
