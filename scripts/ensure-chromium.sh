@@ -2,7 +2,8 @@
 # Install Debian's Chromium and chromedriver for the browser tests, if missing.
 set -euo pipefail
 
-if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+# A runner with its own Chrome names it in CHROMIUM_BINARY and CHROMEDRIVER.
+if [ -x "${CHROMIUM_BINARY:-/usr/bin/chromium}" ] && [ -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ]; then
     exit 0
 fi
 SUDO=""

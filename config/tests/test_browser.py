@@ -11,6 +11,7 @@ every request goes to 127.0.0.1.
 """
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 
@@ -23,8 +24,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+# Debian's packages by default; CI runners without them point these at their Chrome.
+CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
