@@ -12,6 +12,8 @@ every request goes to 127.0.0.1.
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 
@@ -23,6 +25,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+
+from config.tests.conftest import REPO_ROOT, http_get
 
 # Debian's packages by default; CI runners without them point these at their Chrome.
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
@@ -196,3 +200,50 @@ def test_admin_login_page_is_styled_by_static_files_from_whitenoise(browser, gun
     assert all(sheet["rules"] > 0 for sheet in admin_sheets), sheets
     assert header_background not in ("", "transparent", "rgba(0, 0, 0, 0)")
     assert console_errors(browser, gunicorn_server) == []
+
+
+ADMIN_PASSWORD = "preview-admin-password-1234"
+SETUP_RULESET = f"""
+from django.contrib.auth.models import User
+from rules.models import RuleSet, RuleSetItem
+User.objects.create_superuser("admin", "admin@example.com", "{ADMIN_PASSWORD}")
+ruleset = RuleSet.objects.create(name="checkout")
+RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
+"""
+
+
+def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, gunicorn_server):
+    _, env = gunicorn_site
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "--command", SETUP_RULESET],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
+    browser.find_element(By.ID, "id_username").send_keys("admin")
+    browser.find_element(By.ID, "id_password").send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "checkout"))).click()
+
+    rule = wait(browser).until(ec.presence_of_element_located((By.ID, "id_items-0-rule")))
+    rule.clear()
+    rule.send_keys("total_greater_than")
+    params = browser.find_element(By.ID, "id_items-0-params")
+    params.clear()
+    params.send_keys('{"amount": "160.00"}')
+    browser.find_element(By.ID, "ruleset-preview-button").click()
+    result = wait(browser).until(
+        lambda driver: (
+            driver.find_element(By.ID, "ruleset-preview-result").text.count("\n") >= 3
+            and driver.find_element(By.ID, "ruleset-preview-result")
+        )
+    )
+
+    assert "Passing now: 2 — passing after: 1" in result.text
+    assert "Would newly fail: 1 [1]" in result.text
+    assert "Would newly pass: 0 []" in result.text
+    _, body = http_get(f"{gunicorn_server}/rulesets/checkout/")
+    assert json.loads(body)["items"][0]["name"] == "min_total_100"
