@@ -46,4 +46,5 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         """Return a short label for the admin and logs."""
-        return f"Order {self.pk}: {self.total} / {self.items_count} items"
+        items = "item" if self.items_count == 1 else "items"
+        return f"Order {self.pk}: {self.total} / {self.items_count} {items}"
