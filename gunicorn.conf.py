@@ -47,6 +47,7 @@ logconfig_dict = {
     "root": {"handlers": ["stdout"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # Any logconfig_dict turns gunicorn's access log on; the app logs access.
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }

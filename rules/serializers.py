@@ -66,21 +66,22 @@ class RuleItemSerializer(serializers.Serializer):
         return fields
 
 
+_RULE_NAME = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, trim_whitespace=False)
+
+
 class RuleItemField(serializers.Field):
     """A rule name, or a ``RuleItemSerializer`` object; becomes a ``RuleSpec``."""
 
     default_error_messages = {  # DRF merges these per class
         "invalid": "Expected a rule name or an object with a 'name'.",
-        "name_length": f"A rule name has 1 to {MAX_NAME_LENGTH} characters.",
     }
 
     def to_internal_value(self, data: Any) -> RuleSpec:
         """Return the spec for a name or an object."""
         if isinstance(data, str):
-            # The common case, checked here: a nested serializer costs ~100 us.
-            if not 1 <= len(data) <= MAX_NAME_LENGTH:
-                self.fail("name_length")
-            return RuleSpec(data)
+            # The common case: one stateless CharField checks a name (length,
+            # null characters, surrogates) for ~2 us; a nested serializer, ~100 us.
+            return RuleSpec(_RULE_NAME.run_validation(data))
         if not isinstance(data, dict):
             self.fail("invalid")
         item = RuleItemSerializer(data=data)
@@ -136,6 +137,12 @@ class FailFastField(serializers.BooleanField):
 
 class RuleCheckRequestSerializer(RuleSourceSerializer):
     """Which order to check (stored or given), against which rules."""
+
+    class Meta:
+        # Swagger UI's "Try it out" starts from this body, which succeeds.
+        swagger_schema_fields = {
+            "example": {"order_id": 1, "rules": ["min_total_100", "min_items_2", "divisible_by_5"]}
+        }
 
     fail_fast = FailFastField()
 

@@ -61,6 +61,15 @@ def test_invalid_fields_are_a_400_naming_the_field(client, body, field):
     assert field in result["detail"]
 
 
+@pytest.mark.parametrize("name", ["\\ud800", "a\\u0000b"])
+def test_a_rule_name_with_a_lone_surrogate_or_null_character_is_a_400(client, name):
+    body = '{"order_id": 1, "rules": ["' + name + '"]}'
+
+    result = _assert_error(_post(client, body), 400, "invalid_request")
+
+    assert "rules" in result["detail"]
+
+
 @pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", "null", "true"])
 def test_json_that_is_not_an_object_is_a_400(client, body):
     _assert_error(_post(client, body), 400, "invalid_request")
