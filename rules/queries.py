@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_
@@ -31,16 +31,20 @@ def passing_q(check: RuleCheck) -> Q | None:
 
     Only rules of severity ``error`` decide; warnings never block.
     """
-    parts = [bound.rule.as_q() for bound in check.rules if bound.blocking]
-    if any(part is None for part in parts):
-        return None
-    return reduce(and_, parts) if parts else Q(pk__isnull=False)
+    parts = rule_qs(check)
+    return None if parts is None else _all_blocking(check, parts)
 
 
 def rule_qs(check: RuleCheck) -> list[Q] | None:
     """Return each rule's filter, in order, or ``None`` if any rule has no SQL form."""
     parts = [bound.rule.as_q() for bound in check.rules]
     return None if any(part is None for part in parts) else parts  # type: ignore[return-value]
+
+
+def _all_blocking(check: RuleCheck, parts: list[Q]) -> Q:
+    """Return the filter that every blocking rule's part must pass (any order if none)."""
+    blocking = [q for q, bound in zip(parts, check.rules, strict=True) if bound.blocking]
+    return reduce(and_, blocking) if blocking else Q(pk__isnull=False)
 
 
 def filtered_orders(filters: dict[str, Any]) -> QuerySet[Order]:
@@ -107,11 +111,10 @@ def report_rows(
     many orders there are. Verdicts are ``True``/``False`` or ``1``/``0``.
     """
     parts = rule_qs(check)
-    condition = passing_q(check)
-    if parts is None or condition is None:
+    if parts is None:
         return _python_rows(check, orders), "python"
     columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
-    columns["passed"] = _as_boolean(condition)
+    columns["passed"] = _as_boolean(_all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
     return _database_rows(query), "database"
 
@@ -226,8 +229,3 @@ def _decode_cursor(cursor: str) -> int:
         return int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursorError from None
-
-
-def keys(check: RuleCheck) -> Sequence[str]:
-    """Return the rule keys of *check*, in order: the report's rule columns."""
-    return [bound.key for bound in check.rules]

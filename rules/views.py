@@ -274,7 +274,7 @@ class RuleReportView(APIView):
         data = _validated(RuleReportRequestSerializer, request)
         check, _ = _prepare(data)
         rows, evaluated_in = queries.report_rows(check, queries.filtered_orders(data["filters"]))
-        header = ["order_id", *queries.keys(check), "passed"]
+        header = ["order_id", *(bound.key for bound in check.rules), "passed"]
         if "text/csv" in request.headers.get("Accept", ""):
             body, content_type = _csv_lines(header, rows), "text/csv; charset=utf-8"
         else:

@@ -8,8 +8,6 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from rules.engine.base import Severity
-
 if TYPE_CHECKING:
     from rules.engine.runner import BoundRule
 
@@ -23,14 +21,6 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
 
 
-# details[key] for each outcome: an error counts as not passed, a skip as unknown.
-_DETAIL = {
-    Outcome.PASSED: True,
-    Outcome.FAILED: False,
-    Outcome.ERROR: False,
-    Outcome.SKIPPED: None,
-}
-_NOT_PASSED = frozenset({Outcome.FAILED, Outcome.ERROR})
 NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -50,21 +40,6 @@ class RuleResult(NamedTuple):
     def key(self) -> str:
         """Return the rule's key in ``details``."""
         return self.bound.key
-
-    @property
-    def name(self) -> str:
-        """Return the registered rule's name."""
-        return self.bound.rule.name
-
-    @property
-    def severity(self) -> Severity:
-        """Return the severity the rule ran with."""
-        return self.bound.severity
-
-    @property
-    def blocks(self) -> bool:
-        """Return whether this result makes the whole check fail."""
-        return self.bound.blocking and self.outcome in _NOT_PASSED
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as the API shows it."""
