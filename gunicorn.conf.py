@@ -6,6 +6,8 @@ Every value can be set from the environment, so the same file serves
 
 import os
 
+from config.logs import logging_config
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 wsgi_app = "config.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -26,28 +28,4 @@ worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 accesslog = None
 # The control socket (a gunicorn 24+ feature) is not used; do not create it.
 control_socket_disable = True
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-        }
-    },
-    # gunicorn's defaults name handlers this dict replaces: set the root too.
-    "root": {"handlers": ["stdout"], "level": "INFO"},
-    "loggers": {
-        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        # Any logconfig_dict turns gunicorn's access log on; the app logs access.
-        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-    },
-}
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO").upper())

@@ -7,3 +7,10 @@ class LivenessSerializer(serializers.Serializer):
     """The process answers."""
 
     status = serializers.CharField(help_text="'ok': the process serves requests.")
+
+
+class HealthSerializer(serializers.Serializer):
+    """The service's health."""
+
+    status = serializers.CharField(help_text="'ok' when the service and its database answer.")
+    database = serializers.CharField(help_text="'ok' when the database answered a query.")

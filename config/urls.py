@@ -7,13 +7,13 @@ from drf_yasg.renderers import SwaggerJSONRenderer
 from drf_yasg.views import get_schema_view
 from rest_framework.permissions import AllowAny
 
+from api.negotiation import JSONOnlyNegotiation
 from config.views import (
     HealthLiveView,
     HealthReadyView,
     HealthView,
     UnknownPathView,
 )
-from rules.negotiation import JSONOnlyNegotiation
 
 API_INFO = openapi.Info(
     title="Pluggable Rule Engine API",

@@ -13,13 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import error_body
+from api.schema import error_responses
 from config.request_logging import current_request_id
-from config.serializers import LivenessSerializer
+from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
 from rules.engine import RuleRegistry
-from rules.exceptions import error_body
-from rules.schema import error_responses
-from rules.serializers import HealthSerializer
 
 logger = logging.getLogger(__name__)
 

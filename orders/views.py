@@ -22,12 +22,12 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
+from api.schema import error_responses
 from orders.filters import IntegerFilter, OrderFilter, UtcDateTimeFilter
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
 from orders.serializers import OrderChangesSerializer, OrderSerializer
 from orders.services import order_create, order_delete, order_update
-from rules.schema import error_responses
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from django.core import checks
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer
 from rules.engine import BaseRule, RuleExample, RuleRegistry
-from rules.exceptions import InvalidRuleParamsError
+from rules.engine.errors import InvalidRuleParamsError
 
 EXAMPLE_DISAGREES = "rules.E001"
 EXAMPLE_INVALID = "rules.E002"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from rules.conditions import ConditionError, StoredRule, compile_condition
 from rules.engine import RuleEngine, RuleRegistry, RuleSpec, Severity
-from rules.exceptions import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
+from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):

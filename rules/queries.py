@@ -18,9 +18,9 @@ from typing import Any, Literal
 from django.db import connections, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
+from api.errors import ServiceError
 from orders.models import Order
 from rules.engine import RuleCheck
-from rules.exceptions import InvalidCursorError
 
 EvaluatedIn = Literal["database", "python"]
 STREAM_CHUNK = 2000
@@ -58,6 +58,17 @@ def filtered_orders(filters: dict[str, Any]) -> QuerySet[Order]:
     return Order.objects.filter(
         **{lookup: filters[name] for name, lookup in lookups.items() if name in filters}
     )
+
+
+class InvalidCursorError(ServiceError, ValueError):
+    """A pagination cursor that this service did not issue."""
+
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+
+    def __str__(self) -> str:
+        """Say what to do."""
+        return "The cursor is not one this service issued; start again without it."
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from collections import Counter
 from typing import Any
 
+from drf_yasg import openapi
+from drf_yasg.inspectors import FieldInspector, NotHandled
 from rest_framework import serializers
 
 from orders.serializers import OrderDraftSerializer, OrderSerializer
@@ -98,6 +100,34 @@ class RuleItemField(serializers.Field):
     def to_representation(self, value: RuleSpec) -> Any:
         """Return the spec as a name."""
         return value.name
+
+
+class RuleItemFieldInspector(FieldInspector):
+    """Document a rule item, which is a name *or* an object, with no single type.
+
+    Swagger 2.0 has no ``oneOf``; a schema without ``type`` accepts both, so
+    Swagger UI's "Try it out" sends names and objects alike.
+    """
+
+    def field_to_swagger_object(
+        self, field: Any, swagger_object_type: Any, use_references: bool, **kwargs: Any
+    ) -> Any:
+        """Return the rule item schema for a ``RuleItemField``."""
+        if not isinstance(field, RuleItemField) or swagger_object_type is not openapi.Schema:
+            return NotHandled
+        return openapi.SwaggerDict(
+            description=(
+                "A rule name (a string, e.g. `min_total_100`) or an object "
+                '`{"name", "params", "as", "severity"}`.'
+            ),
+            properties={
+                "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                "params": {"type": "object"},
+                "as": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                "severity": {"type": "string", "enum": [s.value for s in Severity]},
+            },
+            example="min_total_100",
+        )
 
 
 class RuleSourceSerializer(serializers.Serializer):
@@ -341,14 +371,6 @@ class RuleSetSerializer(serializers.Serializer):
     items = RuleSetItemSerializer(many=True, source="specs", help_text="In evaluation order.")
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The body of every API error."""
-
-    error = serializers.CharField(help_text="Short title, e.g. 'Not Found'.")
-    code = serializers.CharField(help_text="Stable machine code, e.g. 'unknown_rule'.")
-    detail = serializers.JSONField(help_text="Human-readable text, or field errors by name.")
-
-
 class RuleQueryResponseSerializer(serializers.Serializer):
     """A page of the orders that matched, and how many match in all."""
 
@@ -375,13 +397,6 @@ class RuleSetPreviewResponseSerializer(serializers.Serializer):
     newly_passing = serializers.IntegerField(help_text="Fail now, would pass.")
     sample_newly_failing = serializers.ListField(child=serializers.IntegerField())
     sample_newly_passing = serializers.ListField(child=serializers.IntegerField())
-
-
-class HealthSerializer(serializers.Serializer):
-    """The service's health."""
-
-    status = serializers.CharField(help_text="'ok' when the service and its database answer.")
-    database = serializers.CharField(help_text="'ok' when the database answered a query.")
 
 
 def _distinct_keys(specs: list[RuleSpec]) -> None:

@@ -18,14 +18,14 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api.negotiation import JSONOnlyNegotiation
+from api.schema import error_responses
 from orders.models import Order
 from orders.selectors import order_get
 from orders.serializers import OrderSerializer
 from rules import queries
 from rules.engine import CheckResult, RuleCheck, RuleEngine, RuleRegistry
 from rules.models import ConditionRule, RuleSet
-from rules.negotiation import JSONOnlyNegotiation
-from rules.schema import RuleItemFieldInspector, error_responses
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
@@ -98,7 +98,6 @@ class RuleCheckView(APIView):
 
     @swagger_auto_schema(
         operation_id="rules_check",
-        field_inspectors=[RuleItemFieldInspector],
         operation_summary="Check an order against rules",
         operation_description=(
             "Give the order as `order_id` (stored) or `order` (checked without storing), "
@@ -139,7 +138,6 @@ class RuleBatchCheckView(APIView):
 
     @swagger_auto_schema(
         operation_id="rules_check_batch",
-        field_inspectors=[RuleItemFieldInspector],
         operation_summary="Check up to 1000 stored orders against rules",
         operation_description=(
             "One entry per found order, in request order, and a summary. Ids with no "
@@ -211,7 +209,6 @@ class RuleQueryView(APIView):
 
     @swagger_auto_schema(
         operation_id="rules_query",
-        field_inspectors=[RuleItemFieldInspector],
         operation_summary="Find the stored orders that pass or fail rules",
         operation_description=(
             "One SQL query when every rule has a database form (`evaluated_in: database`); "
@@ -254,7 +251,6 @@ class RuleReportView(APIView):
 
     @swagger_auto_schema(
         operation_id="rules_report",
-        field_inspectors=[RuleItemFieldInspector],
         operation_summary="Report every order x every rule, streamed",
         operation_description=(
             "One row per order: `order_id`, one boolean column per rule key, `passed`. "
@@ -289,7 +285,6 @@ class RuleSetPreviewView(APIView):
 
     @swagger_auto_schema(
         operation_id="rulesets_preview",
-        field_inspectors=[RuleItemFieldInspector],
         operation_summary="Preview the impact of changing a rule set's rules",
         operation_description=(
             "How many stored orders pass the set now, how many would pass with the "

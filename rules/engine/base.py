@@ -12,8 +12,8 @@ from django.db.models import Q
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
+from rules.engine.errors import InvalidRuleParamsError
 from rules.engine.registry import RuleMeta
-from rules.exceptions import InvalidRuleParamsError
 
 if TYPE_CHECKING:
     from orders.models import Order

@@ -7,7 +7,7 @@ import logging
 from abc import ABCMeta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rules.exceptions import DuplicateRuleError, UnknownRuleError
+from rules.engine.errors import DuplicateRuleError, UnknownRuleError
 
 if TYPE_CHECKING:
     from rules.engine.base import BaseRule

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rules.engine.base import BaseRule, Rule, Severity
+from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError
 from rules.engine.registry import RuleRegistry
 from rules.engine.results import NO_FACTS, CheckResult, Outcome, RuleResult
-from rules.exceptions import InvalidRuleParamsError, UnknownRuleError
 
 if TYPE_CHECKING:
     from orders.models import Order

@@ -14,7 +14,7 @@ from rules.engine import (
     RuleSpec,
     Severity,
 )
-from rules.exceptions import DuplicateRuleError, InvalidRuleParamsError, UnknownRuleError
+from rules.engine.errors import DuplicateRuleError, InvalidRuleParamsError, UnknownRuleError
 
 BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
 

@@ -5,7 +5,7 @@ import pytest
 
 from orders.tests.factories import OrderFactory
 from rules.engine import RuleRegistry
-from rules.exceptions import InvalidRuleParamsError
+from rules.engine.errors import InvalidRuleParamsError
 
 
 def _rule(name: str, **params: object):

@@ -1,0 +1,109 @@
+"""The one error body of the API, its serializer, and the one exception handler.
+
+Every error, whatever raised it, reaches the client as
+``{"error": "<short title>", "code": "<machine_code>", "detail": ...}``.
+Domain errors subclass ``ServiceError``: plain Python exceptions that carry
+their HTTP status, machine code, title and detail, so the code that raises
+them needs nothing from DRF's views or responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from rest_framework import exceptions, serializers
+
+if TYPE_CHECKING:
+    from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """An error a client can act on: an HTTP status, a stable code, and what to tell."""
+
+    status_code: int = HTTPStatus.BAD_REQUEST
+    code: str = "invalid_request"
+    title: str = "Bad Request"
+
+    @property
+    def detail(self) -> Any:
+        """Return what the client is told: text or structured data."""
+        return str(self)
+
+
+class RequestTooLargeError(exceptions.APIException):
+    """The request body exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "request_too_large"
+
+
+class DatabaseUnavailableError(exceptions.APIException):
+    """The database did not answer."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_detail = "The database is not available. Try again shortly."
+    default_code = "database_unavailable"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error."""
+
+    error = serializers.CharField(help_text="Short title, e.g. 'Not Found'.")
+    code = serializers.CharField(help_text="Stable machine code, e.g. 'unknown_rule'.")
+    detail = serializers.JSONField(help_text="Human-readable text, or field errors by name.")
+
+
+def error_body(status: int, code: str, detail: Any, title: str | None = None) -> dict[str, Any]:
+    """Return the one error body every API error has (the status phrase by default)."""
+    return {"error": title or HTTPStatus(status).phrase, "code": code, "detail": detail}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn *exc* into a response with the error body, or ``None`` for a 500.
+
+    A ``ServiceError`` keeps its own status, code and title; DRF's default
+    handler deals with its exceptions, ``Http404`` and ``PermissionDenied``;
+    a body over Django's size limit is a 413 and a database that does not
+    answer a 503. Anything else is left to Django, which logs it with its
+    traceback and answers with the JSON ``handler500``.
+    """
+    # Imported here: rest_framework.views reads the API settings, which name
+    # this module, so a module-level import would be circular; and the domain
+    # errors that subclass ServiceError stay free of DRF's views and responses.
+    from rest_framework.response import Response
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, ServiceError):
+        logger.info("request rejected", extra={"code": exc.code, "status": exc.status_code})
+        body = error_body(exc.status_code, exc.code, exc.detail, exc.title)
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLargeError()
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable", exc_info=exc)
+        exc = DatabaseUnavailableError()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    code = _error_code(exc, response.status_code)
+    is_validation = isinstance(exc, exceptions.ValidationError)
+    detail = response.data if is_validation else response.data["detail"]
+    response.data = error_body(response.status_code, code, detail)
+    logger.info("request rejected", extra={"code": code, "status": response.status_code})
+    return response
+
+
+def _error_code(exc: Exception, status: int) -> str:
+    """Return the stable machine code for an exception DRF has handled."""
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid_request"
+    if isinstance(exc, exceptions.APIException):
+        return str(exc.default_code)
+    return "not_found" if status == HTTPStatus.NOT_FOUND else "permission_denied"

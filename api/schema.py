@@ -1,0 +1,52 @@
+"""Swagger documentation shared by every API view: operations and their error responses."""
+
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from drf_yasg import openapi
+from drf_yasg.utils import swagger_auto_schema
+
+from api.errors import ErrorSerializer
+
+_WHEN = {
+    400: "The request is invalid; `detail` says which field or parameter and why.",
+    401: "Authentication is missing or invalid: send `Authorization: Token <key>`.",
+    403: "The credentials do not allow this (a session write without its CSRF token).",
+    404: "No such resource.",
+    405: "The method is not allowed on this path.",
+    413: "The request body is too large.",
+    415: "The request body is not JSON.",
+    500: "Unexpected server error; `detail` gives a reference id.",
+    503: "The database is not available.",
+}
+# What can go wrong with any request that sends a JSON body.
+JSON_BODY_ERRORS = (400, 405, 413, 415, 500, 503)
+
+
+def error_responses(*statuses: int) -> dict[int, openapi.Response]:
+    """Return Swagger responses documenting the error body for *statuses*."""
+    return {
+        status: openapi.Response(f"{HTTPStatus(status).phrase}. {_WHEN[status]}", ErrorSerializer)
+        for status in statuses
+    }
+
+
+def operation(
+    operation_id: str,
+    summary: str,
+    responses: Mapping[int | str, Any],
+    errors: Iterable[int],
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document a view method: its id, summary, success responses and error statuses.
+
+    *options* go to drf-yasg's ``swagger_auto_schema`` as they are
+    (``request_body``, ``operation_description``, ``security``, ...).
+    """
+    return swagger_auto_schema(
+        operation_id=operation_id,
+        operation_summary=summary,
+        responses={**responses, **error_responses(*sorted(set(errors)))},
+        **options,
+    )
