@@ -201,7 +201,7 @@ SWAGGER_SETTINGS = {
     "DEFAULT_INFO": "config.urls.API_INFO",
     # A rule item is a name or an object: documented by its own inspector.
     "DEFAULT_FIELD_INSPECTORS": [
-        "rules.serializers.RuleItemFieldInspector",
+        "rules.schema.RuleItemFieldInspector",
         "drf_yasg.inspectors.CamelCaseJSONFilter",
         "drf_yasg.inspectors.RecursiveFieldInspector",
         "drf_yasg.inspectors.ReferencingSerializerInspector",

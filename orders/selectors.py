@@ -20,4 +20,4 @@ def order_get(pk: int) -> Order:
     sql = f"SELECT * FROM {table} WHERE {column} = %s"  # noqa: S608  # nosec B608
     for order in manager.raw(sql, [pk]):
         return order
-    raise Http404("No Order matches the given query.")
+    raise Http404(f"Order with id {pk} does not exist.")

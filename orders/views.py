@@ -9,6 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend, NumberFilter
 from drf_yasg import openapi
@@ -63,6 +64,13 @@ class OrderAPIView(GenericAPIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     queryset = Order.objects.all()
     serializer_class = OrderSerializer
+
+    def get_object(self) -> Order:
+        """Return the order the URL names; its 404 says which id."""
+        try:
+            return super().get_object()
+        except Http404:
+            raise Http404(f"Order with id {self.kwargs['pk']} does not exist.") from None
 
 
 class OrderListView(OrderAPIView):

@@ -28,8 +28,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import BigIntegerField, F, Q, Value
-from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import Cast, Round
+from django.db.models.functions import Cast
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -40,7 +39,8 @@ from django.db.models.lookups import (
 )
 from django.utils.dateparse import parse_datetime
 
-from rules.engine import Reason, Severity
+from rules.engine import Reason, Severity, cents, modulo
+from rules.engine.base import restate
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -266,26 +266,8 @@ def _in_cents(value: _Value) -> _Value:
     return _Value(Kind.NUMBER, value.python, Value(value.constant * CENTS), value.constant, True)
 
 
-def modulo(integer: Any, divisor: int) -> CombinedExpression:
-    """Return the SQL remainder of an integer expression by a positive *divisor*.
-
-    SQL's own ``%`` operator: Django's ``Mod`` is a Python function on SQLite,
-    called once per row, which makes a scan of a million orders ~50x slower.
-    """
-    return integer % Value(divisor, output_field=BigIntegerField())
-
-
-def cents(field: str) -> Cast:
-    """Return the money *field* in whole cents, as an integer SQL expression.
-
-    Exact on SQLite too, where decimals are stored as floats: 0.29 * 100 is
-    28.999…, which rounds to 29 before the cast.
-    """
-    return Cast(Round(F(field) * 100), BigIntegerField())
-
-
 class StoredRule:
-    """A condition rule from the database, run by the engine like a code rule."""
+    """A condition rule from the database, compiled, run by the engine like a code rule."""
 
     params: Mapping[str, Any] = MappingProxyType({})
     shown_params: Mapping[str, Any] = MappingProxyType({})
@@ -305,7 +287,7 @@ class StoredRule:
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Repeat the description, saying whether the order met it."""
-        return f"{'Passed' if passed else 'Failed'}: {self.description}", {}
+        return restate(self.description, passed)
 
     def as_q(self) -> Q:
         """Return the condition as a database filter."""

@@ -1,6 +1,12 @@
-"""Rule sets: named, versioned lists of rules that operators edit in the admin."""
+"""Rule sets and condition rules: what operators edit in the admin, and the app's resolver.
 
-from collections.abc import Iterable
+``resolver`` is the one resolver the app uses: code rules first, then the
+condition rules stored here; rule sets from here too.
+"""
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -10,22 +16,25 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from rules.conditions import ConditionError, StoredRule, compile_condition
-from rules.engine import RuleEngine, RuleRegistry, RuleSpec, Severity
-from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
+from rules.engine import (
+    CodeRules,
+    InvalidRuleParamsError,
+    Resolver,
+    RuleInfo,
+    RuleRegistry,
+    RuleSpec,
+    Severity,
+    UnknownRuleError,
+)
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
     """Queries of rule sets."""
 
-    def get_active(self, name: str) -> "RuleSet":
-        """Return the active set named *name* with its items, read now (no cache).
-
-        Raises ``UnknownRuleSetError`` when there is none.
-        """
-        ruleset = self.filter(name=name, active=True).prefetch_related("items").first()
-        if ruleset is None:
-            raise UnknownRuleSetError(name)
-        return ruleset
+    def find_set(self, name: str, *, active_only: bool) -> "RuleSet | None":
+        """Return the set named *name* with its items, read now (no cache), or ``None``."""
+        sets = self.filter(active=True) if active_only else self
+        return sets.filter(name=name).prefetch_related("items").first()
 
 
 class RuleSet(models.Model):
@@ -135,9 +144,8 @@ class RuleSetItem(models.Model):
         """Check the rule name against the registry and the params against its declaration."""
         if not isinstance(self.params, dict):
             raise ValidationError({"params": "Parameters are a JSON object."})
-        spec = self.spec()
         try:
-            RuleEngine().prepare([spec], ConditionRule.objects.for_check([spec.name]))
+            resolver.resolve([self.spec()])
         except UnknownRuleError as exc:
             raise ValidationError({"rule": str(exc)}) from None
         except InvalidRuleParamsError as exc:
@@ -149,18 +157,11 @@ class RuleSetItem(models.Model):
 
 
 class ConditionRuleQuerySet(models.QuerySet["ConditionRule"]):
-    """Queries of stored condition rules."""
+    """Queries of stored condition rules: a rule source for the resolver."""
 
-    def for_check(self, names: Iterable[str]) -> dict[str, StoredRule]:
-        """Return every stored rule, compiled, if any of *names* is not a code rule.
-
-        Read on every call (no cache), so an admin change is used by the
-        next request in every worker; a check naming only code rules makes
-        no query.
-        """
-        if all(RuleRegistry.rule_exists(name) for name in names):
-            return {}
-        return {rule.name: rule.as_rule() for rule in self.all()}
+    def find(self, names: Collection[str]) -> dict[str, "ConditionRule"]:
+        """Return the stored rules among *names*, read now (no cache), by name."""
+        return {rule.name: rule for rule in self.filter(name__in=list(names))}
 
 
 class ConditionRule(models.Model):
@@ -205,8 +206,41 @@ class ConditionRule(models.Model):
         except ConditionError as exc:
             raise ValidationError({"condition": str(exc)}) from None
 
-    def as_rule(self) -> StoredRule:
-        """Return the rule compiled for the engine."""
-        return StoredRule(
-            self.name, self.description, Severity(self.severity), compile_condition(self.condition)
+    def bind(self, params: Mapping[str, Any]) -> StoredRule:
+        """Return the rule compiled for the engine; a stored rule takes no parameters.
+
+        A condition is compiled once per saved change, per process: the
+        compiled rule is kept under the row's id and ``updated_at``.
+        """
+        if params:
+            raise InvalidRuleParamsError(
+                {self.name: {name: ["Unknown parameter."] for name in params}}
+            )
+        stamp, compiled = _compiled.get(self.pk, (None, None))
+        if compiled is None or stamp != self.updated_at:
+            compiled = StoredRule(
+                self.name,
+                self.description,
+                Severity(self.severity),
+                compile_condition(self.condition),
+            )
+            _compiled[self.pk] = (self.updated_at, compiled)
+        return compiled
+
+    def describe(self) -> RuleInfo:
+        """Return what the rule says about itself."""
+        return RuleInfo(
+            name=self.name,
+            description=self.description,
+            severity=Severity(self.severity),
+            params=None,
+            examples=(),
+            stored=True,
+            condition=self.condition,
         )
+
+
+# Compiled conditions of this process, by row id: (updated_at, rule).
+_compiled: dict[int, tuple[datetime, StoredRule]] = {}
+
+resolver = Resolver(sources=(CodeRules(), ConditionRule.objects), rulesets=RuleSet.objects)

@@ -1,32 +1,37 @@
-"""The built-in order rules: parameterized templates, and the original presets.
+"""The built-in order rules: threshold templates, a calendar rule, and the original presets.
 
 Each template declares its parameters once, as DRF serializer fields, which
-validate requests and document them. The three original rules are presets of
-the templates and behave exactly as before. Amounts are Decimals with two
-places (the model and the parameter fields quantize them), so ``str`` shows
-them as money.
+validate requests and document them; a threshold rule's check, SQL filter
+and explanation come from its ``threshold`` declaration. The three original
+rules are presets of the templates and behave exactly as before. Amounts are
+Decimals with two places (the model and the parameter fields quantize them),
+so ``str`` shows them as money.
 """
 
 from decimal import Decimal
 from typing import ClassVar
 
 from django.db.models import Q
-from django.db.models.lookups import Exact
 from django.utils import timezone
 from rest_framework import serializers
 
 from orders.models import Order
-from rules.conditions import cents, modulo
-from rules.engine import BaseRule, Reason, RuleExample
+from rules.engine import (
+    AT_LEAST,
+    AT_MOST,
+    CENT,
+    GREATER_THAN,
+    ITEMS,
+    MULTIPLE_OF,
+    TOTAL,
+    BaseRule,
+    Reason,
+    RuleExample,
+    Threshold,
+    ThresholdRule,
+)
 
-CENT = Decimal("0.01")
-MAX_MONEY = Decimal("99999999.99")
 MAX_COUNT = 2**31 - 1
-
-
-def _items(count: int) -> str:
-    """Return "1 item" or "N items"."""
-    return f"{count} item" if count == 1 else f"{count} items"
 
 
 def _money(**kwargs: object) -> serializers.DecimalField:
@@ -34,199 +39,111 @@ def _money(**kwargs: object) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
 
-class TotalGreaterThanRule(BaseRule):
+class TotalGreaterThanRule(ThresholdRule):
     """Passes when the total is strictly greater than ``amount``."""
 
     name = "total_greater_than"
     description = "Order total is greater than `amount`."
+    threshold = Threshold(
+        TOTAL,
+        GREATER_THAN,
+        "amount",
+        passed="Total {observed} is greater than {required}.",
+        failed="Total {observed} is not greater than {required}.",
+    )
+    examples: ClassVar[tuple[RuleExample, ...]] = (
+        RuleExample({"total": "250.00", "items_count": 1}, False, {"amount": "250.00"}),
+        RuleExample({"total": "250.01", "items_count": 1}, True, {"amount": "250.00"}),
+    )
 
     class Params(serializers.Serializer):
         """Parameters of ``total_greater_than``."""
 
         amount = _money(min_value=Decimal("0.00"), help_text="The total must exceed this.")
 
-    examples: ClassVar[tuple[RuleExample, ...]] = (
-        RuleExample({"total": "250.00", "items_count": 1}, False, {"amount": "250.00"}),
-        RuleExample({"total": "250.01", "items_count": 1}, True, {"amount": "250.00"}),
-    )
 
-    def evaluate(self, order: Order) -> bool:
-        """Return whether the total exceeds the amount."""
-        return order.total > self.params["amount"]
-
-    def as_q(self) -> Q:
-        """Filter orders whose total exceeds the amount."""
-        return Q(total__gt=self.params["amount"])
-
-    def explain(self, order: Order, passed: bool) -> Reason:
-        """Say the total, the amount, and what to add to qualify."""
-        total, amount = str(order.total), self.shown_params["amount"]
-        if passed:
-            return f"Total {total} is greater than {amount}.", {
-                "observed": total,
-                "required": amount,
-            }
-        shortfall = str(self.params["amount"] - order.total + CENT)
-        return (
-            f"Total {total} is not greater than {amount}.",
-            {"observed": total, "required": amount, "shortfall": shortfall},
-        )
-
-
-class TotalAtMostRule(BaseRule):
+class TotalAtMostRule(ThresholdRule):
     """Passes when the total is at most ``amount``."""
 
     name = "total_at_most"
     description = "Order total is at most `amount`."
+    threshold = Threshold(
+        TOTAL,
+        AT_MOST,
+        "amount",
+        passed="Total {observed} is at most {required}.",
+        failed="Total {observed} is more than {required}.",
+    )
+    examples: ClassVar[tuple[RuleExample, ...]] = (
+        RuleExample({"total": "500.00", "items_count": 1}, True, {"amount": "500.00"}),
+        RuleExample({"total": "500.01", "items_count": 1}, False, {"amount": "500.00"}),
+    )
 
     class Params(serializers.Serializer):
         """Parameters of ``total_at_most``."""
 
         amount = _money(min_value=Decimal("0.00"), help_text="The total may not exceed this.")
 
-    examples: ClassVar[tuple[RuleExample, ...]] = (
-        RuleExample({"total": "500.00", "items_count": 1}, True, {"amount": "500.00"}),
-        RuleExample({"total": "500.01", "items_count": 1}, False, {"amount": "500.00"}),
-    )
 
-    def evaluate(self, order: Order) -> bool:
-        """Return whether the total stays within the amount."""
-        return order.total <= self.params["amount"]
-
-    def as_q(self) -> Q:
-        """Filter orders whose total stays within the amount."""
-        return Q(total__lte=self.params["amount"])
-
-    def explain(self, order: Order, passed: bool) -> Reason:
-        """Say the total, the amount, and by how much it is exceeded."""
-        total, amount = str(order.total), self.shown_params["amount"]
-        if passed:
-            return f"Total {total} is at most {amount}.", {"observed": total, "required": amount}
-        excess = str(order.total - self.params["amount"])
-        return (
-            f"Total {total} is more than {amount}.",
-            {"observed": total, "required": amount, "excess": excess},
-        )
-
-
-class MinItemsRule(BaseRule):
+class MinItemsRule(ThresholdRule):
     """Passes when the order has at least ``count`` items."""
 
     name = "min_items"
     description = "Order has at least `count` items."
+    threshold = Threshold(
+        ITEMS, AT_LEAST, "count", passed="Order has {observed}; at least {required} required."
+    )
+    examples: ClassVar[tuple[RuleExample, ...]] = (
+        RuleExample({"total": "10.00", "items_count": 9}, False, {"count": 10}),
+        RuleExample({"total": "10.00", "items_count": 10}, True, {"count": 10}),
+    )
 
     class Params(serializers.Serializer):
         """Parameters of ``min_items``."""
 
         count = serializers.IntegerField(min_value=1, max_value=MAX_COUNT)
 
-    examples: ClassVar[tuple[RuleExample, ...]] = (
-        RuleExample({"total": "10.00", "items_count": 9}, False, {"count": 10}),
-        RuleExample({"total": "10.00", "items_count": 10}, True, {"count": 10}),
-    )
 
-    def evaluate(self, order: Order) -> bool:
-        """Return whether the item count reaches the minimum."""
-        return order.items_count >= self.params["count"]
-
-    def as_q(self) -> Q:
-        """Filter orders with at least the minimum item count."""
-        return Q(items_count__gte=self.params["count"])
-
-    def explain(self, order: Order, passed: bool) -> Reason:
-        """Say the item count, the minimum, and how many items are missing."""
-        count = self.params["count"]
-        facts = {"observed": order.items_count, "required": count}
-        if passed:
-            return (f"Order has {_items(order.items_count)}; at least {count} required.", facts)
-        return (
-            f"Order has {_items(order.items_count)}; at least {count} required.",
-            {**facts, "shortfall": count - order.items_count},
-        )
-
-
-class MaxItemsRule(BaseRule):
+class MaxItemsRule(ThresholdRule):
     """Passes when the order has at most ``count`` items."""
 
     name = "max_items"
     description = "Order has at most `count` items."
+    threshold = Threshold(
+        ITEMS, AT_MOST, "count", passed="Order has {observed}; at most {required} allowed."
+    )
+    examples: ClassVar[tuple[RuleExample, ...]] = (
+        RuleExample({"total": "10.00", "items_count": 20}, True, {"count": 20}),
+        RuleExample({"total": "10.00", "items_count": 21}, False, {"count": 20}),
+    )
 
     class Params(serializers.Serializer):
         """Parameters of ``max_items``."""
 
         count = serializers.IntegerField(min_value=1, max_value=MAX_COUNT)
 
-    examples: ClassVar[tuple[RuleExample, ...]] = (
-        RuleExample({"total": "10.00", "items_count": 20}, True, {"count": 20}),
-        RuleExample({"total": "10.00", "items_count": 21}, False, {"count": 20}),
-    )
 
-    def evaluate(self, order: Order) -> bool:
-        """Return whether the item count stays within the maximum."""
-        return order.items_count <= self.params["count"]
-
-    def as_q(self) -> Q:
-        """Filter orders with at most the maximum item count."""
-        return Q(items_count__lte=self.params["count"])
-
-    def explain(self, order: Order, passed: bool) -> Reason:
-        """Say the item count, the maximum, and how many items are too many."""
-        count = self.params["count"]
-        facts = {"observed": order.items_count, "required": count}
-        if passed:
-            return (f"Order has {_items(order.items_count)}; at most {count} allowed.", facts)
-        return (
-            f"Order has {_items(order.items_count)}; at most {count} allowed.",
-            {**facts, "excess": order.items_count - count},
-        )
-
-
-class TotalDivisibleByRule(BaseRule):
+class TotalDivisibleByRule(ThresholdRule):
     """Passes when the total is an exact multiple of ``divisor``, in Decimal."""
 
     name = "total_divisible_by"
     description = "Order total is an exact multiple of `divisor`."
-
-    class Params(serializers.Serializer):
-        """Parameters of ``total_divisible_by``."""
-
-        divisor = _money(min_value=CENT, help_text="The total must be a multiple of this.")
-
+    threshold = Threshold(
+        TOTAL,
+        MULTIPLE_OF,
+        "divisor",
+        passed="Total {observed} is a multiple of {required}.",
+        failed="Total {observed} is not a multiple of {required}.",
+    )
     examples: ClassVar[tuple[RuleExample, ...]] = (
         RuleExample({"total": "7.50", "items_count": 1}, True, {"divisor": "2.50"}),
         RuleExample({"total": "7.51", "items_count": 1}, False, {"divisor": "2.50"}),
     )
 
-    def evaluate(self, order: Order) -> bool:
-        """Return whether the divisor leaves no remainder."""
-        return order.total % self.params["divisor"] == 0
+    class Params(serializers.Serializer):
+        """Parameters of ``total_divisible_by``."""
 
-    def as_q(self) -> Q:
-        """Filter orders whose total in whole cents divides by the divisor in cents.
-
-        Integer cents keep it exact on SQLite too, where decimals are stored
-        as floats and ``total % 5`` or a float ``MOD`` is wrong for some totals.
-        """
-        return Q(Exact(modulo(cents("total"), int(self.params["divisor"] / CENT)), 0))
-
-    def explain(self, order: Order, passed: bool) -> Reason:
-        """Say the total, the divisor, and what to add to reach the next multiple."""
-        total, divisor = str(order.total), self.shown_params["divisor"]
-        if passed:
-            return (
-                f"Total {total} is a multiple of {divisor}.",
-                {"observed": total, "required": divisor},
-            )
-        remainder = order.total % self.params["divisor"]
-        return (
-            f"Total {total} is not a multiple of {divisor}.",
-            {
-                "observed": total,
-                "required": divisor,
-                "remainder": str(remainder),
-                "shortfall": str(self.params["divisor"] - remainder),
-            },
-        )
+        divisor = _money(min_value=CENT, help_text="The total must be a multiple of this.")
 
 
 class WeekendOrderRule(BaseRule):

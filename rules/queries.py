@@ -47,19 +47,6 @@ def _all_blocking(check: RuleCheck, parts: list[Q]) -> Q:
     return reduce(and_, blocking) if blocking else Q(pk__isnull=False)
 
 
-def filtered_orders(filters: dict[str, Any]) -> QuerySet[Order]:
-    """Return the orders within the optional created and total ranges."""
-    lookups = {
-        "created_from": "created_at__gte",
-        "created_to": "created_at__lt",
-        "total_min": "total__gte",
-        "total_max": "total__lte",
-    }
-    return Order.objects.filter(
-        **{lookup: filters[name] for name, lookup in lookups.items() if name in filters}
-    )
-
-
 class InvalidCursorError(ServiceError, ValueError):
     """A pagination cursor that this service did not issue."""
 
@@ -101,7 +88,7 @@ def orders_matching(
     else:
         page, count = [], 0
         for order in orders.order_by("-pk").iterator(chunk_size=STREAM_CHUNK):
-            if check.verdicts(order)["passed"] is not passed:
+            if check.run(order, explain=False).passed is not passed:
                 continue
             count += 1
             if (before is None or order.pk < before) and len(page) <= page_size:
@@ -191,8 +178,8 @@ def _python_impact(current: RuleCheck, proposed: RuleCheck, sample_size: int) ->
     newly_failing = newly_passing = 0
     for order in Order.objects.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
         total += 1
-        before = current.verdicts(order)["passed"]
-        after = proposed.verdicts(order)["passed"]
+        before = current.run(order, explain=False).passed
+        after = proposed.run(order, explain=False).passed
         passing_now += before
         passing_after += after
         if before and not after:
@@ -212,8 +199,8 @@ def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[list[tup
     """Yield report rows computed by the Python engine, in batches."""
     batch: list[tuple[Any, ...]] = []
     for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
-        verdicts = check.verdicts(order)
-        batch.append((order.pk, *verdicts["details"].values(), verdicts["passed"]))
+        result = check.run(order, explain=False)
+        batch.append((order.pk, *result.details.values(), result.passed))
         if len(batch) == STREAM_CHUNK:
             yield batch
             batch = []

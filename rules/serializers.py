@@ -1,14 +1,15 @@
 """Request and response shapes of the rules API."""
 
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
-from drf_yasg import openapi
-from drf_yasg.inspectors import FieldInspector, NotHandled
 from rest_framework import serializers
+from rest_framework.schemas.openapi import AutoSchema
 
+from orders.filters import OrderFilter
+from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
-from rules.engine import Outcome, RuleSpec, Severity
+from rules.engine import Outcome, RuleInfo, RuleResult, RuleSpec, Severity
 
 # Order ids are 64-bit (BigAutoField); anything larger cannot exist.
 MAX_ORDER_ID = 2**63 - 1
@@ -17,16 +18,42 @@ MAX_ORDERS_PER_BATCH = 1000
 MAX_NAME_LENGTH = 100
 
 
+class ExpectedOutcomeField(serializers.ChoiceField):
+    """An example's expected outcome: ``passed`` or ``failed``, from its boolean."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Offer the two outcomes an example can expect."""
+        super().__init__(choices=["passed", "failed"], **kwargs)
+
+    def to_representation(self, value: bool) -> str:
+        """Return the outcome the example expects."""
+        return "passed" if value else "failed"
+
+
 class RuleExampleSerializer(serializers.Serializer):
     """An example a rule carries: an order, params, and the outcome it must give."""
 
     order = serializers.DictField(help_text="Order fields: total, items_count, created_at.")
     params = serializers.DictField(help_text="The rule's parameters.")
-    expected = serializers.ChoiceField(choices=["passed", "failed"])
+    expected = ExpectedOutcomeField(source="passes")
+
+
+class ParamsSchemaField(serializers.Field):
+    """A rule's parameter declaration, shown as a JSON Schema object."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Read the whole rule description: a rule without parameters has ``params=None``."""
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: RuleInfo) -> dict[str, Any]:
+        """Return the JSON Schema of the parameters a caller gives (none: an empty object)."""
+        params = value.params
+        schema = AutoSchema().map_serializer(params()) if params else {}  # type: ignore[misc]
+        return {"type": "object", "properties": {}, **schema, "additionalProperties": False}
 
 
 class RuleSerializer(serializers.Serializer):
-    """A registered rule."""
+    """A rule, as it describes itself: a code rule or a stored condition rule."""
 
     name = serializers.CharField(help_text="The rule's unique name, used in checks.")
     description = serializers.CharField(help_text="What the rule requires of an order.")
@@ -34,13 +61,20 @@ class RuleSerializer(serializers.Serializer):
         help_text="True for a condition rule stored in the database (edited in the admin)."
     )
     condition = serializers.JSONField(
-        required=False, help_text="A stored rule's JsonLogic condition."
+        required=False, help_text="A stored rule's JsonLogic condition (stored rules only)."
     )
-    params = serializers.DictField(help_text="The rule's parameters, as a JSON Schema object.")
+    params = ParamsSchemaField(help_text="The rule's parameters, as a JSON Schema object.")
     severity = serializers.ChoiceField(
         choices=[s.value for s in Severity], help_text="Severity unless a request says otherwise."
     )
     examples = RuleExampleSerializer(many=True)
+
+    def to_representation(self, instance: RuleInfo) -> dict[str, Any]:
+        """Return the rule; only a stored rule has a ``condition``."""
+        data = super().to_representation(instance)
+        if not instance.stored:
+            del data["condition"]
+        return data
 
 
 class RuleItemSerializer(serializers.Serializer):
@@ -100,34 +134,6 @@ class RuleItemField(serializers.Field):
     def to_representation(self, value: RuleSpec) -> Any:
         """Return the spec as a name."""
         return value.name
-
-
-class RuleItemFieldInspector(FieldInspector):
-    """Document a rule item, which is a name *or* an object, with no single type.
-
-    Swagger 2.0 has no ``oneOf``; a schema without ``type`` accepts both, so
-    Swagger UI's "Try it out" sends names and objects alike.
-    """
-
-    def field_to_swagger_object(
-        self, field: Any, swagger_object_type: Any, use_references: bool, **kwargs: Any
-    ) -> Any:
-        """Return the rule item schema for a ``RuleItemField``."""
-        if not isinstance(field, RuleItemField) or swagger_object_type is not openapi.Schema:
-            return NotHandled
-        return openapi.SwaggerDict(
-            description=(
-                "A rule name (a string, e.g. `min_total_100`) or an object "
-                '`{"name", "params", "as", "severity"}`.'
-            ),
-            properties={
-                "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
-                "params": {"type": "object"},
-                "as": {"type": "string", "maxLength": MAX_NAME_LENGTH},
-                "severity": {"type": "string", "enum": [s.value for s in Severity]},
-            },
-            example="min_total_100",
-        )
 
 
 class RuleSourceSerializer(serializers.Serializer):
@@ -209,17 +215,45 @@ class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
         return value
 
 
-class OrderFiltersSerializer(serializers.Serializer):
-    """Optional ranges that narrow the stored orders a query looks at."""
+class OrderFiltersField(serializers.DictField):
+    """Which stored orders a query looks at: the orders API's filters, as a JSON object.
 
-    created_from = serializers.DateTimeField(required=False, help_text="Created at or after.")
-    created_to = serializers.DateTimeField(required=False, help_text="Created before.")
-    total_min = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, help_text="Total at least."
-    )
-    total_max = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, help_text="Total at most."
-    )
+    Validated by the orders API's own filter set (inclusive ranges, overflow
+    guards); ``created_from`` and ``created_to`` are accepted as the older
+    names of ``created_min`` and ``created_max``.
+    """
+
+    ALIASES: ClassVar[dict[str, str]] = {
+        "created_from": "created_min",
+        "created_to": "created_max",
+    }
+
+    def __init__(self) -> None:
+        """Name the filters in the documentation."""
+        names = ", ".join(f"`{name}`" for name in [*OrderFilter.base_filters, *self.ALIASES])
+        super().__init__(required=False, help_text=f"Optional, any of: {names}.")
+
+    def get_default(self) -> OrderFilter:
+        """Return the filter set of every order, when no filters are given."""
+        return self.to_internal_value({})
+
+    def to_internal_value(self, data: Any) -> OrderFilter:
+        """Return the bound, valid filter set; raise a validation error naming bad filters."""
+        values = super().to_internal_value(data)
+        for alias, name in self.ALIASES.items():
+            if alias in values:
+                if name in values:
+                    raise serializers.ValidationError(
+                        {alias: [f"Give '{name}' or its older name '{alias}', not both."]}
+                    )
+                values[name] = values.pop(alias)
+        unknown = sorted(set(values) - set(OrderFilter.base_filters))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown filter."] for name in unknown})
+        filterset = OrderFilter(data=values, queryset=Order.objects.all())
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        return filterset
 
 
 class RuleQueryRequestSerializer(RuleSourceSerializer):
@@ -228,7 +262,7 @@ class RuleQueryRequestSerializer(RuleSourceSerializer):
     outcome = serializers.ChoiceField(
         choices=["passed", "failed"], help_text="Find the orders that passed, or failed."
     )
-    filters = OrderFiltersSerializer(required=False, default=dict)
+    filters = OrderFiltersField()
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     cursor = serializers.CharField(
         required=False,
@@ -241,7 +275,7 @@ class RuleQueryRequestSerializer(RuleSourceSerializer):
 class RuleReportRequestSerializer(RuleSourceSerializer):
     """Which rules to report on, over which stored orders."""
 
-    filters = OrderFiltersSerializer(required=False, default=dict)
+    filters = OrderFiltersField()
 
 
 class RuleSetPreviewRequestSerializer(serializers.Serializer):
@@ -262,10 +296,10 @@ class RuleSetPreviewRequestSerializer(serializers.Serializer):
 
 
 class RuleResultSerializer(serializers.Serializer):
-    """One rule's outcome, and why."""
+    """One rule's outcome, and why: the result's own fields, then the rule's facts."""
 
-    rule = serializers.CharField(help_text="The key: `as` if given, else the name.")
-    name = serializers.CharField(help_text="The registered rule's name.")
+    rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
+    name = serializers.CharField(help_text="The rule's name.")
     params = serializers.DictField(help_text="The parameters the rule ran with.")
     outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
     severity = serializers.ChoiceField(choices=[s.value for s in Severity])
@@ -285,11 +319,30 @@ class RuleResultSerializer(serializers.Serializer):
         required=False, help_text="Id of the logged error, for an `error` outcome."
     )
 
+    def to_representation(self, instance: RuleResult) -> dict[str, Any]:
+        """Return the result's fields and its facts (which never take a field's name).
+
+        Written out rather than walked field by field: a check makes one per
+        rule, and the schema test holds it to the fields declared above.
+        """
+        data = {
+            "rule": instance.key,
+            "name": instance.name,
+            "params": instance.params,
+            "outcome": instance.outcome.value,
+            "severity": instance.severity.value,
+            "message": instance.message,
+            **instance.facts,
+        }
+        if instance.reference is not None:
+            data["reference"] = instance.reference
+        return data
+
 
 class RuleCheckErrorSerializer(serializers.Serializer):
     """A rule that could not be evaluated; it counts as not passed."""
 
-    rule = serializers.CharField(help_text="The rule's key.")
+    rule = serializers.CharField(source="key", help_text="The rule's key.")
     reference = serializers.CharField(help_text="Id of the logged error, for support.")
 
 
@@ -300,33 +353,51 @@ class RuleSetRefSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-class RuleCheckResponseSerializer(serializers.Serializer):
+class CheckVerdictSerializer(serializers.Serializer):
+    """A check's verdict, each rule's verdict by key, and each rule's result."""
+
+    passed = serializers.BooleanField(
+        source="result.passed",
+        help_text="True when no rule of severity `error` failed or errored.",
+    )
+    details = serializers.DictField(
+        source="result.details",
+        child=serializers.BooleanField(allow_null=True),
+        help_text="Each rule's verdict by key: true/false, false for an error, null if skipped.",
+    )
+    results = RuleResultSerializer(source="result.results", many=True)
+
+    # The order of the keys in the answer, this class's fields among its own.
+    field_order: ClassVar[tuple[str, ...]] = ()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Return the fields in ``field_order``."""
+        fields = super().get_fields()
+        return {name: fields[name] for name in self.field_order}
+
+
+class RuleCheckResponseSerializer(CheckVerdictSerializer):
     """The verdict of a check, and each rule's result."""
 
     order_id = serializers.IntegerField(
         allow_null=True, help_text="The stored order checked; null for an ad-hoc order."
     )
     ruleset = RuleSetRefSerializer(allow_null=True, help_text="The rule set used, if any.")
-    passed = serializers.BooleanField(
-        help_text="True when no rule of severity `error` failed or errored."
-    )
-    details = serializers.DictField(
-        child=serializers.BooleanField(allow_null=True),
-        help_text="Each rule's verdict by key: true/false, false for an error, null if skipped.",
-    )
-    results = RuleResultSerializer(many=True)
     errors = RuleCheckErrorSerializer(
-        many=True, help_text="Rules that could not be evaluated (empty when all answered)."
+        source="result.errors",
+        many=True,
+        help_text="Rules that could not be evaluated (empty when all answered).",
     )
 
+    field_order = ("order_id", "ruleset", "passed", "details", "results", "errors")
 
-class BatchOrderResultSerializer(serializers.Serializer):
+
+class BatchOrderResultSerializer(CheckVerdictSerializer):
     """One order's verdict in a batch."""
 
     order_id = serializers.IntegerField()
-    passed = serializers.BooleanField()
-    details = serializers.DictField(child=serializers.BooleanField(allow_null=True))
-    results = RuleResultSerializer(many=True)
+
+    field_order = ("order_id", "passed", "details", "results")
 
 
 class BatchSummarySerializer(serializers.Serializer):
@@ -375,28 +446,41 @@ class RuleQueryResponseSerializer(serializers.Serializer):
     """A page of the orders that matched, and how many match in all."""
 
     ruleset = RuleSetRefSerializer(allow_null=True, help_text="The rule set used, if any.")
-    count = serializers.IntegerField(help_text="Matching orders in all.")
+    count = serializers.IntegerField(source="page.count", help_text="Matching orders in all.")
     evaluated_in = serializers.ChoiceField(
+        source="page.evaluated_in",
         choices=["database", "python"],
         help_text="`database`: one SQL query; `python`: a rule has no SQL form, so orders "
         "were streamed through the engine.",
     )
-    next = serializers.CharField(allow_null=True, help_text="Cursor of the next page.")
-    results = OrderSerializer(many=True)
+    next = serializers.CharField(
+        source="page.next_cursor", allow_null=True, help_text="Cursor of the next page."
+    )
+    results = OrderSerializer(source="page.orders", many=True)
 
 
 class RuleSetPreviewResponseSerializer(serializers.Serializer):
     """What the proposed rules would change over the stored orders."""
 
     ruleset = RuleSetRefSerializer()
-    evaluated_in = serializers.ChoiceField(choices=["database", "python"])
-    total = serializers.IntegerField(help_text="Stored orders.")
-    passing_now = serializers.IntegerField()
-    passing_after = serializers.IntegerField()
-    newly_failing = serializers.IntegerField(help_text="Pass now, would fail.")
-    newly_passing = serializers.IntegerField(help_text="Fail now, would pass.")
-    sample_newly_failing = serializers.ListField(child=serializers.IntegerField())
-    sample_newly_passing = serializers.ListField(child=serializers.IntegerField())
+    evaluated_in = serializers.ChoiceField(
+        source="impact.evaluated_in", choices=["database", "python"]
+    )
+    total = serializers.IntegerField(source="impact.total", help_text="Stored orders.")
+    passing_now = serializers.IntegerField(source="impact.passing_now")
+    passing_after = serializers.IntegerField(source="impact.passing_after")
+    newly_failing = serializers.IntegerField(
+        source="impact.newly_failing", help_text="Pass now, would fail."
+    )
+    newly_passing = serializers.IntegerField(
+        source="impact.newly_passing", help_text="Fail now, would pass."
+    )
+    sample_newly_failing = serializers.ListField(
+        source="impact.sample_newly_failing", child=serializers.IntegerField()
+    )
+    sample_newly_passing = serializers.ListField(
+        source="impact.sample_newly_passing", child=serializers.IntegerField()
+    )
 
 
 def _distinct_keys(specs: list[RuleSpec]) -> None:

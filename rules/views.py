@@ -1,31 +1,32 @@
-"""Views of the rules API: parse, call the engine, serialize."""
+"""Views of the rules API: parse, resolve, run, serialize.
+
+Every view validates its body with its request serializer, asks the one
+resolver (``rules.models.resolver``) for the check, runs it, and answers
+with the response serializer that documents the answer.
+"""
 
 import csv
 import io
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_yasg import openapi
-from drf_yasg.utils import swagger_auto_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from api.negotiation import JSONOnlyNegotiation
-from api.schema import error_responses
+from api.schema import JSON_BODY_ERRORS, operation
 from orders.models import Order
 from orders.selectors import order_get
-from orders.serializers import OrderSerializer
 from rules import queries
-from rules.engine import CheckResult, RuleCheck, RuleEngine, RuleRegistry
-from rules.models import ConditionRule, RuleSet
+from rules.models import RuleSet, resolver
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
@@ -42,63 +43,38 @@ from rules.serializers import (
 
 logger = logging.getLogger(__name__)
 
-engine = RuleEngine()
+# What any view that looks rules or a rule set up can answer besides its success.
+RULE_ERRORS = (*JSON_BODY_ERRORS, 404)
 
 
 class RuleListView(APIView):
-    """List every registered rule."""
+    """List every rule: code rules and stored condition rules."""
 
-    @swagger_auto_schema(
-        operation_id="rules_list",
-        operation_summary="List the registered rules",
+    @operation(
+        "rules_list",
+        "List the rules",
+        {200: RuleSerializer(many=True)},
+        (405, 500, 503),
         operation_description=(
             "Every rule with its parameters (a JSON Schema object), default severity "
-            "and the examples it is checked against at start-up."
+            "and the examples it is checked against at start-up; stored condition rules "
+            "have `stored: true` and their `condition`."
         ),
-        responses={200: RuleSerializer(many=True), **error_responses(405, 500)},
     )
     def get(self, request: Request) -> Response:
-        """Return every code and stored rule, sorted by name."""
-        data = [
-            {
-                "name": name,
-                "description": rule.description,
-                "stored": False,
-                "params": rule.parameter_schema(),
-                "severity": rule.severity.value,
-                "examples": [
-                    {
-                        "order": dict(example.order),
-                        "params": dict(example.params),
-                        "expected": "passed" if example.passes else "failed",
-                    }
-                    for example in rule.examples
-                ],
-            }
-            for name, rule in RuleRegistry.get_all_rules().items()
-        ]
-        data += [
-            {
-                "name": rule.name,
-                "description": rule.description,
-                "stored": True,
-                "condition": rule.condition,
-                "params": {"type": "object", "properties": {}, "additionalProperties": False},
-                "severity": rule.severity,
-                "examples": [],
-            }
-            for rule in ConditionRule.objects.all()
-        ]
-        data.sort(key=lambda rule: rule["name"])
-        return Response(RuleSerializer(data, many=True).data)
+        """Return every rule, sorted by name."""
+        return Response(RuleSerializer(resolver.describe(), many=True).data)
 
 
 class RuleCheckView(APIView):
     """Check one order, stored or given, against rules or a rule set."""
 
-    @swagger_auto_schema(
-        operation_id="rules_check",
-        operation_summary="Check an order against rules",
+    @operation(
+        "rules_check",
+        "Check an order against rules",
+        {200: RuleCheckResponseSerializer},
+        RULE_ERRORS,
+        request_body=RuleCheckRequestSerializer,
         operation_description=(
             "Give the order as `order_id` (stored) or `order` (checked without storing), "
             "and the rules as `rules` (names, or objects with `params`, `as` and "
@@ -107,82 +83,68 @@ class RuleCheckView(APIView):
             "rule's verdict by key and `results` says why. Unknown rule names are a 400 "
             "that lists the available rules."
         ),
-        request_body=RuleCheckRequestSerializer,
-        responses={
-            200: RuleCheckResponseSerializer,
-            **error_responses(400, 404, 405, 413, 415, 500, 503),
-        },
     )
     def post(self, request: Request) -> Response:
         """Evaluate the requested rules against the requested order."""
         data = _validated(RuleCheckRequestSerializer, request)
-        check, ruleset = _prepare(data)
+        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
         if "order" in data:
             order = Order(**{"created_at": timezone.now(), **data["order"]})
         else:
             order = order_get(data["order_id"])
         result = check.run(order, fail_fast=data["fail_fast"])
         logger.info("rules checked", extra={"order_id": order.pk, "passed": result.passed})
-        return Response(
-            {
-                "order_id": order.pk,
-                "ruleset": ruleset,
-                **_report(result),
-                "errors": _errors(result),
-            }
-        )
+        answer = {"order_id": order.pk, "ruleset": ruleset, "result": result}
+        return Response(RuleCheckResponseSerializer(answer).data)
 
 
 class RuleBatchCheckView(APIView):
     """Check many stored orders against the same rules."""
 
-    @swagger_auto_schema(
-        operation_id="rules_check_batch",
-        operation_summary="Check up to 1000 stored orders against rules",
+    @operation(
+        "rules_check_batch",
+        "Check up to 1000 stored orders against rules",
+        {200: RuleBatchCheckResponseSerializer},
+        RULE_ERRORS,
+        request_body=RuleBatchCheckRequestSerializer,
         operation_description=(
             "One entry per found order, in request order, and a summary. Ids with no "
             "stored order are listed in `summary.missing`, not an error."
         ),
-        request_body=RuleBatchCheckRequestSerializer,
-        responses={
-            200: RuleBatchCheckResponseSerializer,
-            **error_responses(400, 404, 405, 413, 415, 500, 503),
-        },
     )
     def post(self, request: Request) -> Response:
         """Evaluate the requested rules against every requested order."""
         data = _validated(RuleBatchCheckRequestSerializer, request)
-        check, ruleset = _prepare(data)
+        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
         orders = Order.objects.in_bulk(data["order_ids"])
-        results = []
-        errors = passed = 0
-        for order_id in data["order_ids"]:
-            if order_id not in orders:
-                continue
-            result = check.run(orders[order_id], fail_fast=data["fail_fast"])
-            passed += result.passed
-            errors += result.has_errors
-            results.append({"order_id": order_id, **_report(result)})
+        results = [
+            {
+                "order_id": order_id,
+                "result": check.run(orders[order_id], fail_fast=data["fail_fast"]),
+            }
+            for order_id in data["order_ids"]
+            if order_id in orders
+        ]
+        passed = sum(entry["result"].passed for entry in results)
         summary = {
             "total": len(data["order_ids"]),
             "passed": passed,
             "failed": len(results) - passed,
-            "errors": errors,
+            "errors": sum(bool(entry["result"].errors) for entry in results),
             "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
         }
         logger.info(
             "rules checked in batch", extra={k: v for k, v in summary.items() if k != "missing"}
         )
-        return Response({"ruleset": ruleset, "results": results, "summary": summary})
+        answer = {"ruleset": ruleset, "results": results, "summary": summary}
+        return Response(RuleBatchCheckResponseSerializer(answer).data)
 
 
 class RuleSetListView(APIView):
     """List the rule sets."""
 
-    @swagger_auto_schema(
-        operation_id="rulesets_list",
-        operation_summary="List the rule sets",
-        responses={200: RuleSetSerializer(many=True), **error_responses(405, 500, 503)},
+    @operation(
+        "rulesets_list", "List the rule sets", {200: RuleSetSerializer(many=True)}, (405, 500, 503)
     )
     def get(self, request: Request) -> Response:
         """Return every rule set with its rules, sorted by name."""
@@ -193,11 +155,7 @@ class RuleSetListView(APIView):
 class RuleSetDetailView(APIView):
     """Show one rule set."""
 
-    @swagger_auto_schema(
-        operation_id="rulesets_read",
-        operation_summary="Show a rule set",
-        responses={200: RuleSetSerializer, **error_responses(404, 405, 500, 503)},
-    )
+    @operation("rulesets_read", "Show a rule set", {200: RuleSetSerializer}, (404, 405, 500, 503))
     def get(self, request: Request, name: str) -> Response:
         """Return the rule set named *name* with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
@@ -207,41 +165,31 @@ class RuleSetDetailView(APIView):
 class RuleQueryView(APIView):
     """Find the stored orders that pass, or fail, rules or a rule set."""
 
-    @swagger_auto_schema(
-        operation_id="rules_query",
-        operation_summary="Find the stored orders that pass or fail rules",
+    @operation(
+        "rules_query",
+        "Find the stored orders that pass or fail rules",
+        {200: RuleQueryResponseSerializer},
+        RULE_ERRORS,
+        request_body=RuleQueryRequestSerializer,
         operation_description=(
             "One SQL query when every rule has a database form (`evaluated_in: database`); "
             "otherwise the orders are streamed through the Python engine "
             "(`evaluated_in: python`). Pages are newest id first; pass `next` back as "
             "`cursor` for the next page."
         ),
-        request_body=RuleQueryRequestSerializer,
-        responses={
-            200: RuleQueryResponseSerializer,
-            **error_responses(400, 404, 405, 413, 415, 500, 503),
-        },
     )
     def post(self, request: Request) -> Response:
         """Return a page of the matching orders and their count."""
         data = _validated(RuleQueryRequestSerializer, request)
-        check, ruleset = _prepare(data)
+        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
         page = queries.orders_matching(
             check,
-            queries.filtered_orders(data["filters"]),
+            data["filters"].qs,
             passed=data["outcome"] == "passed",
             page_size=data["page_size"],
             cursor=data.get("cursor"),
         )
-        return Response(
-            {
-                "ruleset": ruleset,
-                "count": page.count,
-                "evaluated_in": page.evaluated_in,
-                "next": page.next_cursor,
-                "results": OrderSerializer(page.orders, many=True).data,
-            }
-        )
+        return Response(RuleQueryResponseSerializer({"ruleset": ruleset, "page": page}).data)
 
 
 class RuleReportView(APIView):
@@ -249,27 +197,25 @@ class RuleReportView(APIView):
 
     content_negotiation_class = JSONOnlyNegotiation
 
-    @swagger_auto_schema(
-        operation_id="rules_report",
-        operation_summary="Report every order x every rule, streamed",
+    @operation(
+        "rules_report",
+        "Report every order x every rule, streamed",
+        {200: openapi.Response("One row per order.", schema=openapi.Schema(type="string"))},
+        RULE_ERRORS,
+        request_body=RuleReportRequestSerializer,
+        produces=["application/x-ndjson", "text/csv"],
         operation_description=(
             "One row per order: `order_id`, one boolean column per rule key, `passed`. "
             "JSON lines by default, CSV with `Accept: text/csv`. Computed by one annotated "
             "SQL query when every rule has a database form (header `X-Evaluated-In`), "
             "streamed in constant memory."
         ),
-        request_body=RuleReportRequestSerializer,
-        produces=["application/x-ndjson", "text/csv"],
-        responses={
-            200: openapi.Response("One row per order.", schema=openapi.Schema(type="string")),
-            **error_responses(400, 404, 405, 413, 415, 500, 503),
-        },
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Stream the report as CSV or JSON lines."""
         data = _validated(RuleReportRequestSerializer, request)
-        check, _ = _prepare(data)
-        rows, evaluated_in = queries.report_rows(check, queries.filtered_orders(data["filters"]))
+        check, _ = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
         header = ["order_id", *(bound.key for bound in check.rules), "passed"]
         if "text/csv" in request.headers.get("Accept", ""):
             body, content_type = _csv_lines(header, rows), "text/csv; charset=utf-8"
@@ -283,29 +229,26 @@ class RuleReportView(APIView):
 class RuleSetPreviewView(APIView):
     """Show what a change to a rule set would do to the stored orders, before saving it."""
 
-    @swagger_auto_schema(
-        operation_id="rulesets_preview",
-        operation_summary="Preview the impact of changing a rule set's rules",
+    @operation(
+        "rulesets_preview",
+        "Preview the impact of changing a rule set's rules",
+        {200: RuleSetPreviewResponseSerializer},
+        RULE_ERRORS,
+        request_body=RuleSetPreviewRequestSerializer,
         operation_description=(
             "How many stored orders pass the set now, how many would pass with the "
             "proposed rules, how many flip each way, and a sample of flipped ids — "
             "computed in the database when every rule has a database form. Nothing is saved."
         ),
-        request_body=RuleSetPreviewRequestSerializer,
-        responses={
-            200: RuleSetPreviewResponseSerializer,
-            **error_responses(400, 404, 405, 413, 415, 500, 503),
-        },
     )
     def post(self, request: Request, name: str) -> Response:
         """Return the counts and samples for the proposed rules."""
         data = _validated(RuleSetPreviewRequestSerializer, request)
-        ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
-        current, _ = _prepare({"rules": ruleset.specs()})
-        proposed, _ = _prepare({"rules": data["rules"]})
-        result = queries.impact(current, proposed, sample_size=data["sample_size"])
+        current, ruleset = resolver.resolve(ruleset=name, active_only=False)
+        proposed, _ = resolver.resolve(data["rules"])
+        impact = queries.impact(current, proposed, sample_size=data["sample_size"])
         return Response(
-            {"ruleset": {"name": ruleset.name, "version": ruleset.version}, **asdict(result)}
+            RuleSetPreviewResponseSerializer({"ruleset": ruleset, "impact": impact}).data
         )
 
 
@@ -350,32 +293,3 @@ def _validated(serializer_class: type[Serializer], request: Request) -> dict[str
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _prepare(data: dict[str, Any]) -> tuple[RuleCheck, dict[str, Any] | None]:
-    """Return the check for the request's rules or rule set, and the set's reference."""
-    if "rules" in data:
-        specs, reference = data["rules"], None
-    else:
-        ruleset = RuleSet.objects.get_active(data["ruleset"])
-        specs, reference = ruleset.specs(), {"name": ruleset.name, "version": ruleset.version}
-    stored = ConditionRule.objects.for_check([spec.name for spec in specs])
-    return engine.prepare(specs, stored), reference
-
-
-def _report(result: CheckResult) -> dict[str, Any]:
-    """Return a check's verdict, details and results as the API shows them."""
-    return {
-        "passed": result.passed,
-        "details": result.details,
-        "results": [rule_result.as_dict() for rule_result in result.results],
-    }
-
-
-def _errors(result: CheckResult) -> list[dict[str, str]]:
-    """Return the rules that could not be evaluated, with their reference ids."""
-    return [
-        {"rule": r.key, "reference": r.facts["reference"]}
-        for r in result.results
-        if "reference" in r.facts
-    ]

@@ -226,7 +226,8 @@ def test_retrieve_answers_a_missing_order_with_a_404(api_client, pk):
     response = api_client.get(_detail(pk))
 
     assert response.status_code == 404
-    assert response.json() == _error("Not Found", "not_found", "No Order matches the given query.")
+    detail = f"Order with id {pk} does not exist."
+    assert response.json() == _error("Not Found", "not_found", detail)
 
 
 def test_reading_with_an_invalid_token_is_refused(api_client):
@@ -412,7 +413,7 @@ def test_changing_a_missing_order_is_a_404(writer, method):
     )
 
     assert response.status_code == 404
-    assert response.json() == _error("Not Found", "not_found", "No Order matches the given query.")
+    assert response.json() == _error("Not Found", "not_found", "Order with id 999 does not exist.")
     assert Order.objects.count() == 0
 
 

@@ -1,28 +1,72 @@
-"""The rule engine: the registry, its metaclass, the rule base class, the engine.
+"""The rule engine: pure core, no HTTP.
 
-A rule is one class: subclass ``BaseRule``, give it a unique ``name``, a
-``description`` and ``evaluate(order) -> bool``. ``RuleMeta`` registers it in
-``RuleRegistry`` when the class is defined; ``RuleEngine`` evaluates rules by
-name (or by ``RuleSpec``, with params, key and severity) against orders.
+A rule is one class: subclass ``BaseRule`` (or ``ThresholdRule`` with a
+``Threshold`` declaration), give it a unique ``name``, a ``description`` and
+``evaluate(order) -> bool``. ``RuleMeta`` registers it in ``RuleRegistry``
+when the class is defined. A ``Resolver`` turns rule names, items or a rule
+set into a ``RuleCheck``, whose one loop (``run``) gives a ``CheckResult``;
+``RuleEngine.evaluate_rules`` is the seed's API on top of them.
 """
 
-from rules.engine.base import BaseRule, Reason, RuleExample, Severity
+from rules.engine.base import BaseRule, Reason, RuleExample, RuleInfo, Severity
+from rules.engine.errors import (
+    DuplicateRuleError,
+    InvalidRuleParamsError,
+    RuleError,
+    UnknownRuleError,
+    UnknownRuleSetError,
+)
 from rules.engine.registry import RuleMeta, RuleRegistry
+from rules.engine.resolver import CodeRules, Resolution, Resolver, RuleEngine, RuleSetRef
 from rules.engine.results import CheckResult, Outcome, RuleResult
-from rules.engine.runner import BoundRule, RuleCheck, RuleEngine, RuleSpec
+from rules.engine.runner import BoundRule, RuleCheck, RuleSpec
+from rules.engine.thresholds import (
+    AT_LEAST,
+    AT_MOST,
+    CENT,
+    GREATER_THAN,
+    ITEMS,
+    MULTIPLE_OF,
+    TOTAL,
+    Threshold,
+    ThresholdRule,
+    cents,
+    modulo,
+)
 
 __all__ = [
+    "AT_LEAST",
+    "AT_MOST",
+    "CENT",
+    "GREATER_THAN",
+    "ITEMS",
+    "MULTIPLE_OF",
+    "TOTAL",
     "BaseRule",
     "BoundRule",
     "CheckResult",
+    "CodeRules",
+    "DuplicateRuleError",
+    "InvalidRuleParamsError",
     "Outcome",
     "Reason",
+    "Resolution",
+    "Resolver",
     "RuleCheck",
     "RuleEngine",
+    "RuleError",
     "RuleExample",
+    "RuleInfo",
     "RuleMeta",
     "RuleRegistry",
     "RuleResult",
+    "RuleSetRef",
     "RuleSpec",
     "Severity",
+    "Threshold",
+    "ThresholdRule",
+    "UnknownRuleError",
+    "UnknownRuleSetError",
+    "cents",
+    "modulo",
 ]

@@ -1,21 +1,22 @@
-"""The rule base class, what a rule may declare, and what it explains."""
+"""The rule base class, what a rule declares, and how it describes itself."""
 
 from __future__ import annotations
 
+import functools
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from django.db.models import Q
 from rest_framework import serializers
-from rest_framework.schemas.openapi import AutoSchema
 
 from rules.engine.errors import InvalidRuleParamsError
 from rules.engine.registry import RuleMeta
 
 if TYPE_CHECKING:
+    from django.db.models import Q
+
     from orders.models import Order
 
 
@@ -27,13 +28,43 @@ class Severity(StrEnum):
 
 
 # Why a rule passed or failed: one human sentence, and the values behind it
-# (e.g. {"observed": "75.50", "required": "100.00"}) for a client to use. A
-# plain tuple, because a check makes one per rule.
+# (e.g. {"observed": "75.50", "required": "100.00"}) for a client to use.
 Reason = tuple[str, Mapping[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class RuleExample:
+    """An order (as API fields), the rule's params, and whether the rule passes it."""
+
+    order: Mapping[str, Any]
+    passes: bool
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a rule says about itself, for the rule list, Swagger and the admin.
+
+    ``params`` declares the parameters a caller gives (``None``: it takes
+    none); ``condition`` is a stored rule's JsonLogic.
+    """
+
+    name: str
+    description: str
+    severity: Severity
+    params: type[serializers.Serializer] | None
+    examples: tuple[RuleExample, ...]
+    stored: bool
+    condition: Any = None
+
+
+def restate(description: str, passed: bool) -> Reason:
+    """Return the default reason: the rule's description, passed or failed."""
+    return f"{'Passed' if passed else 'Failed'}: {description}", {}
+
+
 class Rule(Protocol):
-    """What the engine runs: a bound code rule, or a rule stored in the database."""
+    """What the engine runs: a code rule instance, or a rule stored in the database."""
 
     name: str
     description: str
@@ -49,15 +80,6 @@ class Rule(Protocol):
 
     def as_q(self) -> Q | None:
         """Return the rule as a database filter, or ``None`` without one."""
-
-
-@dataclass(frozen=True, slots=True)
-class RuleExample:
-    """An order (as API fields), the rule's params, and whether the rule passes it."""
-
-    order: Mapping[str, Any]
-    passes: bool
-    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 class BaseRule(metaclass=RuleMeta):
@@ -76,11 +98,16 @@ class BaseRule(metaclass=RuleMeta):
     preset: ClassVar[Mapping[str, Any]] = {}
     examples: ClassVar[tuple[RuleExample, ...]] = ()
 
-    def __init__(self, **params: Any) -> None:
-        """Keep the validated *params*; use ``bind`` to validate raw ones."""
-        self.params = params
-        self.shown_params: dict[str, Any] = (
-            dict(self.Params().to_representation(params)) if self.Params and params else {}
+    def __init__(self, /, **params: Any) -> None:
+        """Validate *params* against ``Params``; a preset rule takes its preset instead.
+
+        ``rule_class()`` is a working rule for every rule that needs no
+        parameters or has a preset. Raises ``InvalidRuleParamsError`` naming
+        each missing, unknown or ill-typed parameter.
+        """
+        self.params: Mapping[str, Any] = self._validated(params)
+        self.shown_params: Mapping[str, Any] = (
+            dict(self.Params().to_representation(self.params)) if self.Params else {}
         )
 
     @abstractmethod
@@ -90,10 +117,10 @@ class BaseRule(metaclass=RuleMeta):
     def explain(self, order: Order, passed: bool) -> Reason:
         """Return ``(message, facts)``: why *order* passed or failed.
 
-        The default repeats the description; rules with thresholds override
-        it to give the observed and required values.
+        The default repeats the description; threshold rules derive theirs
+        from their declaration, with the observed and required values.
         """
-        return f"{'Passed' if passed else 'Failed'}: {self.description}", {}
+        return restate(self.description, passed)
 
     def as_q(self) -> Q | None:
         """Return this rule as a database filter on orders, or ``None`` without one.
@@ -105,38 +132,47 @@ class BaseRule(metaclass=RuleMeta):
         return None
 
     @classmethod
-    def bind(cls, params: Mapping[str, Any] | None = None) -> Self:
-        """Return the rule with *params* validated by its ``Params`` declaration.
+    def bind(cls, params: Mapping[str, Any]) -> BaseRule:
+        """Return the rule with *params*, as ``rule_class(**params)`` does.
 
-        Raises ``InvalidRuleParamsError`` naming each missing, unknown or
-        ill-typed parameter.
+        Without params one instance per class is made and shared: rules are
+        stateless, and validating a preset on every check would cost more
+        than the check.
         """
-        given = dict(params or {})
-        declared = cls.parameter_fields()
-        unknown = sorted(set(given) - set(declared))
-        errors: dict[str, list[str]] = {name: ["Unknown parameter."] for name in unknown}
+        return cls(**params) if params else _shared(cls)
+
+    @classmethod
+    def describe(cls) -> RuleInfo:
+        """Return what the rule says about itself."""
+        return RuleInfo(
+            name=cls.name,
+            description=cls.description,
+            severity=cls.severity,
+            params=None if cls.preset else cls.Params,
+            examples=cls.examples,
+            stored=False,
+        )
+
+    @classmethod
+    def _validated(cls, given: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Return *given* (or the preset) validated by ``Params``."""
         if cls.preset and given:
-            errors = {name: [f"{cls.name} takes no parameters."] for name in given}
-        if errors:
-            raise InvalidRuleParamsError({cls.name: errors})
-        if cls.Params is None:
-            return cls()
-        serializer = cls.Params(data=cls.preset or given)
+            problem = f"{cls.name} takes no parameters."
+            raise InvalidRuleParamsError({cls.name: {name: [problem] for name in given}})
+        serializer = cls.Params(data=dict(cls.preset or given)) if cls.Params else None
+        unknown = sorted(set(given) - set(serializer.fields if serializer else ()))
+        if unknown:
+            raise InvalidRuleParamsError(
+                {cls.name: {name: ["Unknown parameter."] for name in unknown}}
+            )
+        if serializer is None:
+            return {}
         if not serializer.is_valid():
             raise InvalidRuleParamsError({cls.name: serializer.errors})
-        return cls(**serializer.validated_data)
+        return serializer.validated_data
 
-    @classmethod
-    def parameter_fields(cls) -> dict[str, serializers.Field]:
-        """Return the parameters a caller may give: none for a preset rule."""
-        if cls.Params is None or cls.preset:
-            return {}
-        return dict(cls.Params().fields)
 
-    @classmethod
-    def parameter_schema(cls) -> dict[str, Any]:
-        """Return the caller's parameters as a JSON Schema object."""
-        if not cls.parameter_fields():
-            return {"type": "object", "properties": {}, "additionalProperties": False}
-        schema = AutoSchema().map_serializer(cls.Params())  # type: ignore[misc]
-        return {"properties": {}, **schema, "additionalProperties": False}
+@functools.cache
+def _shared(rule_cls: type[BaseRule]) -> BaseRule:
+    """Return the one parameterless instance of *rule_cls*."""
+    return rule_cls()

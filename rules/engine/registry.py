@@ -19,8 +19,6 @@ class RuleRegistry:
     """Every concrete rule class, by name; filled by ``RuleMeta``."""
 
     _rules: ClassVar[dict[str, type[BaseRule]]] = {}
-    # Goes up with every registration, so callers may cache what they resolved.
-    generation: ClassVar[int] = 0
 
     @classmethod
     def register(cls, rule_cls: type[BaseRule]) -> None:
@@ -37,7 +35,6 @@ class RuleRegistry:
                 f"and {_qualified(rule_cls)}"
             )
         cls._rules[rule_cls.name] = rule_cls
-        cls.generation += 1
         logger.debug("rule registered", extra={"rule": rule_cls.name})
 
     @classmethod

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rules.engine.base import Severity
     from rules.engine.runner import BoundRule
 
 
@@ -23,45 +24,55 @@ class Outcome(StrEnum):
 
 NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
+# A result's own fields in the API; the facts a rule adds sit beside them
+# and may never take one of these names (the engine refuses such facts).
+RESULT_FIELDS = frozenset(
+    {"rule", "name", "params", "outcome", "severity", "message", "reference"}
+)
 
-class RuleResult(NamedTuple):
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
     """One rule's outcome on one order, with why.
 
-    A named tuple rather than a frozen dataclass: as immutable, and a check
-    makes one per rule, so it is built at tuple speed.
+    ``facts`` are the values behind the message (observed, required, ...);
+    ``reference`` is the id under which an ``error`` outcome was logged.
     """
 
     bound: BoundRule
     outcome: Outcome
     message: str
     facts: Mapping[str, Any]
+    reference: str | None = None
 
     @property
     def key(self) -> str:
-        """Return the rule's key in ``details``."""
+        """Return the rule's key in ``details``: its ``as``, else its name."""
         return self.bound.key
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the result as the API shows it."""
-        bound = self.bound
-        return {
-            "rule": bound.key,
-            "name": bound.rule.name,
-            "params": bound.rule.shown_params,
-            "outcome": self.outcome.value,
-            "severity": bound.severity.value,
-            "message": self.message,
-            **self.facts,
-        }
+    @property
+    def name(self) -> str:
+        """Return the rule's name."""
+        return self.bound.rule.name
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """Return the parameters the rule ran with, as the API shows them."""
+        return self.bound.rule.shown_params
+
+    @property
+    def severity(self) -> Severity:
+        """Return the severity the rule ran with."""
+        return self.bound.severity
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckResult:
     """The results of a list of rules on one order, in evaluation order.
 
     ``passed`` is true when no rule of severity ``error`` failed or errored;
     ``details`` maps each key to true/false, ``None`` for a skipped rule.
-    Both are computed once, as the engine makes the results.
+    ``results`` is empty when the check ran without explanations.
     """
 
     results: tuple[RuleResult, ...]
@@ -69,9 +80,9 @@ class CheckResult:
     details: dict[str, bool | None]
 
     @property
-    def has_errors(self) -> bool:
-        """Return whether any rule could not be evaluated."""
-        return any(result.outcome is Outcome.ERROR for result in self.results)
+    def errors(self) -> tuple[RuleResult, ...]:
+        """Return the results of the rules that could not be evaluated."""
+        return tuple(result for result in self.results if result.outcome is Outcome.ERROR)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the public contract: ``{"passed": bool, "details": {key: bool}}``."""

@@ -1,30 +1,22 @@
-"""The engine: binds rule requests to rules and runs them against orders."""
+"""The one run loop: a resolved list of rules, run against an order."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rules.engine.base import BaseRule, Rule, Severity
-from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError
-from rules.engine.registry import RuleRegistry
-from rules.engine.results import NO_FACTS, CheckResult, Outcome, RuleResult
+from rules.engine.base import Reason, Rule, Severity
+from rules.engine.results import NO_FACTS, RESULT_FIELDS, CheckResult, Outcome, RuleResult
 
 if TYPE_CHECKING:
     from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
-# evaluate_rules keeps this many resolved name lists; past it, it starts over.
-_MAX_CACHED_CHECKS = 1024
-_SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
-# Looked up once: a check reads them for every rule. RuleResult is a named
-# tuple; building it through tuple.__new__ skips its Python-level __new__.
-_new_result = tuple.__new__
-_PASSED, _FAILED, _ERROR, _SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
+SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +36,7 @@ class RuleSpec:
 
 @dataclass(frozen=True, slots=True)
 class BoundRule:
-    """A rule instance with its key and severity, ready to run.
+    """A rule ready to run: its key, the rule with its params, and its severity.
 
     ``blocking`` is whether the rule's failure fails the check (severity
     ``error``).
@@ -62,150 +54,68 @@ class RuleCheck:
     def __init__(self, rules: Sequence[BoundRule]) -> None:
         """Keep the bound rules in evaluation order."""
         self.rules = tuple(rules)
-        # What each run reads of every rule, looked up once: a check is hot.
-        self._plan = tuple(
-            (bound, bound.key, bound.rule, bound.rule.evaluate, bound.rule.explain, bound.blocking)
-            for bound in self.rules
-        )
 
-    def verdicts(self, order: Order) -> dict[str, Any]:
-        """Return ``{"passed", "details"}`` for *order*, without reasons."""
-        details: dict[str, bool] = {}
-        passed = True
-        for _bound, key, rule, evaluate, _explain, blocking in self._plan:
-            try:
-                verdict = evaluate(order)
-            except Exception:
-                _log_raised(rule, order)
-                verdict = False
-            if verdict is not True and verdict is not False:
-                _log_non_boolean(rule, order, verdict)
-                verdict = False
-            details[key] = verdict
-            if not verdict and blocking:
-                passed = False
-        return {"passed": passed, "details": details}
+    def run(self, order: Order, *, fail_fast: bool = False, explain: bool = True) -> CheckResult:
+        """Evaluate every rule against *order*, in order.
 
-    def run(self, order: Order, *, fail_fast: bool = False) -> CheckResult:
-        """Evaluate every rule against *order*, in order, saying why for each.
-
-        With *fail_fast*, the rules after the first blocking result are
-        skipped.
+        With *explain*, each rule's result says why (a message and the
+        values behind it); without, only ``passed`` and ``details`` are
+        made. With *fail_fast*, the rules after the first blocking failure
+        are skipped. A rule that raises, answers a non-boolean or gives
+        facts that would overwrite a result field has the outcome ``error``,
+        is logged with a reference id, and counts as not passed; the other
+        rules still run.
         """
         results: list[RuleResult] = []
         details: dict[str, bool | None] = {}
         passed = True
-        for bound, key, rule, evaluate, explain, blocking in self._plan:
+        for bound in self.rules:
             if fail_fast and not passed:
-                results.append(RuleResult(bound, _SKIPPED, _SKIPPED_MESSAGE, NO_FACTS))
-                details[key] = None
+                details[bound.key] = None
+                if explain:
+                    results.append(RuleResult(bound, Outcome.SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
-            reference = None
+            rule = bound.rule
+            reference = reason = None
+            # A rule is a plug-in: this is the engine's one deliberate catch-all.
             try:
-                verdict = evaluate(order)
+                verdict = rule.evaluate(order)
+                if explain and type(verdict) is bool:
+                    reason = rule.explain(order, verdict)
             except Exception:
                 verdict, reference = None, _log_raised(rule, order)
-            if verdict is True:
-                message, facts = explain(order, True)
-                results.append(_new_result(RuleResult, (bound, _PASSED, message, facts)))
-            elif verdict is False:
-                message, facts = explain(order, False)
-                results.append(_new_result(RuleResult, (bound, _FAILED, message, facts)))
-            else:
-                reference = reference or _log_non_boolean(rule, order, verdict)
-                message = f"Rule {rule.name} could not be evaluated (reference {reference})."
-                results.append(RuleResult(bound, _ERROR, message, {"reference": reference}))
-            details[key] = verdict is True
-            if verdict is not True and blocking:
+            if reference is None and _broken(verdict, reason):
+                reference = _log_broken(rule, order, verdict, reason)
+            if reference is not None:
+                verdict = False
+            details[bound.key] = verdict
+            if explain:
+                results.append(_result(bound, verdict, reason, reference))
+            if not verdict and bound.blocking:
                 passed = False
         return CheckResult(tuple(results), passed, details)
 
 
-class RuleEngine:
-    """Evaluates registered rules against orders."""
+def _broken(verdict: object, reason: Reason | None) -> bool:
+    """Return whether a rule answered something other than a bool, or clashing facts."""
+    return type(verdict) is not bool or (
+        reason is not None and not RESULT_FIELDS.isdisjoint(reason[1])
+    )
 
-    def __init__(self, registry: type[RuleRegistry] = RuleRegistry) -> None:
-        """Use *registry* to look rules up."""
-        self.registry = registry
-        # Rules are stateless, so each class's parameterless instance (its
-        # preset validated once) is bound once and shared.
-        self._unparameterized: dict[type[BaseRule], BaseRule] = {}
-        self._checks: dict[tuple[str, ...], tuple[int, RuleCheck]] = {}
 
-    def prepare(
-        self, specs: Iterable[str | RuleSpec], stored: Mapping[str, Rule] | None = None
-    ) -> RuleCheck:
-        """Resolve and bind *specs* (names or ``RuleSpec``) into a runnable check.
-
-        Names are looked up among the code rules, then among *stored* rules
-        (read from the database by the caller, so never stale). Raises
-        ``UnknownRuleError`` naming every unknown rule, then
-        ``InvalidRuleParamsError`` naming every bad parameter, before any
-        rule runs.
-        """
-        specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in specs]
-        stored = stored or {}
-        registry = self.registry
-        unknown = [
-            s.name for s in specs if s.name not in stored and not registry.rule_exists(s.name)
-        ]
-        if unknown:
-            raise UnknownRuleError(unknown, [*registry.get_all_rules(), *stored])
-        bound: list[BoundRule] = []
-        errors: dict[str, Any] = {}
-        for spec in specs:
-            try:
-                rule = self._bind(spec, stored)
-            except InvalidRuleParamsError as exc:
-                [errors[spec.key]] = exc.rules.values()
-                continue
-            severity = Severity(spec.severity) if spec.severity else rule.severity
-            bound.append(BoundRule(spec.key, rule, severity, severity is Severity.ERROR))
-        if errors:
-            raise InvalidRuleParamsError(errors)
-        return RuleCheck(bound)
-
-    def evaluate_rules(self, order: Order, rule_names: Iterable[str]) -> dict[str, Any]:
-        """Return ``{"passed": bool, "details": {name: bool}}`` for *order*.
-
-        The names are resolved once and the check reused while the registry
-        stays the same.
-        """
-        names = tuple(rule_names)
-        generation = self.registry.generation
-        cached = self._checks.get(names)
-        if cached is None or cached[0] != generation:
-            if len(self._checks) >= _MAX_CACHED_CHECKS:
-                self._checks.clear()
-            cached = self._checks[names] = (generation, self.prepare(names))
-        return cached[1].verdicts(order)
-
-    def _bind(self, spec: RuleSpec, stored: Mapping[str, Rule]) -> Rule:
-        """Return the rule *spec* names, bound to its params.
-
-        A code rule's parameterless instance is made once and reused; a
-        stored rule takes no parameters.
-        """
-        if not self.registry.rule_exists(spec.name):
-            if spec.params:
-                errors = {param: ["Unknown parameter."] for param in spec.params}
-                raise InvalidRuleParamsError({spec.name: errors})
-            return stored[spec.name]
-        rule_cls = self.registry.get_rule(spec.name)
-        if spec.params:
-            return rule_cls.bind(spec.params)
-        rule = self._unparameterized.get(rule_cls)
-        if rule is None:
-            rule = self._unparameterized[rule_cls] = rule_cls.bind()
-        return rule
+def _result(
+    bound: BoundRule, verdict: bool, reason: Reason | None, reference: str | None
+) -> RuleResult:
+    """Return the result of one rule: passed or failed with why, or an error."""
+    if reference is not None:
+        message = f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
+        return RuleResult(bound, Outcome.ERROR, message, NO_FACTS, reference)
+    message, facts = reason  # type: ignore[misc]
+    return RuleResult(bound, Outcome.PASSED if verdict else Outcome.FAILED, message, facts)
 
 
 def _log_raised(rule: Rule, order: Order) -> str:
-    """Log the exception being handled, with its traceback; return its reference id.
-
-    A rule is a plug-in, so the engine catches whatever its ``evaluate``
-    raises (its one deliberate catch-all) and reports it here.
-    """
+    """Log the exception a rule raised, with its traceback; return the reference id."""
     reference = uuid.uuid4().hex
     logger.exception(
         "rule evaluation failed",
@@ -214,16 +124,15 @@ def _log_raised(rule: Rule, order: Order) -> str:
     return reference
 
 
-def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
-    """Log a rule that answered something other than a bool; return the reference id."""
+def _log_broken(rule: Rule, order: Order, verdict: object, reason: Reason | None) -> str:
+    """Log a rule that broke the engine's contract; return the reference id."""
     reference = uuid.uuid4().hex
-    logger.error(
-        "rule returned a non-boolean",
-        extra={
-            "rule": rule.name,
-            "error_id": reference,
-            "order_id": order.pk,
-            "returned_type": type(verdict).__name__,
-        },
-    )
+    extra: dict[str, Any] = {"rule": rule.name, "error_id": reference, "order_id": order.pk}
+    if type(verdict) is not bool:
+        logger.error(
+            "rule returned a non-boolean", extra={**extra, "returned_type": type(verdict).__name__}
+        )
+    else:
+        clashing = sorted(RESULT_FIELDS.intersection(reason[1]))  # type: ignore[index]
+        logger.error("rule facts clash with result fields", extra={**extra, "facts": clashing})
     return reference

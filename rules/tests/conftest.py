@@ -17,4 +17,3 @@ def _restore_rule_registry() -> Iterator[None]:
     yield
     RuleRegistry._rules.clear()
     RuleRegistry._rules.update(saved)
-    RuleRegistry.generation += 1

@@ -140,7 +140,7 @@ def test_add_a_condition_rule(admin_client):
     )
 
     assert response.status_code == 302
-    assert ConditionRule.objects.get().as_rule().as_q() is not None
+    assert ConditionRule.objects.get().bind({}).as_q() is not None
 
 
 @pytest.mark.parametrize(

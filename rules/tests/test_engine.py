@@ -8,6 +8,7 @@ from orders.tests.factories import OrderFactory
 from rules.engine import (
     BaseRule,
     Outcome,
+    Resolver,
     RuleEngine,
     RuleMeta,
     RuleRegistry,
@@ -153,7 +154,7 @@ def test_a_rule_that_raises_counts_as_failed_is_logged_and_others_still_run(capl
 
     order = OrderFactory.build()
     with caplog.at_level(logging.ERROR, logger="rules.engine"):
-        result = RuleEngine().prepare(["broken", "min_items_2"]).run(order)
+        result = Resolver().resolve(["broken", "min_items_2"]).check.run(order)
 
     assert result.as_dict() == {
         "passed": False,
@@ -161,7 +162,7 @@ def test_a_rule_that_raises_counts_as_failed_is_logged_and_others_still_run(capl
     }
     broken, other = result.results
     assert (broken.outcome, other.outcome) == (Outcome.ERROR, Outcome.PASSED)
-    reference = broken.facts["reference"]
+    reference = broken.reference
     assert broken.message == f"Rule broken could not be evaluated (reference {reference})."
     [record] = caplog.records
     assert record.message == "rule evaluation failed"
@@ -179,7 +180,7 @@ def test_a_rule_that_returns_a_non_boolean_counts_as_failed(returned, caplog):
             return returned
 
     with caplog.at_level(logging.ERROR, logger="rules.engine"):
-        result = RuleEngine().prepare(["sloppy"]).run(OrderFactory.build())
+        result = Resolver().resolve(["sloppy"]).check.run(OrderFactory.build())
 
     assert result.as_dict() == {"passed": False, "details": {"sloppy": False}}
     assert caplog.records[0].returned_type == type(returned).__name__
@@ -205,29 +206,23 @@ def test_a_failing_warning_is_reported_but_does_not_block():
         RuleSpec("total_greater_than", {"amount": "250.00"}, "big_order", Severity.WARNING),
     ]
 
-    result = RuleEngine().prepare(specs).run(order)
+    result = Resolver().resolve(specs).check.run(order)
 
     assert result.as_dict() == {
         "passed": True,
         "details": {"min_total_100": True, "big_order": False},
     }
-    big = result.results[1].as_dict()
-    assert big == {
-        "rule": "big_order",
-        "name": "total_greater_than",
-        "params": {"amount": "250.00"},
-        "outcome": "failed",
-        "severity": "warning",
-        "message": "Total 150.00 is not greater than 250.00.",
-        "observed": "150.00",
-        "required": "250.00",
-        "shortfall": "100.01",
-    }
+    big = result.results[1]
+    assert (big.key, big.name) == ("big_order", "total_greater_than")
+    assert big.params == {"amount": "250.00"}
+    assert (big.outcome, big.severity) == (Outcome.FAILED, Severity.WARNING)
+    assert big.message == "Total 150.00 is not greater than 250.00."
+    assert big.facts == {"observed": "150.00", "required": "250.00", "shortfall": "100.01"}
 
 
 def test_fail_fast_skips_the_rules_after_the_first_blocking_failure():
     order = OrderFactory.build(total=Decimal("75.50"), items_count=3)
-    check = RuleEngine().prepare(["min_items_2", "min_total_100", "divisible_by_5"])
+    check = Resolver().resolve(["min_items_2", "min_total_100", "divisible_by_5"]).check
 
     result = check.run(order, fail_fast=True)
 
@@ -240,7 +235,7 @@ def test_fail_fast_does_not_stop_at_a_failing_warning():
     order = OrderFactory.build(total=Decimal("75.50"), items_count=3)
     specs = [RuleSpec("min_total_100", severity=Severity.WARNING), "divisible_by_5"]
 
-    result = RuleEngine().prepare(specs).run(order, fail_fast=True)
+    result = Resolver().resolve(specs).check.run(order, fail_fast=True)
 
     assert [r.outcome for r in result.results] == [Outcome.FAILED, Outcome.FAILED]
 
@@ -252,7 +247,7 @@ def test_bad_params_of_several_rules_are_reported_together_by_key():
     ]
 
     with pytest.raises(InvalidRuleParamsError) as excinfo:
-        RuleEngine().prepare(specs)
+        Resolver().resolve(specs)
 
     assert excinfo.value.rules == {
         "first": {"amount": ["This field is required."]},
@@ -260,9 +255,36 @@ def test_bad_params_of_several_rules_are_reported_together_by_key():
     }
 
 
-def test_verdicts_and_full_run_agree():
-    check = RuleEngine().prepare(["min_total_100", "min_items_2", "divisible_by_5"])
+def test_a_run_without_explanations_gives_the_same_verdicts():
+    check = Resolver().resolve(["min_total_100", "min_items_2", "divisible_by_5"]).check
     for total, items in [("150.00", 3), ("75.50", 1), ("100.00", 2), ("0.00", 1)]:
         order = OrderFactory.build(total=Decimal(total), items_count=items)
 
-        assert check.verdicts(order) == check.run(order).as_dict()
+        quick = check.run(order, explain=False)
+
+        assert quick.as_dict() == check.run(order).as_dict()
+        assert quick.results == ()
+
+
+def test_facts_that_would_overwrite_a_result_field_make_the_rule_an_error(caplog):
+    class ClashingRule(BaseRule):
+        name = "clashing"
+        description = "Claims an outcome in its facts."
+
+        def evaluate(self, order):
+            return False
+
+        def explain(self, order, passed):
+            return "Fine.", {"outcome": "passed", "observed": 1}
+
+    with caplog.at_level(logging.ERROR, logger="rules.engine"):
+        result = Resolver().resolve(["clashing", "min_items_2"]).check.run(OrderFactory.build())
+
+    clashing = result.results[0]
+    assert clashing.outcome is Outcome.ERROR
+    assert clashing.facts == {}
+    assert result.errors == (clashing,)
+    assert result.details == {"clashing": False, "min_items_2": True}
+    [record] = caplog.records
+    assert record.message == "rule facts clash with result fields"
+    assert record.error_id == clashing.reference

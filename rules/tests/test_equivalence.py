@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from orders.models import Order
 from rules.conditions import StoredRule, compile_condition
-from rules.engine import RuleEngine, RuleSpec, Severity
+from rules.engine import Resolver, RuleSpec, Severity
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ CONDITIONS = [
 
 
 def _rules():
-    check = RuleEngine().prepare(SPECS)
+    check = Resolver().resolve(SPECS).check
     code = [bound.rule for bound in check.rules]
     stored = [
         StoredRule(f"condition_{i}", "A stored condition.", Severity.ERROR, compile_condition(c))

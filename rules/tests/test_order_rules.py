@@ -157,19 +157,15 @@ def test_bad_parameters_are_refused_naming_rule_and_parameter(name, params, bad)
     assert bad in excinfo.value.rules[name]
 
 
-def test_parameter_schema_comes_from_the_declaration():
-    schema = RuleRegistry.get_rule("total_greater_than").parameter_schema()
+def test_a_rule_describes_the_parameters_it_declares():
+    info = RuleRegistry.get_rule("total_greater_than").describe()
 
-    assert schema["type"] == "object"
-    assert schema["required"] == ["amount"]
-    assert schema["additionalProperties"] is False
-    assert schema["properties"]["amount"]["format"] == "decimal"
+    assert (info.name, info.stored, info.severity) == ("total_greater_than", False, "error")
+    assert list(info.params().fields) == ["amount"]
 
 
-def test_presets_take_no_parameters():
-    schema = RuleRegistry.get_rule("min_total_100").parameter_schema()
-
-    assert schema == {"type": "object", "properties": {}, "additionalProperties": False}
+def test_a_preset_describes_no_parameters():
+    assert RuleRegistry.get_rule("min_total_100").describe().params is None
 
 
 def test_built_in_rules_are_registered_with_descriptions_and_boundary_examples():
@@ -189,3 +185,39 @@ def test_built_in_rules_are_registered_with_descriptions_and_boundary_examples()
     for rule in rules.values():
         assert rule.description
         assert {example.passes for example in rule.examples} == {True, False}
+
+
+@pytest.mark.parametrize(
+    ("name", "total", "items_count", "expected"),
+    [
+        ("min_total_100", "150.00", 3, True),
+        ("min_total_100", "75.50", 1, False),
+        ("min_items_2", "75.50", 1, False),
+        ("min_items_2", "200.00", 5, True),
+        ("divisible_by_5", "150.00", 3, True),
+        ("divisible_by_5", "75.50", 1, False),
+    ],
+)
+def test_the_seed_rules_work_built_with_no_arguments(name, total, items_count, expected):
+    order = OrderFactory.build(total=Decimal(total), items_count=items_count)
+
+    assert RuleRegistry.get_rule(name)().evaluate(order) is expected
+
+
+@pytest.mark.parametrize(
+    "rule_class", RuleRegistry.get_all_rules().values(), ids=lambda rule_class: rule_class.name
+)
+def test_every_registered_rule_built_with_no_arguments_works_or_names_its_parameters(rule_class):
+    """The seed's API: ``get_rule(name)()`` is a working rule, presets applied."""
+    info = rule_class.describe()
+    order = OrderFactory.build()
+    if info.params is None or not any(f.required for f in info.params().fields.values()):
+        assert rule_class().evaluate(order) in (True, False)
+        return
+    required = [name for name, f in info.params().fields.items() if f.required]
+    with pytest.raises(InvalidRuleParamsError) as excinfo:
+        rule_class()
+    assert excinfo.value.rules == {
+        info.name: {key: ["This field is required."] for key in required}
+    }
+    assert all(name in str(excinfo.value) for name in required)

@@ -64,6 +64,8 @@ def test_rule_list_shows_params_severity_and_examples(api_client):
         ],
     }
     assert rules["total_greater_than"]["params"]["required"] == ["amount"]
+    assert rules["total_greater_than"]["params"]["properties"]["amount"]["format"] == "decimal"
+    assert rules["total_greater_than"]["params"]["additionalProperties"] is False
 
 
 def test_rule_list_shows_a_rule_added_by_a_new_class(api_client):
@@ -258,7 +260,7 @@ def test_check_of_a_missing_order_is_404_in_the_error_shape(api_client):
     assert response.json() == {
         "error": "Not Found",
         "code": "not_found",
-        "detail": "No Order matches the given query.",
+        "detail": "Order with id 999 does not exist.",
     }
 
 

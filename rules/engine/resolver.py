@@ -1,0 +1,215 @@
+"""The resolver: the one place where names, items or a rule set become a runnable check.
+
+Rules come from *sources*: the code rules in the registry, and any other
+source plugged in (the rules app adds the condition rules stored in its
+database). A source finds rules by name and lists them all; each rule it
+gives can bind itself to parameters and describe itself. Rule sets come
+from one more source. Views, previews, the admin, the rule list and
+``RuleEngine.evaluate_rules`` all ask a ``Resolver``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
+from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
+from rules.engine.registry import RuleRegistry
+from rules.engine.runner import BoundRule, RuleCheck, RuleSpec
+
+if TYPE_CHECKING:
+    from orders.models import Order
+
+# RuleEngine keeps the checks of at most this many lists of names.
+MAX_CACHED_CHECKS = 1024
+
+
+class RuleDefinition(Protocol):
+    """A rule as a source holds it: it binds to parameters and describes itself."""
+
+    name: str
+
+    def bind(self, params: Mapping[str, Any]) -> Rule:
+        """Return the rule with *params*; raise ``InvalidRuleParamsError`` if they are bad."""
+
+    def describe(self) -> RuleInfo:
+        """Return what the rule says about itself."""
+
+
+class RuleSource(Protocol):
+    """Where rules come from."""
+
+    def find(self, names: Collection[str]) -> Mapping[str, RuleDefinition]:
+        """Return the rules among *names* that this source has, by name."""
+
+    def all(self) -> Iterable[RuleDefinition]:
+        """Return every rule of this source."""
+
+
+class RuleSetDefinition(Protocol):
+    """A stored rule set: its name, its version and its items."""
+
+    name: str
+    version: int
+
+    def specs(self) -> list[RuleSpec]:
+        """Return the set's items, in order."""
+
+
+class RuleSetSource(Protocol):
+    """Where rule sets come from."""
+
+    def find_set(self, name: str, *, active_only: bool) -> RuleSetDefinition | None:
+        """Return the rule set named *name*, or ``None``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetRef:
+    """The rule set a check used: its name and version."""
+
+    name: str
+    version: int
+
+
+class Resolution(NamedTuple):
+    """A runnable check, and the rule set it came from (``None`` for listed rules)."""
+
+    check: RuleCheck
+    ruleset: RuleSetRef | None
+
+
+class CodeRules:
+    """The rules defined in code, as the registry holds them."""
+
+    def __init__(self, registry: type[RuleRegistry] = RuleRegistry) -> None:
+        """Read rules from *registry*."""
+        self.registry = registry
+
+    def find(self, names: Collection[str]) -> dict[str, type[BaseRule]]:
+        """Return the registered rule classes among *names*."""
+        registry = self.registry
+        return {name: registry.get_rule(name) for name in names if registry.rule_exists(name)}
+
+    def all(self) -> Iterable[type[BaseRule]]:
+        """Return every registered rule class."""
+        return self.registry.get_all_rules().values()
+
+
+class Resolver:
+    """Turns listed rules, or a stored rule set, into a runnable check.
+
+    Sources are asked in order: the first that has a name wins, so a code
+    rule is never shadowed by a stored one.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[RuleSource] = (CodeRules(),),
+        rulesets: RuleSetSource | None = None,
+    ) -> None:
+        """Look rules up in *sources* and rule sets in *rulesets*."""
+        self.sources = tuple(sources)
+        self.rulesets = rulesets
+
+    def resolve(
+        self,
+        rules: Iterable[str | RuleSpec] | None = None,
+        *,
+        ruleset: str | None = None,
+        active_only: bool = True,
+    ) -> Resolution:
+        """Return the check for *rules* (names or specs), or for the rule set *ruleset*.
+
+        Raises ``UnknownRuleSetError`` for a missing (or, with
+        *active_only*, inactive) set, then ``UnknownRuleError`` naming every
+        unknown rule, then ``InvalidRuleParamsError`` naming every bad
+        parameter by rule key, all before any rule runs.
+        """
+        reference = None
+        if ruleset is not None:
+            found = self._find_set(ruleset, active_only)
+            rules, reference = found.specs(), RuleSetRef(found.name, found.version)
+        specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in rules or ()]
+        definitions = self._find([spec.name for spec in specs])
+        bound: list[BoundRule] = []
+        errors: dict[str, Any] = {}
+        for spec in specs:
+            try:
+                rule = definitions[spec.name].bind(spec.params)
+            except InvalidRuleParamsError as exc:
+                [errors[spec.key]] = exc.rules.values()
+                continue
+            severity = spec.severity or rule.severity
+            bound.append(BoundRule(spec.key, rule, severity, severity is Severity.ERROR))
+        if errors:
+            raise InvalidRuleParamsError(errors)
+        return Resolution(RuleCheck(bound), reference)
+
+    def describe(self) -> list[RuleInfo]:
+        """Describe every rule of every source, sorted by name."""
+        described: dict[str, RuleInfo] = {}
+        for source in self.sources:
+            for definition in source.all():
+                described.setdefault(definition.name, definition.describe())
+        return [described[name] for name in sorted(described)]
+
+    def _find_set(self, name: str, active_only: bool) -> RuleSetDefinition:
+        """Return the rule set named *name*; raise ``UnknownRuleSetError`` if there is none."""
+        found = self.rulesets.find_set(name, active_only=active_only) if self.rulesets else None
+        if found is None:
+            raise UnknownRuleSetError(name)
+        return found
+
+    def _find(self, names: list[str]) -> dict[str, RuleDefinition]:
+        """Return the definition of every name; raise ``UnknownRuleError`` naming the rest.
+
+        Each source is asked only for the names the ones before it lacked,
+        so a check of code rules alone never reaches the database.
+        """
+        found: dict[str, RuleDefinition] = {}
+        for source in self.sources:
+            missing = [name for name in names if name not in found]
+            if not missing:
+                return found
+            found.update(source.find(missing))
+        unknown = list(dict.fromkeys(name for name in names if name not in found))
+        if unknown:
+            available = {rule.name for source in self.sources for rule in source.all()}
+            raise UnknownRuleError(unknown, available)
+        return found
+
+
+class RuleEngine:
+    """Evaluates registered code rules, by name, against orders: the seed's Python API."""
+
+    def __init__(self, registry: type[RuleRegistry] = RuleRegistry) -> None:
+        """Look rules up in *registry*."""
+        self.registry = registry
+        self.resolver = Resolver((CodeRules(registry),))
+        self._checks: dict[tuple[str, ...], RuleCheck] = {}
+
+    def evaluate_rules(self, order: Order, rule_names: Iterable[str]) -> dict[str, Any]:
+        """Return ``{"passed": bool, "details": {name: bool}}`` for *order*.
+
+        Every name is resolved before any rule runs: unknown names raise
+        ``UnknownRuleError`` naming them all. A list of names is resolved
+        once and its check reused while the registry gives the same classes
+        for them.
+        """
+        names = tuple(rule_names)
+        check = self._checks.get(names)
+        if check is None or not self._current(check):
+            if len(self._checks) >= MAX_CACHED_CHECKS:
+                self._checks.clear()
+            check = self._checks[names] = self.resolver.resolve(names).check
+        return check.run(order, explain=False).as_dict()
+
+    def _current(self, check: RuleCheck) -> bool:
+        """Return whether the registry still holds the class of every rule of *check*."""
+        registry = self.registry
+        return all(
+            registry.rule_exists(bound.key) and registry.get_rule(bound.key) is type(bound.rule)
+            for bound in check.rules
+        )

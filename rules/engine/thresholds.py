@@ -1,0 +1,181 @@
+"""Threshold rules: one order value compared with one parameter, declared once.
+
+A threshold rule declares *what* it compares (``Threshold``: the order's
+value, the comparison, the parameter and the message); its Python check
+(``evaluate``), its SQL filter (``as_q``) and its explanation (``explain``)
+are all derived from that one declaration, so they agree by construction.
+"""
+
+from __future__ import annotations
+
+import operator
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import BigIntegerField, F, Q, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Cast, Round
+from django.db.models.lookups import Exact
+
+from rules.engine.base import BaseRule, Reason
+
+if TYPE_CHECKING:
+    from orders.models import Order
+
+CENT = Decimal("0.01")
+
+
+def cents(field: str) -> Cast:
+    """Return the money *field* in whole cents, as an integer SQL expression.
+
+    Exact on SQLite too, where decimals are stored as floats: 0.29 * 100 is
+    28.999…, which rounds to 29 before the cast.
+    """
+    return Cast(Round(F(field) * 100), BigIntegerField())
+
+
+def modulo(integer: Any, divisor: int) -> CombinedExpression:
+    """Return the SQL remainder of an integer expression by a positive *divisor*.
+
+    SQL's own ``%`` operator: Django's ``Mod`` is a Python function on SQLite,
+    called once per row, which makes a scan of a million orders ~50x slower.
+    """
+    return integer % Value(divisor, output_field=BigIntegerField())
+
+
+@dataclass(frozen=True, slots=True)
+class OrderValue:
+    """An order field a threshold reads: its name, smallest step, and how it is shown."""
+
+    field: str
+    step: Decimal | int
+    show: Callable[[Any], Any]
+    phrase: Callable[[Any], str]
+
+
+def _items(count: int) -> str:
+    """Return "1 item" or "N items"."""
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+# Money facts are strings ("75.50"), never floats; counts stay integers.
+TOTAL = OrderValue("total", CENT, str, str)
+ITEMS = OrderValue("items_count", 1, int, _items)
+
+
+def _multiple_of_q(value: OrderValue, divisor: Any) -> Q:
+    """Filter orders whose value is an exact multiple of *divisor*, in whole steps.
+
+    Integer arithmetic keeps it exact on SQLite too, where decimals are
+    stored as floats and ``total % 5`` or a float ``MOD`` is wrong for some
+    totals.
+    """
+    column = cents(value.field) if value.step == CENT else F(value.field)
+    return Q(Exact(modulo(column, int(divisor / value.step)), 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """How an order's value must relate to the parameter: in Python, in SQL, and by how much.
+
+    ``gaps`` returns the facts a failure reports (what is missing or too
+    much), given the observed value, the required one and the value's step.
+    """
+
+    holds: Callable[[Any, Any], bool]
+    q: Callable[[OrderValue, Any], Q]
+    gaps: Callable[[Any, Any, Any], dict[str, Any]]
+
+
+GREATER_THAN = Comparison(
+    operator.gt,
+    lambda value, required: Q(**{f"{value.field}__gt": required}),
+    lambda observed, required, step: {"shortfall": required - observed + step},
+)
+AT_LEAST = Comparison(
+    operator.ge,
+    lambda value, required: Q(**{f"{value.field}__gte": required}),
+    lambda observed, required, step: {"shortfall": required - observed},
+)
+AT_MOST = Comparison(
+    operator.le,
+    lambda value, required: Q(**{f"{value.field}__lte": required}),
+    lambda observed, required, step: {"excess": observed - required},
+)
+MULTIPLE_OF = Comparison(
+    lambda observed, divisor: observed % divisor == 0,
+    _multiple_of_q,
+    lambda observed, divisor, step: {
+        "remainder": observed % divisor,
+        "shortfall": divisor - observed % divisor,
+    },
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A threshold rule's whole declaration.
+
+    *passed* and *failed* are the messages, with ``{observed}`` (the
+    order's value as a phrase, e.g. "3 items") and ``{required}`` (the
+    parameter); *failed* defaults to *passed*.
+    """
+
+    value: OrderValue
+    comparison: Comparison
+    parameter: str
+    passed: str
+    failed: str = ""
+
+
+class ThresholdRule(BaseRule):
+    """A rule that compares one order value with one parameter, as ``threshold`` declares."""
+
+    def __init__(self, /, **params: Any) -> None:
+        """Validate *params*, then fill the required value into the declared messages once.
+
+        What is left to fill per order is the observed value (``%s``).
+        """
+        super().__init__(**params)
+        threshold = self.threshold
+        self._required = self.shown_params[threshold.parameter]
+        failed, passed = threshold.failed or threshold.passed, threshold.passed
+        self._messages = tuple(
+            template.replace("%", "%%").format(observed="%s", required=self._required)
+            for template in (failed, passed)
+        )
+
+    @property
+    @abstractmethod
+    def threshold(self) -> Threshold:
+        """Return the declaration that evaluate, as_q and explain are derived from."""
+
+    def evaluate(self, order: Order) -> bool:
+        """Return whether the order's value compares with the parameter as declared."""
+        threshold = self.threshold
+        observed = getattr(order, threshold.value.field)
+        return threshold.comparison.holds(observed, self.params[threshold.parameter])
+
+    def as_q(self) -> Q:
+        """Return the same comparison as a database filter."""
+        threshold = self.threshold
+        return threshold.comparison.q(threshold.value, self.params[threshold.parameter])
+
+    def explain(self, order: Order, passed: bool) -> Reason:
+        """Say the observed and required values and, on failure, by how much."""
+        threshold = self.threshold
+        value = threshold.value
+        observed = getattr(order, value.field)
+        shown = value.show(observed)
+        facts = {"observed": shown, "required": self._required}
+        message = self._messages[passed] % (
+            shown if value.phrase is str else value.phrase(observed),
+        )
+        if not passed:
+            required = self.params[threshold.parameter]
+            for name, gap in threshold.comparison.gaps(observed, required, value.step).items():
+                facts[name] = value.show(gap)
+        return message, facts
