@@ -144,12 +144,14 @@ class Impact:
     evaluated_in: EvaluatedIn
 
 
-def impact(current: RuleCheck, proposed: RuleCheck, *, sample_size: int) -> Impact:
-    """Count the stored orders that pass *current* and *proposed*, and those that flip."""
+def impact(
+    current: RuleCheck, proposed: RuleCheck, orders: QuerySet[Order], *, sample_size: int
+) -> Impact:
+    """Count the *orders* that pass *current* and *proposed*, and those that flip."""
     now, after = passing_q(current), passing_q(proposed)
     if now is None or after is None:
-        return _python_impact(current, proposed, sample_size)
-    counts = Order.objects.aggregate(
+        return _python_impact(current, proposed, orders, sample_size)
+    counts = orders.aggregate(
         all_orders=Count("pk"),
         passing_now=Count("pk", filter=now),
         passing_after=Count("pk", filter=after),
@@ -159,24 +161,26 @@ def impact(current: RuleCheck, proposed: RuleCheck, *, sample_size: int) -> Impa
     return Impact(
         total=counts.pop("all_orders"),
         **counts,
-        sample_newly_failing=_sample(now & ~after, sample_size),
-        sample_newly_passing=_sample(~now & after, sample_size),
+        sample_newly_failing=_sample(orders, now & ~after, sample_size),
+        sample_newly_passing=_sample(orders, ~now & after, sample_size),
         evaluated_in="database",
     )
 
 
-def _sample(condition: Q, size: int) -> list[int]:
-    """Return up to *size* ids of orders matching *condition*, lowest first."""
-    return list(Order.objects.filter(condition).order_by("pk").values_list("pk", flat=True)[:size])
+def _sample(orders: QuerySet[Order], condition: Q, size: int) -> list[int]:
+    """Return up to *size* ids of *orders* matching *condition*, lowest first."""
+    return list(orders.filter(condition).order_by("pk").values_list("pk", flat=True)[:size])
 
 
-def _python_impact(current: RuleCheck, proposed: RuleCheck, sample_size: int) -> Impact:
-    """Compute ``impact`` by streaming every order through the Python engine."""
+def _python_impact(
+    current: RuleCheck, proposed: RuleCheck, orders: QuerySet[Order], sample_size: int
+) -> Impact:
+    """Compute ``impact`` by streaming the orders through the Python engine."""
     total = passing_now = passing_after = 0
     failing: list[int] = []
     passing: list[int] = []
     newly_failing = newly_passing = 0
-    for order in Order.objects.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
+    for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
         total += 1
         before = current.run(order, explain=False).passed
         after = proposed.run(order, explain=False).passed

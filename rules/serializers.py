@@ -288,6 +288,7 @@ class RuleSetPreviewRequestSerializer(serializers.Serializer):
         help_text="The proposed rules, as in a check: names or objects.",
     )
     sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
+    filters = OrderFiltersField()
 
     def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
         """Reject two rules with the same key."""

@@ -236,9 +236,10 @@ class RuleSetPreviewView(APIView):
         RULE_ERRORS,
         request_body=RuleSetPreviewRequestSerializer,
         operation_description=(
-            "How many stored orders pass the set now, how many would pass with the "
-            "proposed rules, how many flip each way, and a sample of flipped ids — "
-            "computed in the database when every rule has a database form. Nothing is saved."
+            "How many stored orders (all, or those the optional `filters` select) pass the "
+            "set now, how many would pass with the proposed rules, how many flip each way, "
+            "and a sample of flipped ids — computed in the database when every rule has a "
+            "database form. Nothing is saved."
         ),
     )
     def post(self, request: Request, name: str) -> Response:
@@ -246,7 +247,9 @@ class RuleSetPreviewView(APIView):
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
         proposed, _ = resolver.resolve(data["rules"])
-        impact = queries.impact(current, proposed, sample_size=data["sample_size"])
+        impact = queries.impact(
+            current, proposed, data["filters"].qs, sample_size=data["sample_size"]
+        )
         return Response(
             RuleSetPreviewResponseSerializer({"ruleset": ruleset, "impact": impact}).data
         )

@@ -84,6 +84,59 @@ def test_query_applies_total_and_date_filters(api_client, orders):
     assert _ids(response) == [orders[2].pk]
 
 
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"items_min": 3, "items_max": 5}, [2, 0]),
+        ({"total_min": "150.00", "total_max": "150.00"}, [0]),
+        ({"total_max": "9" * 40, "items_max": str(2**64)}, [2, 0]),
+        ({"total_min": "-1e400"}, [2, 0]),
+        ({"created_min": "0001-01-01T00:00:00Z", "created_max": "9999-12-31T23:59:59Z"}, [2, 0]),
+        ({"created_to": "2000-01-01T00:00:00Z"}, []),
+    ],
+)
+def test_query_filters_are_the_orders_apis_inclusive_filters(api_client, orders, filters, expected):
+    response = _query(api_client, rules=BUILT_INS, outcome="passed", filters=filters)
+
+    assert response.status_code == 200
+    assert _ids(response) == [orders[index].pk for index in expected]
+
+
+def test_created_from_and_created_to_are_older_names_of_created_min_and_max(api_client, orders):
+    moment = orders[2].created_at.isoformat()
+    older = {"created_from": moment, "created_to": moment}
+    newer = {"created_min": moment, "created_max": moment}
+
+    by_older_names = _query(api_client, rules=BUILT_INS, outcome="passed", filters=older)
+    by_newer_names = _query(api_client, rules=BUILT_INS, outcome="passed", filters=newer)
+
+    assert _ids(by_older_names) == _ids(by_newer_names) == [orders[2].pk]
+
+
+@pytest.mark.parametrize(
+    ("filters", "detail"),
+    [
+        ({"colour": "red"}, {"colour": ["Unknown filter."]}),
+        (
+            {"created_from": "2026-01-01T00:00Z", "created_min": "2026-01-01T00:00Z"},
+            {"created_from": ["Give 'created_min' or its older name 'created_from', not both."]},
+        ),
+        ({"items_min": "two"}, {"items_min": ["Enter a whole number."]}),
+        ({"total_min": ["1"]}, {"total_min": ["Enter a number."]}),
+        ([], ['Expected a dictionary of items but got type "list".']),
+    ],
+)
+def test_invalid_filters_are_a_400_naming_the_filter(api_client, orders, filters, detail):
+    response = _query(api_client, rules=BUILT_INS, outcome="passed", filters=filters)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"filters": detail},
+    }
+
+
 def test_query_warnings_do_not_decide(api_client, orders):
     rules = ["min_items_2", {"name": "min_total_100", "severity": "warning"}]
 
@@ -224,6 +277,27 @@ def test_preview_counts_what_a_change_would_flip(api_client, orders, checkout):
         "sample_newly_passing": [orders[3].pk],
     }
     assert list(checkout.specs()) == list(RuleSet.objects.get().specs())
+
+
+def test_preview_counts_only_the_orders_its_filters_select(api_client, orders, checkout):
+    url = reverse("rules:ruleset-preview", args=["checkout"])
+    body = {"rules": ["min_items_2"], "filters": {"total_min": "100.00", "items_max": 3}}
+
+    response = api_client.post(url, body, format="json")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["total"], data["passing_now"], data["passing_after"]) == (2, 1, 2)
+    assert data["sample_newly_passing"] == [orders[3].pk]
+
+
+def test_report_takes_the_same_filters(api_client, orders):
+    body = {"rules": BUILT_INS, "filters": {"items_min": 5}}
+
+    response = api_client.post(REPORT, body, format="json")
+
+    rows = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
+    assert [row["order_id"] for row in rows] == [orders[2].pk, orders[4].pk]
 
 
 def test_preview_in_python_agrees_with_the_database(api_client, orders, checkout, no_sql_rule):
