@@ -6,10 +6,19 @@ from typing import Any, ClassVar
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
+from api.serializers import RequestSerializer
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
-from rules.engine import Outcome, RuleInfo, RuleResult, RuleSpec, Severity
+from rules.engine import (
+    CheckResult,
+    Outcome,
+    RuleInfo,
+    RuleResult,
+    RuleSetRef,
+    RuleSpec,
+    Severity,
+)
 
 # Order ids are 64-bit (BigAutoField); anything larger cannot exist.
 MAX_ORDER_ID = 2**63 - 1
@@ -77,7 +86,7 @@ class RuleSerializer(serializers.Serializer):
         return data
 
 
-class RuleItemSerializer(serializers.Serializer):
+class RuleItemSerializer(RequestSerializer):
     """One requested rule: a name, or an object with params, a key and a severity."""
 
     name = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, trim_whitespace=False)
@@ -136,7 +145,7 @@ class RuleItemField(serializers.Field):
         return value.name
 
 
-class RuleSourceSerializer(serializers.Serializer):
+class RuleSourceSerializer(RequestSerializer):
     """Which rules to run: a list (`rules`) or a stored rule set (`ruleset`)."""
 
     rules = serializers.ListField(
@@ -278,7 +287,7 @@ class RuleReportRequestSerializer(RuleSourceSerializer):
     filters = OrderFiltersField()
 
 
-class RuleSetPreviewRequestSerializer(serializers.Serializer):
+class RuleSetPreviewRequestSerializer(RequestSerializer):
     """The rules a rule set would have after a change."""
 
     rules = serializers.ListField(
@@ -321,29 +330,14 @@ class RuleResultSerializer(serializers.Serializer):
     )
 
     def to_representation(self, instance: RuleResult) -> dict[str, Any]:
-        """Return the result's fields and its facts (which never take a field's name).
-
-        Written out rather than walked field by field: a check makes one per
-        rule, and the schema test holds it to the fields declared above.
-        """
-        data = {
-            "rule": instance.key,
-            "name": instance.name,
-            "params": instance.params,
-            "outcome": instance.outcome.value,
-            "severity": instance.severity.value,
-            "message": instance.message,
-            **instance.facts,
-        }
-        if instance.reference is not None:
-            data["reference"] = instance.reference
-        return data
+        """Return the result's fields, then its facts (which never take a field's name)."""
+        return _result_data(instance)
 
 
 class RuleCheckErrorSerializer(serializers.Serializer):
     """A rule that could not be evaluated; it counts as not passed."""
 
-    rule = serializers.CharField(source="key", help_text="The rule's key.")
+    rule = serializers.CharField(help_text="The rule's key.")
     reference = serializers.CharField(help_text="Id of the logged error, for support.")
 
 
@@ -354,51 +348,51 @@ class RuleSetRefSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-class CheckVerdictSerializer(serializers.Serializer):
-    """A check's verdict, each rule's verdict by key, and each rule's result."""
+class BatchOrderResultSerializer(serializers.Serializer):
+    """One order's verdict in a batch: ``{"order_id", "result"}`` as the API shows it."""
 
+    order_id = serializers.IntegerField()
     passed = serializers.BooleanField(
-        source="result.passed",
-        help_text="True when no rule of severity `error` failed or errored.",
+        help_text="True when no rule of severity `error` failed or errored."
     )
     details = serializers.DictField(
-        source="result.details",
         child=serializers.BooleanField(allow_null=True),
         help_text="Each rule's verdict by key: true/false, false for an error, null if skipped.",
     )
-    results = RuleResultSerializer(source="result.results", many=True)
+    results = RuleResultSerializer(many=True)
 
-    # The order of the keys in the answer, this class's fields among its own.
-    field_order: ClassVar[tuple[str, ...]] = ()
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        """Return the fields in ``field_order``."""
-        fields = super().get_fields()
-        return {name: fields[name] for name in self.field_order}
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """Return the order's id, then its verdict."""
+        return {"order_id": instance["order_id"], **_verdict_data(instance["result"])}
 
 
-class RuleCheckResponseSerializer(CheckVerdictSerializer):
-    """The verdict of a check, and each rule's result."""
+class RuleCheckResponseSerializer(BatchOrderResultSerializer):
+    """The verdict of a check (``{"order_id", "ruleset", "result"}``), and each rule's result.
+
+    A check's answer is written out rather than walked field by field: it is
+    the hot path, and the schema test holds it to the fields declared here.
+    """
 
     order_id = serializers.IntegerField(
         allow_null=True, help_text="The stored order checked; null for an ad-hoc order."
     )
     ruleset = RuleSetRefSerializer(allow_null=True, help_text="The rule set used, if any.")
     errors = RuleCheckErrorSerializer(
-        source="result.errors",
-        many=True,
-        help_text="Rules that could not be evaluated (empty when all answered).",
+        many=True, help_text="Rules that could not be evaluated (empty when all answered)."
     )
 
-    field_order = ("order_id", "ruleset", "passed", "details", "results", "errors")
-
-
-class BatchOrderResultSerializer(CheckVerdictSerializer):
-    """One order's verdict in a batch."""
-
-    order_id = serializers.IntegerField()
-
-    field_order = ("order_id", "passed", "details", "results")
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        """Return the order's id, the rule set, the verdict and the rules that errored."""
+        result: CheckResult = instance["result"]
+        ruleset: RuleSetRef | None = instance["ruleset"]
+        return {
+            "order_id": instance["order_id"],
+            "ruleset": ruleset and {"name": ruleset.name, "version": ruleset.version},
+            **_verdict_data(result),
+            "errors": [
+                {"rule": error.key, "reference": error.reference} for error in result.errors
+            ],
+        }
 
 
 class BatchSummarySerializer(serializers.Serializer):
@@ -482,6 +476,31 @@ class RuleSetPreviewResponseSerializer(serializers.Serializer):
     sample_newly_passing = serializers.ListField(
         source="impact.sample_newly_passing", child=serializers.IntegerField()
     )
+
+
+def _result_data(result: RuleResult) -> dict[str, Any]:
+    """Return one rule's result as the API shows it."""
+    data = {
+        "rule": result.key,
+        "name": result.name,
+        "params": result.params,
+        "outcome": result.outcome.value,
+        "severity": result.severity.value,
+        "message": result.message,
+        **result.facts,
+    }
+    if result.reference is not None:
+        data["reference"] = result.reference
+    return data
+
+
+def _verdict_data(result: CheckResult) -> dict[str, Any]:
+    """Return a check's verdict, details and results as the API shows them."""
+    return {
+        "passed": result.passed,
+        "details": result.details,
+        "results": [_result_data(rule_result) for rule_result in result.results],
+    }
 
 
 def _distinct_keys(specs: list[RuleSpec]) -> None:

@@ -95,7 +95,9 @@ def test_query_applies_total_and_date_filters(api_client, orders):
         ({"created_to": "2000-01-01T00:00:00Z"}, []),
     ],
 )
-def test_query_filters_are_the_orders_apis_inclusive_filters(api_client, orders, filters, expected):
+def test_query_filters_are_the_orders_apis_inclusive_filters(
+    api_client, orders, filters, expected
+):
     response = _query(api_client, rules=BUILT_INS, outcome="passed", filters=filters)
 
     assert response.status_code == 200
