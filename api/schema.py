@@ -34,19 +34,18 @@ def error_responses(*statuses: int) -> dict[int, openapi.Response]:
 
 def operation(
     operation_id: str,
-    summary: str,
     responses: Mapping[int | str, Any],
     errors: Iterable[int],
     **options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document a view method: its id, summary, success responses and error statuses.
+    """Document a view method: its id, success responses and error statuses.
 
-    *options* go to drf-yasg's ``swagger_auto_schema`` as they are
-    (``request_body``, ``operation_description``, ``security``, ...).
+    The method's docstring is the operation's summary (its first line) and
+    description (the rest), as drf-yasg reads it. *options* go to
+    ``swagger_auto_schema`` as they are (``request_body``, ``security``, ...).
     """
     return swagger_auto_schema(
         operation_id=operation_id,
-        operation_summary=summary,
         responses={**responses, **error_responses(*sorted(set(errors)))},
         **options,
     )

@@ -13,7 +13,6 @@ from django.http import Http404
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend, NumberFilter
 from drf_yasg import openapi
-from drf_yasg.utils import swagger_auto_schema
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -23,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
-from api.schema import error_responses
+from api.schema import JSON_BODY_ERRORS, operation
 from orders.filters import IntegerFilter, OrderFilter, UtcDateTimeFilter
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
@@ -32,12 +31,13 @@ from orders.services import order_create, order_delete, order_update
 
 logger = logging.getLogger(__name__)
 
-# Write operations in Swagger: "Authorize" with `Token <key>` to try them.
-TOKEN_REQUIRED = [{"Token": []}]
 WRITE_DESCRIPTION = (
     "Needs an authenticated user: `Authorization: Token <key>` (tokens are issued with "
     "`python manage.py drf_create_token <username>`), or an admin session with its CSRF token."
 )
+# What a write can answer besides its success: it needs a user, and may name a missing order.
+WRITE_ERRORS = (*JSON_BODY_ERRORS, 401, 403)
+CHANGE_ERRORS = (*WRITE_ERRORS, 404)
 
 # The Swagger type and format of each kind of filter in OrderFilter.
 _FILTER_TYPES = {
@@ -55,6 +55,20 @@ FILTER_PARAMETERS = [
     )
     for name, filter_ in OrderFilter.base_filters.items()
 ]
+
+
+def write_operation(
+    operation_id: str, responses: dict[int, Any], errors: tuple[int, ...], **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document an order write: it needs a token (Swagger's "Authorize") and says so."""
+    return operation(
+        operation_id,
+        responses,
+        errors,
+        operation_description=WRITE_DESCRIPTION,
+        security=[{"Token": []}],
+        **options,
+    )
 
 
 class OrderAPIView(GenericAPIView):
@@ -80,34 +94,24 @@ class OrderListView(OrderAPIView):
     filterset_class = OrderFilter
     pagination_class = OrderCursorPagination
 
-    @swagger_auto_schema(
-        operation_id="orders_list",
-        operation_summary="List orders",
-        operation_description=(
-            "Newest first, a page at a time: follow `next` and `previous` (cursor links). "
-            "Every range filter is inclusive; an invalid filter value is a 400."
-        ),
-        manual_parameters=FILTER_PARAMETERS,
-        responses=error_responses(400, 401, 404, 405, 500, 503),
+    @operation(
+        "orders_list", {}, (400, 401, 404, 405, 500, 503), manual_parameters=FILTER_PARAMETERS
     )
     def get(self, request: Request) -> Response:
-        """Return one page of the orders that match the filters."""
+        """List orders.
+
+        Newest first, a page at a time: follow `next` and `previous` (cursor
+        links). Every range filter is inclusive; an invalid filter value is a
+        400.
+        """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
-    @swagger_auto_schema(
-        operation_id="orders_create",
-        operation_summary="Create an order",
-        operation_description=WRITE_DESCRIPTION,
-        request_body=OrderSerializer,
-        responses={
-            201: OrderSerializer,
-            **error_responses(400, 401, 403, 405, 413, 415, 500, 503),
-        },
-        security=TOKEN_REQUIRED,
+    @write_operation(
+        "orders_create", {201: OrderSerializer}, WRITE_ERRORS, request_body=OrderSerializer
     )
     def post(self, request: Request) -> Response:
-        """Validate and store a new order."""
+        """Create an order."""
         serializer = OrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = _write(order_create, **serializer.validated_data)
@@ -131,54 +135,31 @@ class OrderDetailView(OrderAPIView):
             return Order.objects.select_for_update()
         return Order.objects.all()
 
-    @swagger_auto_schema(
-        operation_id="orders_read",
-        operation_summary="Show an order",
-        responses={200: OrderSerializer, **error_responses(401, 404, 405, 500, 503)},
-    )
+    @operation("orders_read", {200: OrderSerializer}, (401, 404, 405, 500, 503))
     def get(self, request: Request, pk: int) -> Response:
-        """Return the order."""
+        """Show an order."""
         return Response(OrderSerializer(self.get_object()).data)
 
-    @swagger_auto_schema(
-        operation_id="orders_update",
-        operation_summary="Replace an order's total and item count",
-        operation_description=WRITE_DESCRIPTION,
-        request_body=OrderSerializer,
-        responses={
-            200: OrderSerializer,
-            **error_responses(400, 401, 403, 404, 405, 413, 415, 500, 503),
-        },
-        security=TOKEN_REQUIRED,
+    @write_operation(
+        "orders_update", {200: OrderSerializer}, CHANGE_ERRORS, request_body=OrderSerializer
     )
     def put(self, request: Request, pk: int) -> Response:
-        """Validate and store both writable fields of the order."""
+        """Replace an order's total and item count."""
         return self._change(request, OrderSerializer)
 
-    @swagger_auto_schema(
-        operation_id="orders_partial_update",
-        operation_summary="Change some of an order's fields",
-        operation_description=WRITE_DESCRIPTION,
+    @write_operation(
+        "orders_partial_update",
+        {200: OrderSerializer},
+        CHANGE_ERRORS,
         request_body=OrderChangesSerializer,
-        responses={
-            200: OrderSerializer,
-            **error_responses(400, 401, 403, 404, 405, 413, 415, 500, 503),
-        },
-        security=TOKEN_REQUIRED,
     )
     def patch(self, request: Request, pk: int) -> Response:
-        """Validate and store the fields given; the others keep their values."""
+        """Change some of an order's fields; the others keep their values."""
         return self._change(request, OrderChangesSerializer)
 
-    @swagger_auto_schema(
-        operation_id="orders_delete",
-        operation_summary="Delete an order",
-        operation_description=WRITE_DESCRIPTION,
-        responses={204: "Deleted.", **error_responses(401, 403, 404, 405, 500, 503)},
-        security=TOKEN_REQUIRED,
-    )
+    @write_operation("orders_delete", {204: "Deleted."}, (401, 403, 404, 405, 500, 503))
     def delete(self, request: Request, pk: int) -> Response:
-        """Delete the order."""
+        """Delete an order."""
         order_delete(order=self.get_object())
         logger.info("order deleted", extra={"order_id": pk, "user_id": request.user.pk})
         return Response(status=HTTPStatus.NO_CONTENT)

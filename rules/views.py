@@ -26,6 +26,7 @@ from api.schema import JSON_BODY_ERRORS, operation
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries
+from rules.engine import RuleCheck, RuleSetRef
 from rules.models import RuleSet, resolver
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
@@ -50,44 +51,56 @@ RULE_ERRORS = (*JSON_BODY_ERRORS, 404)
 class RuleListView(APIView):
     """List every rule: code rules and stored condition rules."""
 
-    @operation(
-        "rules_list",
-        "List the rules",
-        {200: RuleSerializer(many=True)},
-        (405, 500, 503),
-        operation_description=(
-            "Every rule with its parameters (a JSON Schema object), default severity "
-            "and the examples it is checked against at start-up; stored condition rules "
-            "have `stored: true` and their `condition`."
-        ),
-    )
+    @operation("rules_list", {200: RuleSerializer(many=True)}, (405, 500, 503))
     def get(self, request: Request) -> Response:
-        """Return every rule, sorted by name."""
+        """List the rules.
+
+        Every rule, sorted by name, with its parameters (a JSON Schema object),
+        default severity and the examples it is checked against at start-up;
+        stored condition rules have `stored: true` and their `condition`.
+        """
         return Response(RuleSerializer(resolver.describe(), many=True).data)
 
 
-class RuleCheckView(APIView):
+class RuleBodyView(APIView):
+    """A view whose JSON body names rules (`rules`) or a rule set (`ruleset`)."""
+
+    body_serializer: type[Serializer]
+
+    def resolve_body(
+        self, request: Request
+    ) -> tuple[dict[str, Any], RuleCheck, RuleSetRef | None]:
+        """Return the validated body, the check it asks for, and the rule set used.
+
+        Raises a 400 for an invalid body and whatever the resolver raises.
+        """
+        data = _validated(self.body_serializer, request)
+        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        return data, check, ruleset
+
+
+class RuleCheckView(RuleBodyView):
     """Check one order, stored or given, against rules or a rule set."""
+
+    body_serializer = RuleCheckRequestSerializer
 
     @operation(
         "rules_check",
-        "Check an order against rules",
         {200: RuleCheckResponseSerializer},
         RULE_ERRORS,
         request_body=RuleCheckRequestSerializer,
-        operation_description=(
-            "Give the order as `order_id` (stored) or `order` (checked without storing), "
-            "and the rules as `rules` (names, or objects with `params`, `as` and "
-            "`severity`) or `ruleset` (the name of an active rule set). `passed` is true "
-            "when no rule of severity `error` failed or errored; `details` gives each "
-            "rule's verdict by key and `results` says why. Unknown rule names are a 400 "
-            "that lists the available rules."
-        ),
     )
     def post(self, request: Request) -> Response:
-        """Evaluate the requested rules against the requested order."""
-        data = _validated(RuleCheckRequestSerializer, request)
-        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        """Check an order against rules.
+
+        Give the order as `order_id` (stored) or `order` (checked without
+        storing), and the rules as `rules` (names, or objects with `params`,
+        `as` and `severity`) or `ruleset` (the name of an active rule set).
+        `passed` is true when no rule of severity `error` failed or errored;
+        `details` gives each rule's verdict by key and `results` says why.
+        Unknown rule names are a 400 that lists the available rules.
+        """
+        data, check, ruleset = self.resolve_body(request)
         if "order" in data:
             order = Order(**{"created_at": timezone.now(), **data["order"]})
         else:
@@ -98,24 +111,24 @@ class RuleCheckView(APIView):
         return Response(RuleCheckResponseSerializer(answer).data)
 
 
-class RuleBatchCheckView(APIView):
+class RuleBatchCheckView(RuleBodyView):
     """Check many stored orders against the same rules."""
+
+    body_serializer = RuleBatchCheckRequestSerializer
 
     @operation(
         "rules_check_batch",
-        "Check up to 1000 stored orders against rules",
         {200: RuleBatchCheckResponseSerializer},
         RULE_ERRORS,
         request_body=RuleBatchCheckRequestSerializer,
-        operation_description=(
-            "One entry per found order, in request order, and a summary. Ids with no "
-            "stored order are listed in `summary.missing`, not an error."
-        ),
     )
     def post(self, request: Request) -> Response:
-        """Evaluate the requested rules against every requested order."""
-        data = _validated(RuleBatchCheckRequestSerializer, request)
-        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        """Check up to 1000 stored orders against rules.
+
+        One entry per found order, in request order, and a summary. Ids with
+        no stored order are listed in `summary.missing`, not an error.
+        """
+        data, check, ruleset = self.resolve_body(request)
         orders = Order.objects.in_bulk(data["order_ids"])
         results = [
             {
@@ -143,11 +156,9 @@ class RuleBatchCheckView(APIView):
 class RuleSetListView(APIView):
     """List the rule sets."""
 
-    @operation(
-        "rulesets_list", "List the rule sets", {200: RuleSetSerializer(many=True)}, (405, 500, 503)
-    )
+    @operation("rulesets_list", {200: RuleSetSerializer(many=True)}, (405, 500, 503))
     def get(self, request: Request) -> Response:
-        """Return every rule set with its rules, sorted by name."""
+        """List the rule sets, sorted by name, with their rules."""
         rulesets = RuleSet.objects.prefetch_related("items")
         return Response(RuleSetSerializer(rulesets, many=True).data)
 
@@ -155,33 +166,33 @@ class RuleSetListView(APIView):
 class RuleSetDetailView(APIView):
     """Show one rule set."""
 
-    @operation("rulesets_read", "Show a rule set", {200: RuleSetSerializer}, (404, 405, 500, 503))
+    @operation("rulesets_read", {200: RuleSetSerializer}, (404, 405, 500, 503))
     def get(self, request: Request, name: str) -> Response:
-        """Return the rule set named *name* with its rules."""
+        """Show a rule set with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
 
 
-class RuleQueryView(APIView):
+class RuleQueryView(RuleBodyView):
     """Find the stored orders that pass, or fail, rules or a rule set."""
+
+    body_serializer = RuleQueryRequestSerializer
 
     @operation(
         "rules_query",
-        "Find the stored orders that pass or fail rules",
         {200: RuleQueryResponseSerializer},
         RULE_ERRORS,
         request_body=RuleQueryRequestSerializer,
-        operation_description=(
-            "One SQL query when every rule has a database form (`evaluated_in: database`); "
-            "otherwise the orders are streamed through the Python engine "
-            "(`evaluated_in: python`). Pages are newest id first; pass `next` back as "
-            "`cursor` for the next page."
-        ),
     )
     def post(self, request: Request) -> Response:
-        """Return a page of the matching orders and their count."""
-        data = _validated(RuleQueryRequestSerializer, request)
-        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        """Find the stored orders that pass or fail rules.
+
+        One SQL query when every rule has a database form (`evaluated_in:
+        database`); otherwise the orders are streamed through the Python
+        engine (`evaluated_in: python`). Pages are newest id first; pass
+        `next` back as `cursor` for the next page.
+        """
+        data, check, ruleset = self.resolve_body(request)
         page = queries.orders_matching(
             check,
             data["filters"].qs,
@@ -192,29 +203,28 @@ class RuleQueryView(APIView):
         return Response(RuleQueryResponseSerializer({"ruleset": ruleset, "page": page}).data)
 
 
-class RuleReportView(APIView):
+class RuleReportView(RuleBodyView):
     """Stream every stored order's verdict on every rule."""
 
+    body_serializer = RuleReportRequestSerializer
     content_negotiation_class = JSONOnlyNegotiation
 
     @operation(
         "rules_report",
-        "Report every order x every rule, streamed",
         {200: openapi.Response("One row per order.", schema=openapi.Schema(type="string"))},
         RULE_ERRORS,
         request_body=RuleReportRequestSerializer,
         produces=["application/x-ndjson", "text/csv"],
-        operation_description=(
-            "One row per order: `order_id`, one boolean column per rule key, `passed`. "
-            "JSON lines by default, CSV with `Accept: text/csv`. Computed by one annotated "
-            "SQL query when every rule has a database form (header `X-Evaluated-In`), "
-            "streamed in constant memory."
-        ),
     )
     def post(self, request: Request) -> StreamingHttpResponse:
-        """Stream the report as CSV or JSON lines."""
-        data = _validated(RuleReportRequestSerializer, request)
-        check, _ = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        """Report every order x every rule, streamed.
+
+        One row per order: `order_id`, one boolean column per rule key,
+        `passed`. JSON lines by default, CSV with `Accept: text/csv`.
+        Computed by one annotated SQL query when every rule has a database
+        form (header `X-Evaluated-In`), streamed in constant memory.
+        """
+        data, check, _ = self.resolve_body(request)
         rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
         header = ["order_id", *(bound.key for bound in check.rules), "passed"]
         if "text/csv" in request.headers.get("Accept", ""):
@@ -231,28 +241,26 @@ class RuleSetPreviewView(APIView):
 
     @operation(
         "rulesets_preview",
-        "Preview the impact of changing a rule set's rules",
         {200: RuleSetPreviewResponseSerializer},
         RULE_ERRORS,
         request_body=RuleSetPreviewRequestSerializer,
-        operation_description=(
-            "How many stored orders (all, or those the optional `filters` select) pass the "
-            "set now, how many would pass with the proposed rules, how many flip each way, "
-            "and a sample of flipped ids — computed in the database when every rule has a "
-            "database form. Nothing is saved."
-        ),
     )
     def post(self, request: Request, name: str) -> Response:
-        """Return the counts and samples for the proposed rules."""
+        """Preview the impact of changing a rule set's rules.
+
+        How many stored orders (all, or those the optional `filters` select)
+        pass the set now, how many would pass with the proposed rules, how
+        many flip each way, and a sample of flipped ids — computed in the
+        database when every rule has a database form. Nothing is saved.
+        """
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
         proposed, _ = resolver.resolve(data["rules"])
         impact = queries.impact(
             current, proposed, data["filters"].qs, sample_size=data["sample_size"]
         )
-        return Response(
-            RuleSetPreviewResponseSerializer({"ruleset": ruleset, "impact": impact}).data
-        )
+        answer = {"ruleset": ruleset, "impact": impact}
+        return Response(RuleSetPreviewResponseSerializer(answer).data)
 
 
 # A verdict as the report writes it; the driver gives True/False or 1/0.
