@@ -5,21 +5,15 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
-logger = logging.getLogger("config.access")
+from api.request_ids import REQUEST_ID
 
-_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+logger = logging.getLogger("config.access")
 
 # A client-supplied id is echoed into logs and headers, so keep it short and plain.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-def current_request_id() -> str | None:
-    """Return the id of the request being served, if any."""
-    return _request_id.get()
 
 
 class RequestIdFilter(logging.Filter):
@@ -27,7 +21,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Attach ``request_id`` unless the record already carries one."""
-        request_id = _request_id.get()
+        request_id = REQUEST_ID.get()
         if request_id is not None and not hasattr(record, "request_id"):
             record.request_id = request_id
         return True
@@ -50,7 +44,7 @@ class RequestLoggingMiddleware:
         supplied = request.headers.get("X-Request-ID", "")
         request_id = supplied if _VALID_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
         request.id = request_id  # type: ignore[attr-defined]
-        token = _request_id.set(request_id)
+        token = REQUEST_ID.set(request_id)
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
@@ -65,4 +59,4 @@ class RequestLoggingMiddleware:
             )
             return response
         finally:
-            _request_id.reset(token)
+            REQUEST_ID.reset(token)

@@ -162,6 +162,11 @@ STORAGES = {
 # Request bodies: Django's own cap; DRF reads JSON through it, and the API answers 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 
+# Budgets (rules/budgets.py): what one request may cost. A cell is one rule on one order.
+BATCH_MAX_CELLS = env_int("BATCH_MAX_CELLS", 100_000)
+REPORT_MAX_CELLS = env_int("REPORT_MAX_CELLS", 50_000_000)
+REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
+
 # Security. Each switch has a safe production default and an environment
 # variable; `make run` turns HTTPS-only behaviour off for plain local HTTP.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import error_body
+from api.request_ids import current_request_id
 from api.schema import error_responses
-from config.request_logging import current_request_id
 from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
 from rules.engine import RuleRegistry

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_
@@ -124,10 +125,23 @@ def _database_rows(query: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
     and booleans, which the driver already gives as numbers.
     """
     sql, params = query.query.sql_with_params()
-    with transaction.atomic(using=query.db), connections[query.db].chunked_cursor() as cursor:
+    with _reading(query.db), connections[query.db].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(STREAM_CHUNK):
             yield batch
+
+
+def _reading(alias: str) -> AbstractContextManager[Any]:
+    """Return what a long read runs in on database *alias*.
+
+    PostgreSQL's server-side cursor needs a transaction. SQLite's
+    transactions take the write lock when they begin (they are IMMEDIATE, so
+    that read-then-write never deadlocks), so there a read runs in autocommit
+    instead, and writers go on while a report streams.
+    """
+    if connections[alias].vendor == "postgresql":
+        return transaction.atomic(using=alias)
+    return nullcontext()
 
 
 @dataclass(frozen=True)

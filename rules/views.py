@@ -5,13 +5,10 @@ resolver (``rules.models.resolver``) for the check, runs it, and answers
 with the response serializer that documents the answer.
 """
 
-import csv
-import io
-import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,10 +19,12 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from api.negotiation import JSONOnlyNegotiation
+from api.request_ids import current_request_id
 from api.schema import JSON_BODY_ERRORS, operation
 from orders.models import Order
 from orders.selectors import order_get
-from rules import queries
+from rules import queries, reports
+from rules.budgets import check_batch_budget, check_report_budget
 from rules.engine import RuleCheck, RuleSetRef
 from rules.models import RuleSet, resolver
 from rules.serializers import (
@@ -129,6 +128,7 @@ class RuleBatchCheckView(RuleBodyView):
         no stored order are listed in `summary.missing`, not an error.
         """
         data, check, ruleset = self.resolve_body(request)
+        check_batch_budget(len(data["order_ids"]), len(check.rules))
         orders = Order.objects.in_bulk(data["order_ids"])
         results = [
             {
@@ -225,12 +225,19 @@ class RuleReportView(RuleBodyView):
         form (header `X-Evaluated-In`), streamed in constant memory.
         """
         data, check, _ = self.resolve_body(request)
-        rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
-        header = ["order_id", *(bound.key for bound in check.rules), "passed"]
-        if "text/csv" in request.headers.get("Accept", ""):
-            body, content_type = _csv_lines(header, rows), "text/csv; charset=utf-8"
-        else:
-            body, content_type = _json_lines(header, rows), "application/x-ndjson"
+        orders = data["filters"].qs
+        check_report_budget(orders.count(), len(check.rules))
+        rows, evaluated_in = queries.report_rows(check, orders)
+        content_type = (
+            reports.CSV if "text/csv" in request.headers.get("Accept", "") else reports.JSON_LINES
+        )
+        body = reports.report_lines(
+            ["order_id", *(bound.key for bound in check.rules), "passed"],
+            rows,
+            content_type=content_type,
+            seconds=settings.REPORT_MAX_SECONDS,
+            request_id=current_request_id(),
+        )
         response = StreamingHttpResponse(body, content_type=content_type)
         response["X-Evaluated-In"] = evaluated_in
         return response
@@ -261,42 +268,6 @@ class RuleSetPreviewView(APIView):
         )
         answer = {"ruleset": ruleset, "impact": impact}
         return Response(RuleSetPreviewResponseSerializer(answer).data)
-
-
-# A verdict as the report writes it; the driver gives True/False or 1/0.
-_TRUE_FALSE = ("false", "true")
-
-
-def _csv_lines(header: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[str]:
-    """Yield the report as CSV: the header, then a chunk of lines per batch."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(header)
-    yield buffer.getvalue()
-    line = ",".join(["%d"] + ["%s"] * (len(header) - 1)) + "\n"
-    for batch in batches:
-        yield "".join(
-            [
-                line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
-                for pk, *verdicts in batch
-            ]
-        )
-
-
-def _json_lines(header: list[str], batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[str]:
-    """Yield the report as one JSON object per line, a chunk of lines per batch.
-
-    Each line fills a template whose keys were JSON-escaped once: the values
-    are an id and booleans, so no per-row ``json.dumps`` is needed.
-    """
-    keys = [json.dumps(key).replace("%", "%%") for key in header]
-    line = "{" + f"{keys[0]}: %d, " + ", ".join(f"{key}: %s" for key in keys[1:]) + "}\n"
-    for batch in batches:
-        yield "".join(
-            [
-                line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
-                for pk, *verdicts in batch
-            ]
-        )
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

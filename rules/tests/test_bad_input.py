@@ -105,11 +105,23 @@ def test_a_large_body_within_the_limit_is_still_parsed(client):
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        CHECK,
+        reverse("rules:rule-check-batch"),
+        reverse("rules:rule-query"),
+        reverse("rules:rule-report"),
+        reverse("rules:ruleset-preview", args=["checkout"]),
+    ],
+)
+@pytest.mark.parametrize(
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
 )
-def test_a_body_that_is_not_json_is_a_415(client, content_type):
-    _assert_error(_post(client, "order_id=1", content_type), 415, "unsupported_media_type")
+def test_a_body_that_is_not_json_is_a_415_at_every_post_endpoint(client, url, content_type):
+    response = client.post(url, data="rules=min_total_100", content_type=content_type)
+
+    _assert_error(response, 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])

@@ -1,0 +1,63 @@
+"""What one request may cost: the cells of a batch or a report, and a report's seconds.
+
+A *cell* is one rule on one order. Each budget has a setting; a request over
+it is refused with 413 before any work is done.
+"""
+
+from http import HTTPStatus
+from typing import Any
+
+from django.conf import settings
+
+from api.errors import ServiceError
+
+
+class BudgetError(ServiceError):
+    """A request would cost more than its budget allows."""
+
+    status_code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+    def __init__(self, cells: int, limit: int, setting: str) -> None:
+        """Record the cells asked for, the limit and the setting that sets it."""
+        self.cells, self.limit, self.setting = cells, limit, setting
+        super().__init__(cells, limit)
+
+    def __str__(self) -> str:
+        """Say what was asked for and what is allowed."""
+        return (
+            f"{self.cells:,} orders x rules asked for; at most {self.limit:,} are allowed "
+            f"({self.setting}). Ask for fewer orders or rules, or narrow the filters."
+        )
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """Return the message, the cells asked for and the limit."""
+        return {"message": str(self), "cells": self.cells, "limit": self.limit}
+
+
+class BatchTooLargeError(BudgetError):
+    """A batch asks for more orders x rules than ``BATCH_MAX_CELLS``."""
+
+    code = "batch_too_large"
+    title = "Batch too large"
+
+
+class ReportTooLargeError(BudgetError):
+    """A report would cover more orders x rules than ``REPORT_MAX_CELLS``."""
+
+    code = "report_too_large"
+    title = "Report too large"
+
+
+def check_batch_budget(orders: int, rules: int) -> None:
+    """Raise ``BatchTooLargeError`` if *orders* x *rules* is over ``BATCH_MAX_CELLS``."""
+    limit = settings.BATCH_MAX_CELLS
+    if orders * rules > limit:
+        raise BatchTooLargeError(orders * rules, limit, "BATCH_MAX_CELLS")
+
+
+def check_report_budget(orders: int, rules: int) -> None:
+    """Raise ``ReportTooLargeError`` if *orders* x *rules* is over ``REPORT_MAX_CELLS``."""
+    limit = settings.REPORT_MAX_CELLS
+    if orders * rules > limit:
+        raise ReportTooLargeError(orders * rules, limit, "REPORT_MAX_CELLS")

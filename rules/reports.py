@@ -1,0 +1,76 @@
+"""Writing a report as it streams: a row per order, as JSON lines or CSV.
+
+A report that cannot finish — it ran past ``REPORT_MAX_SECONDS``, or the
+database failed while it streamed — ends with a final error record, never a
+body that looks complete: in JSON lines an object with ``error``, ``code``
+and ``request_id``; in CSV a last line starting with ``#``.
+"""
+
+import csv
+import io
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import DatabaseError
+
+logger = logging.getLogger(__name__)
+
+# A verdict as the report writes it; the driver gives True/False or 1/0.
+_TRUE_FALSE = ("false", "true")
+JSON_LINES = "application/x-ndjson"
+CSV = "text/csv; charset=utf-8"
+
+
+def report_lines(
+    header: list[str],
+    batches: Iterable[list[tuple[Any, ...]]],
+    *,
+    content_type: str,
+    seconds: float,
+    request_id: str | None,
+) -> Iterator[str]:
+    """Yield the report in *content_type*: the header (CSV), then a chunk of lines per batch.
+
+    Each line fills a template whose keys were escaped once: the values are
+    an id and booleans, so no per-row ``json.dumps`` or CSV writer is needed.
+    """
+    if content_type == CSV:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(header)
+        yield buffer.getvalue()
+        line = ",".join(["%d"] + ["%s"] * (len(header) - 1)) + "\n"
+    else:
+        keys = [json.dumps(key).replace("%", "%%") for key in header]
+        line = "{" + f"{keys[0]}: %d, " + ", ".join(f"{key}: %s" for key in keys[1:]) + "}\n"
+    deadline = time.monotonic() + seconds
+    rows = 0
+    try:
+        for batch in batches:
+            rows += len(batch)
+            yield "".join(
+                [
+                    line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
+                    for pk, *verdicts in batch
+                ]
+            )
+            if time.monotonic() > deadline:
+                logger.error(
+                    "report cut short", extra={"reason": "time", "rows": rows, "seconds": seconds}
+                )
+                yield _error_record(content_type, "Report cut short", "report_timeout", request_id)
+                return
+    except DatabaseError:
+        logger.exception("report cut short", extra={"reason": "database", "rows": rows})
+        yield _error_record(
+            content_type, "Service Unavailable", "database_unavailable", request_id
+        )
+
+
+def _error_record(content_type: str, error: str, code: str, request_id: str | None) -> str:
+    """Return the last record of a report that could not finish."""
+    if content_type == CSV:
+        return f"# error: {error}; code: {code}; request_id: {request_id}\n"
+    return json.dumps({"error": error, "code": code, "request_id": request_id}) + "\n"

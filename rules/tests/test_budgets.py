@@ -1,0 +1,112 @@
+"""No request costs more than its budget: batches and reports are refused or cut short."""
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from orders.tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+BATCH = reverse("rules:rule-check-batch")
+REPORT = reverse("rules:rule-report")
+TWO_RULES = ["min_total_100", "min_items_2"]
+
+
+@pytest.fixture
+def orders(db):
+    """Store five orders."""
+    return [OrderFactory(total=Decimal("150.00"), items_count=3) for _ in range(5)]
+
+
+def _lines(response) -> list[str]:
+    return b"".join(response.streaming_content).decode().splitlines()
+
+
+def test_a_batch_at_its_budget_is_checked(api_client, orders, settings):
+    settings.BATCH_MAX_CELLS = 10
+
+    response = api_client.post(
+        BATCH, {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["summary"]["passed"] == 5
+
+
+def test_a_batch_over_its_budget_is_refused_with_the_limit(api_client, orders, settings):
+    settings.BATCH_MAX_CELLS = 9
+
+    response = api_client.post(
+        BATCH, {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "Batch too large",
+        "code": "batch_too_large",
+        "detail": {
+            "message": "10 orders x rules asked for; at most 9 are allowed (BATCH_MAX_CELLS). "
+            "Ask for fewer orders or rules, or narrow the filters.",
+            "cells": 10,
+            "limit": 9,
+        },
+    }
+
+
+def test_a_report_over_its_budget_is_refused_before_anything_streams(api_client, orders, settings):
+    settings.REPORT_MAX_CELLS = 9
+
+    response = api_client.post(REPORT, {"rules": TWO_RULES}, format="json")
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "report_too_large"
+    assert response.json()["detail"]["limit"] == 9
+
+
+def test_a_reports_budget_counts_only_the_orders_its_filters_select(api_client, orders, settings):
+    settings.REPORT_MAX_CELLS = 4
+    big = OrderFactory(total=Decimal("150.00"), items_count=5)
+
+    everything = api_client.post(REPORT, {"rules": TWO_RULES}, format="json")
+    narrowed = api_client.post(
+        REPORT, {"rules": TWO_RULES, "filters": {"items_min": 5}}, format="json"
+    )
+
+    assert everything.status_code == 413
+    assert narrowed.status_code == 200
+    assert [json.loads(line)["order_id"] for line in _lines(narrowed)] == [big.pk]
+
+
+def test_a_report_past_its_time_ends_with_an_error_record(api_client, orders, settings):
+    settings.REPORT_MAX_SECONDS = 0
+
+    response = api_client.post(REPORT, {"rules": TWO_RULES}, format="json")
+
+    lines = [json.loads(line) for line in _lines(response)]
+    assert response.status_code == 200
+    assert [line["order_id"] for line in lines[:-1]] == [o.pk for o in orders]
+    assert lines[-1] == {
+        "error": "Report cut short",
+        "code": "report_timeout",
+        "request_id": response["X-Request-ID"],
+    }
+
+
+def test_a_csv_report_past_its_time_ends_with_a_comment_line(api_client, orders, settings):
+    settings.REPORT_MAX_SECONDS = 0
+
+    response = api_client.post(REPORT, {"rules": TWO_RULES}, format="json", HTTP_ACCEPT="text/csv")
+
+    lines = _lines(response)
+    rows = list(csv.reader(io.StringIO("\n".join(lines[:-1]))))
+    assert rows[0] == ["order_id", *TWO_RULES, "passed"]
+    assert len(rows) == 1 + len(orders)
+    assert lines[-1] == (
+        f"# error: Report cut short; code: report_timeout; request_id: {response['X-Request-ID']}"
+    )
