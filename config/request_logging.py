@@ -4,9 +4,10 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from api.request_ids import REQUEST_ID
 
@@ -31,7 +32,9 @@ class RequestLoggingMiddleware:
     """Give each request an id and log one JSON access line when it is served.
 
     The id comes from a well-formed ``X-Request-ID`` header or is generated; it
-    is echoed in the response's ``X-Request-ID`` header.
+    is echoed in the response's ``X-Request-ID`` header. A streamed response
+    is logged when its stream ends, with its real duration and the bytes sent
+    (a file, whose length is known, when it starts).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -48,15 +51,43 @@ class RequestLoggingMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            logger.info(
-                "request served",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            access = {"method": request.method, "path": request.path, "request_id": request_id}
+            if isinstance(response, FileResponse):
+                # A file keeps its own stream (sendfile); its length is known.
+                sent = int(response.get("Content-Length", 0))
+                _log_access(access, response.status_code, started, sent)
+            elif isinstance(response, StreamingHttpResponse):
+                response.streaming_content = _logged_stream(
+                    response.streaming_content, response.status_code, access, started
+                )
+            else:
+                _log_access(access, response.status_code, started, len(response.content))
             return response
         finally:
             REQUEST_ID.reset(token)
+
+
+def _logged_stream(
+    chunks: Iterator[bytes], status: int, access: dict[str, Any], started: float
+) -> Iterator[bytes]:
+    """Yield *chunks*, then log the access line: when the stream ends or is cut."""
+    sent = 0
+    try:
+        for chunk in chunks:
+            sent += len(chunk)
+            yield chunk
+    finally:
+        _log_access(access, status, started, sent)
+
+
+def _log_access(access: dict[str, Any], status: int, started: float, sent: int) -> None:
+    """Log the one access line of a request."""
+    logger.info(
+        "request served",
+        extra={
+            **access,
+            "status": status,
+            "bytes": sent,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )

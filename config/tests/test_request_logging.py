@@ -73,3 +73,30 @@ def test_a_check_logs_its_verdict_with_the_request_id(client, json_log_lines):
         "passed": True,
         "request_id": "check-1",
     }
+
+
+def test_a_streamed_report_is_logged_when_its_stream_ends_with_the_bytes_sent(
+    client, json_log_lines
+):
+    OrderFactory.create_batch(3)
+
+    response = client.post(
+        "/rules/report/",
+        {"rules": ["min_items_2"]},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="report-1",
+    )
+    logged_before_reading = [
+        line for line in json_log_lines() if line["logger"] == "config.access"
+    ]
+    body = b"".join(response.streaming_content)
+    response.close()
+
+    [line] = [line for line in json_log_lines() if line["logger"] == "config.access"]
+    assert logged_before_reading == []
+    assert (line["path"], line["status"], line["request_id"]) == (
+        "/rules/report/",
+        200,
+        "report-1",
+    )
+    assert line["bytes"] == len(body) > 0
