@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
-LOCAL_ENV := SECURE_SSL_REDIRECT=False
+LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 
 .PHONY: run test test-postgres lint install install-dev superuser bench bench-bulk chromium clean
 
@@ -32,8 +32,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install .env
 	$(LOCAL_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(LOCAL_ENV) $(BIN)/python manage.py migrate --noinput
-	$(LOCAL_ENV) $(BIN)/python manage.py seed_orders
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(LOCAL_ENV) bash scripts/release.sh
 	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
 
 superuser: install .env

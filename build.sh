@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Render's build step (render.yaml): install, collect static files, migrate,
-# seed the sample orders. Safe to run again: migrate and seed_orders do
-# nothing the second time.
+# Render's build step (render.yaml): install, collect static files, then the
+# release step (migrate; the sample orders only when SEED_DEMO_ORDERS=1).
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 python -m pip install --quiet --requirement requirements.txt
 python manage.py collectstatic --noinput
-python manage.py migrate --noinput
-python manage.py seed_orders
+bash scripts/release.sh

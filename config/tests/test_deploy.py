@@ -29,11 +29,13 @@ COMMAND_TIMEOUT = 180
 # Files whose environment variables are the service's configuration.
 CONFIG_SOURCES = [
     REPO_ROOT / "config" / "settings.py",
+    REPO_ROOT / "scripts" / "release.sh",
     REPO_ROOT / "config" / "shutdown.py",
     REPO_ROOT / "gunicorn.conf.py",
 ]
 ENV_READ = re.compile(
     r"""(?:env_bool|env_int|env_list|os\.environ\.get|os\.environ\[|getenv)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
+    r"""|\$\{([A-Z][A-Z0-9_]+):-"""
 )
 ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]+)=", re.MULTILINE)
 
@@ -49,7 +51,13 @@ IMPLICIT_VARIABLES = {"DATABASE_URL"}
 
 def configuration_variables() -> set[str]:
     """Return every environment variable the service's configuration reads."""
-    found = {name for path in CONFIG_SOURCES for name in ENV_READ.findall(path.read_text())}
+    found = {
+        name
+        for path in CONFIG_SOURCES
+        for names in ENV_READ.findall(path.read_text())
+        for name in names
+        if name
+    }
     return found | IMPLICIT_VARIABLES
 
 
@@ -123,6 +131,17 @@ def test_check_deploy_reports_no_issue_with_production_settings():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+    # The one silenced check is HSTS preloading's reminder: preloading is opt-in.
+    assert "System check identified no issues (1 silenced)." in result.stdout
+
+
+def test_check_deploy_reports_no_issue_with_hsts_preloading_opted_in():
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env(SECURE_HSTS_PRELOAD="True"),
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
@@ -158,6 +177,27 @@ def test_hosts_and_origins_come_from_the_environment_and_render_adds_its_hostnam
     ]
 
 
+ASK_OVER_HTTP_CLAIMING_HTTPS = (
+    "import sys; from django.test import Client; "
+    "response = Client().get('/no-such-path/', HTTP_X_FORWARDED_PROTO='https', "
+    "HTTP_HOST='rules.example.com'); "
+    "sys.stdout.write(str(response.status_code))"
+)
+
+
+@pytest.mark.parametrize(("trust", "status"), [("False", "301"), ("True", "404")])
+def test_x_forwarded_proto_is_believed_only_behind_a_trusted_proxy(trust, status):
+    env = production_env(SECURE_SSL_REDIRECT="True", TRUST_X_FORWARDED_PROTO=trust)
+
+    result = run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", ASK_OVER_HTTP_CLAIMING_HTTPS],
+        env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == status
+
+
 def test_env_example_and_the_readme_list_every_configuration_variable():
     variables = configuration_variables()
     in_example = set(ENV_LINE.findall((REPO_ROOT / ".env.example").read_text()))
@@ -185,10 +225,25 @@ def test_gunicorn_takes_workers_and_timeouts_from_the_environment(monkeypatch):
 # --- What the image, docker-compose and Render run --------------------------------
 
 
-def test_build_script_installs_collects_migrates_and_seeds_and_is_safe_to_run_twice(tmp_path):
+def test_a_real_deploy_migrates_and_starts_with_no_orders(tmp_path):
     env = production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
+    )
+
+    result = run(["bash", "build.sh"], env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "seeded" not in result.stdout.lower()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (0,)
+
+
+def test_a_demo_build_seeds_the_sample_orders_and_is_safe_to_run_twice(tmp_path):
+    env = production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        STATIC_ROOT=str(tmp_path / "static"),
+        SEED_DEMO_ORDERS="1",
     )
 
     first = run(["bash", "build.sh"], env)
@@ -292,8 +347,7 @@ def test_compose_runs_postgres_migrates_once_then_serves():
     assert "pgdata" in compose["volumes"]
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
-    assert "migrate" in migrate["command"][-1]
-    assert "seed_orders" in migrate["command"][-1]
+    assert migrate["command"] == ["bash", "scripts/release.sh"]
     assert web["depends_on"] == {
         "db": {"condition": "service_healthy"},
         "migrate": {"condition": "service_completed_successfully"},
@@ -318,6 +372,8 @@ def test_render_blueprint_wires_a_free_web_service_to_a_free_database():
     }
     assert env["SECRET_KEY"] == {"key": "SECRET_KEY", "generateValue": True}
     assert env["DEBUG"]["value"] == "False"
+    assert env["TRUST_X_FORWARDED_PROTO"]["value"] == "True"
+    assert env["SEED_DEMO_ORDERS"]["value"] == "1"
     assert web["healthCheckPath"] == "/health/"
 
 
