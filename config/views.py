@@ -3,7 +3,6 @@
 import logging
 from http import HTTPStatus
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from api.errors import error_body
 from api.schema import error_responses
+from config.health import check_database
 from config.request_logging import current_request_id
 from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 HTML_PREFIXES = ("/admin/", "/static/")
 
 READINESS_DESCRIPTION = (
-    "200 when the database answers a query and rules are registered; 503 in the error "
-    "shape while the process shuts down or when the database does not answer."
+    "200 when the database holds every migration of the code and rules are registered. "
+    "503 in the error shape while the service shuts down (`shutting_down`), when the "
+    "database is missing, unusable or holds no schema (`database_unavailable`), or when "
+    "migrations are pending (`migrations_pending`)."
 )
 
 
@@ -65,20 +67,19 @@ class HealthReadyView(APIView):
 
     @swagger_auto_schema(
         operation_id="health_ready",
-        operation_summary="Readiness: the database answers and rules are registered",
+        operation_summary="Readiness: the database holds the schema, rules are registered",
         operation_description=READINESS_DESCRIPTION,
         responses={200: HealthSerializer, **error_responses(503)},
     )
     def get(self, request: Request) -> Response:
-        """Answer 200 when the database answers a query and rules are registered.
+        """Answer 200 when the database holds the code's schema and rules are registered.
 
-        Raises a 503 while the process shuts down, when the database does
-        not answer, or when no rule is registered.
+        Raises a 503 while the service shuts down, when the database is
+        missing, unusable or behind the code, or when no rule is registered.
         """
         if is_shutting_down():
             raise ServerShuttingDownError
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        check_database()
         if not RuleRegistry.get_all_rules():
             raise NoRulesRegisteredError
         return Response({"status": "ok", "database": "ok"})

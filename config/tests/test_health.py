@@ -9,6 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from django.db.migrations.recorder import MigrationRecorder
 
 pytestmark = pytest.mark.django_db
 
@@ -118,10 +119,20 @@ def replace_with_garbage(path: Path) -> None:
     garbage.replace(path)
 
 
+def move_away(path: Path) -> None:
+    path.rename(path.with_name("moved-away.sqlite3"))
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
 @pytest.mark.parametrize(
     ("break_database", "logged_cause"),
     [
         (replace_with_garbage, "django.db.utils.DatabaseError: file is not a database"),
+        (move_away, "the SQLite file is missing"),
+        (empty, "the database holds no schema"),
     ],
 )
 def test_a_broken_sqlite_file_is_503_database_unavailable_until_it_is_restored(
@@ -175,3 +186,34 @@ def test_a_corrupt_table_is_503_database_unavailable_logged_with_its_cause(
     assert [cause(record) for record in unavailable_records(server.log())] == [
         "django.db.utils.DatabaseError: database disk image is malformed"
     ]
+
+
+@pytest.mark.parametrize("path", ["/health/", "/health/ready"])
+def test_readiness_answers_migrations_pending_while_a_migration_is_not_applied(client, path):
+    MigrationRecorder.Migration.objects.filter(app="orders").order_by("-name")[:1].get().delete()
+
+    response = client.get(path)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "Service Unavailable",
+        "code": "migrations_pending",
+        "detail": "The database schema is older than the code: migrations are pending.",
+    }
+
+
+def test_readiness_accepts_migrations_the_code_does_not_know(client):
+    MigrationRecorder.Migration.objects.create(app="orders", name="9999_from_a_newer_release")
+
+    response = client.get("/health/ready")
+
+    assert (response.status_code, response.json()) == (200, READY)
+
+
+def test_readiness_checks_the_schema_with_two_small_queries(client, django_assert_num_queries):
+    client.get("/health/ready")
+
+    with django_assert_num_queries(2):
+        response = client.get("/health/ready")
+
+    assert response.status_code == 200
