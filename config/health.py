@@ -25,21 +25,21 @@ class MigrationsPendingError(APIException):
 
 
 @functools.cache
-def code_migrations() -> frozenset[tuple[str, str]]:
+def _code_migrations() -> frozenset[tuple[str, str]]:
     """Return every migration the code holds, as ``(app, name)``; read once per process."""
     return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
 
 
 def check_database() -> None:
-    """Return when the database exists and holds every migration of the code.
+    """Raise unless the database is there and holds every migration of the code.
 
-    It never creates a SQLite file, and costs two small queries: the tables,
-    and the migrations recorded. Raises ``DatabaseUnavailableError`` when a
-    SQLite file is missing or the database holds no schema (no migrations
-    table, or no orders table), ``MigrationsPendingError`` when some of the
-    code's migrations are not recorded; database errors propagate. Recorded
-    migrations the code does not know are fine: an older release still
-    serves while the next one migrates.
+    Raises ``DatabaseUnavailableError`` when a SQLite file is missing or the
+    database holds no schema (no migrations table, or no orders table), and
+    ``MigrationsPendingError`` when some of the code's migrations are not
+    recorded; database errors propagate. Recorded migrations that the code
+    does not know are fine: an older release still serves while the next
+    one migrates. It never creates a SQLite file, and costs two small
+    queries: the tables, and the migrations recorded.
     """
     if _sqlite_file_missing():
         logger.warning("database unavailable", extra={"cause": "the SQLite file is missing"})
@@ -51,7 +51,7 @@ def check_database() -> None:
         logger.warning("database unavailable", extra={"cause": "the database holds no schema"})
         raise DatabaseUnavailableError
     recorded = set(recorder.migration_qs.values_list("app", "name"))
-    pending = code_migrations() - recorded
+    pending = _code_migrations() - recorded
     if pending:
         names = sorted(f"{app}.{name}" for app, name in pending)
         logger.warning("migrations pending", extra={"migrations": names})
