@@ -19,6 +19,7 @@ without the filter kept accepting new connections for the whole drain.
 """
 
 import ctypes
+import logging
 import mmap
 import os
 import signal
@@ -29,6 +30,8 @@ from types import FrameType
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.sync import SyncWorker
+
+logger = logging.getLogger(__name__)
 
 # Anonymous shared memory: gunicorn.conf.py imports this module in the master,
 # before it forks the workers, so a flag the master raises is seen by them all.
@@ -73,10 +76,10 @@ def drain_seconds() -> float:
 def drop_new_connections(listener: socket.socket) -> None:
     """Make the TCP *listener* drop new connection requests, keeping its queue.
 
-    Every process sharing the socket is affected. Does nothing except on Linux
-    or for a socket that is not TCP.
+    Every process sharing the socket is affected; a socket that is not TCP
+    is left alone. Raises ``OSError`` where the kernel has no socket filters.
     """
-    if sys.platform != "linux" or listener.family not in (socket.AF_INET, socket.AF_INET6):
+    if listener.family not in (socket.AF_INET, socket.AF_INET6):
         return
     instructions = b"".join(struct.pack("HBBI", *op) for op in _DROP_NEW_CONNECTIONS)
     code = ctypes.create_string_buffer(instructions)
@@ -92,18 +95,36 @@ def refuse_new_connections_on_sigterm(arbiter: Arbiter) -> None:
     new handler fails readiness and filters the listeners, then queues the
     signal for gunicorn as its own handler would. Listeners that another
     master (after a USR2 upgrade) or systemd shares are left alone, as
-    gunicorn leaves them open.
+    gunicorn leaves them open. Where the kernel has no socket filters (not
+    Linux, or a sandbox), that is logged now, and the workers keep accepting
+    while they drain.
     """
+    filtering = _socket_filters_work()
+    if not filtering:
+        logger.warning("new connections stay accepted while shutting down")
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         """Fail readiness and drop new connections, then let gunicorn stop."""
         begin_shutdown()
-        if arbiter.reexec_pid == arbiter.master_pid == 0 and not arbiter.systemd:
+        owned = arbiter.reexec_pid == arbiter.master_pid == 0 and not arbiter.systemd
+        if filtering and owned:
             for listener in arbiter.LISTENERS:
                 drop_new_connections(listener.sock)
         arbiter.signal(signum, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _socket_filters_work() -> bool:
+    """Return whether this kernel lets a TCP listener drop new connections."""
+    if sys.platform != "linux":
+        return False
+    try:
+        with socket.socket() as probe:
+            drop_new_connections(probe)
+    except OSError:
+        return False
+    return True
 
 
 class DrainingSyncWorker(SyncWorker):
