@@ -6,13 +6,17 @@ Every value can be set from the environment, so the same file serves
 
 import os
 
+from gunicorn.arbiter import Arbiter
+
 from config.logs import logging_config
+from config.shutdown import refuse_new_connections_on_sigterm
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 wsgi_app = "config.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# A sync worker that, on SIGTERM, serves the requests already queued and
-# fails readiness meanwhile, instead of resetting them (config/shutdown.py).
+# On SIGTERM the master fails readiness and refuses new connections at once
+# (when_ready below), and each sync worker serves the connections already
+# queued, instead of resetting them (config/shutdown.py).
 worker_class = "config.shutdown.DrainingSyncWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Stay under the 30 s that Render, Kubernetes and docker-compose (as
@@ -29,3 +33,8 @@ accesslog = None
 # The control socket (a gunicorn 24+ feature) is not used; do not create it.
 control_socket_disable = True
 logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+def when_ready(server: Arbiter) -> None:
+    """Refuse new connections the moment the master gets SIGTERM (config/shutdown.py)."""
+    refuse_new_connections_on_sigterm(server)

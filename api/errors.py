@@ -10,17 +10,24 @@ them needs nothing from DRF's views or responses.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from rest_framework import exceptions, serializers
 
 if TYPE_CHECKING:
     from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+# Driver error codes that say the database itself is unusable, whatever the
+# query: SQLite's "file is not a database" and "database disk image is
+# malformed" (primary codes), PostgreSQL's data_corrupted and index_corrupted.
+_SQLITE_UNUSABLE = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+_POSTGRESQL_UNUSABLE = frozenset({"XX001", "XX002"})
 
 
 class ServiceError(Exception):
@@ -70,9 +77,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     A ``ServiceError`` keeps its own status, code and title; DRF's default
     handler deals with its exceptions, ``Http404`` and ``PermissionDenied``;
-    a body over Django's size limit is a 413 and a database that does not
-    answer a 503. Anything else is left to Django, which logs it with its
-    traceback and answers with the JSON ``handler500``.
+    a body over Django's size limit is a 413 and a database that cannot be
+    used a 503, logged once with its cause. Anything else is left to Django,
+    which logs it with its traceback and answers with the JSON ``handler500``.
     """
     # Imported here: rest_framework.views reads the API settings, which name
     # this module, so a module-level import would be circular; and the domain
@@ -86,7 +93,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(body, status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLargeError()
-    elif isinstance(exc, (OperationalError, InterfaceError)):
+    elif isinstance(exc, DatabaseError) and _database_unusable(exc):
         logger.warning("database unavailable", exc_info=exc)
         exc = DatabaseUnavailableError()
     response = exception_handler(exc, context)
@@ -98,6 +105,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response.data = error_body(response.status_code, code, detail)
     logger.info("request rejected", extra={"code": code, "status": response.status_code})
     return response
+
+
+def _database_unusable(exc: DatabaseError) -> bool:
+    """Return whether *exc* says the database cannot be used, not just this query.
+
+    That is a connection the driver lost or could not make, an error raised
+    while connecting (no connection is open then), or a driver error code
+    that names the database itself: not a database, or corrupt.
+    """
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if any(wrapper.connection is None for wrapper in connections.all(initialized_only=True)):
+        return True
+    cause = exc.__cause__
+    sqlite_code = getattr(cause, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in _SQLITE_UNUSABLE
+    return getattr(cause, "pgcode", None) in _POSTGRESQL_UNUSABLE
 
 
 def _error_code(exc: Exception, status: int) -> str:

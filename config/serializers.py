@@ -13,4 +13,4 @@ class HealthSerializer(serializers.Serializer):
     """The service's health."""
 
     status = serializers.CharField(help_text="'ok' when the service and its database answer.")
-    database = serializers.CharField(help_text="'ok' when the database answered a query.")
+    database = serializers.CharField(help_text="'ok' when the database holds the code's schema.")

@@ -1,33 +1,71 @@
-"""Graceful shutdown: a gunicorn worker that drains its queue, and the flag readiness reads.
+"""Graceful shutdown: refuse new connections at once, answer every accepted one.
 
-When gunicorn gets SIGTERM, its master closes the listening socket and tells
-each sync worker to stop after its current request. Connections that the
-kernel had already accepted into the listen backlog, but no worker had yet
-picked up, are then reset: clients see errors for requests they sent before
-the shutdown began. ``DrainingSyncWorker`` instead keeps serving until its
-backlog is empty (or ``SHUTDOWN_DRAIN_SECONDS`` have passed), and marks the
-process as shutting down so that the readiness check answers 503 and a load
-balancer stops sending new traffic meanwhile.
+When the gunicorn master gets SIGTERM, the handler that ``gunicorn.conf.py``
+installs (``refuse_new_connections_on_sigterm``), in this order:
+
+1. turns readiness to 503 ``shutting_down`` in every worker;
+2. stops the listening socket from taking new connections: a socket filter
+   drops every new connection request (a bare SYN), so the queue of
+   connections the kernel has already accepted can only shrink from then on;
+3. lets gunicorn carry on: it closes its own copy of the socket and sends
+   SIGTERM to the workers.
+
+Each ``DrainingSyncWorker`` then serves every connection still queued and
+exits once the queue is empty. When the last worker exits the socket is
+closed, and any new connection is refused, including one whose SYN was
+dropped meanwhile: the client's TCP retries it about a second later. Stock
+gunicorn resets the queued connections instead, and a worker that drained
+without the filter kept accepting new connections for the whole drain.
 """
 
+import ctypes
+import logging
+import mmap
 import os
 import signal
-import threading
+import socket
+import struct
+import sys
 from types import FrameType
 
+from gunicorn.arbiter import Arbiter
 from gunicorn.workers.sync import SyncWorker
 
-_shutting_down = threading.Event()
+logger = logging.getLogger(__name__)
+
+# Anonymous shared memory: gunicorn.conf.py imports this module in the master,
+# before it forks the workers, so a flag the master raises is seen by them all.
+_shutting_down = mmap.mmap(-1, 1)
+
+# <asm-generic/socket.h>; Python's socket module does not export it.
+_SO_ATTACH_FILTER = 26
+# A classic BPF socket filter. A TCP listener's filter sees each segment from
+# its TCP header on: drop a bare SYN (byte 13, SYN set and ACK clear), which
+# only a new connection sends, and keep everything else, so handshakes under
+# way still complete into the queue.
+_DROP_NEW_CONNECTIONS = (
+    (0x30, 0, 0, 13),  # ldb [13]: the TCP flags
+    (0x54, 0, 0, 0x12),  # and #(SYN | ACK)
+    (0x15, 0, 1, 0x02),  # jeq #SYN: drop, else keep
+    (0x06, 0, 0, 0),  # ret #0: drop
+    (0x06, 0, 0, 0xFFFFFFFF),  # ret #-1: keep the whole segment
+)
+
+
+class _SocketFilterProgram(ctypes.Structure):
+    """``struct sock_fprog``: a filter's length and its instructions' address."""
+
+    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
 def begin_shutdown() -> None:
-    """Record that this process has started shutting down."""
-    _shutting_down.set()
+    """Record that the service has started shutting down."""
+    _shutting_down[0] = 1
 
 
 def is_shutting_down() -> bool:
-    """Return whether this process has started shutting down."""
-    return _shutting_down.is_set()
+    """Return whether the service has started shutting down."""
+    return _shutting_down[0] == 1
 
 
 def drain_seconds() -> float:
@@ -35,21 +73,75 @@ def drain_seconds() -> float:
     return float(os.environ.get("SHUTDOWN_DRAIN_SECONDS", "5"))
 
 
+def drop_new_connections(listener: socket.socket) -> None:
+    """Make the TCP *listener* drop new connection requests, keeping its queue.
+
+    Every process sharing the socket is affected; a socket that is not TCP
+    is left alone. Raises ``OSError`` where the kernel has no socket filters.
+    """
+    if listener.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    instructions = b"".join(struct.pack("HBBI", *op) for op in _DROP_NEW_CONNECTIONS)
+    code = ctypes.create_string_buffer(instructions)
+    program = _SocketFilterProgram(len(_DROP_NEW_CONNECTIONS), ctypes.addressof(code))
+    # The kernel copies the program during the call, while *code* is alive.
+    listener.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, bytes(program))
+
+
+def refuse_new_connections_on_sigterm(arbiter: Arbiter) -> None:
+    """Make the gunicorn master stop taking traffic the moment it gets SIGTERM.
+
+    Call it from ``when_ready``, once gunicorn has set its own handlers: the
+    new handler fails readiness and filters the listeners, then queues the
+    signal for gunicorn as its own handler would. Listeners that another
+    master (after a USR2 upgrade) or systemd shares are left alone, as
+    gunicorn leaves them open. Where the kernel has no socket filters (not
+    Linux, or a sandbox), that is logged now, and the workers keep accepting
+    while they drain.
+    """
+    filtering = _socket_filters_work()
+    if not filtering:
+        logger.warning("new connections stay accepted while shutting down")
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        """Fail readiness and drop new connections, then let gunicorn stop."""
+        begin_shutdown()
+        owned = arbiter.reexec_pid == arbiter.master_pid == 0 and not arbiter.systemd
+        if filtering and owned:
+            for listener in arbiter.LISTENERS:
+                drop_new_connections(listener.sock)
+        arbiter.signal(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _socket_filters_work() -> bool:
+    """Return whether this kernel lets a TCP listener drop new connections."""
+    if sys.platform != "linux":
+        return False
+    try:
+        with socket.socket() as probe:
+            drop_new_connections(probe)
+    except OSError:
+        return False
+    return True
+
+
 class DrainingSyncWorker(SyncWorker):
     """A sync worker that serves every queued connection before it exits on SIGTERM.
 
     It stops as soon as nothing is waiting to be accepted, or once the drain
     period ends, whichever comes first; the master's ``graceful_timeout``
-    stays the hard limit.
+    stays the hard limit. On its own (the master retiring it after a HUP) it
+    shares the queue with the new workers, which take over.
     """
 
     draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """Start draining: fail readiness, and stop for good when the period ends."""
+        """Start draining, and stop for good when the drain period ends."""
         if self.draining:
             return
-        begin_shutdown()
         self.draining = True
         signal.signal(signal.SIGALRM, super().handle_exit)
         # Let a request in progress carry on through the alarm.

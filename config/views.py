@@ -3,11 +3,9 @@
 import logging
 from http import HTTPStatus
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
-from drf_yasg.utils import swagger_auto_schema
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +13,8 @@ from rest_framework.views import APIView
 
 from api.errors import error_body
 from api.request_ids import current_request_id
-from api.schema import error_responses
+from api.schema import operation
+from config.health import check_database
 from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
 from rules.engine import RuleRegistry
@@ -25,8 +24,10 @@ logger = logging.getLogger(__name__)
 HTML_PREFIXES = ("/admin/", "/static/")
 
 READINESS_DESCRIPTION = (
-    "200 when the database answers a query and rules are registered; 503 in the error "
-    "shape while the process shuts down or when the database does not answer."
+    "200 when the database holds every migration of the code and rules are registered. "
+    "503 in the error shape while the service shuts down (`shutting_down`), when the "
+    "database is missing, unusable or holds no schema (`database_unavailable`), or when "
+    "migrations are pending (`migrations_pending`)."
 )
 
 
@@ -49,36 +50,34 @@ class NoRulesRegisteredError(APIException):
 class HealthLiveView(APIView):
     """Report that the process answers, without touching the database."""
 
-    @swagger_auto_schema(
-        operation_id="health_live",
-        operation_summary="Liveness: the process answers",
-        operation_description="Never queries the database: restart the process if this fails.",
-        responses={200: LivenessSerializer},
-    )
+    @operation("health_live", {200: LivenessSerializer}, ())
     def get(self, request: Request) -> Response:
-        """Answer 200 while the process can serve requests at all."""
+        """Liveness: the process answers.
+
+        Never queries the database: restart the process if this fails.
+        """
         return Response({"status": "ok"})
 
 
 class HealthReadyView(APIView):
     """Report whether this process should receive traffic."""
 
-    @swagger_auto_schema(
-        operation_id="health_ready",
-        operation_summary="Readiness: the database answers and rules are registered",
+    @operation(
+        "health_ready",
+        {200: HealthSerializer},
+        (503,),
+        operation_summary="Readiness: the database holds the schema, rules are registered",
         operation_description=READINESS_DESCRIPTION,
-        responses={200: HealthSerializer, **error_responses(503)},
     )
     def get(self, request: Request) -> Response:
-        """Answer 200 when the database answers a query and rules are registered.
+        """Answer 200 when the database holds the code's schema and rules are registered.
 
-        Raises a 503 while the process shuts down, when the database does
-        not answer, or when no rule is registered.
+        Raises a 503 while the service shuts down, when the database is
+        missing, unusable or behind the code, or when no rule is registered.
         """
         if is_shutting_down():
             raise ServerShuttingDownError
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        check_database()
         if not RuleRegistry.get_all_rules():
             raise NoRulesRegisteredError
         return Response({"status": "ok", "database": "ok"})
@@ -87,11 +86,12 @@ class HealthReadyView(APIView):
 class HealthView(HealthReadyView):
     """Report the service's health: the readiness check, at ``/health/``."""
 
-    @swagger_auto_schema(
-        operation_id="health",
+    @operation(
+        "health",
+        {200: HealthSerializer},
+        (503,),
         operation_summary="Service health (the readiness check)",
         operation_description=READINESS_DESCRIPTION,
-        responses={200: HealthSerializer, **error_responses(503)},
     )
     def get(self, request: Request) -> Response:
         """Answer as ``/health/ready`` does."""

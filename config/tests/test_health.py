@@ -1,12 +1,15 @@
-"""Health checks for orchestrators: liveness, readiness, and a database file that goes away."""
+"""Health checks for orchestrators: liveness, readiness, and a database that breaks."""
 
 import json
 import sqlite3
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
+from pathlib import Path
 
 import pytest
+from django.db.migrations.recorder import MigrationRecorder
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +19,8 @@ UNAVAILABLE = {
     "code": "database_unavailable",
     "detail": "The database is not available. Try again shortly.",
 }
+READY = {"status": "ok", "database": "ok"}
+CHECK = {"order_id": 1, "rules": ["min_total_100"]}
 
 
 def call(url: str, payload: dict | None = None) -> tuple[int, object, float]:
@@ -87,3 +92,128 @@ def test_a_missing_database_file_is_a_fast_503_and_recovery_needs_no_restart(
     assert call(f"{server.url}/health/ready")[:2] == (200, {"status": "ok", "database": "ok"})
     status, body, _ = call(f"{server.url}/rules/check/", check)
     assert (status, body["passed"]) == (200, True)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Put a consistent copy of the SQLite database *source* at *target*, at once."""
+    fresh = target.with_name("fresh.sqlite3")
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(fresh)) as copy:
+        original.backup(copy)
+    fresh.replace(target)
+
+
+def unavailable_records(log: str) -> list[dict]:
+    """Return the ``database unavailable`` records of a gunicorn log."""
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return [record for record in records if record["message"] == "database unavailable"]
+
+
+def cause(record: dict) -> str:
+    """Return what a ``database unavailable`` record gives as its cause."""
+    return record.get("cause") or record["exc_info"].splitlines()[-1]
+
+
+def replace_with_garbage(path: Path) -> None:
+    garbage = path.with_name("garbage")
+    garbage.write_bytes(b"this is not a database\n" * 256)
+    garbage.replace(path)
+
+
+def move_away(path: Path) -> None:
+    path.rename(path.with_name("moved-away.sqlite3"))
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+@pytest.mark.parametrize(
+    ("break_database", "logged_cause"),
+    [
+        (replace_with_garbage, "django.db.utils.DatabaseError: file is not a database"),
+        (move_away, "the SQLite file is missing"),
+        (empty, "the database holds no schema"),
+    ],
+)
+def test_a_broken_sqlite_file_is_503_database_unavailable_until_it_is_restored(
+    gunicorn_site, gunicorn_factory, tmp_path, break_database, logged_cause
+):
+    site, _ = gunicorn_site
+    database = tmp_path / "db.sqlite3"
+    copy_database(site / "db.sqlite3", database)
+    # No persistent connection: every request opens the file, as a new worker would.
+    server = gunicorn_factory(DATABASE_URL=f"sqlite:///{database}", CONN_MAX_AGE="0")
+
+    break_database(database)
+    existed = database.exists()
+    readiness = [call(f"{server.url}{path}")[:2] for path in ("/health/", "/health/ready")]
+    exists_after_readiness = database.exists()
+    readiness_log = unavailable_records(server.log())
+    api = [call(f"{server.url}/rules/check/", CHECK)[:2], call(f"{server.url}/orders/")[:2]]
+    api_log = unavailable_records(server.log())[len(readiness_log) :]
+    copy_database(site / "db.sqlite3", database)
+
+    assert readiness == [(503, UNAVAILABLE)] * 2
+    assert exists_after_readiness is existed
+    assert [cause(record) for record in readiness_log] == [logged_cause] * 2
+    assert api == [(503, UNAVAILABLE)] * 2
+    assert len(api_log) == 2
+    assert '"Internal Server Error' not in server.log()
+    assert call(f"{server.url}/health/ready")[:2] == (200, READY)
+    status, body, _ = call(f"{server.url}/rules/check/", CHECK)
+    assert (status, body["passed"]) == (200, True)
+
+
+def test_a_corrupt_table_is_503_database_unavailable_logged_with_its_cause(
+    gunicorn_site, gunicorn_factory, tmp_path
+):
+    site, _ = gunicorn_site
+    database = tmp_path / "db.sqlite3"
+    copy_database(site / "db.sqlite3", database)
+    server = gunicorn_factory(DATABASE_URL=f"sqlite:///{database}", CONN_MAX_AGE="0")
+    with closing(sqlite3.connect(database)) as connection:
+        (page,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'orders_order'"
+        ).fetchone()
+        (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    with database.open("r+b") as file:
+        file.seek((page - 1) * page_size)
+        file.write(b"\xff" * page_size)
+
+    answer = call(f"{server.url}/orders/")[:2]
+
+    assert answer == (503, UNAVAILABLE)
+    assert [cause(record) for record in unavailable_records(server.log())] == [
+        "django.db.utils.DatabaseError: database disk image is malformed"
+    ]
+
+
+@pytest.mark.parametrize("path", ["/health/", "/health/ready"])
+def test_readiness_answers_migrations_pending_while_a_migration_is_not_applied(client, path):
+    MigrationRecorder.Migration.objects.filter(app="orders").order_by("-name")[:1].get().delete()
+
+    response = client.get(path)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "Service Unavailable",
+        "code": "migrations_pending",
+        "detail": "The database schema is older than the code: migrations are pending.",
+    }
+
+
+def test_readiness_accepts_migrations_the_code_does_not_know(client):
+    MigrationRecorder.Migration.objects.create(app="orders", name="9999_from_a_newer_release")
+
+    response = client.get("/health/ready")
+
+    assert (response.status_code, response.json()) == (200, READY)
+
+
+def test_readiness_checks_the_schema_with_two_small_queries(client, django_assert_num_queries):
+    client.get("/health/ready")
+
+    with django_assert_num_queries(2):
+        response = client.get("/health/ready")
+
+    assert response.status_code == 200

@@ -1,0 +1,149 @@
+"""A full disk: writes answer 503 ``database_unavailable``, and work again once space is back.
+
+The SQLite file lives on a small tmpfs in a user and mount namespace of its
+own (``unshare``), and gunicorn runs inside that namespace; the test reaches
+the tmpfs through ``/proc/<pid>/root``. Where the system allows no such
+namespace, the test is skipped.
+"""
+
+import errno
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from config.tests.conftest import BIN_DIR, REPO_ROOT, GunicornServer, free_port
+
+TMPFS_SIZE = "1m"
+ORDER = {"total": "10.00", "items_count": 2}
+UNAVAILABLE = {
+    "error": "Service Unavailable",
+    "code": "database_unavailable",
+    "detail": "The database is not available. Try again shortly.",
+}
+# Mount a tmpfs of size $1 on $2, copy the database $3 onto it, then run the rest.
+MOUNT_AND_RUN = 'mount -t tmpfs -o size="$1" tmpfs "$2" && cp "$3" "$2/" && shift 3 && exec "$@"'
+CREATE_TOKEN = """
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+print(Token.objects.create(user=get_user_model().objects.create_user("writer")).key)
+"""
+
+_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def in_namespace(*command: str) -> list[str]:
+    """Return *command* run in a new user and mount namespace, as its root."""
+    return ["unshare", "--user", "--map-root-user", "--mount", *command]
+
+
+@pytest.fixture
+def tmpfs_allowed(tmp_path: Path) -> None:
+    """Skip the test unless this system lets us mount a tmpfs in a namespace."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) to mount a small tmpfs")
+    probe = subprocess.run(
+        in_namespace("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}")
+
+
+def post_order(url: str, token: str) -> tuple[int, dict]:
+    """Create an order through the API; return the status and the JSON body."""
+    request = urllib.request.Request(  # noqa: S310
+        f"{url}/orders/",
+        data=json.dumps(ORDER).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    try:
+        with _LOOPBACK_OPENER.open(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def fill(directory: Path) -> Path:
+    """Write a file in *directory* until its file system is full; return the file."""
+    filler = directory / "filler"
+    with filler.open("wb", buffering=0) as file:
+        try:
+            while True:
+                file.write(bytes(64 * 1024))
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+    return filler
+
+
+@pytest.mark.usefixtures("tmpfs_allowed")
+def test_a_full_disk_fails_writes_with_503_until_space_is_freed(gunicorn_site, tmp_path):
+    site, env = gunicorn_site
+    database = tmp_path / "db.sqlite3"
+    with (
+        closing(sqlite3.connect(site / "db.sqlite3")) as source,
+        closing(sqlite3.connect(database)) as copy,
+    ):
+        source.backup(copy)
+    token = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", CREATE_TOKEN],
+        cwd=REPO_ROOT,
+        env={**env, "DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()[-1]
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            in_namespace(
+                "sh",
+                "-c",
+                MOUNT_AND_RUN,
+                "sh",
+                TMPFS_SIZE,
+                str(mount_point),
+                str(database),
+                str(BIN_DIR / "gunicorn"),
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ),
+            cwd=REPO_ROOT,
+            env={**env, "DATABASE_URL": f"sqlite:///{mount_point / 'db.sqlite3'}"},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = GunicornServer(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        server.wait_until_healthy()
+        # The tmpfs as gunicorn sees it, inside its namespace.
+        disk = Path(f"/proc/{process.pid}/root") / mount_point.relative_to("/")
+        before = post_order(server.url, token)
+
+        filler = fill(disk)
+        while_full = [post_order(server.url, token), post_order(server.url, token)]
+        filler.unlink()
+        after = post_order(server.url, token)
+    finally:
+        server.stop()
+
+    assert before[0] == 201
+    assert while_full == [(503, UNAVAILABLE)] * 2
+    assert after[0] == 201
+    assert after[1]["id"] == before[1]["id"] + 1
