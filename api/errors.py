@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 # malformed" (primary codes), PostgreSQL's data_corrupted and index_corrupted.
 _SQLITE_UNUSABLE = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 _POSTGRESQL_UNUSABLE = frozenset({"XX001", "XX002"})
+# PostgreSQL's query_canceled: a statement ran past its statement_timeout.
+_POSTGRESQL_CANCELED = "57014"
 
 
 class ServiceError(Exception):
@@ -57,6 +59,14 @@ class DatabaseUnavailableError(exceptions.APIException):
     status_code = HTTPStatus.SERVICE_UNAVAILABLE
     default_detail = "The database is not available. Try again shortly."
     default_code = "database_unavailable"
+
+
+class QueryTimeoutError(exceptions.APIException):
+    """A statement ran past its time budget and was cancelled; the connection stays usable."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_detail = "The query took longer than it may; narrow it, or try again later."
+    default_code = "query_timeout"
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -93,6 +103,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(body, status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLargeError()
+    elif isinstance(exc, DatabaseError) and is_query_timeout(exc):
+        logger.warning("query timed out", exc_info=exc)
+        exc = QueryTimeoutError()
     elif isinstance(exc, DatabaseError) and _database_unusable(exc):
         logger.warning("database unavailable", exc_info=exc)
         exc = DatabaseUnavailableError()
@@ -105,6 +118,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response.data = error_body(response.status_code, code, detail)
     logger.info("request rejected", extra={"code": code, "status": response.status_code})
     return response
+
+
+def is_query_timeout(exc: DatabaseError) -> bool:
+    """Return whether *exc* is a statement cancelled for running past its timeout."""
+    return getattr(exc.__cause__, "pgcode", None) == _POSTGRESQL_CANCELED
 
 
 def _database_unusable(exc: DatabaseError) -> bool:

@@ -166,6 +166,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 BATCH_MAX_CELLS = env_int("BATCH_MAX_CELLS", 100_000)
 REPORT_MAX_CELLS = env_int("REPORT_MAX_CELLS", 50_000_000)
 REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
+# PostgreSQL statement timeouts: queries over stored orders, and every other
+# statement of the served processes (set on their connections in config/wsgi.py).
+ANALYZE_STATEMENT_TIMEOUT_MS = env_int("ANALYZE_STATEMENT_TIMEOUT_MS", 30_000)
+CHECK_STATEMENT_TIMEOUT_MS = env_int("CHECK_STATEMENT_TIMEOUT_MS", 5_000)
 
 # Security. Each switch has a safe production default and an environment
 # variable; `make run` turns HTTPS-only behaviour off for plain local HTTP.

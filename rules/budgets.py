@@ -1,13 +1,19 @@
-"""What one request may cost: the cells of a batch or a report, and a report's seconds.
+"""What one request may cost: the cells of a batch or a report, and database time.
 
 A *cell* is one rule on one order. Each budget has a setting; a request over
-it is refused with 413 before any work is done.
+it is refused with 413 before any work is done. On PostgreSQL every statement
+of the served processes runs under ``CHECK_STATEMENT_TIMEOUT_MS`` (set on each
+connection, see ``config/wsgi.py``); queries over stored orders run under the
+longer ``ANALYZE_STATEMENT_TIMEOUT_MS``.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, transaction
 
 from api.errors import ServiceError
 
@@ -61,3 +67,27 @@ def check_report_budget(orders: int, rules: int) -> None:
     limit = settings.REPORT_MAX_CELLS
     if orders * rules > limit:
         raise ReportTooLargeError(orders * rules, limit, "REPORT_MAX_CELLS")
+
+
+@contextmanager
+def analysis(alias: str = "default") -> Iterator[None]:
+    """Run the enclosed queries over stored orders under their own time budget.
+
+    On PostgreSQL they run in a transaction (a streamed read's server-side
+    cursor needs one) under ``ANALYZE_STATEMENT_TIMEOUT_MS``; a statement
+    that runs out is cancelled, the transaction rolls back and the
+    connection stays usable. SQLite's transactions take the write lock when
+    they begin (they are IMMEDIATE, so that read-then-write never
+    deadlocks), so there the queries run in autocommit, and writers go on
+    while a report streams.
+    """
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SET LOCAL statement_timeout = %s", [settings.ANALYZE_STATEMENT_TIMEOUT_MS]
+            )
+        yield

@@ -10,17 +10,17 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_
 from typing import Any, Literal
 
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from api.errors import ServiceError
 from orders.models import Order
+from rules.budgets import analysis, check_report_budget
 from rules.engine import RuleCheck
 
 EvaluatedIn = Literal["database", "python"]
@@ -79,6 +79,14 @@ def orders_matching(
 ) -> OrderPage:
     """Return a page of *orders* that pass (or fail) *check*, and how many match in all."""
     before = _decode_cursor(cursor) if cursor else None
+    with analysis(orders.db):
+        return _orders_matching(check, orders, passed, page_size, before)
+
+
+def _orders_matching(
+    check: RuleCheck, orders: QuerySet[Order], passed: bool, page_size: int, before: int | None
+) -> OrderPage:
+    """Compute ``orders_matching`` in the database, or in Python without a SQL form."""
     condition = passing_q(check)
     if condition is not None:
         matching = orders.filter(condition if passed else ~condition).order_by("-pk")
@@ -104,11 +112,15 @@ def report_rows(
 ) -> tuple[Iterator[list[tuple[Any, ...]]], EvaluatedIn]:
     """Return ``(order_id, verdict per rule..., passed)`` rows in id order, in batches.
 
-    The rows come from one annotated query read through a chunked (on
-    PostgreSQL, server-side) cursor when every rule has a SQL form; else from
-    the Python engine over an iterator. Either way memory stays flat however
-    many orders there are. Verdicts are ``True``/``False`` or ``1``/``0``.
+    The orders are counted first: a report over its budget raises
+    ``ReportTooLargeError`` before any row is read. The rows come from one
+    annotated query read through a chunked (on PostgreSQL, server-side)
+    cursor when every rule has a SQL form; else from the Python engine over
+    an iterator. Either way memory stays flat however many orders there are.
+    Verdicts are ``True``/``False`` or ``1``/``0``.
     """
+    with analysis(orders.db):
+        check_report_budget(orders.count(), len(check.rules))
     parts = rule_qs(check)
     if parts is None:
         return _python_rows(check, orders), "python"
@@ -125,23 +137,10 @@ def _database_rows(query: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
     and booleans, which the driver already gives as numbers.
     """
     sql, params = query.query.sql_with_params()
-    with _reading(query.db), connections[query.db].chunked_cursor() as cursor:
+    with analysis(query.db), connections[query.db].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(STREAM_CHUNK):
             yield batch
-
-
-def _reading(alias: str) -> AbstractContextManager[Any]:
-    """Return what a long read runs in on database *alias*.
-
-    PostgreSQL's server-side cursor needs a transaction. SQLite's
-    transactions take the write lock when they begin (they are IMMEDIATE, so
-    that read-then-write never deadlocks), so there a read runs in autocommit
-    instead, and writers go on while a report streams.
-    """
-    if connections[alias].vendor == "postgresql":
-        return transaction.atomic(using=alias)
-    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -162,6 +161,14 @@ def impact(
     current: RuleCheck, proposed: RuleCheck, orders: QuerySet[Order], *, sample_size: int
 ) -> Impact:
     """Count the *orders* that pass *current* and *proposed*, and those that flip."""
+    with analysis(orders.db):
+        return _impact(current, proposed, orders, sample_size)
+
+
+def _impact(
+    current: RuleCheck, proposed: RuleCheck, orders: QuerySet[Order], sample_size: int
+) -> Impact:
+    """Compute ``impact`` in the database, or in Python without a SQL form."""
     now, after = passing_q(current), passing_q(proposed)
     if now is None or after is None:
         return _python_impact(current, proposed, orders, sample_size)
@@ -216,12 +223,13 @@ def _python_impact(
 def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[list[tuple[Any, ...]]]:
     """Yield report rows computed by the Python engine, in batches."""
     batch: list[tuple[Any, ...]] = []
-    for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
-        result = check.run(order, explain=False)
-        batch.append((order.pk, *result.details.values(), result.passed))
-        if len(batch) == STREAM_CHUNK:
-            yield batch
-            batch = []
+    with analysis(orders.db):
+        for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
+            result = check.run(order, explain=False)
+            batch.append((order.pk, *result.details.values(), result.passed))
+            if len(batch) == STREAM_CHUNK:
+                yield batch
+                batch = []
     if batch:
         yield batch
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db import DatabaseError
 
+from api.errors import is_query_timeout
+
 logger = logging.getLogger(__name__)
 
 # A verdict as the report writes it; the driver gives True/False or 1/0.
@@ -62,11 +64,10 @@ def report_lines(
                 )
                 yield _error_record(content_type, "Report cut short", "report_timeout", request_id)
                 return
-    except DatabaseError:
+    except DatabaseError as exc:
         logger.exception("report cut short", extra={"reason": "database", "rows": rows})
-        yield _error_record(
-            content_type, "Service Unavailable", "database_unavailable", request_id
-        )
+        code = "query_timeout" if is_query_timeout(exc) else "database_unavailable"
+        yield _error_record(content_type, "Service Unavailable", code, request_id)
 
 
 def _error_record(content_type: str, error: str, code: str, request_id: str | None) -> str:
