@@ -10,8 +10,12 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from api.request_ids import REQUEST_ID
+from config.shutdown import notify_alive
 
 logger = logging.getLogger("config.access")
+
+# A streamed response goes out in pieces of at most this many bytes.
+STREAM_PIECE_BYTES = 16 * 1024
 
 # A client-supplied id is echoed into logs and headers, so keep it short and plain.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -70,12 +74,20 @@ class RequestLoggingMiddleware:
 def _logged_stream(
     chunks: Iterator[bytes], status: int, access: dict[str, Any], started: float
 ) -> Iterator[bytes]:
-    """Yield *chunks*, then log the access line: when the stream ends or is cut."""
+    """Yield *chunks* in pieces, then log the access line: when the stream ends or is cut.
+
+    Before each piece the worker tells gunicorn it is alive, so a long stream
+    to a slow client is not killed by the worker timeout; a piece is small
+    enough for a client reading slowly to take it well within the timeout.
+    """
     sent = 0
     try:
         for chunk in chunks:
-            sent += len(chunk)
-            yield chunk
+            for start in range(0, len(chunk), STREAM_PIECE_BYTES):
+                notify_alive()
+                piece = chunk[start : start + STREAM_PIECE_BYTES]
+                sent += len(piece)
+                yield piece
     finally:
         _log_access(access, status, started, sent)
 

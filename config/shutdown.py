@@ -127,16 +127,39 @@ def _socket_filters_work() -> bool:
     return True
 
 
+def notify_alive() -> None:
+    """Tell the gunicorn master that this worker is alive, in the middle of a request.
+
+    A sync worker proves it is alive only between requests, so the master
+    kills one that serves a single request for longer than ``timeout``. A
+    streamed response calls this as each piece goes out: a long report to a
+    slow client completes, while a worker stuck without sending anything is
+    still killed. Outside gunicorn it does nothing.
+    """
+    if _worker is not None:
+        _worker.notify()
+
+
+_worker: SyncWorker | None = None
+
+
 class DrainingSyncWorker(SyncWorker):
     """A sync worker that serves every queued connection before it exits on SIGTERM.
 
     It stops as soon as nothing is waiting to be accepted, or once the drain
     period ends, whichever comes first; the master's ``graceful_timeout``
     stays the hard limit. On its own (the master retiring it after a HUP) it
-    shares the queue with the new workers, which take over.
+    shares the queue with the new workers, which take over. While it streams
+    a response it keeps telling the master it is alive (``notify_alive``).
     """
 
     draining = False
+
+    def init_process(self) -> None:
+        """Become this process's worker for ``notify_alive``, then serve."""
+        global _worker  # one worker per process, set once as it starts
+        _worker = self
+        super().init_process()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Start draining, and stop for good when the drain period ends."""
