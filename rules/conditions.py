@@ -13,8 +13,13 @@ list of constants), ``%`` (a value and a positive constant divisor), ``var``
 
 ``compile_condition`` validates a condition once and returns a ``Condition``
 that evaluates an order in Python and filters orders in the database, the two
-agreeing on every order. In SQL, money is compared in whole cents (integers),
-so the answer is exact on SQLite, which stores decimals as floats.
+agreeing on every order. In SQL an order's value is a whole number (money in
+cents) and is compared only with whole numbers: a constant becomes the whole
+number that gives the same answer (``items_count > 2.5`` is ``> 2``,
+``total >= 99.995`` is ``cents >= 10000``, ``total == 99.995`` matches
+nothing), and a comparison of two constants is decided when compiling. So the
+answer is exact on SQLite too, which compares decimals as floats and would
+round a constant with many digits onto a whole number.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -46,14 +51,28 @@ if TYPE_CHECKING:
     from orders.models import Order
 
 CENTS = Decimal(100)
-COMPARISONS: dict[str, tuple[Callable[[Any, Any], bool], Callable[..., Any]]] = {
-    "==": (operator.eq, Exact),
-    "<": (operator.lt, LessThan),
-    "<=": (operator.le, LessThanOrEqual),
-    ">": (operator.gt, GreaterThan),
-    ">=": (operator.ge, GreaterThanOrEqual),
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
-OPERATORS = sorted([*COMPARISONS, "!=", "and", "or", "!", "in", "%", "var"])
+LOOKUPS: dict[str, Callable[..., Any]] = {
+    "==": Exact,
+    "<": LessThan,
+    "<=": LessThanOrEqual,
+    ">": GreaterThan,
+    ">=": GreaterThanOrEqual,
+}
+# "c < x" is "x > c": the operator with its operands swapped.
+SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+# Against a whole number x, "x > c" is "x > floor(c)", "x < c" is "x < ceil(c)"...
+ROUNDING = {"<": ROUND_CEILING, "<=": ROUND_FLOOR, ">": ROUND_FLOOR, ">=": ROUND_CEILING}
+ALWAYS = Q(pk__isnull=False)
+NEVER = Q(pk__isnull=True)
+OPERATORS = sorted([*COMPARISONS, "and", "or", "!", "in", "%", "var"])
 
 
 class Kind(Enum):
@@ -66,6 +85,8 @@ class Kind(Enum):
 
 
 FIELDS = {"total": Kind.MONEY, "items_count": Kind.COUNT, "created_at": Kind.DATETIME}
+# An order value's unit in SQL, where it is a whole number: cents, items.
+UNITS = {Kind.MONEY: CENTS, Kind.COUNT: Decimal(1)}
 
 
 class ConditionError(ValueError):
@@ -131,7 +152,7 @@ def _condition(node: Any, where: str) -> tuple[Callable[[Order], bool], Q]:
         return (lambda order: not inner(order)), ~q
     if operator_name == "in":
         return _membership(args, here)
-    if operator_name in COMPARISONS or operator_name == "!=":
+    if operator_name in COMPARISONS:
         return _comparison(operator_name, args, here)
     raise ConditionError(f"{here} is not a condition; use a comparison, 'and', 'or', '!' or 'in'.")
 
@@ -160,13 +181,37 @@ def _comparison(name: str, args: Any, here: str) -> tuple[Callable[[Order], bool
     left_node, right_node = _pair(args, here)
     left = _value(left_node, f"{here}[0]")
     right = _value(right_node, f"{here}[1]")
-    left, right = _comparable(left, right, here)
-    compare, lookup = COMPARISONS["==" if name == "!=" else name]
+    _comparable(left, right, here)
+    compare = COMPARISONS[name]
     read_left, read_right = left.python, right.python
-    q = Q(lookup(left.sql, right.sql))
+    return (lambda order: compare(read_left(order), read_right(order))), _comparison_q(
+        name, left, right
+    )
+
+
+def _comparison_q(name: str, left: _Value, right: _Value) -> Q:
+    """Return the SQL form of ``left <name> right``, exact on every database."""
+    if left.is_constant and right.is_constant:
+        return ALWAYS if COMPARISONS[name](left.constant, right.constant) else NEVER
+    if left.is_constant:
+        left, name, right = right, SWAPPED[name], left
+    if not right.is_constant or right.kind is Kind.DATETIME:
+        return _lookup(name, left.sql, right.sql)
+    units = right.constant * UNITS[left.kind]
+    if name in ("==", "!="):
+        if units != units.to_integral_value():
+            return NEVER if name == "==" else ALWAYS
+        whole = units
+    else:
+        whole = units.to_integral_value(ROUNDING[name])
+    return _lookup(name, left.sql, Value(int(whole), output_field=BigIntegerField()))
+
+
+def _lookup(name: str, left: Any, right: Any) -> Q:
+    """Return the SQL comparison of two expressions."""
     if name == "!=":
-        return (lambda order: read_left(order) != read_right(order)), ~q
-    return (lambda order: compare(read_left(order), read_right(order))), q
+        return ~Q(Exact(left, right))
+    return Q(LOOKUPS[name](left, right))
 
 
 def _membership(args: Any, here: str) -> tuple[Callable[[Order], bool], Q]:
@@ -176,13 +221,25 @@ def _membership(args: Any, here: str) -> tuple[Callable[[Order], bool], Q]:
         raise ConditionError(f"{here} takes a value and a non-empty list of constants.")
     value = _value(value_node, f"{here}[0]")
     constants = [_value(option, f"{here}[1][{i}]") for i, option in enumerate(options)]
-    pairs = [_comparable(value, constant, here) for constant in constants]
-    if not all(constant.is_constant for _, constant in pairs):
+    for constant in constants:
+        _comparable(value, constant, here)
+    if not all(constant.is_constant for constant in constants):
         raise ConditionError(f"{here} takes a list of constants, not variables.")
-    python_values = frozenset(constant.constant for _, constant in pairs)
-    sql_values = [constant.sql.value for _, constant in pairs]
-    read = pairs[0][0].python
-    return (lambda order: read(order) in python_values), Q(In(pairs[0][0].sql, sql_values))
+    members = frozenset(constant.constant for constant in constants)
+    read = value.python
+    return (lambda order: read(order) in members), _membership_q(value, members)
+
+
+def _membership_q(value: _Value, members: frozenset[Any]) -> Q:
+    """Return the SQL form of ``value in members``, exact on every database."""
+    if value.is_constant:
+        return ALWAYS if value.constant in members else NEVER
+    if value.kind is Kind.DATETIME:
+        return Q(In(value.sql, list(members)))
+    # In SQL an order's value is a whole number, which a fraction never equals.
+    units = (member * UNITS[value.kind] for member in members)
+    wholes = sorted(int(unit) for unit in units if unit == unit.to_integral_value())
+    return Q(In(value.sql, wholes)) if wholes else NEVER
 
 
 def _value(node: Any, where: str) -> _Value:
@@ -244,26 +301,16 @@ def _constant(node: int | float | str, where: str) -> _Value:
         raise ConditionError(f"{where}: {node!r} is not a number or a date-time.") from None
     if not number.is_finite():
         raise ConditionError(f"{where}: {node!r} is not a finite number.")
-    return _Value(Kind.NUMBER, lambda order: number, Value(number), number, True)
+    return _Value(Kind.NUMBER, lambda order: number, None, number, True)
 
 
-def _comparable(left: _Value, right: _Value, here: str) -> tuple[_Value, _Value]:
-    """Return both operands in one SQL unit (money in cents), or raise if they differ."""
+def _comparable(left: _Value, right: _Value, here: str) -> None:
+    """Raise ``ConditionError`` if *left* and *right* cannot be compared."""
     kinds = {left.kind, right.kind}
     if Kind.DATETIME in kinds and kinds != {Kind.DATETIME}:
         raise ConditionError(f"{here}: created_at compares only with date-times.")
     if Kind.MONEY in kinds and Kind.COUNT in kinds:
         raise ConditionError(f"{here}: total and items_count cannot be compared.")
-    if Kind.MONEY in kinds:
-        return _in_cents(left), _in_cents(right)
-    return left, right
-
-
-def _in_cents(value: _Value) -> _Value:
-    """Return a plain number constant scaled to cents, for comparing with money."""
-    if value.kind is not Kind.NUMBER:
-        return value
-    return _Value(Kind.NUMBER, value.python, Value(value.constant * CENTS), value.constant, True)
 
 
 class StoredRule:
