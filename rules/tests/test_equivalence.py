@@ -64,7 +64,7 @@ CONDITIONS = [
     {"<": [{"var": "created_at"}, "2026-11-21T00:00:00+00:00"]},
     # Constants with more digits than a float holds, and fractions of a cent or an item:
     # SQLite compares decimals as floats, so these must reach SQL as whole numbers.
-    {">=": [{"var": "total"}, "99999999.990000000001"]},
+    {">=": [{"var": "total"}, "99999995.000000000001"]},
     {"in": [{"var": "total"}, ["99.995", "100.00"]]},
     {"<=": [{"var": "items_count"}, "2147483646.999999999999"]},
     {"or": [{"==": [{"var": "items_count"}, "2.5"]}, {"<": ["2.5", {"var": "items_count"}]}]},
