@@ -50,6 +50,7 @@ round a constant with many digits onto a whole number.
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -130,6 +131,29 @@ WHOLE = {Kind.MONEY: "a whole number of cents", Kind.COUNT: "a whole number"}
 
 class ConditionError(ValueError):
     """A condition is not in the supported subset; the message says where and why."""
+
+
+class ConditionDecoder(json.JSONDecoder):
+    """Decode JSON text, refusing what Python decodes but cannot safely use.
+
+    Text nested deeper than the interpreter's recursion allows, an integer of
+    over 4,300 digits and a lone surrogate (an escaped U+D800 to U+DFFF, which
+    no page or UTF-8 body can carry) raise ``JSONDecodeError``, the one error
+    Django's JSON fields expect: a form error in the admin, and the raw text
+    for a row read from the database, which then fails to compile like any
+    bad condition.
+    """
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        """Return the value of the JSON text *s*."""
+        try:
+            value = super().decode(s, *args, **kwargs)
+            json.dumps(value, ensure_ascii=False).encode()
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise json.JSONDecodeError(f"Unusable JSON: {exc}", s, 0) from None
+        return value
 
 
 @dataclass(frozen=True)

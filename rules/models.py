@@ -15,7 +15,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from rules.conditions import ConditionError, StoredRule, compile_condition
+from rules.conditions import ConditionDecoder, ConditionError, StoredRule, compile_condition
 from rules.engine import (
     CodeRules,
     InvalidRuleParamsError,
@@ -184,7 +184,8 @@ class ConditionRule(models.Model):
         default=Severity.ERROR.value,
     )
     condition = models.JSONField(
-        help_text='JsonLogic subset, e.g. {">": [{"var": "total"}, "100.00"]}.'
+        decoder=ConditionDecoder,
+        help_text='JsonLogic subset, e.g. {">": [{"var": "total"}, "100.00"]}.',
     )
     updated_at = models.DateTimeField(auto_now=True)
 
