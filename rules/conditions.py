@@ -168,6 +168,22 @@ class Condition:
         """Return whether *order* satisfies the condition."""
         return self.predicate(order)
 
+    @classmethod
+    def refused(cls, source: Any, error: ConditionError) -> Condition:
+        """Return a stand-in for a stored *source* that does not compile.
+
+        Evaluating it raises ``ConditionError`` with *error*'s message, which
+        the engine reports as the rule's ``error`` outcome, logged with a
+        reference id, while the other rules of a check still run. Its filter
+        matches no order, as an error counts as not passed.
+        """
+        message = str(error)
+
+        def refuse(order: Order) -> bool:
+            raise ConditionError(message)
+
+        return cls(source, refuse, NEVER)
+
 
 @dataclass(frozen=True)
 class _Value:
