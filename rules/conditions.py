@@ -213,27 +213,28 @@ def compile_condition(source: Any) -> Condition:
 def _check_size(source: Any) -> None:
     """Refuse JSON whose objects nest deeper than ``MAX_DEPTH`` or with over ``MAX_NODES`` nodes.
 
-    Walks with a stack of its own, not recursion, and stops at the first
-    limit passed, so its cost is bounded whatever the size of *source*.
+    Walks with a stack of its own, not recursion, and counts a container's
+    children before visiting them, so it stops at the first limit passed
+    having looked at no more than ``MAX_NODES`` nodes, however large *source*.
     """
     nodes = 1
     stack: list[tuple[Any, str, int]] = [(source, "condition", 0)]
     while stack:
         node, where, depth = stack.pop()
-        if isinstance(node, dict):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ConditionError(f"{where}: objects nest deeper than {MAX_DEPTH}.")
-            children = [(value, f"{where} {key!r}") for key, value in node.items()]
-        elif isinstance(node, list):
-            children = [(value, f"{where}[{index}]") for index, value in enumerate(node)]
-        else:
+        if not isinstance(node, dict | list):
             continue
-        nodes += len(children)
+        nodes += len(node)
         if nodes > MAX_NODES:
             raise ConditionError(
                 f"condition: more than {MAX_NODES} nodes (objects, lists and values)."
             )
+        if isinstance(node, list):
+            children = [(value, f"{where}[{index}]") for index, value in enumerate(node)]
+        else:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConditionError(f"{where}: objects nest deeper than {MAX_DEPTH}.")
+            children = [(value, f"{where} {key!r}") for key, value in node.items()]
         stack.extend((child, path, depth) for child, path in reversed(children))
 
 

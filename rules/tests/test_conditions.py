@@ -239,6 +239,11 @@ def test_a_condition_nested_10000_deep_is_refused_without_recursion():
         compile_condition({"!": lists})
 
 
+def test_a_condition_of_a_million_items_is_refused_by_its_size():
+    with pytest.raises(ConditionError, match="condition: more than 200 nodes"):
+        compile_condition({"in": [ITEMS, list(range(1_000_000))]})
+
+
 @settings(max_examples=300, deadline=None)
 @given(source=json_values)
 def test_arbitrary_json_compiles_or_is_refused_with_a_condition_error(source):
