@@ -450,7 +450,7 @@ def _number(node: int | float | str, where: str) -> Decimal:
     any arithmetic: a huge exponent makes ``Decimal`` arithmetic slow, or
     overflow its context, and a huge ``int`` has no cheap decimal text.
     """
-    if isinstance(node, int) and abs(node) > MAX_NUMBER:
+    if isinstance(node, int) and abs(node) > MAX_ITEMS_COUNT:
         raise ConditionError(f"{where}: the number is beyond plus or minus {MAX_NUMBER}.")
     try:
         number = Decimal(str(node))
@@ -462,7 +462,7 @@ def _number(node: int | float | str, where: str) -> Decimal:
         raise ConditionError(
             f"{where}: {node!r} has more than {MAX_PLACES} digits after the point."
         )
-    if number.is_zero():
+    if number.is_zero():  # whatever its exponent: 0E+999999 is 0
         return Decimal(0)
     if number.adjusted() > MAX_NUMBER.adjusted() or number.copy_abs() > MAX_NUMBER:
         raise ConditionError(f"{where}: {node!r} is beyond plus or minus {MAX_NUMBER}.")

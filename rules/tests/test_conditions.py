@@ -110,6 +110,7 @@ def test_invalid_conditions_are_refused_with_a_clear_message(condition, message)
         {">": [TOTAL, "0.000000000001"]},
         {">": [ITEMS, 1.000000000001]},
         {">=": [TOTAL, "0"]},
+        {">=": [TOTAL, "0E+999999999"]},
         {"<=": [TOTAL, "99999999.99"]},
         {"in": [TOTAL, [0, "99999999.99"]]},
         {">=": [ITEMS, 0]},
