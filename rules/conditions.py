@@ -8,21 +8,54 @@ and ``created_at``::
 Operators: ``==`` ``!=`` ``<`` ``<=`` ``>`` ``>=`` (two operands), ``and`` and
 ``or`` (one or more conditions), ``!`` (one condition), ``in`` (a value and a
 list of constants), ``%`` (a value and a positive constant divisor), ``var``
-(a field name). Numbers may be JSON numbers or strings; arithmetic is exact
-(``Decimal``). ``created_at`` compares with ISO 8601 date-times.
+(a field name: ``{"var": "total"}`` or ``{"var": ["total"]}``). JsonLogic's
+default, ``{"var": ["total", 0]}``, is refused: an order's fields always have a
+value, so a default would never apply. Numbers may be JSON numbers or strings;
+arithmetic is exact (``Decimal``). ``created_at`` compares with ISO 8601
+date-times with an offset, within the years 1 to 9999 in UTC.
+
+Limits, each refused with a ``ConditionError`` naming the place:
+
+- objects nest at most ``MAX_DEPTH`` (20) deep: ``{">": [{"var": "total"}, 1]}``
+  is 2 deep; lists add no depth;
+- at most ``MAX_NODES`` (200) nodes: every object, list, string, number,
+  true, false and null counts one;
+- an ``in`` lists at most ``MAX_IN_ITEMS`` (100) constants;
+- a number has at most ``MAX_PLACES`` (12) digits after the point, and lies
+  within plus or minus ``MAX_NUMBER`` (2147483647, the largest order value);
+  both are decided from the number's exponent before any arithmetic, so
+  ``"1e999990"`` costs no more than ``"1"``;
+- a number compared with an order value, or listed in an ``in`` with one,
+  must fit that value's column: 0 to 99999999.99 for ``total`` (a decimal of
+  10 digits, 2 places) and for a remainder of it; 0 to 2147483647 for
+  ``items_count`` (a positive integer column) and for a remainder of it.
+  Two constants compared with each other need only the limits above;
+- a ``%`` divisor of ``total`` is a whole number of cents from 0.01 to
+  99999999.99; of ``items_count``, a whole number from 1 to 2147483647.
+
+The limits keep compiling cheap and recursion shallow: the size is checked
+by walking the JSON with a stack of its own first, so a condition nested
+10,000 deep is refused like one nested 21 deep.
 
 ``compile_condition`` validates a condition once and returns a ``Condition``
 that evaluates an order in Python and filters orders in the database, the two
-agreeing on every order. In SQL, money is compared in whole cents (integers),
-so the answer is exact on SQLite, which stores decimals as floats.
+agreeing on every order. In SQL an order's value is a whole number (money in
+cents) and is compared only with whole numbers: a constant becomes the whole
+number that gives the same answer (``items_count > 2.5`` is ``> 2``,
+``total >= 99.995`` is ``cents >= 10000``, ``total == 99.995`` matches
+nothing), and a comparison of two constants is decided when compiling. So the
+answer is exact on SQLite too, which compares decimals as floats and would
+round a constant with many digits onto a whole number.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -45,15 +78,37 @@ from rules.engine.base import restate
 if TYPE_CHECKING:
     from orders.models import Order
 
+MAX_DEPTH = 20
+MAX_NODES = 200
+MAX_IN_ITEMS = 100
+MAX_PLACES = 12
+MAX_TOTAL = Decimal("99999999.99")
+MAX_ITEMS_COUNT = 2**31 - 1
+MAX_NUMBER = Decimal(MAX_ITEMS_COUNT)
+
 CENTS = Decimal(100)
-COMPARISONS: dict[str, tuple[Callable[[Any, Any], bool], Callable[..., Any]]] = {
-    "==": (operator.eq, Exact),
-    "<": (operator.lt, LessThan),
-    "<=": (operator.le, LessThanOrEqual),
-    ">": (operator.gt, GreaterThan),
-    ">=": (operator.ge, GreaterThanOrEqual),
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
-OPERATORS = sorted([*COMPARISONS, "!=", "and", "or", "!", "in", "%", "var"])
+LOOKUPS: dict[str, Callable[..., Any]] = {
+    "==": Exact,
+    "<": LessThan,
+    "<=": LessThanOrEqual,
+    ">": GreaterThan,
+    ">=": GreaterThanOrEqual,
+}
+# "c < x" is "x > c": the operator with its operands swapped.
+SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+# Against a whole number x, "x > c" is "x > floor(c)", "x < c" is "x < ceil(c)"...
+ROUNDING = {"<": ROUND_CEILING, "<=": ROUND_FLOOR, ">": ROUND_FLOOR, ">=": ROUND_CEILING}
+ALWAYS = Q(pk__isnull=False)
+NEVER = Q(pk__isnull=True)
+OPERATORS = sorted([*COMPARISONS, "and", "or", "!", "in", "%", "var"])
 
 
 class Kind(Enum):
@@ -66,10 +121,39 @@ class Kind(Enum):
 
 
 FIELDS = {"total": Kind.MONEY, "items_count": Kind.COUNT, "created_at": Kind.DATETIME}
+# An order value's unit in SQL, where it is a whole number: cents, items.
+UNITS = {Kind.MONEY: CENTS, Kind.COUNT: Decimal(1)}
+# The field whose column a money or count value (or its remainder) fits, and
+# the column's largest value; the smallest is 0 for both.
+RANGES = {Kind.MONEY: ("total", MAX_TOTAL), Kind.COUNT: ("items_count", MAX_NUMBER)}
+WHOLE = {Kind.MONEY: "a whole number of cents", Kind.COUNT: "a whole number"}
 
 
 class ConditionError(ValueError):
     """A condition is not in the supported subset; the message says where and why."""
+
+
+class ConditionDecoder(json.JSONDecoder):
+    """Decode JSON text, refusing what Python decodes but cannot safely use.
+
+    Text nested deeper than the interpreter's recursion allows, an integer of
+    over 4,300 digits and a lone surrogate (an escaped U+D800 to U+DFFF, which
+    no page or UTF-8 body can carry) raise ``JSONDecodeError``, the one error
+    Django's JSON fields expect: a form error in the admin, and the raw text
+    for a row read from the database, which then fails to compile like any
+    bad condition.
+    """
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        """Return the value of the JSON text *s*."""
+        try:
+            value = super().decode(s, *args, **kwargs)
+            json.dumps(value, ensure_ascii=False).encode()
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise json.JSONDecodeError(f"Unusable JSON: {exc}", s, 0) from None
+        return value
 
 
 @dataclass(frozen=True)
@@ -84,6 +168,22 @@ class Condition:
         """Return whether *order* satisfies the condition."""
         return self.predicate(order)
 
+    @classmethod
+    def refused(cls, source: Any, error: ConditionError) -> Condition:
+        """Return a stand-in for a stored *source* that does not compile.
+
+        Evaluating it raises ``ConditionError`` with *error*'s message, which
+        the engine reports as the rule's ``error`` outcome, logged with a
+        reference id, while the other rules of a check still run. Its filter
+        matches no order, as an error counts as not passed.
+        """
+        message = str(error)
+
+        def refuse(order: Order) -> bool:
+            raise ConditionError(message)
+
+        return cls(source, refuse, NEVER)
+
 
 @dataclass(frozen=True)
 class _Value:
@@ -94,16 +194,48 @@ class _Value:
     sql: Any
     constant: Any = None
     is_constant: bool = False
+    where: str = ""
 
 
 def compile_condition(source: Any) -> Condition:
     """Validate *source* and compile it once.
 
-    Raises ``ConditionError`` for an unknown operator or variable, a wrong
-    number of operands, or operands that cannot be compared.
+    Raises ``ConditionError``, and nothing else, for any JSON outside the
+    subset or its limits: an unknown operator or variable, a wrong number
+    or shape of operands, operands that cannot be compared, a condition too
+    deep or too large, a number too long or out of range.
     """
+    _check_size(source)
     predicate, q = _condition(source, "condition")
     return Condition(source, predicate, q)
+
+
+def _check_size(source: Any) -> None:
+    """Refuse JSON whose objects nest deeper than ``MAX_DEPTH`` or with over ``MAX_NODES`` nodes.
+
+    Walks with a stack of its own, not recursion, and counts a container's
+    children before visiting them, so it stops at the first limit passed
+    having looked at no more than ``MAX_NODES`` nodes, however large *source*.
+    """
+    nodes = 1
+    stack: list[tuple[Any, str, int]] = [(source, "condition", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        nodes += len(node)
+        if nodes > MAX_NODES:
+            raise ConditionError(
+                f"condition: more than {MAX_NODES} nodes (objects, lists and values)."
+            )
+        if isinstance(node, list):
+            children = [(value, f"{where}[{index}]") for index, value in enumerate(node)]
+        else:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConditionError(f"{where}: objects nest deeper than {MAX_DEPTH}.")
+            children = [(value, f"{where} {key!r}") for key, value in node.items()]
+        stack.extend((child, path, depth) for child, path in reversed(children))
 
 
 def _condition(node: Any, where: str) -> tuple[Callable[[Order], bool], Q]:
@@ -131,7 +263,7 @@ def _condition(node: Any, where: str) -> tuple[Callable[[Order], bool], Q]:
         return (lambda order: not inner(order)), ~q
     if operator_name == "in":
         return _membership(args, here)
-    if operator_name in COMPARISONS or operator_name == "!=":
+    if operator_name in COMPARISONS:
         return _comparison(operator_name, args, here)
     raise ConditionError(f"{here} is not a condition; use a comparison, 'and', 'or', '!' or 'in'.")
 
@@ -160,13 +292,37 @@ def _comparison(name: str, args: Any, here: str) -> tuple[Callable[[Order], bool
     left_node, right_node = _pair(args, here)
     left = _value(left_node, f"{here}[0]")
     right = _value(right_node, f"{here}[1]")
-    left, right = _comparable(left, right, here)
-    compare, lookup = COMPARISONS["==" if name == "!=" else name]
+    _comparable(left, right, here)
+    compare = COMPARISONS[name]
     read_left, read_right = left.python, right.python
-    q = Q(lookup(left.sql, right.sql))
+    return (lambda order: compare(read_left(order), read_right(order))), _comparison_q(
+        name, left, right
+    )
+
+
+def _comparison_q(name: str, left: _Value, right: _Value) -> Q:
+    """Return the SQL form of ``left <name> right``, exact on every database."""
+    if left.is_constant and right.is_constant:
+        return ALWAYS if COMPARISONS[name](left.constant, right.constant) else NEVER
+    if left.is_constant:
+        left, name, right = right, SWAPPED[name], left
+    if not right.is_constant or right.kind is Kind.DATETIME:
+        return _lookup(name, left.sql, right.sql)
+    units = right.constant * UNITS[left.kind]
+    if name in ("==", "!="):
+        if units != units.to_integral_value():
+            return NEVER if name == "==" else ALWAYS
+        whole = units
+    else:
+        whole = units.to_integral_value(ROUNDING[name])
+    return _lookup(name, left.sql, Value(int(whole), output_field=BigIntegerField()))
+
+
+def _lookup(name: str, left: Any, right: Any) -> Q:
+    """Return the SQL comparison of two expressions."""
     if name == "!=":
-        return (lambda order: read_left(order) != read_right(order)), ~q
-    return (lambda order: compare(read_left(order), read_right(order))), q
+        return ~Q(Exact(left, right))
+    return Q(LOOKUPS[name](left, right))
 
 
 def _membership(args: Any, here: str) -> tuple[Callable[[Order], bool], Q]:
@@ -174,15 +330,29 @@ def _membership(args: Any, here: str) -> tuple[Callable[[Order], bool], Q]:
     value_node, options = _pair(args, here)
     if not isinstance(options, list) or not options:
         raise ConditionError(f"{here} takes a value and a non-empty list of constants.")
+    if len(options) > MAX_IN_ITEMS:
+        raise ConditionError(f"{here}[1] lists more than {MAX_IN_ITEMS} constants.")
     value = _value(value_node, f"{here}[0]")
     constants = [_value(option, f"{here}[1][{i}]") for i, option in enumerate(options)]
-    pairs = [_comparable(value, constant, here) for constant in constants]
-    if not all(constant.is_constant for _, constant in pairs):
+    for constant in constants:
+        _comparable(value, constant, here)
+    if not all(constant.is_constant for constant in constants):
         raise ConditionError(f"{here} takes a list of constants, not variables.")
-    python_values = frozenset(constant.constant for _, constant in pairs)
-    sql_values = [constant.sql.value for _, constant in pairs]
-    read = pairs[0][0].python
-    return (lambda order: read(order) in python_values), Q(In(pairs[0][0].sql, sql_values))
+    members = frozenset(constant.constant for constant in constants)
+    read = value.python
+    return (lambda order: read(order) in members), _membership_q(value, members)
+
+
+def _membership_q(value: _Value, members: frozenset[Any]) -> Q:
+    """Return the SQL form of ``value in members``, exact on every database."""
+    if value.is_constant:
+        return ALWAYS if value.constant in members else NEVER
+    if value.kind is Kind.DATETIME:
+        return Q(In(value.sql, list(members)))
+    # In SQL an order's value is a whole number, which a fraction never equals.
+    units = (member * UNITS[value.kind] for member in members)
+    wholes = sorted(int(unit) for unit in units if unit == unit.to_integral_value())
+    return Q(In(value.sql, wholes)) if wholes else NEVER
 
 
 def _value(node: Any, where: str) -> _Value:
@@ -194,17 +364,31 @@ def _value(node: Any, where: str) -> _Value:
     operator_name, args = _operation(node, where)
     here = f"{where} '{operator_name}'"
     if operator_name == "var":
-        name = args[0] if isinstance(args, list) and len(args) == 1 else args
-        if name not in FIELDS:
-            raise ConditionError(
-                f"{here}: unknown variable {name!r}; use one of {', '.join(FIELDS)}."
-            )
-        kind = FIELDS[name]
-        sql = cents(name) if kind is Kind.MONEY else F(name)
-        return _Value(kind, operator.attrgetter(name), sql)
+        return _variable(args, here)
     if operator_name == "%":
         return _remainder(args, here)
     raise ConditionError(f"{here} is a condition, not a value.")
+
+
+def _variable(args: Any, here: str) -> _Value:
+    """Compile ``var``: a field name, alone or as a one-item list."""
+    name = args
+    if isinstance(args, list):
+        if len(args) == 2:
+            raise ConditionError(
+                f"{here}: a default value is not supported; an order's fields always have"
+                " a value, so write the name alone."
+            )
+        if len(args) != 1:
+            raise ConditionError(f"{here} takes one field name.")
+        [name] = args
+    if not isinstance(name, str):
+        raise ConditionError(f'{here} takes a field name as a string, e.g. {{"var": "total"}}.')
+    if name not in FIELDS:
+        raise ConditionError(f"{here}: unknown variable {name!r}; use one of {', '.join(FIELDS)}.")
+    kind = FIELDS[name]
+    sql = cents(name) if kind is Kind.MONEY else F(name)
+    return _Value(kind, operator.attrgetter(name), sql)
 
 
 def _remainder(args: Any, here: str) -> _Value:
@@ -212,58 +396,94 @@ def _remainder(args: Any, here: str) -> _Value:
     dividend_node, divisor_node = _pair(args, here)
     dividend = _value(dividend_node, f"{here}[0]")
     divisor = _value(divisor_node, f"{here}[1]")
-    if dividend.kind not in (Kind.MONEY, Kind.COUNT) or dividend.is_constant:
+    if dividend.kind not in RANGES or dividend.is_constant:
         raise ConditionError(f"{here}: the dividend must be total or items_count.")
     if not divisor.is_constant or divisor.kind is not Kind.NUMBER or divisor.constant <= 0:
         raise ConditionError(f"{here}: the divisor must be a positive number.")
+    field, largest = RANGES[dividend.kind]
     modulus = divisor.constant
+    if modulus > largest:
+        raise ConditionError(f"{here}: a divisor of {field} must be at most {largest}.")
+    units = modulus * UNITS[dividend.kind]
+    if units != units.to_integral_value():
+        raise ConditionError(f"{here}: a divisor of {field} must be {WHOLE[dividend.kind]}.")
+    integer = (
+        dividend.sql if dividend.kind is Kind.MONEY else Cast(dividend.sql, BigIntegerField())
+    )
     read = dividend.python
-    if dividend.kind is Kind.MONEY:
-        cents = modulus * CENTS
-        if cents != cents.to_integral_value():
-            raise ConditionError(f"{here}: a divisor of total must be a whole number of cents.")
-        sql = modulo(dividend.sql, int(cents))
-    else:
-        if modulus != modulus.to_integral_value():
-            raise ConditionError(f"{here}: a divisor of items_count must be a whole number.")
-        sql = modulo(Cast(dividend.sql, BigIntegerField()), int(modulus))
-    return _Value(dividend.kind, lambda order: Decimal(read(order)) % modulus, sql)
+    return _Value(
+        dividend.kind, lambda order: Decimal(read(order)) % modulus, modulo(integer, int(units))
+    )
 
 
 def _constant(node: int | float | str, where: str) -> _Value:
     """Compile a number (JSON number or string) or an ISO 8601 date-time string."""
     if isinstance(node, str):
-        moment = parse_datetime(node)
+        moment = _datetime(node, where)
         if moment is not None:
-            if moment.tzinfo is None:
-                raise ConditionError(f"{where}: the date-time {node!r} needs a time zone.")
-            return _Value(Kind.DATETIME, lambda order: moment, Value(moment), moment, True)
+            return _Value(Kind.DATETIME, lambda order: moment, Value(moment), moment, True, where)
+    number = _number(node, where)
+    return _Value(Kind.NUMBER, lambda order: number, None, number, True, where)
+
+
+def _datetime(text: str, where: str) -> datetime | None:
+    """Return *text* as an aware date-time, or ``None`` if it is not shaped like one."""
+    try:
+        moment = parse_datetime(text)
+    except ValueError:
+        raise ConditionError(f"{where}: {text!r} is not a valid date-time.") from None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ConditionError(f"{where}: the date-time {text!r} needs a time zone.")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ConditionError(f"{where}: the date-time {text!r} is out of range in UTC.") from None
+    return moment
+
+
+def _number(node: int | float | str, where: str) -> Decimal:
+    """Return *node* as a ``Decimal`` within the limits on numbers.
+
+    The limits are checked on the digits and the exponent as read, before
+    any arithmetic: a huge exponent makes ``Decimal`` arithmetic slow, or
+    overflow its context, and a huge ``int`` has no cheap decimal text.
+    """
+    if isinstance(node, int) and abs(node) > MAX_ITEMS_COUNT:
+        raise ConditionError(f"{where}: the number is beyond plus or minus {MAX_NUMBER}.")
     try:
         number = Decimal(str(node))
     except InvalidOperation:
         raise ConditionError(f"{where}: {node!r} is not a number or a date-time.") from None
     if not number.is_finite():
         raise ConditionError(f"{where}: {node!r} is not a finite number.")
-    return _Value(Kind.NUMBER, lambda order: number, Value(number), number, True)
+    if number.as_tuple().exponent < -MAX_PLACES:  # type: ignore[operator]
+        raise ConditionError(
+            f"{where}: {node!r} has more than {MAX_PLACES} digits after the point."
+        )
+    if number.is_zero():  # whatever its exponent: 0E+999999 is 0
+        return Decimal(0)
+    if number.adjusted() > MAX_NUMBER.adjusted() or number.copy_abs() > MAX_NUMBER:
+        raise ConditionError(f"{where}: {node!r} is beyond plus or minus {MAX_NUMBER}.")
+    return number
 
 
-def _comparable(left: _Value, right: _Value, here: str) -> tuple[_Value, _Value]:
-    """Return both operands in one SQL unit (money in cents), or raise if they differ."""
+def _comparable(left: _Value, right: _Value, here: str) -> None:
+    """Raise ``ConditionError`` if *left* and *right* cannot be compared."""
     kinds = {left.kind, right.kind}
     if Kind.DATETIME in kinds and kinds != {Kind.DATETIME}:
         raise ConditionError(f"{here}: created_at compares only with date-times.")
     if Kind.MONEY in kinds and Kind.COUNT in kinds:
         raise ConditionError(f"{here}: total and items_count cannot be compared.")
-    if Kind.MONEY in kinds:
-        return _in_cents(left), _in_cents(right)
-    return left, right
-
-
-def _in_cents(value: _Value) -> _Value:
-    """Return a plain number constant scaled to cents, for comparing with money."""
-    if value.kind is not Kind.NUMBER:
-        return value
-    return _Value(Kind.NUMBER, value.python, Value(value.constant * CENTS), value.constant, True)
+    for value, other in ((left, right), (right, left)):
+        if value.kind is Kind.NUMBER and other.kind in RANGES:
+            field, largest = RANGES[other.kind]
+            if not 0 <= value.constant <= largest:
+                raise ConditionError(
+                    f"{value.where}: {value.constant} is outside the range of {field}"
+                    f" (0 to {largest})."
+                )
 
 
 class StoredRule:

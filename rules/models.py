@@ -4,6 +4,7 @@
 condition rules stored here; rule sets from here too.
 """
 
+import logging
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,13 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from rules.conditions import ConditionError, StoredRule, compile_condition
+from rules.conditions import (
+    Condition,
+    ConditionDecoder,
+    ConditionError,
+    StoredRule,
+    compile_condition,
+)
 from rules.engine import (
     CodeRules,
     InvalidRuleParamsError,
@@ -26,6 +33,8 @@ from rules.engine import (
     Severity,
     UnknownRuleError,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
@@ -184,7 +193,8 @@ class ConditionRule(models.Model):
         default=Severity.ERROR.value,
     )
     condition = models.JSONField(
-        help_text='JsonLogic subset, e.g. {">": [{"var": "total"}, "100.00"]}.'
+        decoder=ConditionDecoder,
+        help_text='JsonLogic subset, e.g. {">": [{"var": "total"}, "100.00"]}.',
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -219,13 +229,27 @@ class ConditionRule(models.Model):
         stamp, compiled = _compiled.get(self.pk, (None, None))
         if compiled is None or stamp != self.updated_at:
             compiled = StoredRule(
-                self.name,
-                self.description,
-                Severity(self.severity),
-                compile_condition(self.condition),
+                self.name, self.description, Severity(self.severity), self._compile()
             )
             _compiled[self.pk] = (self.updated_at, compiled)
         return compiled
+
+    def _compile(self) -> Condition:
+        """Compile the condition; one that does not compile becomes a rule that errs.
+
+        A row saved before a limit existed, or written straight into the
+        database, must not break the checks that name it: its rule's outcome
+        is ``error`` (see ``Condition.refused``), and the problem is logged
+        here, once per change.
+        """
+        try:
+            return compile_condition(self.condition)
+        except ConditionError as exc:
+            logger.warning(
+                "stored condition does not compile",
+                extra={"rule": self.name, "rule_id": self.pk, "reason": str(exc)},
+            )
+            return Condition.refused(self.condition, exc)
 
     def describe(self) -> RuleInfo:
         """Return what the rule says about itself."""

@@ -1,7 +1,12 @@
+import json
+
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
 
+from rules.conditions import ConditionError, compile_condition
 from rules.models import ConditionRule, RuleSet
+from rules.tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +176,48 @@ def test_the_change_page_offers_an_impact_preview_of_the_edited_rules(admin_clie
     assert 'id="ruleset-preview-button"' in content
     assert f'data-url="{reverse("rules:ruleset-preview", args=["checkout"])}"' in content
     assert "rules/ruleset_preview.js" in content
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('{">": [{"var": ["total", 0]}, 1]}', "a default value is not supported"),
+        ('{">": [{"var": {}}, 1]}', "takes a field name as a string"),
+        ('{">": [{"var": "total"}, "1e999990"]}', "is beyond plus or minus 2147483647"),
+        ('{"==": [{"%": [{"var": "total"}, 0]}, 0]}', "the divisor must be a positive number"),
+        ("[" * 500 + "]" * 500, "more than 200 nodes"),
+        ("[" * 100_000 + "]" * 100_000, "Enter a valid JSON."),
+        ('{">": [{"var": "total"}, ' + "1" * 5000 + "]}", "Enter a valid JSON."),
+        ('{">": [{"var": "total"}, "\\udfff"]}', "Enter a valid JSON."),
+    ],
+)
+def test_a_malformed_condition_is_a_form_error_never_a_500(admin_client, text, error):
+    response = admin_client.post(CONDITION_ADD, _condition_form("big", text))
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert ConditionRule.objects.count() == 0
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(source=json_values)
+def test_arbitrary_json_in_the_admin_is_saved_or_a_form_error(admin_client, source):
+    ConditionRule.objects.all().delete()
+    try:
+        compile_condition(source)
+    except ConditionError:
+        valid = False
+    else:
+        valid = True
+
+    response = admin_client.post(CONDITION_ADD, _condition_form("fuzzed", json.dumps(source)))
+
+    if valid:
+        assert response.status_code == 302
+        assert ConditionRule.objects.get().condition == source
+    else:
+        assert response.status_code == 200
+        assert "condition" in response.context["adminform"].form.errors
+        assert ConditionRule.objects.count() == 0

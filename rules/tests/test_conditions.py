@@ -3,9 +3,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
 
 from orders.tests.factories import OrderFactory
 from rules.conditions import ConditionError, compile_condition
+from rules.tests.strategies import json_values
 
 TOTAL = {"var": "total"}
 ITEMS = {"var": "items_count"}
@@ -14,6 +16,21 @@ CREATED = {"var": "created_at"}
 
 def _holds(condition, **fields) -> bool:
     return compile_condition(condition).evaluate(OrderFactory.build(**fields))
+
+
+def _nested(depth: int) -> dict:
+    """Return a valid condition whose objects nest *depth* (at least 2) deep."""
+    condition = {">": [TOTAL, 1]}
+    for _ in range(depth - 2):
+        condition = {"!": condition}
+    return condition
+
+
+def _with_nodes(count: int) -> dict:
+    """Return a valid condition of exactly *count* (113 to 212) nodes."""
+    # The "or" and its list are 2 nodes; an "in" of k items is 5 + k.
+    first, second = list(range(1, 101)), list(range(1, count - 111))
+    return {"or": [{"in": [ITEMS, first]}, {"in": [ITEMS, second]}]}
 
 
 @pytest.mark.parametrize(
@@ -82,3 +99,158 @@ def test_conditions_evaluate_exactly(condition, fields, expected):
 def test_invalid_conditions_are_refused_with_a_clear_message(condition, message):
     with pytest.raises(ConditionError, match=re.escape(message)):
         compile_condition(condition)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        _nested(20),
+        _with_nodes(200),
+        {"in": [ITEMS, list(range(1, 101))]},
+        {">": [TOTAL, "0.000000000001"]},
+        {">": [ITEMS, 1.000000000001]},
+        {">=": [TOTAL, "0"]},
+        {">=": [TOTAL, "0E+999999999"]},
+        {"<=": [TOTAL, "99999999.99"]},
+        {"in": [TOTAL, [0, "99999999.99"]]},
+        {">=": [ITEMS, 0]},
+        {"<=": [ITEMS, 2**31 - 1]},
+        {"==": [{"%": [ITEMS, 2]}, 0]},
+        {"<": [-(2**31 - 1), "2147483647"]},
+        {"==": [{"%": [TOTAL, "0.01"]}, 0]},
+        {"==": [{"%": [TOTAL, "99999999.99"]}, 0]},
+        {"==": [{"%": [ITEMS, 2**31 - 1]}, 0]},
+        {">": [CREATED, "0001-01-01T00:00:00Z"]},
+        {"<": [CREATED, "9999-12-31T23:59:59+00:00"]},
+        {">": [{"var": ["total"]}, 1]},
+    ],
+)
+def test_conditions_at_a_limit_compile(condition):
+    order = OrderFactory.build(created_at=datetime(2026, 11, 21, tzinfo=UTC))
+
+    assert compile_condition(condition).evaluate(order) in (True, False)
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (_nested(21), "'!' '>'[0]: objects nest deeper than 20."),
+        (_with_nodes(201), "condition: more than 200 nodes"),
+        ({"in": [ITEMS, list(range(1, 102))]}, "condition 'in'[1] lists more than 100 constants."),
+        (
+            {">": [TOTAL, "0.0000000000001"]},
+            "condition '>'[1]: '0.0000000000001' has more than 12 digits after the point.",
+        ),
+        ({">": [ITEMS, 1e-13]}, "condition '>'[1]: 1e-13 has more than 12 digits"),
+        (
+            {">": [TOTAL, "-0.01"]},
+            "condition '>'[1]: -0.01 is outside the range of total (0 to 99999999.99).",
+        ),
+        ({"<": ["100000000.00", TOTAL]}, "condition '<'[0]: 100000000.00 is outside the range"),
+        (
+            {"in": [TOTAL, [1, "100000000"]]},
+            "condition 'in'[1][1]: 100000000 is outside the range of total",
+        ),
+        (
+            {">=": [ITEMS, -1]},
+            "condition '>='[1]: -1 is outside the range of items_count (0 to 2147483647).",
+        ),
+        ({"==": [{"%": [ITEMS, 2]}, -1]}, "-1 is outside the range of items_count"),
+        (
+            {"<=": [ITEMS, 2**31]},
+            "condition '<='[1]: the number is beyond plus or minus 2147483647",
+        ),
+        ({"<": ["-2147483648", 0]}, "condition '<'[0]: '-2147483648' is beyond plus or minus"),
+        (
+            {"==": [{"%": [TOTAL, "100000000"]}, 0]},
+            "condition '=='[0] '%': a divisor of total must be at most 99999999.99.",
+        ),
+        ({"==": [{"%": [ITEMS, 2**31]}, 0]}, "condition '=='[0] '%'[1]: the number is beyond"),
+        (
+            {"==": [{"%": [ITEMS, "0.5"]}, 0]},
+            "condition '=='[0] '%': a divisor of items_count must be a whole number.",
+        ),
+        (
+            {">": [CREATED, "0001-01-01T00:00:00+05:00"]},
+            "condition '>'[1]: the date-time '0001-01-01T00:00:00+05:00' is out of range in UTC.",
+        ),
+        ({"<": [CREATED, "9999-12-31T23:59:59-05:00"]}, "is out of range in UTC"),
+    ],
+)
+def test_conditions_past_a_limit_are_refused_naming_the_place(condition, message):
+    with pytest.raises(ConditionError, match=re.escape(message)):
+        compile_condition(condition)
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            {">": [{"var": ["total", 0]}, 1]},
+            "condition '>'[0] 'var': a default value is not supported",
+        ),
+        ({">": [{"var": {}}, 1]}, "condition '>'[0] 'var' takes a field name as a string"),
+        ({">": [{"var": 5}, 1]}, "takes a field name as a string"),
+        ({">": [{"var": None}, 1]}, "takes a field name as a string"),
+        ({">": [{"var": [True]}, 1]}, "takes a field name as a string"),
+        ({">": [{"var": [["total"]]}, 1]}, "takes a field name as a string"),
+        ({">": [{"var": []}, 1]}, "condition '>'[0] 'var' takes one field name."),
+        ({">": [{"var": ["total", 0, 1]}, 1]}, "takes one field name."),
+        ({">": [TOTAL, "1e999990"]}, "condition '>'[1]: '1e999990' is beyond plus or minus"),
+        ({">": [TOTAL, "1e999999999"]}, "'1e999999999' is beyond plus or minus 2147483647."),
+        ({">": [TOTAL, "-1e999999999"]}, "'-1e999999999' is beyond plus or minus"),
+        ({">": [TOTAL, "1e-999999999"]}, "has more than 12 digits after the point."),
+        ({">": [TOTAL, 10**5000]}, "condition '>'[1]: the number is beyond plus or minus"),
+        ({">": [TOTAL, 1e308]}, "1e+308 is beyond plus or minus"),
+        ({">": [TOTAL, float("inf")]}, "not a finite number"),
+        (
+            {"==": [{"%": [TOTAL, "1e999990"]}, 0]},
+            "condition '=='[0] '%'[1]: '1e999990' is beyond",
+        ),
+        ({"==": [{"%": [ITEMS, "1e-999990"]}, 0]}, "has more than 12 digits after the point."),
+        ({"==": [{"%": [ITEMS, "0e5"]}, 0]}, "the divisor must be a positive number."),
+        ({"and": {">": [TOTAL, 1]}}, "condition 'and' takes a list of one or more conditions."),
+        ({"or": "total"}, "condition 'or' takes a list of one or more conditions."),
+        ({">": TOTAL}, "condition '>' takes exactly two operands."),
+        ({"in": ITEMS}, "condition 'in' takes exactly two operands."),
+        ({"in": [ITEMS, 3]}, "condition 'in' takes a value and a non-empty list of constants."),
+        ({"==": [{"%": TOTAL}, 0]}, "condition '=='[0] '%' takes exactly two operands."),
+        (
+            {">": [CREATED, "2026-13-01T00:00:00Z"]},
+            "'2026-13-01T00:00:00Z' is not a valid date-time",
+        ),
+        ({"\ud800": [TOTAL, 1]}, "unknown operator '\\ud800'"),
+    ],
+)
+def test_malformed_shapes_are_refused_naming_the_place(condition, message):
+    with pytest.raises(ConditionError, match=re.escape(message)):
+        compile_condition(condition)
+
+
+def test_a_condition_nested_10000_deep_is_refused_without_recursion():
+    objects = {">": [TOTAL, 1]}
+    lists: list = [TOTAL]
+    for _ in range(10_000):
+        objects = {"!": objects}
+        lists = [lists]
+
+    with pytest.raises(ConditionError, match="objects nest deeper than 20"):
+        compile_condition(objects)
+    with pytest.raises(ConditionError, match="more than 200 nodes"):
+        compile_condition({"!": lists})
+
+
+def test_a_condition_of_a_million_items_is_refused_by_its_size():
+    with pytest.raises(ConditionError, match="condition: more than 200 nodes"):
+        compile_condition({"in": [ITEMS, list(range(1_000_000))]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=json_values)
+def test_arbitrary_json_compiles_or_is_refused_with_a_condition_error(source):
+    try:
+        condition = compile_condition(source)
+    except ConditionError:
+        return
+    order = OrderFactory.build(created_at=datetime(2026, 11, 21, tzinfo=UTC))
+    assert condition.evaluate(order) in (True, False)

@@ -40,7 +40,7 @@ totals = st.sampled_from([Decimal(t) for t in BOUNDARY_TOTALS]) | st.decimals(
 orders = st.builds(
     lambda total, items, minutes: (total, items, MONDAY + timedelta(minutes=minutes)),
     totals,
-    st.sampled_from([1, 2, 3]) | st.integers(min_value=1, max_value=2**31 - 1),
+    st.sampled_from([1, 2, 3, 2**31 - 1]) | st.integers(min_value=1, max_value=2**31 - 1),
     st.integers(min_value=0, max_value=14 * 24 * 60),
 )
 
@@ -62,6 +62,18 @@ CONDITIONS = [
     {"!": [{"in": [{"var": "items_count"}, [1, 3]]}]},
     {"!=": [{"%": [{"var": "total"}, "0.25"]}, "0.05"]},
     {"<": [{"var": "created_at"}, "2026-11-21T00:00:00+00:00"]},
+    # Constants with more digits than a float holds, and fractions of a cent or an item:
+    # SQLite compares decimals as floats, so these must reach SQL as whole numbers.
+    {">=": [{"var": "total"}, "99999995.000000000001"]},
+    {"in": [{"var": "total"}, ["99.995", "100.00"]]},
+    {"<=": [{"var": "items_count"}, "2147483646.999999999999"]},
+    {"or": [{"==": [{"var": "items_count"}, "2.5"]}, {"<": ["2.5", {"var": "items_count"}]}]},
+    {
+        "and": [
+            {"<": ["2147483646.999999999998", "2147483646.999999999999"]},
+            {">": [{"var": "total"}, 100]},
+        ]
+    },
 ]
 
 

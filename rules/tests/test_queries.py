@@ -355,6 +355,21 @@ def test_a_stored_condition_rule_works_in_checks_batches_and_queries(
     assert set(_ids(query)) == {orders[0].pk, orders[2].pk}
 
 
+def test_a_stored_rule_that_does_not_compile_passes_no_order_in_queries(api_client, orders):
+    ConditionRule.objects.create(
+        name="broken_stored_rule",
+        description="Saved before the limits.",
+        condition={">": [{"var": "total"}, "1e999990"]},
+    )
+
+    passed = _query(api_client, rules=["broken_stored_rule"], outcome="passed")
+    failed = _query(api_client, rules=["broken_stored_rule"], outcome="failed")
+
+    assert (passed.status_code, failed.status_code) == (200, 200)
+    assert (passed.json()["count"], passed.json()["evaluated_in"]) == (0, "database")
+    assert set(_ids(failed)) == {order.pk for order in orders}
+
+
 def test_a_stored_rule_is_listed_as_stored(api_client, big_and_many):
     rules = {rule["name"]: rule for rule in api_client.get(reverse("rules:rule-list")).json()}
 
