@@ -38,7 +38,7 @@ class RuleSetItemInline(admin.TabularInline):
 
 @admin.register(RuleSet)
 class RuleSetAdmin(admin.ModelAdmin):
-    """List and edit rule sets; every save raises the set's version."""
+    """List and edit rule sets; every save publishes the set as its next version."""
 
     list_display = ("name", "active", "version", "rule_count", "updated_at")
     list_filter = ("active",)
@@ -56,6 +56,11 @@ class RuleSetAdmin(admin.ModelAdmin):
         """Return how many rules the set has."""
         return obj.item_count
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save the items, then publish the set's content as one new version."""
+        super().save_related(request, form, formsets, change)
+        form.instance.publish(by=request.user.get_username())
+
 
 @admin.register(ConditionRule)
 class ConditionRuleAdmin(admin.ModelAdmin):
@@ -65,3 +70,11 @@ class ConditionRuleAdmin(admin.ModelAdmin):
     list_filter = ("severity",)
     search_fields = ("name", "description")
     readonly_fields = ("updated_at",)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        """Refuse to delete a rule that a rule set's current version uses, naming the sets."""
+        deleted, counts, permissions_needed, protected = super().get_deleted_objects(objs, request)
+        in_use = [
+            rule.in_use_message(using) for rule in objs if (using := rule.current_versions_using())
+        ]
+        return deleted, counts, permissions_needed, [*protected, *in_use]

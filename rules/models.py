@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -32,64 +32,176 @@ from rules.engine import (
     RuleSpec,
     Severity,
     UnknownRuleError,
+    UnknownRuleSetVersionError,
 )
 
 logger = logging.getLogger(__name__)
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
-    """Queries of rule sets."""
+    """Queries of rule sets: the resolver's source of rule sets."""
 
-    def find_set(self, name: str, *, active_only: bool) -> "RuleSet | None":
-        """Return the set named *name* with its items, read now (no cache), or ``None``."""
-        sets = self.filter(active=True) if active_only else self
-        return sets.filter(name=name).prefetch_related("items").first()
+    def find_set(
+        self, name: str, *, version: int | None = None, active_only: bool = True
+    ) -> "RuleSetVersion | None":
+        """Return version *version* (default: the current one) of the set named *name*.
+
+        Read now (no cache). Returns ``None`` when there is no such set (or,
+        with *active_only*, no active one); raises
+        ``UnknownRuleSetVersionError`` when the set has no such version.
+        """
+        ruleset = (self.filter(active=True) if active_only else self).filter(name=name).first()
+        if ruleset is None:
+            return None
+        number = ruleset.version if version is None else version
+        found = ruleset.versions.filter(number=number).first()
+        if found is None:
+            raise UnknownRuleSetVersionError(name, version)
+        found.ruleset = ruleset
+        return found
 
 
 class RuleSet(models.Model):
     """A named list of rules that a check can ask for by name.
 
-    ``version`` goes up with every change to the set or its items, so a check
-    result says exactly which rules it used.
+    Its items are edited in place; every saved change is published as a new,
+    immutable ``RuleSetVersion`` holding the set's complete content
+    (``publish``), and ``version`` is the number of the current one. Checks
+    run a version, never the items being edited.
     """
 
     name = models.SlugField(max_length=100, unique=True, help_text="Used in checks: `ruleset`.")
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True, help_text="Inactive sets cannot be used.")
-    version = models.PositiveIntegerField(default=1, editable=False)
+    version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="The current version; 0 until the first is saved."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RuleSetQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(version__gte=1), name="ruleset_version_positive"
-            )
-        ]
 
     def __str__(self) -> str:
         """Return the set's name and version."""
         return f"{self.name} v{self.version}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        """Save, increasing the version of an existing set."""
-        if self.pk is not None:
-            self.version = F("version") + 1
-        super().save(*args, **kwargs)
-        if self.pk is not None:
-            self.refresh_from_db(fields=["version"])
+    def specs(self) -> list[RuleSpec]:
+        """Return the set's items as edited now, in order, as rule specs."""
+        return [item.spec() for item in self.items.all()]
 
-    def bump_version(self) -> None:
-        """Record that an item changed: increase the version, in the database."""
-        RuleSet.objects.filter(pk=self.pk).update(
-            version=F("version") + 1, updated_at=timezone.now()
+    def current(self) -> "RuleSetVersion | None":
+        """Return the current version, or ``None`` before the first is saved."""
+        return self.versions.filter(number=self.version).first()
+
+    def current_specs(self) -> list[RuleSpec]:
+        """Return the current version's items, in order (none before the first)."""
+        current = self.current()
+        return current.specs() if current is not None else []
+
+    def content(self) -> list[dict[str, Any]]:
+        """Return the set's items as a version holds them, stored conditions included."""
+        items = list(self.items.all())
+        stored = {
+            rule.name: rule
+            for rule in ConditionRule.objects.filter(name__in=[item.rule for item in items])
+            if not RuleRegistry.rule_exists(rule.name)
+        }
+        return [item.content(stored.get(item.rule)) for item in items]
+
+    @transaction.atomic
+    def publish(self, *, by: str = "") -> "RuleSetVersion":
+        """Save the set's content as its next version, unless the current one holds it.
+
+        One call is one version, however many items changed; *by* names who
+        saved it. Returns the current version.
+        """
+        locked = RuleSet.objects.select_for_update().get(pk=self.pk)
+        content = self.content()
+        current = locked.versions.first()
+        if current is not None and current.items == content:
+            return current
+        number = current.number + 1 if current is not None else 1
+        published = RuleSetVersion.objects.create(
+            ruleset=locked, number=number, items=content, created_by=by
         )
+        RuleSet.objects.filter(pk=self.pk).update(version=number, updated_at=timezone.now())
+        self.version = number
+        logger.info(
+            "rule set version saved", extra={"ruleset": self.name, "version": number, "by": by}
+        )
+        return published
+
+
+class RuleSetVersion(models.Model):
+    """One version of a rule set: its complete content as it was saved, never changed.
+
+    ``items`` holds each item (position, rule, params, ``as``, severity) and,
+    for a stored condition rule, its description, severity and condition as
+    they were, so that the version runs the same way whatever changes later.
+    """
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    items = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True, help_text="Who saved it.")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ruleset", "number"], name="ruleset_version_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="ruleset_version_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        """Return the set's name and this version's number."""
+        return f"{self.ruleset.name} v{self.number}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Save a new version; a saved version is never changed."""
+        if self.pk is not None:
+            raise ValidationError("A rule set version is never changed; publish a new one.")
+        super().save(*args, **kwargs)
+
+    @property
+    def name(self) -> str:
+        """Return the rule set's name."""
+        return self.ruleset.name
+
+    @property
+    def version(self) -> int:
+        """Return this version's number."""
+        return self.number
 
     def specs(self) -> list[RuleSpec]:
-        """Return the set's items, in order, as rule specs."""
-        return [item.spec() for item in self.items.all()]
+        """Return the version's items, in order, as rule specs."""
+        return [
+            RuleSpec(
+                item["rule"],
+                item["params"],
+                item["as"] or None,
+                Severity(item["severity"]) if item["severity"] else None,
+            )
+            for item in sorted(self.items, key=lambda item: item["position"])
+        ]
+
+    def conditions_by_rule(self) -> dict[str, Any]:
+        """Return the stored condition rules among the items, as they were, by name."""
+        return {item["rule"]: item["stored"] for item in self.items if item.get("stored")}
+
+    def definitions(self) -> dict[str, "StoredRuleSnapshot"]:
+        """Return the stored condition rules of this version, as they were."""
+        return {
+            item["rule"]: StoredRuleSnapshot(self.pk, item["rule"], item["stored"])
+            for item in self.items
+            if item.get("stored")
+        }
 
 
 class RuleSetItem(models.Model):
@@ -129,17 +241,6 @@ class RuleSetItem(models.Model):
         """Return the item's key."""
         return self.alias or self.rule
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        """Save and bump the set's version."""
-        super().save(*args, **kwargs)
-        self.ruleset.bump_version()
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        """Delete and bump the set's version."""
-        result = super().delete(*args, **kwargs)
-        self.ruleset.bump_version()
-        return result
-
     def spec(self) -> RuleSpec:
         """Return this item as a rule spec."""
         return RuleSpec(
@@ -148,6 +249,17 @@ class RuleSetItem(models.Model):
             self.alias or None,
             Severity(self.severity) if self.severity else None,
         )
+
+    def content(self, stored: "ConditionRule | None") -> dict[str, Any]:
+        """Return this item as a version holds it; *stored* is its condition rule, if any."""
+        return {
+            "position": self.position,
+            "rule": self.rule,
+            "params": self.params or {},
+            "as": self.alias,
+            "severity": self.severity,
+            "stored": stored.snapshot() if stored is not None else None,
+        }
 
     def clean(self) -> None:
         """Check the rule name against the registry and the params against its declaration."""
@@ -207,6 +319,39 @@ class ConditionRule(models.Model):
         """Return the rule's name."""
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and publish a new version of every rule set whose current version uses it."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            for version in self.current_versions_using():
+                version.ruleset.publish()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the rule, unless a rule set's current version uses it.
+
+        Raises ``ValidationError`` naming those sets.
+        """
+        using = self.current_versions_using()
+        if using:
+            raise ValidationError(self.in_use_message(using))
+        return super().delete(*args, **kwargs)
+
+    def current_versions_using(self) -> list["RuleSetVersion"]:
+        """Return the current versions of the rule sets that use this rule."""
+        current = RuleSetVersion.objects.filter(number=F("ruleset__version"))
+        return [
+            version
+            for version in current.select_related("ruleset")
+            if any(item["rule"] == self.name for item in version.items)
+        ]
+
+    def in_use_message(self, using: list["RuleSetVersion"]) -> str:
+        """Say which rule sets keep this rule from being deleted."""
+        names = ", ".join(sorted(str(version) for version in using))
+        return (
+            f"Condition rule {self.name!r} is used by rule set(s) {names}; remove it there first."
+        )
+
     def clean(self) -> None:
         """Refuse a code rule's name and a condition outside the supported subset."""
         if RuleRegistry.rule_exists(self.name):
@@ -222,49 +367,97 @@ class ConditionRule(models.Model):
         A condition is compiled once per saved change, per process: the
         compiled rule is kept under the row's id and ``updated_at``.
         """
-        if params:
-            raise InvalidRuleParamsError(
-                {self.name: {name: ["Unknown parameter."] for name in params}}
-            )
+        _refuse_params(self.name, params)
         stamp, compiled = _compiled.get(self.pk, (None, None))
         if compiled is None or stamp != self.updated_at:
-            compiled = StoredRule(
-                self.name, self.description, Severity(self.severity), self._compile()
-            )
+            compiled = _compile_stored(self.name, self.snapshot(), rule_id=self.pk)
             _compiled[self.pk] = (self.updated_at, compiled)
         return compiled
 
-    def _compile(self) -> Condition:
-        """Compile the condition; one that does not compile becomes a rule that errs.
-
-        A row saved before a limit existed, or written straight into the
-        database, must not break the checks that name it: its rule's outcome
-        is ``error`` (see ``Condition.refused``), and the problem is logged
-        here, once per change.
-        """
-        try:
-            return compile_condition(self.condition)
-        except ConditionError as exc:
-            logger.warning(
-                "stored condition does not compile",
-                extra={"rule": self.name, "rule_id": self.pk, "reason": str(exc)},
-            )
-            return Condition.refused(self.condition, exc)
-
     def describe(self) -> RuleInfo:
         """Return what the rule says about itself."""
-        return RuleInfo(
-            name=self.name,
-            description=self.description,
-            severity=Severity(self.severity),
-            params=None,
-            examples=(),
-            stored=True,
-            condition=self.condition,
+        return _describe_stored(self.name, self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return what a rule set version keeps of this rule: all that decides its outcome."""
+        return {
+            "description": self.description,
+            "severity": self.severity,
+            "condition": self.condition,
+        }
+
+
+class StoredRuleSnapshot:
+    """A stored condition rule as a rule set version holds it, for the resolver.
+
+    A version runs the condition it was saved with, whatever the row says
+    now; compiled once per process (a version never changes).
+    """
+
+    def __init__(self, version_id: int, name: str, snapshot: Mapping[str, Any]) -> None:
+        """Keep the version's id, the rule's name and its snapshot."""
+        self.version_id = version_id
+        self.name = name
+        self.snapshot = snapshot
+
+    def bind(self, params: Mapping[str, Any]) -> StoredRule:
+        """Return the rule compiled for the engine; a stored rule takes no parameters."""
+        _refuse_params(self.name, params)
+        key = (self.version_id, self.name)
+        compiled = _compiled_snapshots.get(key)
+        if compiled is None:
+            compiled = _compiled_snapshots[key] = _compile_stored(
+                self.name, self.snapshot, version_id=self.version_id
+            )
+        return compiled
+
+    def describe(self) -> RuleInfo:
+        """Return what the rule said about itself in this version."""
+        return _describe_stored(self.name, self.snapshot)
+
+
+def _refuse_params(name: str, params: Mapping[str, Any]) -> None:
+    """Raise ``InvalidRuleParamsError`` if a stored rule is given any parameter."""
+    if params:
+        raise InvalidRuleParamsError({name: {param: ["Unknown parameter."] for param in params}})
+
+
+def _compile_stored(name: str, snapshot: Mapping[str, Any], **where: int) -> StoredRule:
+    """Compile a stored condition; one that does not compile becomes a rule that errs.
+
+    A row saved before a limit existed, or written straight into the
+    database, must not break the checks that name it: its rule's outcome is
+    ``error`` (see ``Condition.refused``), and the problem is logged here,
+    once per compilation; *where* says which row or version it came from.
+    """
+    source = snapshot["condition"]
+    try:
+        condition = compile_condition(source)
+    except ConditionError as exc:
+        logger.warning(
+            "stored condition does not compile",
+            extra={"rule": name, "reason": str(exc), **where},
         )
+        condition = Condition.refused(source, exc)
+    return StoredRule(name, snapshot["description"], Severity(snapshot["severity"]), condition)
 
 
-# Compiled conditions of this process, by row id: (updated_at, rule).
+def _describe_stored(name: str, snapshot: Mapping[str, Any]) -> RuleInfo:
+    """Return what a stored condition rule says about itself."""
+    return RuleInfo(
+        name=name,
+        description=snapshot["description"],
+        severity=Severity(snapshot["severity"]),
+        params=None,
+        examples=(),
+        stored=True,
+        condition=snapshot["condition"],
+    )
+
+
+# Compiled conditions of this process, by row id: (updated_at, rule); and the
+# conditions rule set versions hold, by (version id, rule name).
 _compiled: dict[int, tuple[datetime, StoredRule]] = {}
+_compiled_snapshots: dict[tuple[int, str], StoredRule] = {}
 
 resolver = Resolver(sources=(CodeRules(), ConditionRule.objects), rulesets=RuleSet.objects)

@@ -25,6 +25,9 @@ MAX_ORDER_ID = 2**63 - 1
 MAX_RULES_PER_CHECK = 100
 MAX_ORDERS_PER_BATCH = 1000
 MAX_NAME_LENGTH = 100
+# A rule set's name, optionally pinned to a version: "checkout" or "checkout@7".
+RULESET_PATTERN = r"^[-a-zA-Z0-9_]+(@[1-9][0-9]{0,9})?$"
+MAX_VERSION = 2**31 - 1
 
 
 class ExpectedOutcomeField(serializers.ChoiceField):
@@ -155,17 +158,35 @@ class RuleSourceSerializer(RequestSerializer):
         max_length=MAX_RULES_PER_CHECK,
         help_text="Rules to evaluate, in order: names or objects. Each key at most once.",
     )
-    ruleset = serializers.SlugField(
-        required=False, max_length=MAX_NAME_LENGTH, help_text="Name of an active rule set."
+    ruleset = serializers.RegexField(
+        RULESET_PATTERN,
+        required=False,
+        max_length=MAX_NAME_LENGTH + 12,
+        help_text="Name of an active rule set, runs its current version; `name@7` pins version 7.",
+    )
+    ruleset_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="Pin this version of `ruleset` (the same as `name@7`).",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Require exactly one of `rules` and `ruleset`, and distinct keys."""
+        """Require exactly one of `rules` and `ruleset`, distinct keys, and one version pin.
+
+        ``name@7`` becomes ``ruleset="name"`` and ``ruleset_version=7``.
+        """
         _exactly_one(attrs, "rules", "ruleset")
         try:
             _distinct_keys(attrs.get("rules", ()))
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"rules": exc.detail}) from None
+        name, _, pinned = attrs.get("ruleset", "").partition("@")
+        if "ruleset_version" in attrs and (pinned or "ruleset" not in attrs):
+            problem = "Pin a version once: `ruleset_version` beside a `ruleset`, or `name@N`."
+            raise serializers.ValidationError({"ruleset_version": [problem]})
+        if pinned:
+            attrs["ruleset"], attrs["ruleset_version"] = name, int(pinned)
         return attrs
 
 
@@ -419,7 +440,7 @@ class RuleSetItemSerializer(serializers.Serializer):
     """A rule in a rule set."""
 
     rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
-    name = serializers.CharField(help_text="The registered rule's name.")
+    name = serializers.CharField(help_text="The rule's name.")
     params = serializers.DictField()
     severity = serializers.CharField(
         allow_null=True, help_text="Null: the rule's default severity."
@@ -427,14 +448,30 @@ class RuleSetItemSerializer(serializers.Serializer):
 
 
 class RuleSetSerializer(serializers.Serializer):
-    """A rule set and its rules, in order."""
+    """A rule set and the rules of its current version, in order."""
 
     name = serializers.SlugField()
     description = serializers.CharField()
     active = serializers.BooleanField()
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The current version; 0 before the first.")
     updated_at = serializers.DateTimeField()
+    items = RuleSetItemSerializer(
+        many=True, source="current_specs", help_text="The current version's, in evaluation order."
+    )
+
+
+class RuleSetVersionSerializer(serializers.Serializer):
+    """One saved version of a rule set: its complete content, never changed."""
+
+    name = serializers.SlugField(help_text="The rule set's name.")
+    version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(help_text="Who saved it.")
     items = RuleSetItemSerializer(many=True, source="specs", help_text="In evaluation order.")
+    conditions = serializers.DictField(
+        source="conditions_by_rule",
+        help_text="The stored condition rules among the items, as they were: by rule name.",
+    )
 
 
 class RuleQueryResponseSerializer(serializers.Serializer):

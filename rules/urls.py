@@ -11,6 +11,8 @@ from rules.views import (
     RuleSetDetailView,
     RuleSetListView,
     RuleSetPreviewView,
+    RuleSetVersionDetailView,
+    RuleSetVersionListView,
 )
 
 app_name = "rules"
@@ -24,4 +26,14 @@ urlpatterns = [
     path("rulesets/", RuleSetListView.as_view(), name="ruleset-list"),
     path("rulesets/<slug:name>/", RuleSetDetailView.as_view(), name="ruleset-detail"),
     path("rulesets/<slug:name>/preview/", RuleSetPreviewView.as_view(), name="ruleset-preview"),
+    path(
+        "rulesets/<slug:name>/versions/",
+        RuleSetVersionListView.as_view(),
+        name="ruleset-version-list",
+    ),
+    path(
+        "rulesets/<slug:name>/versions/<int:number>/",
+        RuleSetVersionDetailView.as_view(),
+        name="ruleset-version-detail",
+    ),
 ]

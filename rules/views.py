@@ -25,7 +25,7 @@ from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
 from rules.budgets import check_batch_budget
-from rules.engine import RuleCheck, RuleSetRef
+from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
@@ -39,6 +39,7 @@ from rules.serializers import (
     RuleSetPreviewRequestSerializer,
     RuleSetPreviewResponseSerializer,
     RuleSetSerializer,
+    RuleSetVersionSerializer,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,9 @@ class RuleBodyView(APIView):
         Raises a 400 for an invalid body and whatever the resolver raises.
         """
         data = _validated(self.body_serializer, request)
-        check, ruleset = resolver.resolve(data.get("rules"), ruleset=data.get("ruleset"))
+        check, ruleset = resolver.resolve(
+            data.get("rules"), ruleset=data.get("ruleset"), version=data.get("ruleset_version")
+        )
         return data, check, ruleset
 
 
@@ -171,6 +174,32 @@ class RuleSetDetailView(APIView):
         """Show a rule set with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
+
+
+class RuleSetVersionListView(APIView):
+    """List the saved versions of one rule set."""
+
+    @operation(
+        "rulesets_versions_list", {200: RuleSetVersionSerializer(many=True)}, (404, 405, 500, 503)
+    )
+    def get(self, request: Request, name: str) -> Response:
+        """List a rule set's versions, newest first, each with its complete content."""
+        ruleset = get_object_or_404(RuleSet, name=name)
+        versions = ruleset.versions.select_related("ruleset")
+        return Response(RuleSetVersionSerializer(versions, many=True).data)
+
+
+class RuleSetVersionDetailView(APIView):
+    """Show one saved version of a rule set."""
+
+    @operation("rulesets_versions_read", {200: RuleSetVersionSerializer}, (404, 405, 500, 503))
+    def get(self, request: Request, name: str, number: int) -> Response:
+        """Show one version of a rule set: its complete content, as it was saved."""
+        ruleset = get_object_or_404(RuleSet, name=name)
+        version = ruleset.versions.filter(number=number).select_related("ruleset").first()
+        if version is None:
+            raise UnknownRuleSetVersionError(name, number)
+        return Response(RuleSetVersionSerializer(version).data)
 
 
 class RuleQueryView(RuleBodyView):

@@ -15,6 +15,7 @@ from rules.engine.errors import (
     RuleError,
     UnknownRuleError,
     UnknownRuleSetError,
+    UnknownRuleSetVersionError,
 )
 from rules.engine.registry import RuleMeta, RuleRegistry
 from rules.engine.resolver import CodeRules, Resolution, Resolver, RuleEngine, RuleSetRef
@@ -67,6 +68,7 @@ __all__ = [
     "ThresholdRule",
     "UnknownRuleError",
     "UnknownRuleSetError",
+    "UnknownRuleSetVersionError",
     "cents",
     "modulo",
 ]

@@ -86,6 +86,25 @@ class UnknownRuleSetError(RuleError):
         return f"No active rule set named {self.name!r}."
 
 
+class UnknownRuleSetVersionError(RuleError):
+    """A rule set has no version with the requested number."""
+
+    status_code = HTTPStatus.NOT_FOUND
+    code = "unknown_ruleset_version"
+    title = "Unknown rule set version"
+
+    def __init__(self, name: str, version: int | None) -> None:
+        """Record the set's name and the version asked for (``None``: the current one)."""
+        self.name, self.version = name, version
+        super().__init__(name, version)
+
+    def __str__(self) -> str:
+        """Name the set and the version."""
+        if self.version is None:
+            return f"Rule set {self.name!r} has no saved version yet."
+        return f"Rule set {self.name!r} has no version {self.version}."
+
+
 class DuplicateRuleError(ImproperlyConfigured):
     """Two rule classes claim the same name: a configuration error at start-up."""
 

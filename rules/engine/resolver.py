@@ -49,20 +49,28 @@ class RuleSource(Protocol):
 
 
 class RuleSetDefinition(Protocol):
-    """A stored rule set: its name, its version and its items."""
+    """One version of a stored rule set: its name, number, items and pinned rules."""
 
     name: str
     version: int
 
     def specs(self) -> list[RuleSpec]:
-        """Return the set's items, in order."""
+        """Return the version's items, in order."""
+
+    def definitions(self) -> Mapping[str, RuleDefinition]:
+        """Return the rules the version holds itself (stored rules as they were), by name."""
 
 
 class RuleSetSource(Protocol):
     """Where rule sets come from."""
 
-    def find_set(self, name: str, *, active_only: bool) -> RuleSetDefinition | None:
-        """Return the rule set named *name*, or ``None``."""
+    def find_set(
+        self, name: str, *, version: int | None, active_only: bool
+    ) -> RuleSetDefinition | None:
+        """Return version *version* (default: the current) of the set *name*, or ``None``.
+
+        Raises ``UnknownRuleSetVersionError`` when the set has no such version.
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +126,26 @@ class Resolver:
         rules: Iterable[str | RuleSpec] | None = None,
         *,
         ruleset: str | None = None,
+        version: int | None = None,
         active_only: bool = True,
     ) -> Resolution:
         """Return the check for *rules* (names or specs), or for the rule set *ruleset*.
 
-        Raises ``UnknownRuleSetError`` for a missing (or, with
-        *active_only*, inactive) set, then ``UnknownRuleError`` naming every
-        unknown rule, then ``InvalidRuleParamsError`` naming every bad
-        parameter by rule key, all before any rule runs.
+        A rule set runs version *version*, by default its current one, with
+        the stored rules as that version holds them. Raises
+        ``UnknownRuleSetError`` for a missing (or, with *active_only*,
+        inactive) set and ``UnknownRuleSetVersionError`` for a missing
+        version, then ``UnknownRuleError`` naming every unknown rule, then
+        ``InvalidRuleParamsError`` naming every bad parameter by rule key,
+        all before any rule runs.
         """
-        reference = None
+        reference, pinned = None, {}
         if ruleset is not None:
-            found = self._find_set(ruleset, active_only)
+            found = self._find_set(ruleset, version, active_only)
             rules, reference = found.specs(), RuleSetRef(found.name, found.version)
+            pinned = found.definitions()
         specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in rules or ()]
-        definitions = self._find([spec.name for spec in specs])
+        definitions = self._find([spec.name for spec in specs], pinned)
         bound: list[BoundRule] = []
         errors: dict[str, Any] = {}
         for spec in specs:
@@ -155,20 +168,25 @@ class Resolver:
                 described.setdefault(definition.name, definition.describe())
         return [described[name] for name in sorted(described)]
 
-    def _find_set(self, name: str, active_only: bool) -> RuleSetDefinition:
-        """Return the rule set named *name*; raise ``UnknownRuleSetError`` if there is none."""
-        found = self.rulesets.find_set(name, active_only=active_only) if self.rulesets else None
+    def _find_set(self, name: str, version: int | None, active_only: bool) -> RuleSetDefinition:
+        """Return the rule set version asked for; raise ``UnknownRuleSetError`` without a set."""
+        found = None
+        if self.rulesets is not None:
+            found = self.rulesets.find_set(name, version=version, active_only=active_only)
         if found is None:
             raise UnknownRuleSetError(name)
         return found
 
-    def _find(self, names: list[str]) -> dict[str, RuleDefinition]:
+    def _find(
+        self, names: list[str], pinned: Mapping[str, RuleDefinition]
+    ) -> dict[str, RuleDefinition]:
         """Return the definition of every name; raise ``UnknownRuleError`` naming the rest.
 
-        Each source is asked only for the names the ones before it lacked,
-        so a check of code rules alone never reaches the database.
+        The rules a rule set version *pinned* come first; each source is
+        then asked only for the names still missing, so a check of code
+        rules alone never reaches the database.
         """
-        found: dict[str, RuleDefinition] = {}
+        found: dict[str, RuleDefinition] = dict(pinned)
         for source in self.sources:
             missing = [name for name in names if name not in found]
             if not missing:

@@ -106,11 +106,39 @@ def test_changelist_shows_name_active_version_rule_count_and_last_change(admin_c
     assert row.item_count == 2
 
 
-def test_saving_a_change_in_the_admin_raises_the_version(admin_client):
+def test_one_admin_save_is_one_new_version_holding_the_sets_content(admin_client):
     admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
     ruleset = RuleSet.objects.get()
     item = ruleset.items.get()
-    before = ruleset.version
+    change = reverse("admin:rules_ruleset_change", args=[ruleset.pk])
+    data = _form(
+        "checkout",
+        {**_item(1, "min_items_2"), "id": str(item.pk), "ruleset": str(ruleset.pk)},
+        _item(2, "min_total_100", severity="warning"),
+        _item(3, "divisible_by_5"),
+        initial=1,
+    )
+    data["items-0-severity"] = "warning"
+
+    response = admin_client.post(change, data)
+
+    assert response.status_code == 302
+    ruleset.refresh_from_db()
+    assert ruleset.version == 2
+    assert [version.number for version in ruleset.versions.all()] == [2, 1]
+    assert [(i["rule"], i["severity"]) for i in ruleset.current().items] == [
+        ("min_items_2", "warning"),
+        ("min_total_100", "warning"),
+        ("divisible_by_5", ""),
+    ]
+    assert ruleset.versions.get(number=1).items[0]["severity"] == ""
+    assert ruleset.current().created_by == "admin"
+
+
+def test_a_save_that_changes_no_rule_makes_no_new_version(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+    item = ruleset.items.get()
     change = reverse("admin:rules_ruleset_change", args=[ruleset.pk])
     data = _form(
         "checkout",
@@ -123,8 +151,7 @@ def test_saving_a_change_in_the_admin_raises_the_version(admin_client):
 
     assert response.status_code == 302
     ruleset.refresh_from_db()
-    assert ruleset.active is False
-    assert ruleset.version > before
+    assert (ruleset.active, ruleset.version) == (False, 1)
 
 
 CONDITION_ADD = reverse("admin:rules_conditionrule_add")
@@ -221,3 +248,19 @@ def test_arbitrary_json_in_the_admin_is_saved_or_a_form_error(admin_client, sour
         assert response.status_code == 200
         assert "condition" in response.context["adminform"].form.errors
         assert ConditionRule.objects.count() == 0
+
+
+def test_the_admin_refuses_to_delete_a_stored_rule_a_set_uses_naming_the_set(admin_client):
+    rule = ConditionRule.objects.create(
+        name="big", description="Over 100.", condition={">": [{"var": "total"}, "100"]}
+    )
+    admin_client.post(ADD, _form("checkout", _item(1, "big")))
+    delete = reverse("admin:rules_conditionrule_delete", args=[rule.pk])
+
+    page = admin_client.get(delete)
+    confirmed = admin_client.post(delete, {"post": "yes"})
+
+    assert "used by rule set(s) checkout v1" in page.content.decode()
+    assert confirmed.status_code == 200
+    assert "used by rule set(s) checkout v1" in confirmed.content.decode()
+    assert ConditionRule.objects.filter(pk=rule.pk).exists()

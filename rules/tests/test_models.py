@@ -2,32 +2,90 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
-from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 
 pytestmark = pytest.mark.django_db
 
 
-def test_every_change_to_a_set_or_its_items_raises_its_version():
+def test_each_publish_of_a_changed_set_is_one_new_immutable_version():
     ruleset = RuleSet.objects.create(name="checkout")
-    versions = [ruleset.version]
+    first_item = RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_items_2")
+    RuleSetItem.objects.create(ruleset=ruleset, position=2, rule="min_total_100")
+    RuleSetItem.objects.create(ruleset=ruleset, position=3, rule="divisible_by_5")
+    assert ruleset.version == 0
 
-    item = RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
-    versions.append(RuleSet.objects.get().version)
-    item.severity = "warning"
-    item.save()
-    versions.append(RuleSet.objects.get().version)
-    ruleset.description = "Changed."
-    ruleset.save()
-    versions.append(ruleset.version)
-    item.delete()
-    versions.append(RuleSet.objects.get().version)
+    first = ruleset.publish()
+    again = ruleset.publish()
+    first_item.severity = "warning"
+    first_item.save()
+    second = ruleset.publish()
 
-    assert versions == sorted(set(versions))
-    assert versions[0] == 1
+    assert (first.number, again.pk, second.number) == (1, first.pk, 2)
+    assert RuleSet.objects.get().version == 2
+    assert [item["rule"] for item in first.items] == [
+        "min_items_2",
+        "min_total_100",
+        "divisible_by_5",
+    ]
+    assert RuleSetVersion.objects.get(number=1).items[0]["severity"] == ""
+    assert second.items[0]["severity"] == "warning"
+    first.items = []
+    with pytest.raises(ValidationError, match="never changed"):
+        first.save()
+
+
+@pytest.fixture
+def stored_in_set(db):
+    """Publish a set that uses a stored condition rule."""
+    ConditionRule.objects.create(
+        name="big", description="Over 100.", condition={">": [{"var": "total"}, "100"]}
+    )
+    ruleset = RuleSet.objects.create(name="checkout")
+    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
+    ruleset.publish()
+    return ruleset
+
+
+def test_a_version_keeps_a_stored_condition_as_it_was(stored_in_set, api_client):
+    order = OrderFactory(total=Decimal("150.00"))
+    rule = ConditionRule.objects.get()
+    rule.condition = {">": [{"var": "total"}, "200"]}
+    rule.save()
+
+    now = api_client.post(
+        reverse("rules:rule-check"), {"order_id": order.pk, "ruleset": "checkout"}, format="json"
+    )
+    then = api_client.post(
+        reverse("rules:rule-check"), {"order_id": order.pk, "ruleset": "checkout@1"}, format="json"
+    )
+
+    assert RuleSet.objects.get().version == 2
+    assert RuleSetVersion.objects.get(number=1).items[0]["stored"]["condition"] == {
+        ">": [{"var": "total"}, "100"]
+    }
+    assert (now.json()["ruleset"]["version"], now.json()["passed"]) == (2, False)
+    assert (then.json()["ruleset"]["version"], then.json()["passed"]) == (1, True)
+
+
+def test_a_stored_rule_a_current_version_uses_cannot_be_deleted(stored_in_set):
+    with pytest.raises(ValidationError, match="used by rule set\\(s\\) checkout v1"):
+        ConditionRule.objects.get().delete()
+
+    assert ConditionRule.objects.count() == 1
+
+
+def test_a_stored_rule_no_current_version_uses_can_be_deleted(stored_in_set):
+    stored_in_set.items.all().delete()
+    stored_in_set.publish()
+
+    ConditionRule.objects.get().delete()
+
+    assert ConditionRule.objects.count() == 0
 
 
 def test_the_database_refuses_two_items_with_the_same_key():

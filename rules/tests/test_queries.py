@@ -257,7 +257,8 @@ def checkout(db):
     """Create a rule set that requires a total over 100.00."""
     ruleset = RuleSet.objects.create(name="checkout")
     RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
-    return RuleSet.objects.get()
+    ruleset.publish()
+    return ruleset
 
 
 def test_preview_counts_what_a_change_would_flip(api_client, orders, checkout):

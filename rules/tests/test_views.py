@@ -38,7 +38,7 @@ def checkout_set(db):
         alias="big_order",
         severity="warning",
     )
-    ruleset.refresh_from_db()
+    ruleset.publish()
     return ruleset
 
 
@@ -314,12 +314,81 @@ def test_a_change_to_a_ruleset_is_used_by_the_next_check(api_client, seeded, che
     item = checkout_set.items.get(alias="big_order")
     item.params = {"amount": "100.00"}
     item.save()
+    checkout_set.publish()
 
     second = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
 
     assert first["details"]["big_order"] is False
     assert second["details"]["big_order"] is True
-    assert second["ruleset"]["version"] > first["ruleset"]["version"]
+    assert (first["ruleset"]["version"], second["ruleset"]["version"]) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "pin", [{"ruleset": "checkout@1"}, {"ruleset": "checkout", "ruleset_version": 1}]
+)
+def test_a_check_may_pin_an_older_version_of_a_ruleset(api_client, seeded, checkout_set, pin):
+    item = checkout_set.items.get(alias="big_order")
+    item.params = {"amount": "100.00"}
+    item.save()
+    checkout_set.publish()
+
+    response = _check(api_client, {"order_id": seeded[0].pk, **pin})
+
+    assert response.status_code == 200
+    assert response.json()["ruleset"] == {"name": "checkout", "version": 1}
+    assert response.json()["details"]["big_order"] is False
+
+
+@pytest.mark.parametrize(
+    "pin", [{"ruleset": "checkout@9"}, {"ruleset": "checkout", "ruleset_version": 9}]
+)
+def test_an_unknown_version_of_a_ruleset_is_a_404(api_client, seeded, checkout_set, pin):
+    response = _check(api_client, {"order_id": seeded[0].pk, **pin})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Unknown rule set version",
+        "code": "unknown_ruleset_version",
+        "detail": "Rule set 'checkout' has no version 9.",
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"ruleset": "checkout@1", "ruleset_version": 1},
+        {"rules": ["min_items_2"], "ruleset_version": 1},
+        {"ruleset": "checkout@0"},
+        {"ruleset": "checkout@x"},
+        {"ruleset": "checkout", "ruleset_version": 0},
+    ],
+)
+def test_a_version_pinned_twice_or_badly_is_a_400(api_client, seeded, checkout_set, body):
+    response = _check(api_client, {"order_id": seeded[0].pk, **body})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+
+
+def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
+    checkout_set.items.get(alias="big_order").delete()
+    checkout_set.publish()
+
+    listing = api_client.get(reverse("rules:ruleset-version-list", args=["checkout"]))
+    first = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 1]))
+    missing = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 3]))
+
+    assert [v["version"] for v in listing.json()] == [2, 1]
+    assert listing.json()[1] == first.json()
+    assert first.json()["items"][1] == {
+        "rule": "big_order",
+        "name": "total_greater_than",
+        "params": {"amount": "180.00"},
+        "severity": "warning",
+    }
+    assert first.json()["conditions"] == {}
+    assert len(listing.json()[0]["items"]) == 1
+    assert (missing.status_code, missing.json()["code"]) == (404, "unknown_ruleset_version")
 
 
 @pytest.mark.parametrize("name", ["nope", "checkout"])
@@ -352,7 +421,7 @@ def test_ruleset_list_and_detail(api_client, checkout_set):
             "severity": "warning",
         },
     ]
-    assert (body["name"], body["active"], body["version"]) == ("checkout", True, 3)
+    assert (body["name"], body["active"], body["version"]) == ("checkout", True, 1)
 
 
 def test_ruleset_detail_of_a_missing_set_is_a_404(api_client):
