@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,16 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.check_throughput import (
-    REPO_ROOT,
-    free_port,
-    prepare_database,
-    request_json,
-    server_env,
-    start_gunicorn,
-    stop_gunicorn,
-    wait_until_healthy,
-)
+from config.tests.servers import http_request, manage, prepare_site, start_gunicorn
 
 logger = logging.getLogger("bench.batch")
 
@@ -39,47 +29,28 @@ RULES = ["min_total_100", "min_items_2", "divisible_by_5"]
 TARGET_RATIO = 20.0
 
 
-def add_orders(env: dict[str, str], count: int, log_path: Path) -> None:
-    """Add *count* random orders (fixed seed) to the benchmark database."""
-    completed = subprocess.run(
-        [sys.executable, "manage.py", "seed_orders", "--count", str(count), "--seed", "1"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    with log_path.open("a") as log_file:
-        log_file.write(completed.stdout + completed.stderr)
-    if completed.returncode != 0:
-        raise RuntimeError(f"seed_orders --count failed:\n{completed.stderr}")
-
-
 def singles(base_url: str, ids: Sequence[int]) -> tuple[float, dict[int, bool]]:
     """Check each order with its own call; return seconds taken and verdicts."""
     verdicts: dict[int, bool] = {}
     started = time.perf_counter()
     for order_id in ids:
-        status, body = request_json(
-            f"{base_url}/rules/check/", {"order_id": order_id, "rules": RULES}
-        )
-        if status != 200:
-            raise RuntimeError(f"single check of order {order_id} answered {status}: {body}")
-        verdicts[order_id] = body["passed"]  # type: ignore[index]
+        reply = http_request(f"{base_url}/rules/check/", {"order_id": order_id, "rules": RULES})
+        if reply.status != 200:
+            raise RuntimeError(f"single check of order {order_id} answered {reply.status}")
+        verdicts[order_id] = reply.json()["passed"]
     return time.perf_counter() - started, verdicts
 
 
 def batch(base_url: str, ids: Sequence[int]) -> tuple[float, dict[int, bool]]:
     """Check every order in one call; return seconds taken and verdicts."""
     started = time.perf_counter()
-    status, body = request_json(
-        f"{base_url}/rules/check/batch/", {"order_ids": list(ids), "rules": RULES}
+    reply = http_request(
+        f"{base_url}/rules/check/batch/", {"order_ids": list(ids), "rules": RULES}, timeout=60
     )
     elapsed = time.perf_counter() - started
-    if status != 200:
-        raise RuntimeError(f"batch answered {status}: {body}")
-    return elapsed, {entry["order_id"]: entry["passed"] for entry in body["results"]}  # type: ignore[index]
+    if reply.status != 200:
+        raise RuntimeError(f"batch answered {reply.status}: {reply.body!r}")
+    return elapsed, {entry["order_id"]: entry["passed"] for entry in reply.json()["results"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,15 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="rule-engine-batch-") as tmp:
         workdir = Path(tmp)
-        log_path = workdir / "server.log"
-        env = server_env(workdir, workers=2)
-        prepare_database(env, log_path)
-        add_orders(env, args.orders, log_path)
-        port = free_port()
-        server = start_gunicorn(env, port, log_path)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_healthy(server, base_url, log_path)
+        env = prepare_site(workdir, LOG_LEVEL="INFO", WEB_CONCURRENCY="2")
+        manage(env, "seed_orders", "--count", str(args.orders), "--seed", "1")
+        with start_gunicorn(env, workdir / "server.log") as server:
+            base_url = server.url
             ids = list(range(1, args.orders + 1))
             best_single = best_batch = float("inf")
             for _ in range(args.rounds):
@@ -110,8 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     logger.error("batch and single verdicts differ")
                     return 1
                 best_single, best_batch = min(best_single, single_s), min(best_batch, batch_s)
-        finally:
-            stop_gunicorn(server)
 
     single_rate, batch_rate = args.orders / best_single, args.orders / best_batch
     ratio = batch_rate / single_rate

@@ -37,9 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -53,9 +51,12 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.tests.servers import REPO_ROOT, production_env
+
 logger = logging.getLogger("bench.bulk")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DATABASES = ("sqlite", "postgresql")
 SEED_TARGET_RATIO = 1.5
 COPY_LINES_PER_READ = 2000
@@ -131,33 +132,21 @@ def leg_command(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def leg_env(database_url: str | None) -> dict[str, str]:
-    """Return the environment of a leg: production settings on *database_url*."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "False",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SECURE_SSL_REDIRECT": "False",
-        "LOG_LEVEL": "INFO",
-    }
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
 def run_database(database: str, args: argparse.Namespace) -> int:
-    """Run the measurements on a fresh *database*; return the child's exit status."""
+    """Run the measurements on a fresh *database*; return the child's exit status.
+
+    The child has production settings with ``LOG_LEVEL=INFO``, on a SQLite
+    file in a temporary folder, or on PostgreSQL when ``with-postgres.sh``
+    sets ``DATABASE_URL`` over it.
+    """
     logger.info("measuring", extra={"database": database, "rows": args.rows})
+    command = leg_command(args)
     if database == "postgresql":
         # The script starts the cluster, sets DATABASE_URL and removes it all after.
-        command = ["bash", str(REPO_ROOT / "scripts" / "with-postgres.sh"), *leg_command(args)]
-        return subprocess.run(command, cwd=REPO_ROOT, env=leg_env(None), check=False).returncode
+        command = ["bash", str(REPO_ROOT / "scripts" / "with-postgres.sh"), *command]
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as workdir:
-        url = f"sqlite:///{Path(workdir) / 'db.sqlite3'}"
-        return subprocess.run(
-            leg_command(args), cwd=REPO_ROOT, env=leg_env(url), check=False
-        ).returncode
+        env = production_env(Path(workdir), LOG_LEVEL="INFO")
+        return subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
 
 
 # The leg: Django is set up on the database under test. Django and the project

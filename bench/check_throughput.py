@@ -17,24 +17,20 @@ import argparse
 import json
 import logging
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.tests.servers import http_request, prepare_site, start_gunicorn
+
 logger = logging.getLogger("bench.check_throughput")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BIN_DIR = Path(sys.executable).parent
 RULES = ["min_total_100", "min_items_2", "divisible_by_5"]
 ORDER_IDS = (1, 2, 3)
 ENDPOINTS = {"plain": "/bench/plain-check/", "ours": "/rules/check/"}
@@ -46,8 +42,6 @@ EXPECTED_VERDICTS = {
 TARGET_RATIO = 0.7
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
-STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 RESULT_MARKER = "WRK_RESULT "
 
 # wrk posts the three orders in turn and, when done, writes one JSON line of
@@ -73,8 +67,6 @@ done = function(summary, latency, requests)
     e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
-
-_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -139,121 +131,12 @@ def ensure_wrk() -> str:
     return found
 
 
-def server_env(workdir: Path, workers: int) -> dict[str, str]:
-    """Return the production environment, with the benchmark settings, for *workdir*."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "False",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SECURE_SSL_REDIRECT": "False",
-        "LOG_LEVEL": "INFO",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "STATIC_ROOT": str(workdir / "static"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "WEB_CONCURRENCY": str(workers),
-    }
-
-
-def prepare_database(env: Mapping[str, str], log_path: Path) -> None:
-    """Migrate and seed the benchmark database, appending the output to *log_path*.
-
-    Raises ``RuntimeError``, with the command's output, when a step fails.
-    """
-    for command in (["migrate", "--noinput"], ["seed_orders"]):
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        with log_path.open("a") as log_file:
-            log_file.write(completed.stdout + completed.stderr)
-        if completed.returncode != 0:
-            raise RuntimeError(
-                f"manage.py {' '.join(command)} failed with {completed.returncode}:\n"
-                f"{completed.stdout}{completed.stderr}"
-            )
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(env: Mapping[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start the production gunicorn on *port*, logging to *log_path*."""
-    with log_path.open("ab") as log_file:
-        return subprocess.Popen(
-            [
-                str(BIN_DIR / "gunicorn"),
-                "--config",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn gracefully, killing it if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_TIMEOUT)
-
-
-def request_json(url: str, body: object | None = None) -> tuple[int, object]:
-    """Return the status and decoded JSON body of a GET, or a POST of *body*."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 (the URL is built here, on 127.0.0.1)
-        url, data=data, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with _LOOPBACK_OPENER.open(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    """Return once ``/health/`` answers 200; raise ``RuntimeError`` if it never does."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn exited with {process.returncode}; see its log:\n"
-                f"{log_path.read_text(errors='replace')}"
-            )
-        try:
-            status, _ = request_json(f"{base_url}/health/")
-        except (OSError, ValueError):
-            status = 0
-        if status == 200:
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer /health/ in {STARTUP_TIMEOUT} s")
-
-
 def check_verdicts(base_url: str) -> None:
     """Raise ``RuntimeError`` unless both endpoints give the expected verdicts."""
     for name, path in ENDPOINTS.items():
         for order_id, details in EXPECTED_VERDICTS.items():
-            status, body = request_json(
-                f"{base_url}{path}", {"order_id": order_id, "rules": RULES}
-            )
+            reply = http_request(f"{base_url}{path}", {"order_id": order_id, "rules": RULES})
+            status, body = reply.status, reply.json()
             expected = {"passed": all(details.values()), "details": details}
             if status != 200 or not isinstance(body, dict):
                 raise RuntimeError(f"{name} {path} order {order_id}: {status} {body!r}")
@@ -331,7 +214,6 @@ def report(best: Mapping[tuple[str, int], Measurement], total_errors: int) -> No
 def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
     """Serve both endpoints from *workdir*, measure and report them; return the errors."""
     log_path = workdir / "gunicorn.log"
-    (workdir / "static").mkdir()
     script = workdir / "check.lua"
     script.write_text(
         WRK_SCRIPT
@@ -344,11 +226,13 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
     load = os.getloadavg()[0]
     if load > BUSY_LOAD:
         logger.warning("load average is %.1f: other work will skew the figures", load)
-    env = server_env(workdir, args.workers)
-    logger.info("preparing the database in %s", workdir)
-    prepare_database(env, log_path)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    logger.info("preparing the site in %s", workdir)
+    env = prepare_site(
+        workdir,
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        LOG_LEVEL="INFO",
+        WEB_CONCURRENCY=str(args.workers),
+    )
 
     def measure(name: str, connections: int, duration: int) -> Measurement:
         """Drive endpoint *name* at *connections* for *duration* seconds."""
@@ -363,9 +247,8 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
             duration=duration,
         )
 
-    process = start_gunicorn(env, port, log_path)
-    try:
-        wait_until_healthy(process, base_url, log_path)
+    with start_gunicorn(env, log_path) as server:
+        base_url = server.url
         check_verdicts(base_url)
         warmups = [measure(name, min(args.connections), args.warmup) for name in ENDPOINTS]
         # Alternate the endpoints, so that any drift of the machine hits both.
@@ -375,8 +258,6 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
             for connections in args.connections
             for name in ENDPOINTS
         ]
-    finally:
-        stop_gunicorn(process)
     best: dict[tuple[str, int], Measurement] = {}
     for m in measurements:
         key = (m.endpoint, m.connections)
