@@ -26,6 +26,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from config.tests.servers import http_request, manage
 
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
 # Debian's packages by default; CI runners without them point these at their Chrome.
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")

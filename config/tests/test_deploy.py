@@ -194,6 +194,7 @@ def test_build_script_installs_collects_migrates_and_seeds_and_is_safe_to_run_tw
         assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (3,)
 
 
+@pytest.mark.server
 def test_the_images_build_compose_and_start_commands_serve_a_healthy_service(tmp_path):
     port = free_port()
     env = production_env(

@@ -48,6 +48,7 @@ def test_health_checks_are_not_redirected_to_https(client, settings, path):
     assert response.status_code == 200
 
 
+@pytest.mark.server
 def test_a_missing_database_file_is_a_fast_503_and_recovery_needs_no_restart(
     gunicorn_site, gunicorn_factory, tmp_path
 ):

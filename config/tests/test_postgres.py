@@ -124,6 +124,7 @@ def test_concurrent_seed_orders_create_the_three_samples_exactly_once():
     assert sum("Seeded 3 orders." in output for output in outputs) == 1
 
 
+@pytest.mark.server
 def test_a_database_outage_is_a_fast_503_and_the_service_recovers_without_restart(
     gunicorn_factory, database_control
 ):
@@ -160,6 +161,7 @@ def test_a_database_outage_is_a_fast_503_and_the_service_recovers_without_restar
     assert server.process.poll() is None
 
 
+@pytest.mark.server
 def test_no_request_fails_after_a_database_restart(gunicorn_factory, database_control):
     order = order_create(total=Decimal("150.00"), items_count=3)
     check = {"order_id": order.pk, "rules": ["min_total_100", "min_items_2"]}

@@ -8,6 +8,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import pytest
+
+pytestmark = pytest.mark.server
+
 CLIENTS = 16
 WARM_UP_RESPONSES = 200
 EXIT_TIMEOUT = 40.0

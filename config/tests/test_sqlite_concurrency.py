@@ -8,7 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from config.tests.servers import REPO_ROOT, manage
+
+pytestmark = pytest.mark.server
 
 PROCESSES = 8
 TRANSACTIONS = 200
