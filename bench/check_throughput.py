@@ -1,14 +1,28 @@
 """Measure ``POST /rules/check/`` against a plain Django view doing the same work.
 
 Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). It
-builds a fresh SQLite database in a temporary folder (``migrate``,
-``seed_orders``), starts the production gunicorn (``gunicorn.conf.py``, two
-sync workers, ``DEBUG`` off, ``LOG_LEVEL=INFO``) with ``bench.settings``,
-which routes the plain view beside the service's own URLs, and drives both
-endpoints with wrk over the seeded orders, alternating endpoints at each
-concurrency. It writes a table of requests/s, p50, p99 and errors, and the
-ratio ours/plain; it exits 1 if any request failed. Everything listens on,
-and talks to, 127.0.0.1 only.
+prepares one site (``migrate``, ``collectstatic``, ``seed_orders``: a SQLite
+file in a temporary folder) and serves it with two gunicorns, both started
+from ``gunicorn.conf.py`` with two sync workers, ``DEBUG`` off and
+``LOG_LEVEL=INFO``:
+
+``ours``
+    the production settings (``config.settings``: our request-id and access-log
+    middleware, whitenoise, Django's stock middleware, DRF) serving
+    ``POST /rules/check/``;
+``plain``
+    ``bench.settings``: Django's stock middleware only, serving
+    ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
+    ``JsonResponse``).
+
+wrk posts the three seeded orders with the three built-in rules at each
+concurrency (8 and 64). After a warm-up of both servers at each level, the
+timed rounds alternate them (plain then ours, then ours then plain, ...), so
+that a drift of the machine's load hits both alike, and each round gives one
+ratio ours/plain per level. The table gives the median requests/s, p50 and
+p99 of the rounds with the lowest and highest, and the median ratio with its
+range; the target is a median ratio of at least 0.75 at every level. It exits
+1 if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -21,25 +35,38 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.tests.servers import http_request, prepare_site, start_gunicorn
+from bench.spread import Spread, repeats
+from config.tests.servers import GunicornServer, http_request, prepare_site, start_gunicorn
 
 logger = logging.getLogger("bench.check_throughput")
 
 RULES = ["min_total_100", "min_items_2", "divisible_by_5"]
 ORDER_IDS = (1, 2, 3)
-ENDPOINTS = {"plain": "/bench/plain-check/", "ours": "/rules/check/"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of the comparison: the settings its gunicorn runs and the path it posts to."""
+
+    name: str
+    settings: str
+    path: str
+
+
+OURS = Endpoint("ours", "config.settings", "/rules/check/")
+PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
     2: {"min_total_100": False, "min_items_2": False, "divisible_by_5": False},
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
-TARGET_RATIO = 0.7
+TARGET_RATIO = 0.75
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
 RESULT_MARKER = "WRK_RESULT "
@@ -91,10 +118,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Return the command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--duration", type=int, default=10, help="seconds per measurement (default 10)"
+        "--duration", type=int, default=5, help="seconds per timed run (default 5)"
     )
     parser.add_argument(
-        "--warmup", type=int, default=2, help="seconds of warm-up per endpoint (default 2)"
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of warm-up per endpoint and level (default 3)",
     )
     parser.add_argument(
         "--connections",
@@ -103,12 +133,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="comma list of concurrency levels (default 8,64)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="rounds per level; the best is kept (default 2)"
+        "--rounds", type=repeats, default=5, help="timed rounds, at least 3 (default 5)"
     )
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads; the server needs the CPUs more"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn sync workers of each server (default 2)"
+    )
     return parser.parse_args(argv)
 
 
@@ -131,17 +163,23 @@ def ensure_wrk() -> str:
     return found
 
 
-def check_verdicts(base_url: str) -> None:
-    """Raise ``RuntimeError`` unless both endpoints give the expected verdicts."""
-    for name, path in ENDPOINTS.items():
-        for order_id, details in EXPECTED_VERDICTS.items():
-            reply = http_request(f"{base_url}{path}", {"order_id": order_id, "rules": RULES})
-            status, body = reply.status, reply.json()
-            expected = {"passed": all(details.values()), "details": details}
-            if status != 200 or not isinstance(body, dict):
-                raise RuntimeError(f"{name} {path} order {order_id}: {status} {body!r}")
-            if {key: body.get(key) for key in expected} != expected:
-                raise RuntimeError(f"{name} {path} order {order_id}: wrong verdict {body!r}")
+def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
+    """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
+
+    Our middleware answers with an ``X-Request-ID`` header; the plain stack,
+    which must not run it, answers without one.
+    """
+    for order_id, details in EXPECTED_VERDICTS.items():
+        reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
+        where = f"{endpoint.name} {endpoint.path} order {order_id}"
+        if reply.status != 200:
+            raise RuntimeError(f"{where}: {reply.status} {reply.body!r}")
+        body = reply.json()
+        expected = {"passed": all(details.values()), "details": details}
+        if {key: body.get(key) for key in expected} != expected:
+            raise RuntimeError(f"{where}: wrong verdict {body!r}")
+        if ("X-Request-ID" in reply.headers) != (endpoint is OURS):
+            raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
 
 
 def run_wrk(
@@ -168,6 +206,7 @@ def run_wrk(
         capture_output=True,
         text=True,
         timeout=duration + 30,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed:\n{completed.stdout}{completed.stderr}")
@@ -186,34 +225,50 @@ def run_wrk(
     )
 
 
-def report(best: Mapping[tuple[str, int], Measurement], total_errors: int) -> None:
-    """Write the results table, the ratios and the error count to stdout."""
+def round_order(index: int) -> tuple[Endpoint, Endpoint]:
+    """Return the endpoints in the order round *index* measures them: ABBA, and so on."""
+    return (PLAIN, OURS) if index % 2 == 0 else (OURS, PLAIN)
+
+
+def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: int) -> None:
+    """Write the table of medians and ranges, the ratios and the errors to stdout."""
+    levels = sorted({connections for _, connections in rounds[0]})
     rows = [
-        f"{'endpoint':<10} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<28} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
     ]
-    met = True
-    levels = sorted({connections for _, connections in best})
     for connections in levels:
-        for name in ENDPOINTS:
-            m = best[name, connections]
+        for endpoint in (PLAIN, OURS):
+            runs = [r[endpoint.name, connections] for r in rounds]
+            rate = Spread.of(m.rate for m in runs)
+            p50 = Spread.of(m.p50_ms for m in runs).median
+            p99 = Spread.of(m.p99_ms for m in runs).median
+            errors = sum(m.errors for m in runs)
             rows.append(
-                f"{name:<10} {connections:>5} {m.rate:>9.1f} {m.p50_ms:>8.2f} "
-                f"{m.p99_ms:>8.2f} {m.errors:>7}"
+                f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<28} "
+                f"{p50:>7.2f} {p99:>7.2f} {errors:>7}"
             )
     rows.append("")
+    met = total_errors == 0
     for connections in levels:
-        ratio = best["ours", connections].rate / best["plain", connections].rate
-        met = met and ratio >= TARGET_RATIO
-        rows.append(f"ratio ours/plain req/s at c{connections}: {ratio:.2f}")
+        ratio = Spread.of(
+            r["ours", connections].rate / r["plain", connections].rate for r in rounds
+        )
+        met = met and ratio.median >= TARGET_RATIO
+        rows.append(
+            f"ratio ours/plain req/s at c{connections}: {ratio.format()} "
+            f"(median of {len(rounds)} rounds, min..max)"
+        )
     rows.append(f"total errors (all runs, warm-up included): {total_errors}")
-    met = met and total_errors == 0
-    rows.append(f"target ratio >= {TARGET_RATIO} with zero errors: {'met' if met else 'NOT met'}")
+    rows.append(
+        f"target: median ratio >= {TARGET_RATIO} at every level with zero errors: "
+        f"{'met' if met else 'NOT met'}"
+    )
     sys.stdout.write("\n".join(rows) + "\n")
 
 
 def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
     """Serve both endpoints from *workdir*, measure and report them; return the errors."""
-    log_path = workdir / "gunicorn.log"
     script = workdir / "check.lua"
     script.write_text(
         WRK_SCRIPT
@@ -227,45 +282,51 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
     if load > BUSY_LOAD:
         logger.warning("load average is %.1f: other work will skew the figures", load)
     logger.info("preparing the site in %s", workdir)
-    env = prepare_site(
-        workdir,
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        LOG_LEVEL="INFO",
-        WEB_CONCURRENCY=str(args.workers),
-    )
+    env = prepare_site(workdir, LOG_LEVEL="INFO", WEB_CONCURRENCY=str(args.workers))
+    servers: dict[str, GunicornServer] = {}
 
-    def measure(name: str, connections: int, duration: int) -> Measurement:
-        """Drive endpoint *name* at *connections* for *duration* seconds."""
-        logger.info("%s at %d connections for %d s", name, connections, duration)
+    def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
+        """Drive *endpoint* at *connections* for *duration* seconds."""
+        logger.info("%s at %d connections for %d s", endpoint.name, connections, duration)
         return run_wrk(
             wrk,
             script,
-            base_url + ENDPOINTS[name],
-            endpoint=name,
+            servers[endpoint.name].url + endpoint.path,
+            endpoint=endpoint.name,
             connections=connections,
             threads=args.threads,
             duration=duration,
         )
 
-    with start_gunicorn(env, log_path) as server:
-        base_url = server.url
-        check_verdicts(base_url)
-        warmups = [measure(name, min(args.connections), args.warmup) for name in ENDPOINTS]
-        # Alternate the endpoints, so that any drift of the machine hits both.
-        measurements = [
-            measure(name, connections, args.duration)
-            for _ in range(args.rounds)
+    try:
+        for endpoint in (PLAIN, OURS):
+            servers[endpoint.name] = start_gunicorn(
+                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings},
+                workdir / f"{endpoint.name}.log",
+            )
+            check_endpoint(endpoint, servers[endpoint.name].url)
+        warmups = [
+            measure(endpoint, connections, args.warmup)
             for connections in args.connections
-            for name in ENDPOINTS
+            for endpoint in (PLAIN, OURS)
         ]
-    best: dict[tuple[str, int], Measurement] = {}
-    for m in measurements:
-        key = (m.endpoint, m.connections)
-        if key not in best or m.rate > best[key].rate:
-            best[key] = m
-    total_errors = sum(m.errors for m in [*warmups, *measurements])
-    report(best, total_errors)
-    sys.stdout.write(f"load average before the run: {load:.1f}\n")
+        rounds = []
+        for index in range(args.rounds):
+            measured = {}
+            for connections in args.connections:
+                for endpoint in round_order(index):
+                    measured[endpoint.name, connections] = measure(
+                        endpoint, connections, args.duration
+                    )
+            rounds.append(measured)
+    finally:
+        for server in servers.values():
+            server.stop()
+    total_errors = sum(m.errors for m in warmups) + sum(
+        m.errors for measured in rounds for m in measured.values()
+    )
+    report(rounds, total_errors)
+    sys.stdout.write(f"load average before the run: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
     return total_errors
 
 
@@ -281,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("the benchmark failed; its files are kept in %s", workdir)
         raise
     if total_errors:
-        logger.error("%d requests failed; gunicorn's log is kept in %s", total_errors, workdir)
+        logger.error("%d requests failed; gunicorn's logs are kept in %s", total_errors, workdir)
         return 1
     shutil.rmtree(workdir)
     return 0

@@ -1,0 +1,43 @@
+"""The throughput benchmark serves both stacks and reports medians, ranges and ratios."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from config.tests.servers import REPO_ROOT
+
+pytestmark = [pytest.mark.bench, pytest.mark.server]
+
+SPREAD = r"(\d+\.\d+) \((\d+\.\d+)\.\.(\d+\.\d+)\)"
+
+
+def test_check_throughput_compares_both_stacks_over_interleaved_rounds():
+    """Both servers answer the seeded orders correctly, from their own stacks, with no error."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "bench/check_throughput.py",
+            "--duration=1",
+            "--warmup=1",
+            "--rounds=3",
+            "--connections=2",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert re.search(r"^plain +2 +\d+ \(\d+\.\.\d+\) ", out, re.MULTILINE), out
+    assert re.search(r"^ours +2 +\d+ \(\d+\.\.\d+\) ", out, re.MULTILINE), out
+    ratio = re.search(rf"^ratio ours/plain req/s at c2: {SPREAD} \(median of 3 rounds", out, re.M)
+    assert ratio, out
+    median, low, high = map(float, ratio.groups())
+    assert low <= median <= high
+    assert "total errors (all runs, warm-up included): 0" in out
+    assert "target: median ratio >= 0.75 at every level with zero errors: " in out
