@@ -9,7 +9,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False
 
-.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk chromium clean
+.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench: install-dev
 
 bench-bulk: install-dev
 	$(BIN)/python bench/bulk.py
+
+# Not a ratio: where the time of one POST /rules/check/ goes, layer by layer (cProfile).
+bench-layers: install-dev
+	$(BIN)/python bench/layers.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
