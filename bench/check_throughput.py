@@ -21,8 +21,14 @@ timed rounds alternate them (plain then ours, then ours then plain, ...), so
 that a drift of the machine's load hits both alike, and each round gives one
 ratio ours/plain per level. The table gives the median requests/s, p50 and
 p99 of the rounds with the lowest and highest, and the median ratio with its
-range; the target is a median ratio of at least 0.75 at every level. It exits
-1 if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
+range; the target is a median ratio of at least 0.75 at every level.
+
+Other work on the machine lowers the requests/s of whichever side runs at the
+time, so the table also gives each side's server CPU time per request (its
+workers' user + system time over the run, divided by the requests) and the
+ratio plain/ours of those: what ours would reach if the servers had the
+CPUs to themselves, a figure that other work disturbs far less. It exits 1
+if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -107,11 +115,17 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_s: float
 
     @property
     def rate(self) -> float:
         """Return the requests per second."""
         return self.requests / self.duration_s
+
+    @property
+    def cpu_us(self) -> float:
+        """Return the server's CPU microseconds per request."""
+        return self.cpu_s / self.requests * 1e6
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -182,17 +196,26 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
 
 
+def workers_cpu_seconds(server: GunicornServer) -> float:
+    """Return the user + system CPU seconds that *server*'s workers have used so far."""
+    return sum(
+        sum(worker.cpu_times()[:2]) for worker in psutil.Process(server.process.pid).children()
+    )
+
+
 def run_wrk(
     wrk: str,
     script: Path,
-    url: str,
+    server: GunicornServer,
+    path: str,
     *,
     endpoint: str,
     connections: int,
     threads: int,
     duration: int,
 ) -> Measurement:
-    """Drive *url* with wrk and return its figures."""
+    """Drive *path* on *server* with wrk and return its figures."""
+    cpu_before = workers_cpu_seconds(server)
     completed = subprocess.run(
         [
             wrk,
@@ -201,13 +224,14 @@ def run_wrk(
             f"--duration={duration}s",
             "--timeout=5s",
             f"--script={script}",
-            url,
+            server.url + path,
         ],
         capture_output=True,
         text=True,
         timeout=duration + 30,
         check=False,
     )
+    cpu_s = workers_cpu_seconds(server) - cpu_before
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed:\n{completed.stdout}{completed.stderr}")
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
@@ -222,6 +246,7 @@ def run_wrk(
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         errors=sum(figures[kind] for kind in ("connect", "read", "write", "status", "timeout")),
+        cpu_s=cpu_s,
     )
 
 
@@ -234,8 +259,8 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
     """Write the table of medians and ranges, the ratios and the errors to stdout."""
     levels = sorted({connections for _, connections in rounds[0]})
     rows = [
-        f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<28} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
+        f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<26} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
     ]
     for connections in levels:
         for endpoint in (PLAIN, OURS):
@@ -243,25 +268,27 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
             rate = Spread.of(m.rate for m in runs)
             p50 = Spread.of(m.p50_ms for m in runs).median
             p99 = Spread.of(m.p99_ms for m in runs).median
+            cpu = Spread.of(m.cpu_us for m in runs)
             errors = sum(m.errors for m in runs)
             rows.append(
-                f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<28} "
-                f"{p50:>7.2f} {p99:>7.2f} {errors:>7}"
+                f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<26} "
+                f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
             )
     rows.append("")
     met = total_errors == 0
     for connections in levels:
-        ratio = Spread.of(
-            r["ours", connections].rate / r["plain", connections].rate for r in rounds
-        )
+        pairs = [(r["ours", connections], r["plain", connections]) for r in rounds]
+        ratio = Spread.of(ours.rate / plain.rate for ours, plain in pairs)
+        by_cpu = Spread.of(plain.cpu_us / ours.cpu_us for ours, plain in pairs)
         met = met and ratio.median >= TARGET_RATIO
+        rows.append(f"ratio ours/plain req/s at c{connections}: {ratio.format()}")
         rows.append(
-            f"ratio ours/plain req/s at c{connections}: {ratio.format()} "
-            f"(median of {len(rounds)} rounds, min..max)"
+            f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
         )
+    rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
     rows.append(f"total errors (all runs, warm-up included): {total_errors}")
     rows.append(
-        f"target: median ratio >= {TARGET_RATIO} at every level with zero errors: "
+        f"target: median req/s ratio >= {TARGET_RATIO} at every level with zero errors: "
         f"{'met' if met else 'NOT met'}"
     )
     sys.stdout.write("\n".join(rows) + "\n")
@@ -287,16 +314,25 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
 
     def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
         """Drive *endpoint* at *connections* for *duration* seconds."""
-        logger.info("%s at %d connections for %d s", endpoint.name, connections, duration)
-        return run_wrk(
+        measurement = run_wrk(
             wrk,
             script,
-            servers[endpoint.name].url + endpoint.path,
+            servers[endpoint.name],
+            endpoint.path,
             endpoint=endpoint.name,
             connections=connections,
             threads=args.threads,
             duration=duration,
         )
+        logger.info(
+            "%s at %d connections for %d s: %.0f req/s, %.0f server CPU us/request",
+            endpoint.name,
+            connections,
+            duration,
+            measurement.rate,
+            measurement.cpu_us,
+        )
+        return measurement
 
     try:
         for endpoint in (PLAIN, OURS):
