@@ -95,7 +95,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "rules.serializers",
         "orders.serializers",
     ),
-    "order read (database)": (
+    "database (order read, connection upkeep)": (
         "django.db",
         "orders.selectors",
         "orders.models",

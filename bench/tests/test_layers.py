@@ -40,7 +40,10 @@ def test_time_of_no_layer_goes_to_the_layers_of_its_callers_by_their_share():
     seconds = attribute(entries, MODULES)
 
     assert seconds == pytest.approx(
-        {"rule evaluation (engine)": 1.0 + 3.0 + 6.0, "order read (database)": 2.0 + 1.0 + 2.0}
+        {
+            "rule evaluation (engine)": 1.0 + 3.0 + 6.0,
+            "database (order read, connection upkeep)": 2.0 + 1.0 + 2.0,
+        }
     )
 
 
@@ -77,7 +80,7 @@ def test_layers_profile_prints_every_layer_with_its_share():
         assert row, (layer, out)
         shares[layer] = float(row.group(2))
     for layer in (
-        "order read (database)",
+        "database (order read, connection upkeep)",
         "rule evaluation (engine)",
         "JSON logging (both lines)",
     ):
