@@ -1,27 +1,16 @@
 """The batch benchmark checks the same orders both ways and reports medians and ranges."""
 
 import re
-import subprocess
-import sys
 
 import pytest
-
-from config.tests.servers import REPO_ROOT
 
 pytestmark = [pytest.mark.bench, pytest.mark.server]
 
 SECONDS = r"\d+\.\d{3} \(\d+\.\d{3}\.\.\d+\.\d{3}\) +\d+$"
 
 
-def test_batch_benchmark_reports_both_ways_and_exits_by_its_target():
-    completed = subprocess.run(
-        [sys.executable, "bench/batch.py", "--orders=20", "--rounds=3"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def test_batch_benchmark_reports_both_ways_and_exits_by_its_target(run_bench):
+    completed = run_bench("batch.py", "--orders=20", "--rounds=3")
 
     out = completed.stdout
     assert "Traceback" not in completed.stderr, completed.stderr

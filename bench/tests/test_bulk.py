@@ -1,30 +1,19 @@
 """The bulk benchmark runs end to end on a small SQLite database."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-
-from config.tests.servers import REPO_ROOT
 
 pytestmark = pytest.mark.bench
 
 
-def test_bulk_benchmark_measures_on_sqlite_and_logs_the_figures():
+def test_bulk_benchmark_measures_on_sqlite_and_logs_the_figures(run_bench):
     """Every figure is a median with its range over three timed rounds.
 
     A leg fails, and the script exits 1, when two sides disagree (orders,
     counts, rows).
     """
-    completed = subprocess.run(
-        [sys.executable, "bench/bulk.py", "--rows", "1000", "--databases", "sqlite"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    completed = run_bench("bulk.py", "--rows", "1000", "--databases", "sqlite")
 
     assert completed.returncode == 0, completed.stderr
     lines = [json.loads(line) for line in completed.stdout.splitlines()]

@@ -1,34 +1,18 @@
 """The throughput benchmark serves both stacks and reports medians, ranges and ratios."""
 
 import re
-import subprocess
-import sys
 
 import pytest
-
-from config.tests.servers import REPO_ROOT
 
 pytestmark = [pytest.mark.bench, pytest.mark.server]
 
 SPREAD = r"(\d+\.\d+) \((\d+\.\d+)\.\.(\d+\.\d+)\)"
 
 
-def test_check_throughput_compares_both_stacks_over_interleaved_rounds():
+def test_check_throughput_compares_both_stacks_over_interleaved_rounds(run_bench):
     """Both servers answer the seeded orders correctly, from their own stacks, with no error."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "bench/check_throughput.py",
-            "--duration=1",
-            "--warmup=1",
-            "--rounds=3",
-            "--connections=2",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    completed = run_bench(
+        "check_throughput.py", "--duration=1", "--warmup=1", "--rounds=3", "--connections=2"
     )
 
     assert completed.returncode == 0, completed.stderr

@@ -1,27 +1,16 @@
 """The engine benchmark reports each contender's median and range against hand-written code."""
 
 import re
-import subprocess
-import sys
 
 import pytest
-
-from config.tests.servers import REPO_ROOT
 
 pytestmark = pytest.mark.bench
 
 CONTENDERS = ["hand-written", "evaluate_rules", "full check", "full check + dicts"]
 
 
-def test_engine_benchmark_reports_every_contender_and_exits_by_its_targets():
-    completed = subprocess.run(
-        [sys.executable, "bench/engine.py", "--rounds=3", "--number=50"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_engine_benchmark_reports_every_contender_and_exits_by_its_targets(run_bench):
+    completed = run_bench("engine.py", "--rounds=3", "--number=50")
 
     out = completed.stdout
     assert "Traceback" not in completed.stderr, completed.stderr
@@ -38,15 +27,8 @@ def test_engine_benchmark_reports_every_contender_and_exits_by_its_targets():
     assert completed.returncode == (0 if met.group(1) == "met" else 1)
 
 
-def test_engine_benchmark_refuses_fewer_than_three_rounds():
-    completed = subprocess.run(
-        [sys.executable, "bench/engine.py", "--rounds=2"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_engine_benchmark_refuses_fewer_than_three_rounds(run_bench):
+    completed = run_bench("engine.py", "--rounds=2")
 
     assert completed.returncode == 2
     assert "at least 3 repeats, not 2" in completed.stderr

@@ -1,13 +1,10 @@
 """The layer profile charges every microsecond of a check to a layer of the stack."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from bench.layers import LAYERS, OTHER, attribute
-from config.tests.servers import REPO_ROOT
 
 pytestmark = pytest.mark.bench
 
@@ -57,15 +54,8 @@ def test_recursion_of_a_function_of_no_layer_stays_with_its_callers():
     assert attribute(entries, MODULES) == pytest.approx({"rule evaluation (engine)": 4.0})
 
 
-def test_layers_profile_prints_every_layer_with_its_share():
-    completed = subprocess.run(
-        [sys.executable, "bench/layers.py", "--requests=30", "--warmup=10", "--rounds=3"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def test_layers_profile_prints_every_layer_with_its_share(run_bench):
+    completed = run_bench("layers.py", "--requests=30", "--warmup=10", "--rounds=3")
 
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
