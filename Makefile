@@ -1,5 +1,6 @@
 # The Pluggable Rule Engine. `make run` serves it; `make test` runs the suite on SQLite,
-# `make test-postgres` runs it again on PostgreSQL, `make lint` checks the code and Dockerfile.
+# `make test-fast` the in-process part of it, `make test-postgres` the whole suite again on
+# PostgreSQL, `make lint` checks the code and Dockerfile.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 
-.PHONY: run test test-postgres lint install install-dev superuser bench bench-bulk chromium clean
+.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ chromium:
 test: install-dev chromium
 	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
 
+# The tests that need nothing beyond their own process: no browser, no live
+# server or other processes, no benchmark scripts, no PostgreSQL (markers in pytest.ini).
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres" $(PYTEST_ARGS)
+
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
 # PostgreSQL 15 cluster that the script starts and removes.
 test-postgres: install-dev chromium
@@ -65,6 +71,10 @@ bench: install-dev
 
 bench-bulk: install-dev
 	$(BIN)/python bench/bulk.py
+
+# Not a ratio: where the time of one POST /rules/check/ goes, layer by layer (cProfile).
+bench-layers: install-dev
+	$(BIN)/python bench/layers.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

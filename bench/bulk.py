@@ -12,22 +12,27 @@ database and runs the chosen measurements:
     against the driver alone writing the same generated rows: one
     ``executemany`` in one transaction on SQLite, one streamed ``COPY`` on
     PostgreSQL. Both start from an empty table and must leave the same rows.
-    Target: at most 1.5 times the fast path.
+    Target: at most 1.5 times the fast path (the median ratio).
 
 ``query``
     On N stored orders: ``POST /rules/query/`` counting the orders that fail
     the three built-in rules, and reading the whole of ``POST /rules/report/``
     (JSON lines), each against a hand-written SQL query doing the same (the
-    report's twin writes the same JSON lines); target at most 1.5 times. Also
-    the same count through the Python engine over an iterator (expected at
-    least 10 times slower; reported).
+    report's twin writes the same JSON lines); target at most 1.5 times (the
+    median ratios). Also the same count through the Python engine over an
+    iterator (expected at least 10 times slower; reported).
 
 ``memory``
     The peak of Python allocations (tracemalloc) while the report streams, at
-    N/10 and at N orders. Target: flat.
+    N/10 and at N orders, after one report to warm up. Target: flat.
 
-Every figure is a JSON log line on stdout (``bulk measured``: rows, seconds,
-rows/s, the ratio, whether the target is met, and the child's peak memory).
+Each measurement runs every contender once untimed (the first call of an
+endpoint or a query is cold), then ``--repeat`` timed rounds (at least 3)
+that alternate their order, and gives each figure as the median of the rounds
+with the lowest and highest (``{"median", "min", "max"}``); a ratio is taken
+within each round. Every measurement is a JSON log line on stdout
+(``bulk measured``: rows, seconds, rows/s, the ratios, whether the target is
+met, and the child's peak memory).
 The script exits 1 when a database could not be measured. A new measurement
 is a function taking the options, added to ``MEASUREMENTS``.
 """
@@ -37,9 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -53,9 +56,13 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.spread import Spread, repeats
+from config.tests.servers import REPO_ROOT, production_env
+
 logger = logging.getLogger("bench.bulk")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DATABASES = ("sqlite", "postgresql")
 SEED_TARGET_RATIO = 1.5
 COPY_LINES_PER_READ = 2000
@@ -88,13 +95,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--seed", type=int, default=2025, help="seed of the generated orders (default 2025)"
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each side; the best is kept (default 1)"
+        "--repeat", type=repeats, default=3, help="timed rounds, at least 3 (default 3)"
     )
     # Internal: run the measurements here, on DATABASE_URL, with Django set up.
     parser.add_argument("--leg", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.rows < 1 or args.repeat < 1:
-        parser.error("--rows and --repeat must be at least 1")
+    if args.rows < 10:
+        parser.error("--rows must be at least 10")
     return args
 
 
@@ -131,33 +138,22 @@ def leg_command(args: argparse.Namespace) -> list[str]:
     ]
 
 
-def leg_env(database_url: str | None) -> dict[str, str]:
-    """Return the environment of a leg: production settings on *database_url*."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "False",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SECURE_SSL_REDIRECT": "False",
-        "LOG_LEVEL": "INFO",
-    }
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
 def run_database(database: str, args: argparse.Namespace) -> int:
-    """Run the measurements on a fresh *database*; return the child's exit status."""
+    """Run the measurements on a fresh *database*; return the child's exit status.
+
+    The child has production settings with ``LOG_LEVEL=INFO``, on a SQLite
+    file in a temporary folder, or on PostgreSQL when ``with-postgres.sh``
+    sets ``DATABASE_URL`` over it.
+    """
     logger.info("measuring", extra={"database": database, "rows": args.rows})
+    command = leg_command(args)
     if database == "postgresql":
         # The script starts the cluster, sets DATABASE_URL and removes it all after.
-        command = ["bash", str(REPO_ROOT / "scripts" / "with-postgres.sh"), *leg_command(args)]
-        return subprocess.run(command, cwd=REPO_ROOT, env=leg_env(None), check=False).returncode
+        command = ["bash", str(REPO_ROOT / "scripts" / "with-postgres.sh"), *command]
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as workdir:
-        url = f"sqlite:///{Path(workdir) / 'db.sqlite3'}"
-        return subprocess.run(
-            leg_command(args), cwd=REPO_ROOT, env=leg_env(url), check=False
-        ).returncode
+        env = production_env(Path(workdir), LOG_LEVEL="INFO")
+        (Path(workdir) / "static").mkdir()
+        return subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
 
 
 # The leg: Django is set up on the database under test. Django and the project
@@ -206,11 +202,38 @@ def orders_summary() -> dict[str, Any]:
     )
 
 
-def timed(run: Callable[[], object]) -> float:
-    """Return the seconds *run* takes."""
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+def timed_rounds(
+    contenders: dict[str, Callable[[], Any]],
+    repeat: int,
+    *,
+    prepare: Callable[[], object] = lambda: None,
+    answer: Callable[[Any], Any] = lambda result: result,
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Run every contender in one untimed round, then in *repeat* timed rounds.
+
+    The rounds alternate the contenders' order, so that a drift of the
+    machine's load hits all alike. *prepare* runs before every run and
+    *answer* after it, both untimed. Return each contender's seconds, one per
+    timed round, and what *answer* made of its last result.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    answers: dict[str, Any] = {}
+    names = list(contenders)
+    for index in range(repeat + 1):
+        for name in names if index % 2 == 0 else reversed(names):
+            prepare()
+            start = time.perf_counter()
+            result = contenders[name]()
+            elapsed = time.perf_counter() - start
+            answers[name] = answer(result)
+            if index:
+                seconds[name].append(elapsed)
+    return seconds, answers
+
+
+def ratio(numerators: list[float], denominators: list[float]) -> Spread:
+    """Return the spread of the per-round ratios of two contenders' seconds."""
+    return Spread.of(n / d for n, d in zip(numerators, denominators, strict=True))
 
 
 def peak_rss_mb() -> float:
@@ -267,41 +290,39 @@ def measure_seed(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     until = timezone.now()
-    best = {"fast": float("inf"), "ours": float("inf")}
-    summaries = {}
-    for _ in range(args.repeat):
-        for side in ("fast", "ours"):
-            empty_orders_table()
-            if side == "fast":
-                seconds = timed(lambda: seed_fast_path(args.rows, args.seed, until))
-            else:
-                seconds = timed(
-                    lambda: call_command(
-                        "seed_orders",
-                        count=args.rows,
-                        seed=args.seed,
-                        until=until.isoformat(),
-                        verbosity=0,
-                    )
-                )
-            best[side] = min(best[side], seconds)
-            summaries[side] = orders_summary()
+    seconds, summaries = timed_rounds(
+        {
+            "fast": lambda: seed_fast_path(args.rows, args.seed, until),
+            "ours": lambda: call_command(
+                "seed_orders",
+                count=args.rows,
+                seed=args.seed,
+                until=until.isoformat(),
+                verbosity=0,
+            ),
+        },
+        args.repeat,
+        prepare=empty_orders_table,
+        answer=lambda _: orders_summary(),
+    )
     if summaries["fast"] != summaries["ours"]:
         raise RuntimeError(f"the two sides wrote different orders: {summaries}")
-    ratio = best["ours"] / best["fast"]
+    fast, ours = Spread.of(seconds["fast"]), Spread.of(seconds["ours"])
+    seed_ratio = ratio(seconds["ours"], seconds["fast"])
     logger.info(
         "bulk measured",
         extra={
             "measurement": "seed",
             "database": connection.vendor,
             "rows": args.rows,
-            "fast_s": round(best["fast"], 3),
-            "fast_rows_per_s": round(args.rows / best["fast"]),
-            "ours_s": round(best["ours"], 3),
-            "ours_rows_per_s": round(args.rows / best["ours"]),
-            "ratio": round(ratio, 2),
+            "repeats": args.repeat,
+            "fast_s": fast.as_dict(4),
+            "fast_rows_per_s": round(args.rows / fast.median),
+            "ours_s": ours.as_dict(4),
+            "ours_rows_per_s": round(args.rows / ours.median),
+            "ratio": seed_ratio.as_dict(2),
             "target": SEED_TARGET_RATIO,
-            "met": ratio <= SEED_TARGET_RATIO,
+            "met": seed_ratio.median <= SEED_TARGET_RATIO,
             "peak_rss_mb": round(peak_rss_mb(), 1),
         },
     )
@@ -398,11 +419,12 @@ def api_report(client: Any) -> tuple[int, str]:
 def python_count() -> int:
     """Count the failing orders with the Python engine over an iterator."""
     from orders.models import Order
-    from rules.engine import RuleEngine
+    from rules.engine import Resolver
 
-    check = RuleEngine().prepare(RULES)
+    check = Resolver().resolve(RULES).check
     return sum(
-        not check.verdicts(order)["passed"] for order in Order.objects.iterator(chunk_size=2000)
+        not check.run(order, explain=False).passed
+        for order in Order.objects.iterator(chunk_size=2000)
     )
 
 
@@ -423,44 +445,37 @@ def measure_query(args: argparse.Namespace) -> None:
 
     client = Client(HTTP_HOST="127.0.0.1")
     ensure_orders(args, args.rows)
-    best: dict[str, float] = {}
-    answers: dict[str, Any] = {}
-
-    def keep(name: str, run: Callable[[], Any]) -> None:
-        start = time.perf_counter()
-        answers[name] = run()
-        best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
-
-    for _ in range(args.repeat):
-        keep("sql_count", hand_written_count)
-        keep("api_query", lambda: api_count(client))
-        keep("sql_report", hand_written_report)
-        keep("api_report", lambda: api_report(client))
-    keep("python_count", python_count)
+    seconds, answers = timed_rounds(
+        {
+            "sql_count": hand_written_count,
+            "api_query": lambda: api_count(client),
+            "sql_report": hand_written_report,
+            "api_report": lambda: api_report(client),
+            "python_count": python_count,
+        },
+        args.repeat,
+    )
     if not answers["api_query"][0] == answers["sql_count"] == answers["python_count"]:
         raise RuntimeError(f"the counts differ: {answers}")
     if answers["api_report"][0] != answers["sql_report"]:
         raise RuntimeError(f"the reports differ in rows: {answers}")
-    query_ratio = best["api_query"] / best["sql_count"]
-    report_ratio = best["api_report"] / best["sql_report"]
+    query_ratio = ratio(seconds["api_query"], seconds["sql_count"])
+    report_ratio = ratio(seconds["api_report"], seconds["sql_report"])
     logger.info(
         "bulk measured",
         extra={
             "measurement": "query",
             "database": connection.vendor,
             "rows": args.rows,
+            "repeats": args.repeat,
             "failing": answers["sql_count"],
             "evaluated_in": [answers["api_query"][1], answers["api_report"][1]],
-            "sql_count_s": round(best["sql_count"], 3),
-            "api_query_s": round(best["api_query"], 3),
-            "query_ratio": round(query_ratio, 2),
-            "sql_report_s": round(best["sql_report"], 3),
-            "api_report_s": round(best["api_report"], 3),
-            "report_ratio": round(report_ratio, 2),
+            **{f"{name}_s": Spread.of(runs).as_dict(4) for name, runs in seconds.items()},
+            "query_ratio": query_ratio.as_dict(2),
+            "report_ratio": report_ratio.as_dict(2),
             "target": QUERY_TARGET_RATIO,
-            "met": max(query_ratio, report_ratio) <= QUERY_TARGET_RATIO,
-            "python_count_s": round(best["python_count"], 3),
-            "python_vs_query": round(best["python_count"] / best["api_query"], 1),
+            "met": max(query_ratio.median, report_ratio.median) <= QUERY_TARGET_RATIO,
+            "python_vs_query": ratio(seconds["python_count"], seconds["api_query"]).as_dict(1),
         },
     )
 
@@ -475,14 +490,17 @@ def measure_memory(args: argparse.Namespace) -> None:
     peaks = {}
     for rows in (args.rows // 10, args.rows):
         ensure_orders(args, rows)
-        peaks[rows] = round(report_peak_mib(client), 2)
+        # Untraced first: what the first report imports and caches is no growth.
+        api_report(client)
+        peaks[rows] = Spread.of(report_peak_mib(client) for _ in range(args.repeat))
     logger.info(
         "bulk measured",
         extra={
             "measurement": "report_memory",
             "database": connection.vendor,
-            "peak_mib_by_rows": peaks,
-            "growth": round(peaks[args.rows] / peaks[args.rows // 10], 2),
+            "repeats": args.repeat,
+            "peak_mib_by_rows": {rows: peak.as_dict(2) for rows, peak in peaks.items()},
+            "growth": round(peaks[args.rows].median / peaks[args.rows // 10].median, 2),
         },
     )
 

@@ -1,14 +1,34 @@
 """Measure ``POST /rules/check/`` against a plain Django view doing the same work.
 
 Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). It
-builds a fresh SQLite database in a temporary folder (``migrate``,
-``seed_orders``), starts the production gunicorn (``gunicorn.conf.py``, two
-sync workers, ``DEBUG`` off, ``LOG_LEVEL=INFO``) with ``bench.settings``,
-which routes the plain view beside the service's own URLs, and drives both
-endpoints with wrk over the seeded orders, alternating endpoints at each
-concurrency. It writes a table of requests/s, p50, p99 and errors, and the
-ratio ours/plain; it exits 1 if any request failed. Everything listens on,
-and talks to, 127.0.0.1 only.
+prepares one site (``migrate``, ``collectstatic``, ``seed_orders``: a SQLite
+file in a temporary folder) and serves it with two gunicorns, both started
+from ``gunicorn.conf.py`` with two sync workers, ``DEBUG`` off and
+``LOG_LEVEL=INFO``:
+
+``ours``
+    the production settings (``config.settings``: our request-id and access-log
+    middleware, whitenoise, Django's stock middleware, DRF) serving
+    ``POST /rules/check/``;
+``plain``
+    ``bench.settings``: Django's stock middleware only, serving
+    ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
+    ``JsonResponse``).
+
+wrk posts the three seeded orders with the three built-in rules at each
+concurrency (8 and 64). After a warm-up of both servers at each level, the
+timed rounds alternate them (plain then ours, then ours then plain, ...), so
+that a drift of the machine's load hits both alike, and each round gives one
+ratio ours/plain per level. The table gives the median requests/s, p50 and
+p99 of the rounds with the lowest and highest, and the median ratio with its
+range; the target is a median ratio of at least 0.75 at every level.
+
+Other work on the machine lowers the requests/s of whichever side runs at the
+time, so the table also gives each side's server CPU time per request (its
+workers' user + system time over the run, divided by the requests) and the
+ratio plain/ours of those: what ours would reach if the servers had the
+CPUs to themselves, a figure that other work disturbs far less. It exits 1
+if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -17,37 +37,46 @@ import argparse
 import json
 import logging
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.spread import Spread, repeats
+from config.tests.servers import GunicornServer, http_request, prepare_site, start_gunicorn
+
 logger = logging.getLogger("bench.check_throughput")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BIN_DIR = Path(sys.executable).parent
 RULES = ["min_total_100", "min_items_2", "divisible_by_5"]
 ORDER_IDS = (1, 2, 3)
-ENDPOINTS = {"plain": "/bench/plain-check/", "ours": "/rules/check/"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of the comparison: the settings its gunicorn runs and the path it posts to."""
+
+    name: str
+    settings: str
+    path: str
+
+
+OURS = Endpoint("ours", "config.settings", "/rules/check/")
+PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
     2: {"min_total_100": False, "min_items_2": False, "divisible_by_5": False},
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
-TARGET_RATIO = 0.7
+TARGET_RATIO = 0.75
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
-STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 RESULT_MARKER = "WRK_RESULT "
 
 # wrk posts the three orders in turn and, when done, writes one JSON line of
@@ -74,8 +103,6 @@ done = function(summary, latency, requests)
 end
 """
 
-_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
 
 @dataclass(frozen=True)
 class Measurement:
@@ -88,21 +115,30 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_s: float
 
     @property
     def rate(self) -> float:
         """Return the requests per second."""
         return self.requests / self.duration_s
 
+    @property
+    def cpu_us(self) -> float:
+        """Return the server's CPU microseconds per request."""
+        return self.cpu_s / self.requests * 1e6
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Return the command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--duration", type=int, default=10, help="seconds per measurement (default 10)"
+        "--duration", type=int, default=5, help="seconds per timed run (default 5)"
     )
     parser.add_argument(
-        "--warmup", type=int, default=2, help="seconds of warm-up per endpoint (default 2)"
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of warm-up per endpoint and level (default 3)",
     )
     parser.add_argument(
         "--connections",
@@ -111,12 +147,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="comma list of concurrency levels (default 8,64)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="rounds per level; the best is kept (default 2)"
+        "--rounds", type=repeats, default=5, help="timed rounds, at least 3 (default 5)"
     )
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads; the server needs the CPUs more"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn sync workers of each server (default 2)"
+    )
     return parser.parse_args(argv)
 
 
@@ -139,139 +177,45 @@ def ensure_wrk() -> str:
     return found
 
 
-def server_env(workdir: Path, workers: int) -> dict[str, str]:
-    """Return the production environment, with the benchmark settings, for *workdir*."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "False",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SECURE_SSL_REDIRECT": "False",
-        "LOG_LEVEL": "INFO",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "STATIC_ROOT": str(workdir / "static"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "WEB_CONCURRENCY": str(workers),
-    }
+def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
+    """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
 
-
-def prepare_database(env: Mapping[str, str], log_path: Path) -> None:
-    """Migrate and seed the benchmark database, appending the output to *log_path*.
-
-    Raises ``RuntimeError``, with the command's output, when a step fails.
+    Our middleware answers with an ``X-Request-ID`` header; the plain stack,
+    which must not run it, answers without one.
     """
-    for command in (["migrate", "--noinput"], ["seed_orders"]):
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        with log_path.open("a") as log_file:
-            log_file.write(completed.stdout + completed.stderr)
-        if completed.returncode != 0:
-            raise RuntimeError(
-                f"manage.py {' '.join(command)} failed with {completed.returncode}:\n"
-                f"{completed.stdout}{completed.stderr}"
-            )
+    for order_id, details in EXPECTED_VERDICTS.items():
+        reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
+        where = f"{endpoint.name} {endpoint.path} order {order_id}"
+        if reply.status != 200:
+            raise RuntimeError(f"{where}: {reply.status} {reply.body!r}")
+        body = reply.json()
+        expected = {"passed": all(details.values()), "details": details}
+        if {key: body.get(key) for key in expected} != expected:
+            raise RuntimeError(f"{where}: wrong verdict {body!r}")
+        if ("X-Request-ID" in reply.headers) != (endpoint is OURS):
+            raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(env: Mapping[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start the production gunicorn on *port*, logging to *log_path*."""
-    with log_path.open("ab") as log_file:
-        return subprocess.Popen(
-            [
-                str(BIN_DIR / "gunicorn"),
-                "--config",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn gracefully, killing it if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_TIMEOUT)
-
-
-def request_json(url: str, body: object | None = None) -> tuple[int, object]:
-    """Return the status and decoded JSON body of a GET, or a POST of *body*."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 (the URL is built here, on 127.0.0.1)
-        url, data=data, headers={"Content-Type": "application/json"}
+def workers_cpu_seconds(server: GunicornServer) -> float:
+    """Return the user + system CPU seconds that *server*'s workers have used so far."""
+    return sum(
+        sum(worker.cpu_times()[:2]) for worker in psutil.Process(server.process.pid).children()
     )
-    try:
-        with _LOOPBACK_OPENER.open(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    """Return once ``/health/`` answers 200; raise ``RuntimeError`` if it never does."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn exited with {process.returncode}; see its log:\n"
-                f"{log_path.read_text(errors='replace')}"
-            )
-        try:
-            status, _ = request_json(f"{base_url}/health/")
-        except (OSError, ValueError):
-            status = 0
-        if status == 200:
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer /health/ in {STARTUP_TIMEOUT} s")
-
-
-def check_verdicts(base_url: str) -> None:
-    """Raise ``RuntimeError`` unless both endpoints give the expected verdicts."""
-    for name, path in ENDPOINTS.items():
-        for order_id, details in EXPECTED_VERDICTS.items():
-            status, body = request_json(
-                f"{base_url}{path}", {"order_id": order_id, "rules": RULES}
-            )
-            expected = {"passed": all(details.values()), "details": details}
-            if status != 200 or not isinstance(body, dict):
-                raise RuntimeError(f"{name} {path} order {order_id}: {status} {body!r}")
-            if {key: body.get(key) for key in expected} != expected:
-                raise RuntimeError(f"{name} {path} order {order_id}: wrong verdict {body!r}")
 
 
 def run_wrk(
     wrk: str,
     script: Path,
-    url: str,
+    server: GunicornServer,
+    path: str,
     *,
     endpoint: str,
     connections: int,
     threads: int,
     duration: int,
 ) -> Measurement:
-    """Drive *url* with wrk and return its figures."""
+    """Drive *path* on *server* with wrk and return its figures."""
+    cpu_before = workers_cpu_seconds(server)
     completed = subprocess.run(
         [
             wrk,
@@ -280,12 +224,14 @@ def run_wrk(
             f"--duration={duration}s",
             "--timeout=5s",
             f"--script={script}",
-            url,
+            server.url + path,
         ],
         capture_output=True,
         text=True,
         timeout=duration + 30,
+        check=False,
     )
+    cpu_s = workers_cpu_seconds(server) - cpu_before
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed:\n{completed.stdout}{completed.stderr}")
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
@@ -300,38 +246,56 @@ def run_wrk(
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         errors=sum(figures[kind] for kind in ("connect", "read", "write", "status", "timeout")),
+        cpu_s=cpu_s,
     )
 
 
-def report(best: Mapping[tuple[str, int], Measurement], total_errors: int) -> None:
-    """Write the results table, the ratios and the error count to stdout."""
+def round_order(index: int) -> tuple[Endpoint, Endpoint]:
+    """Return the endpoints in the order round *index* measures them: ABBA, and so on."""
+    return (PLAIN, OURS) if index % 2 == 0 else (OURS, PLAIN)
+
+
+def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: int) -> None:
+    """Write the table of medians and ranges, the ratios and the errors to stdout."""
+    levels = sorted({connections for _, connections in rounds[0]})
     rows = [
-        f"{'endpoint':<10} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<26} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
     ]
-    met = True
-    levels = sorted({connections for _, connections in best})
     for connections in levels:
-        for name in ENDPOINTS:
-            m = best[name, connections]
+        for endpoint in (PLAIN, OURS):
+            runs = [r[endpoint.name, connections] for r in rounds]
+            rate = Spread.of(m.rate for m in runs)
+            p50 = Spread.of(m.p50_ms for m in runs).median
+            p99 = Spread.of(m.p99_ms for m in runs).median
+            cpu = Spread.of(m.cpu_us for m in runs)
+            errors = sum(m.errors for m in runs)
             rows.append(
-                f"{name:<10} {connections:>5} {m.rate:>9.1f} {m.p50_ms:>8.2f} "
-                f"{m.p99_ms:>8.2f} {m.errors:>7}"
+                f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<26} "
+                f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
             )
     rows.append("")
+    met = total_errors == 0
     for connections in levels:
-        ratio = best["ours", connections].rate / best["plain", connections].rate
-        met = met and ratio >= TARGET_RATIO
-        rows.append(f"ratio ours/plain req/s at c{connections}: {ratio:.2f}")
+        pairs = [(r["ours", connections], r["plain", connections]) for r in rounds]
+        ratio = Spread.of(ours.rate / plain.rate for ours, plain in pairs)
+        by_cpu = Spread.of(plain.cpu_us / ours.cpu_us for ours, plain in pairs)
+        met = met and ratio.median >= TARGET_RATIO
+        rows.append(f"ratio ours/plain req/s at c{connections}: {ratio.format()}")
+        rows.append(
+            f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
+        )
+    rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
     rows.append(f"total errors (all runs, warm-up included): {total_errors}")
-    met = met and total_errors == 0
-    rows.append(f"target ratio >= {TARGET_RATIO} with zero errors: {'met' if met else 'NOT met'}")
+    rows.append(
+        f"target: median req/s ratio >= {TARGET_RATIO} at every level with zero errors: "
+        f"{'met' if met else 'NOT met'}"
+    )
     sys.stdout.write("\n".join(rows) + "\n")
 
 
 def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
     """Serve both endpoints from *workdir*, measure and report them; return the errors."""
-    log_path = workdir / "gunicorn.log"
-    (workdir / "static").mkdir()
     script = workdir / "check.lua"
     script.write_text(
         WRK_SCRIPT
@@ -344,47 +308,61 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
     load = os.getloadavg()[0]
     if load > BUSY_LOAD:
         logger.warning("load average is %.1f: other work will skew the figures", load)
-    env = server_env(workdir, args.workers)
-    logger.info("preparing the database in %s", workdir)
-    prepare_database(env, log_path)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    logger.info("preparing the site in %s", workdir)
+    env = prepare_site(workdir, LOG_LEVEL="INFO", WEB_CONCURRENCY=str(args.workers))
+    servers: dict[str, GunicornServer] = {}
 
-    def measure(name: str, connections: int, duration: int) -> Measurement:
-        """Drive endpoint *name* at *connections* for *duration* seconds."""
-        logger.info("%s at %d connections for %d s", name, connections, duration)
-        return run_wrk(
+    def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
+        """Drive *endpoint* at *connections* for *duration* seconds."""
+        measurement = run_wrk(
             wrk,
             script,
-            base_url + ENDPOINTS[name],
-            endpoint=name,
+            servers[endpoint.name],
+            endpoint.path,
+            endpoint=endpoint.name,
             connections=connections,
             threads=args.threads,
             duration=duration,
         )
+        logger.info(
+            "%s at %d connections for %d s: %.0f req/s, %.0f server CPU us/request",
+            endpoint.name,
+            connections,
+            duration,
+            measurement.rate,
+            measurement.cpu_us,
+        )
+        return measurement
 
-    process = start_gunicorn(env, port, log_path)
     try:
-        wait_until_healthy(process, base_url, log_path)
-        check_verdicts(base_url)
-        warmups = [measure(name, min(args.connections), args.warmup) for name in ENDPOINTS]
-        # Alternate the endpoints, so that any drift of the machine hits both.
-        measurements = [
-            measure(name, connections, args.duration)
-            for _ in range(args.rounds)
+        for endpoint in (PLAIN, OURS):
+            servers[endpoint.name] = start_gunicorn(
+                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings},
+                workdir / f"{endpoint.name}.log",
+            )
+            check_endpoint(endpoint, servers[endpoint.name].url)
+        warmups = [
+            measure(endpoint, connections, args.warmup)
             for connections in args.connections
-            for name in ENDPOINTS
+            for endpoint in (PLAIN, OURS)
         ]
+        rounds = []
+        for index in range(args.rounds):
+            measured = {}
+            for connections in args.connections:
+                for endpoint in round_order(index):
+                    measured[endpoint.name, connections] = measure(
+                        endpoint, connections, args.duration
+                    )
+            rounds.append(measured)
     finally:
-        stop_gunicorn(process)
-    best: dict[tuple[str, int], Measurement] = {}
-    for m in measurements:
-        key = (m.endpoint, m.connections)
-        if key not in best or m.rate > best[key].rate:
-            best[key] = m
-    total_errors = sum(m.errors for m in [*warmups, *measurements])
-    report(best, total_errors)
-    sys.stdout.write(f"load average before the run: {load:.1f}\n")
+        for server in servers.values():
+            server.stop()
+    total_errors = sum(m.errors for m in warmups) + sum(
+        m.errors for measured in rounds for m in measured.values()
+    )
+    report(rounds, total_errors)
+    sys.stdout.write(f"load average before the run: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
     return total_errors
 
 
@@ -400,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("the benchmark failed; its files are kept in %s", workdir)
         raise
     if total_errors:
-        logger.error("%d requests failed; gunicorn's log is kept in %s", total_errors, workdir)
+        logger.error("%d requests failed; gunicorn's logs are kept in %s", total_errors, workdir)
         return 1
     shutil.rmtree(workdir)
     return 0

@@ -1,4 +1,4 @@
-"""The service's URLs with the plain comparison view in front of the catch-all route."""
+"""The plain comparison view, in front of the service's URLs (for ``/health/``)."""
 
 from django.urls import path
 

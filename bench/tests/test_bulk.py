@@ -1,40 +1,41 @@
 """The bulk benchmark runs end to end on a small SQLite database."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+pytestmark = pytest.mark.bench
 
 
-def test_bulk_benchmark_measures_on_sqlite_and_logs_the_figures():
-    """A leg fails, and the script exits 1, when two sides disagree (orders, counts, rows)."""
-    completed = subprocess.run(
-        [sys.executable, "bench/bulk.py", "--rows", "1000", "--databases", "sqlite"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_bulk_benchmark_measures_on_sqlite_and_logs_the_figures(run_bench):
+    """Every figure is a median with its range over three timed rounds.
+
+    A leg fails, and the script exits 1, when two sides disagree (orders,
+    counts, rows).
+    """
+    completed = run_bench("bulk.py", "--rows", "1000", "--databases", "sqlite")
 
     assert completed.returncode == 0, completed.stderr
     lines = [json.loads(line) for line in completed.stdout.splitlines()]
     measured = {line["measurement"]: line for line in lines if line["message"] == "bulk measured"}
     assert set(measured) == {"seed", "query", "report_memory"}
-    figures = measured["seed"]
-    assert {k: figures[k] for k in ("measurement", "database", "rows", "target")} == {
+    seed = measured["seed"]
+    assert {k: seed[k] for k in ("measurement", "database", "rows", "repeats", "target")} == {
         "measurement": "seed",
         "database": "sqlite",
         "rows": 1000,
+        "repeats": 3,
         "target": 1.5,
     }
-    assert figures["fast_s"] > 0
-    assert figures["ours_s"] > 0
-    assert figures["met"] is (figures["ratio"] <= 1.5)
+    for spread in (seed["fast_s"], seed["ours_s"], seed["ratio"]):
+        assert 0 < spread["min"] <= spread["median"] <= spread["max"]
+    assert seed["met"] is (seed["ratio"]["median"] <= 1.5)
     query = measured["query"]
     assert query["evaluated_in"] == ["database", "database"]
     assert 0 < query["failing"] <= 1000
-    assert query["python_count_s"] > 0
+    for name in ("api_query_s", "api_report_s", "sql_report_s", "python_count_s"):
+        assert 0 < query[name]["min"] <= query[name]["median"] <= query[name]["max"]
+    assert query["met"] is (
+        max(query["query_ratio"]["median"], query["report_ratio"]["median"]) <= 1.5
+    )
     assert set(measured["report_memory"]["peak_mib_by_rows"]) == {"100", "1000"}

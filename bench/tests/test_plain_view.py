@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from orders.services import orders_seed
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("bench.urls")]
+pytestmark = [pytest.mark.bench, pytest.mark.django_db, pytest.mark.urls("bench.urls")]
 
 RULES = ["min_total_100", "min_items_2", "divisible_by_5"]
 

@@ -12,8 +12,6 @@ every request goes to 127.0.0.1.
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 
@@ -26,7 +24,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from config.tests.conftest import REPO_ROOT, http_get
+from config.tests.servers import http_request, manage
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 # Debian's packages by default; CI runners without them point these at their Chrome.
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
@@ -214,14 +214,7 @@ RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
 
 def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, gunicorn_server):
     _, env = gunicorn_site
-    subprocess.run(
-        [sys.executable, "manage.py", "shell", "--command", SETUP_RULESET],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    manage(env, "shell", "--command", SETUP_RULESET)
     browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
     browser.find_element(By.ID, "id_username").send_keys("admin")
     browser.find_element(By.ID, "id_password").send_keys(ADMIN_PASSWORD)
@@ -245,5 +238,5 @@ def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, 
     assert "Passing now: 2 — passing after: 1" in result.text
     assert "Would newly fail: 1 [1]" in result.text
     assert "Would newly pass: 0 []" in result.text
-    _, body = http_get(f"{gunicorn_server}/rulesets/checkout/")
-    assert json.loads(body)["items"][0]["name"] == "min_total_100"
+    ruleset = http_request(f"{gunicorn_server}/rulesets/checkout/").json()
+    assert ruleset["items"][0]["name"] == "min_total_100"

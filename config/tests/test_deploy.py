@@ -11,19 +11,17 @@ import re
 import runpy
 import shlex
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management.utils import get_random_secret_key
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BIN_DIR = Path(sys.executable).parent
+from config.tests.servers import BIN_DIR, REPO_ROOT, free_port
+
 COMMAND_TIMEOUT = 180
 
 # Files whose environment variables are the service's configuration.
@@ -88,13 +86,6 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return subprocess.run(
         args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
     )
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -258,6 +249,7 @@ def test_a_demo_build_seeds_the_sample_orders_and_is_safe_to_run_twice(tmp_path)
         assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (3,)
 
 
+@pytest.mark.server
 def test_the_images_build_compose_and_start_commands_serve_a_healthy_service(tmp_path):
     port = free_port()
     env = production_env(

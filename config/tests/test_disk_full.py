@@ -7,19 +7,18 @@ namespace, the test is skipped.
 """
 
 import errno
-import json
 import shutil
 import sqlite3
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from config.tests.conftest import BIN_DIR, REPO_ROOT, GunicornServer, free_port
+from config.tests.servers import BIN_DIR, REPO_ROOT, GunicornServer, free_port, http_request
+
+pytestmark = pytest.mark.server
 
 TMPFS_SIZE = "1m"
 ORDER = {"total": "10.00", "items_count": 2}
@@ -33,10 +32,9 @@ MOUNT_AND_RUN = 'mount -t tmpfs -o size="$1" tmpfs "$2" && cp "$3" "$2/" && shif
 CREATE_TOKEN = """
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
-print(Token.objects.create(user=get_user_model().objects.create_user("writer")).key)
+import sys
+sys.stdout.write(Token.objects.create(user=get_user_model().objects.create_superuser("writer")).key)
 """
-
-_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def in_namespace(*command: str) -> list[str]:
@@ -61,16 +59,10 @@ def tmpfs_allowed(tmp_path: Path) -> None:
 
 def post_order(url: str, token: str) -> tuple[int, dict]:
     """Create an order through the API; return the status and the JSON body."""
-    request = urllib.request.Request(  # noqa: S310
-        f"{url}/orders/",
-        data=json.dumps(ORDER).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    reply = http_request(
+        f"{url}/orders/", ORDER, timeout=10, headers={"Authorization": f"Token {token}"}
     )
-    try:
-        with _LOOPBACK_OPENER.open(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return reply.status, reply.json()
 
 
 def fill(directory: Path) -> Path:

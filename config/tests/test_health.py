@@ -3,17 +3,16 @@
 import json
 import sqlite3
 import time
-import urllib.error
-import urllib.request
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from django.db.migrations.recorder import MigrationRecorder
 
+from config.tests.servers import http_request
+
 pytestmark = pytest.mark.django_db
 
-_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 UNAVAILABLE = {
     "error": "Service Unavailable",
     "code": "database_unavailable",
@@ -25,16 +24,9 @@ CHECK = {"order_id": 1, "rules": ["min_total_100"]}
 
 def call(url: str, payload: dict | None = None) -> tuple[int, object, float]:
     """Send a GET (or a JSON POST of *payload*); return status, JSON body and seconds."""
-    data = None if payload is None else json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
     started = time.monotonic()
-    try:
-        with _LOOPBACK_OPENER.open(request, timeout=10) as response:
-            status, body = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read()
-    return status, json.loads(body), time.monotonic() - started
+    reply = http_request(url, payload, timeout=10)
+    return reply.status, reply.json(), time.monotonic() - started
 
 
 def test_liveness_answers_without_touching_the_database(client, django_assert_num_queries):
@@ -62,6 +54,7 @@ def test_health_checks_are_not_redirected_to_https(client, settings, path):
     assert response.status_code == 200
 
 
+@pytest.mark.server
 def test_a_missing_database_file_is_a_fast_503_and_recovery_needs_no_restart(
     gunicorn_site, gunicorn_factory, tmp_path
 ):

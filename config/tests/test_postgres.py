@@ -5,31 +5,25 @@ cluster) and, for the outage tests, ``TEST_DATABASE_CONTROL``: a command that
 takes ``stop`` or ``start``. ``make test`` deselects them by their marker.
 """
 
-import json
 import os
 import shlex
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from config.tests.servers import REPO_ROOT, http_request
 from orders.models import Order
 from orders.services import order_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 2.0
-
-_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @pytest.fixture(autouse=True)
@@ -80,20 +74,9 @@ def call(
     url: str, payload: dict | None = None, timeout: float = 10.0
 ) -> tuple[int, str, object, float]:
     """Send a GET (or a JSON POST of *payload*); return status, type, JSON body, seconds."""
-    data = None if payload is None else json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310
     started = time.monotonic()
-    try:
-        with _LOOPBACK_OPENER.open(request, timeout=timeout) as response:
-            status, content_type, body = (
-                response.status,
-                response.headers["Content-Type"],
-                response.read(),
-            )
-    except urllib.error.HTTPError as error:
-        status, content_type, body = error.code, error.headers["Content-Type"], error.read()
-    return status, content_type, json.loads(body), time.monotonic() - started
+    reply = http_request(url, payload, timeout=timeout)
+    return reply.status, reply.headers["Content-Type"], reply.json(), time.monotonic() - started
 
 
 @pytest.mark.parametrize(
@@ -141,6 +124,7 @@ def test_concurrent_seed_orders_create_the_three_samples_exactly_once():
     assert sum("Seeded 3 orders." in output for output in outputs) == 1
 
 
+@pytest.mark.server
 def test_a_database_outage_is_a_fast_503_and_the_service_recovers_without_restart(
     gunicorn_factory, database_control
 ):
@@ -177,6 +161,7 @@ def test_a_database_outage_is_a_fast_503_and_the_service_recovers_without_restar
     assert server.process.poll() is None
 
 
+@pytest.mark.server
 def test_no_request_fails_after_a_database_restart(gunicorn_factory, database_control):
     order = order_create(total=Decimal("150.00"), items_count=3)
     check = {"order_id": order.pk, "rules": ["min_total_100", "min_items_2"]}

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+pytestmark = pytest.mark.server
+
 CLIENTS = 16
 # The load of the issue: 16 clients, SIGTERM after 3 s, 10 s in all.
 SIGNAL_AFTER_SECONDS = 3.0

@@ -8,7 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+from config.tests.servers import REPO_ROOT, manage
+
+pytestmark = pytest.mark.server
+
 PROCESSES = 8
 TRANSACTIONS = 200
 
@@ -59,15 +64,8 @@ def test_eight_processes_of_read_then_write_transactions_never_hit_database_is_l
 ):
     db_path = tmp_path / "shared.sqlite3"
     env = _env(db_path)
-    for command in (["migrate", "--noinput"], ["seed_orders"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=REPO_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_orders")
     items_before = _first_order_items(db_path)
     start_at = time.time() + 3.0
     outputs = [tmp_path / f"worker-{n}.json" for n in range(PROCESSES)]

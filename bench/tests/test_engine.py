@@ -1,0 +1,34 @@
+"""The engine benchmark reports each contender's median and range against hand-written code."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.bench
+
+CONTENDERS = ["hand-written", "evaluate_rules", "full check", "full check + dicts"]
+
+
+def test_engine_benchmark_reports_every_contender_and_exits_by_its_targets(run_bench):
+    completed = run_bench("engine.py", "--rounds=3", "--number=50")
+
+    out = completed.stdout
+    assert "Traceback" not in completed.stderr, completed.stderr
+    for name in CONTENDERS:
+        row = re.search(
+            rf"^{re.escape(name)} +(\d+\.\d+) \((\d+\.\d+)\.\.(\d+\.\d+)\) +\d+\.\dx? ", out, re.M
+        )
+        assert row, out
+        median, low, high = map(float, row.groups())
+        assert low <= median <= high
+    assert "median (min..max) of 3 rounds of 50 calls" in out
+    met = re.search(r"^targets on the median ratios: (met|NOT met)$", out, re.MULTILINE)
+    assert met, out
+    assert completed.returncode == (0 if met.group(1) == "met" else 1)
+
+
+def test_engine_benchmark_refuses_fewer_than_three_rounds(run_bench):
+    completed = run_bench("engine.py", "--rounds=2")
+
+    assert completed.returncode == 2
+    assert "at least 3 repeats, not 2" in completed.stderr

@@ -1,0 +1,230 @@
+"""Live servers of the real stack: a prepared site served by production gunicorn.
+
+A *site* is a folder holding a migrated, seeded SQLite database and the
+collected static files. ``production_env`` is the environment a production
+deployment gives the service on it (``DEBUG`` off, a random ``SECRET_KEY``,
+plain HTTP on the loopback), ``prepare_site`` builds the site, and
+``start_gunicorn`` serves it with ``gunicorn.conf.py`` until stopped. The
+fixtures in ``config/tests/conftest.py`` and every script in ``bench/`` start
+the service through this module, so a test and a benchmark run the same stack.
+
+It imports neither pytest nor Django's settings: scripts use it before (or
+without) setting Django up.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from django.core.management.utils import get_random_secret_key
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+SETUP_TIMEOUT = 300.0
+
+# Only the loopback: never let a proxy variable send a request elsewhere.
+_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def production_env(site: Path, **overrides: str) -> dict[str, str]:
+    """Return the environment of a production deployment whose files are in *site*.
+
+    *overrides* (``LOG_LEVEL="INFO"``, ``DJANGO_SETTINGS_MODULE=...``) win
+    over the defaults, which win over this process's own environment.
+    """
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "False",
+        "SECRET_KEY": get_random_secret_key(),
+        "SECURE_SSL_REDIRECT": "False",
+        "DATABASE_URL": f"sqlite:///{site / 'db.sqlite3'}",
+        "STATIC_ROOT": str(site / "static"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+
+
+def manage(env: Mapping[str, str], *args: str, timeout: float = SETUP_TIMEOUT) -> str:
+    """Run ``manage.py *args`` in the repository with *env*; return its output.
+
+    Raises ``RuntimeError``, with the output, when the command fails.
+    """
+    completed = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"manage.py {' '.join(args)} failed with {completed.returncode}:\n{output}"
+        )
+    return output
+
+
+def prepare_site(site: Path, **overrides: str) -> dict[str, str]:
+    """Migrate, collect static files and seed orders in *site*; return its environment.
+
+    The environment is ``production_env(site, **overrides)``. Raises
+    ``RuntimeError`` when a step fails.
+    """
+    env = production_env(site, **overrides)
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["seed_orders"]):
+        manage(env, *command)
+    return env
+
+
+class Reply(NamedTuple):
+    """The status, headers and body of an HTTP response."""
+
+    status: int
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        """Return the body decoded from JSON."""
+        return json.loads(self.body)
+
+
+def http_request(
+    url: str,
+    body: object = None,
+    timeout: float = 5.0,
+    headers: Mapping[str, str] | None = None,
+) -> Reply:
+    """GET *url*, or POST *body* to it as JSON when given; return the reply.
+
+    *headers* are sent too. An error status is a reply like any other; a
+    failed connection raises ``OSError``.
+    """
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 (callers pass loopback http URLs)
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with _LOOPBACK_OPENER.open(request, timeout=timeout) as response:
+            return Reply(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, error.headers, error.read())
+
+
+@dataclass
+class GunicornServer:
+    """A running gunicorn: its process, base URL and log file.
+
+    Used as a context manager, it is stopped when the block ends.
+    """
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def __enter__(self) -> "GunicornServer":
+        """Return the server itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        self.stop()
+
+    def log(self) -> str:
+        """Return everything gunicorn and the service have logged so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Stop gunicorn gracefully (SIGTERM), killing it after *timeout* seconds.
+
+        Return its exit code; a server that already exited is left alone.
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+    def wait_until_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Return once ``GET /health/`` answers 200.
+
+        Raises ``RuntimeError``, with the log, when gunicorn exits or does not
+        answer within *timeout* seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}:\n{self.log()}"
+                )
+            try:
+                status = http_request(f"{self.url}/health/", timeout=1.0).status
+            except OSError:
+                status = 0
+            if status == 200:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not answer /health/ in {timeout} s:\n{self.log()}")
+
+
+def start_gunicorn(env: Mapping[str, str], log_path: Path) -> GunicornServer:
+    """Start the production gunicorn on a free loopback port and wait until it is healthy.
+
+    It runs ``gunicorn.conf.py`` with *env* (``WEB_CONCURRENCY`` workers of
+    ``DJANGO_SETTINGS_MODULE``), appending its output to *log_path*. It is
+    stopped again if it never becomes healthy.
+    """
+    port = free_port()
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [
+                str(BIN_DIR / "gunicorn"),
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = GunicornServer(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.stop()
+        raise
+    return server
