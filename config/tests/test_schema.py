@@ -18,6 +18,8 @@ OPERATIONS = {
     ("/orders/{id}/", "put"): {"200", "401", "403", *POST_ERRORS},
     ("/orders/{id}/", "patch"): {"200", "401", "403", *POST_ERRORS},
     ("/orders/{id}/", "delete"): {"204", "401", "403", "404", "405", "500", "503"},
+    ("/rulesets/{name}/versions/", "get"): {"200", "404", "405", "500", "503"},
+    ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", "405", "500", "503"},
     ("/health/", "get"): {"200", "503"},
     ("/health/live", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
@@ -68,7 +70,7 @@ def test_check_request_documents_every_form_with_its_limits(schema):
     [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
     properties = _definition(schema, body["schema"])["properties"]
 
-    assert set(properties) == {"order_id", "order", "rules", "ruleset", "fail_fast"}
+    assert set(properties) == {"order_id", "order", "rules", "ruleset", "ruleset_version", "fail_fast"}
     assert properties["order_id"]["minimum"] == 1
     assert properties["rules"]["maxItems"] == 100
     rule_item = properties["rules"]["items"]
