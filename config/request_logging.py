@@ -10,7 +10,7 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from api.request_ids import REQUEST_ID
-from config.shutdown import notify_alive
+from config.shutdown import notify_alive, stream_in_small_steps
 
 logger = logging.getLogger("config.access")
 
@@ -61,6 +61,7 @@ class RequestLoggingMiddleware:
                 sent = int(response.get("Content-Length", 0))
                 _log_access(access, response.status_code, started, sent)
             elif isinstance(response, StreamingHttpResponse):
+                stream_in_small_steps(request.META.get("gunicorn.socket"))
                 response.streaming_content = _logged_stream(
                     response.streaming_content, response.status_code, access, started
                 )
