@@ -10,10 +10,13 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import Decimal
 from urllib.parse import quote
 
+import psycopg2
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -179,3 +182,59 @@ def test_no_request_fails_after_a_database_restart(gunicorn_factory, database_co
     database_control("start")
 
     assert burst() == [200] * 40
+
+
+@contextmanager
+def orders_table_locked() -> Iterator[None]:
+    """Hold an exclusive lock on the orders table from a connection of our own."""
+    db = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"],
+        port=db["PORT"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("LOCK TABLE orders_order IN ACCESS EXCLUSIVE MODE")
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+QUERY_TIMEOUT = {
+    "error": "Service Unavailable",
+    "code": "query_timeout",
+    "detail": "The query took longer than it may; narrow it, or try again later.",
+}
+
+
+@pytest.mark.server
+def test_statements_that_run_out_of_time_are_503_query_timeout_and_the_service_recovers(
+    gunicorn_factory,
+):
+    order = order_create(total=Decimal("150.00"), items_count=3)
+    check = {"order_id": order.pk, "rules": ["min_total_100"]}
+    query = {"rules": ["min_total_100"], "outcome": "passed"}
+    server = gunicorn_factory(
+        DATABASE_URL=live_database_url(),
+        WEB_CONCURRENCY="1",
+        CHECK_STATEMENT_TIMEOUT_MS="300",
+        ANALYZE_STATEMENT_TIMEOUT_MS="600",
+    )
+
+    with orders_table_locked():
+        checked = call(f"{server.url}/rules/check/", check)
+        queried = call(f"{server.url}/rules/query/", query)
+        reported = call(f"{server.url}/rules/report/", query)
+    checked_after = call(f"{server.url}/rules/check/", check)
+    queried_after = call(f"{server.url}/rules/query/", query)
+
+    for status, content_type, body, _ in (checked, queried, reported):
+        assert (status, content_type, body) == (503, "application/json", QUERY_TIMEOUT)
+    assert (checked_after[0], checked_after[2]["passed"]) == (200, True)
+    assert (queried_after[0], queried_after[2]["count"]) == (200, 1)
+    logged = server.log()
+    assert logged.count('"message": "query timed out"') == 3
