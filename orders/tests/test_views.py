@@ -461,6 +461,7 @@ def test_a_token_from_drf_create_token_can_write(api_client, user):
     response = api_client.post(LIST, {"total": "1.00", "items_count": 1}, format="json")
 
     assert response.status_code == 201
+    assert response.json() == _body(Order.objects.get())
 
 
 # Documentation
