@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from rules.conditions import (
     Condition,
@@ -36,6 +37,20 @@ from rules.engine import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def acting_username() -> str:
+    """Return the name of the user the change history records for this request, else "".
+
+    ``HistoryRequestMiddleware`` keeps the request being served where the
+    change history reads its user; outside a request (a shell, a migration,
+    a command) nobody is acting.
+    """
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return user.get_username()
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
@@ -79,6 +94,7 @@ class RuleSet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RuleSetQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -111,12 +127,15 @@ class RuleSet(models.Model):
         return [item.content(stored.get(item.rule)) for item in items]
 
     @transaction.atomic
-    def publish(self, *, by: str = "") -> "RuleSetVersion":
+    def publish(self, *, by: str | None = None) -> "RuleSetVersion":
         """Save the set's content as its next version, unless the current one holds it.
 
         One call is one version, however many items changed; *by* names who
-        saved it. Returns the current version.
+        saved it, by default the user the change history records for this
+        request (nobody outside one). Returns the current version.
         """
+        if by is None:
+            by = acting_username()
         locked = RuleSet.objects.select_for_update().get(pk=self.pk)
         content = self.content()
         current = locked.versions.first()
@@ -223,6 +242,8 @@ class RuleSetItem(models.Model):
         help_text="Blank: the rule's default severity.",
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["position", "id"]
         constraints = [
@@ -311,6 +332,7 @@ class ConditionRule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ConditionRuleQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -320,7 +342,10 @@ class ConditionRule(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, and publish a new version of every rule set whose current version uses it."""
+        """Save, and publish a new version of every rule set whose current version uses it.
+
+        The versions name the user acting, as the change history records it.
+        """
         with transaction.atomic():
             super().save(*args, **kwargs)
             for version in self.current_versions_using():

@@ -5,7 +5,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 
 from rules.conditions import ConditionError, compile_condition
-from rules.models import ConditionRule, RuleSet
+from rules.models import ConditionRule, RuleSet, RuleSetItem
 from rules.tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +264,109 @@ def test_the_admin_refuses_to_delete_a_stored_rule_a_set_uses_naming_the_set(adm
     assert confirmed.status_code == 200
     assert "used by rule set(s) checkout v1" in confirmed.content.decode()
     assert ConditionRule.objects.filter(pk=rule.pk).exists()
+
+
+def _change_url(ruleset: RuleSet) -> str:
+    return reverse("admin:rules_ruleset_change", args=[ruleset.pk])
+
+
+def _existing(item: RuleSetItem, **changes: str) -> dict:
+    fields = _item(item.position, item.rule, json.dumps(item.params), item.alias, item.severity)
+    return {**fields, **changes, "id": str(item.pk), "ruleset": str(item.ruleset_id)}
+
+
+def _unchanged_params(data: dict, *indexes: int) -> dict:
+    """Add the initial params the page sends beside each item's (a callable default)."""
+    return {**data, **{f"initial-items-{index}-params": "{}" for index in indexes}}
+
+
+def test_the_history_of_a_rule_set_shows_who_changed_which_field_from_what_to_what(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+    data = _unchanged_params(_form("checkout", _existing(ruleset.items.get()), initial=1), 0)
+    data["description"] = "At checkout, in the shop."
+
+    admin_client.post(_change_url(ruleset), data)
+    page = admin_client.get(reverse("admin:rules_ruleset_history", args=[ruleset.pk]))
+
+    latest = ruleset.history.first()
+    assert (latest.history_type, latest.history_user.get_username()) == ("~", "admin")
+    assert RuleSetItem.history.count() == 1
+    [change] = latest.diff_against(latest.prev_record).changes
+    assert (change.field, change.old, change.new) == (
+        "description",
+        "At checkout.",
+        "At checkout, in the shop.",
+    )
+    content = " ".join(page.content.decode().split())
+    assert (
+        "<strong>Description:</strong> At checkout. &nbsp;&rarr;&nbsp;&nbsp;"
+        "At checkout, in the shop."
+    ) in content
+
+
+def test_the_history_of_a_rule_set_shows_its_items_changes_by_whom(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "total_greater_than", '{"amount": "100"}')))
+    ruleset = RuleSet.objects.get()
+    item = ruleset.items.get()
+    data = _form(
+        "checkout",
+        _existing(item, params='{"amount": "160.00"}', severity="warning"),
+        _item(2, "min_items_2"),
+        initial=1,
+    )
+
+    admin_client.post(_change_url(ruleset), data)
+    page = admin_client.get(reverse("admin:rules_ruleset_history", args=[ruleset.pk]))
+
+    records = RuleSetItem.history.filter(ruleset_id=ruleset.pk)
+    assert {(r.rule, r.history_type, r.history_user.get_username()) for r in records} == {
+        ("total_greater_than", "+", "admin"),
+        ("total_greater_than", "~", "admin"),
+        ("min_items_2", "+", "admin"),
+    }
+    rows = [row.details for row in page.context["item_change_rows"]]
+    assert rows[:2] == [
+        ("position 2", "rule min_items_2"),
+        ('params {"amount": "100"} → {"amount": "160.00"}', "severity default → warning"),
+    ]
+    assert "severity default → warning" in page.content.decode()
+
+
+def test_the_history_of_a_condition_rule_shows_who_changed_the_condition(admin_client):
+    admin_client.post(CONDITION_ADD, _condition_form("big", '{">": [{"var": "total"}, "100"]}'))
+    rule = ConditionRule.objects.get()
+
+    admin_client.post(
+        reverse("admin:rules_conditionrule_change", args=[rule.pk]),
+        _condition_form("big", '{">": [{"var": "total"}, "150"]}'),
+    )
+    page = admin_client.get(reverse("admin:rules_conditionrule_history", args=[rule.pk]))
+
+    latest = rule.history.first()
+    assert latest.history_user.get_username() == "admin"
+    [change] = latest.diff_against(latest.prev_record).changes
+    assert (change.field, change.old, change.new) == (
+        "condition",
+        {">": [{"var": "total"}, "100"]},
+        {">": [{"var": "total"}, "150"]},
+    )
+    content = page.content.decode()
+    assert "Condition:" in content
+    assert "&#x27;150&#x27;" in content
+
+
+def test_a_condition_rule_change_republishes_its_sets_by_the_admin_who_made_it(admin_client):
+    admin_client.post(CONDITION_ADD, _condition_form("big", '{">": [{"var": "total"}, "100"]}'))
+    rule = ConditionRule.objects.get()
+    ruleset = RuleSet.objects.create(name="checkout")
+    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
+    ruleset.publish(by="someone")
+
+    admin_client.post(
+        reverse("admin:rules_conditionrule_change", args=[rule.pk]),
+        _condition_form("big", '{">": [{"var": "total"}, "150"]}'),
+    )
+
+    current = RuleSet.objects.get().current()
+    assert (current.number, current.created_by) == (2, "admin")
