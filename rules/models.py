@@ -24,6 +24,7 @@ from rules.conditions import (
     StoredRule,
     compile_condition,
 )
+from rules.diffs import ItemChange, diff_items
 from rules.engine import (
     CodeRules,
     InvalidRuleParamsError,
@@ -152,6 +153,54 @@ class RuleSet(models.Model):
         )
         return published
 
+    @transaction.atomic
+    def restore(self, version: "RuleSetVersion", *, by: str) -> "RuleSetVersion":
+        """Set the items to those of *version*, one of this set's, and publish them.
+
+        The versions saved so far stay as they are: the restored items become
+        the next version, which takes each stored condition rule as it is now.
+        Items that *version* holds as they are now are kept; the others are
+        deleted and *version*'s created, so the change history shows what the
+        restore changed. Raises ``UnknownRuleError`` when a rule of *version*
+        no longer exists, and ``InvalidRuleParamsError`` when its parameters no
+        longer fit its rule, changing nothing. Returns the current version,
+        which is the one that held these items already if there was one.
+        """
+        resolver.resolve(version.specs())
+        RuleSet.objects.select_for_update().get(pk=self.pk)
+        wanted = [_editable(item) for item in version.items]
+        reason = f"Restored from version {version.number}"
+        for existing in self.items.all():
+            held = _editable(existing.content(None))
+            if held in wanted:
+                wanted.remove(held)
+            else:
+                existing._change_reason = reason
+                existing.delete()
+        for item in wanted:
+            created = RuleSetItem(
+                ruleset=self,
+                position=item["position"],
+                rule=item["rule"],
+                params=item["params"],
+                alias=item["as"],
+                severity=item["severity"],
+            )
+            created._change_reason = reason
+            created.save()
+        published = self.publish(by=by)
+        logger.info(
+            "rule set version restored",
+            extra={
+                "ruleset": self.name,
+                "restored": version.number,
+                "version": published.number,
+                "conditions_changed": version.conditions_changed_in(published),
+                "by": by,
+            },
+        )
+        return published
+
 
 class RuleSetVersion(models.Model):
     """One version of a rule set: its complete content as it was saved, never changed.
@@ -209,6 +258,17 @@ class RuleSetVersion(models.Model):
             )
             for item in sorted(self.items, key=lambda item: item["position"])
         ]
+
+    def changes_since(self, previous: "RuleSetVersion | None") -> list[ItemChange]:
+        """Return how this version's items differ from *previous*'s (all added if none)."""
+        return diff_items(previous.items if previous is not None else [], self.items)
+
+    def conditions_changed_in(self, other: "RuleSetVersion") -> list[str]:
+        """Return the stored condition rules of this version that *other* holds otherwise."""
+        held = other.conditions_by_rule()
+        return sorted(
+            name for name, stored in self.conditions_by_rule().items() if held.get(name) != stored
+        )
 
     def conditions_by_rule(self) -> dict[str, Any]:
         """Return the stored condition rules among the items, as they were, by name."""
@@ -296,6 +356,11 @@ class RuleSetItem(models.Model):
                 f"{param}: {message}" for param, msgs in errors.items() for message in msgs
             ]
             raise ValidationError({"params": messages}) from None
+
+
+def _editable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what an operator edits of a version's item: all but its stored rule."""
+    return {name: value for name, value in item.items() if name != "stored"}
 
 
 class ConditionRuleQuerySet(models.QuerySet["ConditionRule"]):
