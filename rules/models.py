@@ -101,8 +101,8 @@ class RuleSet(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        """Return the set's name and version."""
-        return f"{self.name} v{self.version}"
+        """Return the set's name (its versions are labelled ``name vN``)."""
+        return self.name
 
     def specs(self) -> list[RuleSpec]:
         """Return the set's items as edited now, in order, as rule specs."""
