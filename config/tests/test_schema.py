@@ -70,7 +70,14 @@ def test_check_request_documents_every_form_with_its_limits(schema):
     [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
     properties = _definition(schema, body["schema"])["properties"]
 
-    assert set(properties) == {"order_id", "order", "rules", "ruleset", "ruleset_version", "fail_fast"}
+    assert set(properties) == {
+        "order_id",
+        "order",
+        "rules",
+        "ruleset",
+        "ruleset_version",
+        "fail_fast",
+    }
     assert properties["order_id"]["minimum"] == 1
     assert properties["rules"]["maxItems"] == 100
     rule_item = properties["rules"]["items"]
