@@ -370,8 +370,13 @@ class RuleSetRefSerializer(serializers.Serializer):
 
 
 class BatchOrderResultSerializer(serializers.Serializer):
-    """One order's verdict in a batch: ``{"order_id", "result"}`` as the API shows it."""
+    """One order's verdict in a batch: ``{"decision_id", "order_id", "result"}``."""
 
+    decision_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The decision on the record (`GET /decisions/<id>/`); null when "
+        "`DECISION_LOG` leaves it out.",
+    )
     order_id = serializers.IntegerField()
     passed = serializers.BooleanField(
         help_text="True when no rule of severity `error` failed or errored."
@@ -383,12 +388,16 @@ class BatchOrderResultSerializer(serializers.Serializer):
     results = RuleResultSerializer(many=True)
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """Return the order's id, then its verdict."""
-        return {"order_id": instance["order_id"], **_verdict_data(instance["result"])}
+        """Return the decision's and the order's ids, then the verdict."""
+        return {
+            "decision_id": instance["decision_id"],
+            "order_id": instance["order_id"],
+            **_verdict_data(instance["result"]),
+        }
 
 
 class RuleCheckResponseSerializer(BatchOrderResultSerializer):
-    """The verdict of a check (``{"order_id", "ruleset", "result"}``), and each rule's result.
+    """The verdict of a check (``{"decision_id", "order_id", "ruleset", "result"}``), and why.
 
     A check's answer is written out rather than walked field by field: it is
     the hot path, and the schema test holds it to the fields declared here.
@@ -403,10 +412,11 @@ class RuleCheckResponseSerializer(BatchOrderResultSerializer):
     )
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """Return the order's id, the rule set, the verdict and the rules that errored."""
+        """Return the ids, the rule set, the verdict and the rules that errored."""
         result: CheckResult = instance["result"]
         ruleset: RuleSetRef | None = instance["ruleset"]
         return {
+            "decision_id": instance["decision_id"],
             "order_id": instance["order_id"],
             "ruleset": ruleset and {"name": ruleset.name, "version": ruleset.version},
             **_verdict_data(result),

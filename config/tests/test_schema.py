@@ -97,7 +97,10 @@ def test_check_response_documents_results_and_their_outcomes(schema):
     properties = _definition(schema, response["schema"])["properties"]
     result = _definition(schema, properties["results"]["items"])
 
-    assert {"passed", "details", "results", "ruleset", "order_id"} <= set(properties)
+    assert {"passed", "details", "results", "ruleset", "order_id", "decision_id"} <= set(
+        properties
+    )
+    assert properties["decision_id"]["x-nullable"] is True
     assert result["properties"]["outcome"]["enum"] == ["passed", "failed", "error", "skipped"]
 
 
