@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
 from api.serializers import RequestSerializer
+from decisions.serializers import DecisionResultSerializer
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
@@ -522,6 +523,43 @@ class RuleSetPreviewResponseSerializer(serializers.Serializer):
     )
     sample_newly_passing = serializers.ListField(
         source="impact.sample_newly_passing", child=serializers.IntegerField()
+    )
+
+
+class ReplayRunSerializer(serializers.Serializer):
+    """One run of a replayed decision: the rule set version used, the verdict, the results."""
+
+    ruleset = RuleSetRefSerializer(allow_null=True, help_text="Null for listed rules.")
+    passed = serializers.BooleanField()
+    results = DecisionResultSerializer(many=True, help_text="As the decision records them.")
+
+
+class ReplayDifferenceSerializer(serializers.Serializer):
+    """A rule whose outcome changed between then and now."""
+
+    rule = serializers.CharField(help_text="The rule's key.")
+    then = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], allow_null=True, help_text="Null: not in `then`."
+    )
+    now = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], allow_null=True, help_text="Null: not in `now`."
+    )
+
+
+class DecisionReplayResponseSerializer(serializers.Serializer):
+    """A decision run again: as it was decided, and as it would be decided now."""
+
+    reproduced = serializers.BooleanField(
+        help_text="True when `then` gives the recorded results exactly."
+    )
+    then = ReplayRunSerializer(
+        help_text="Under the recorded rule set version, or the recorded listed rules."
+    )
+    now = ReplayRunSerializer(
+        help_text="Under the set's current active version, or the same rules today."
+    )
+    differences = ReplayDifferenceSerializer(
+        many=True, help_text="The rules whose outcome differs between `then` and `now`."
     )
 
 

@@ -21,14 +21,16 @@ from rest_framework.views import APIView
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
 from api.schema import JSON_BODY_ERRORS, operation
+from decisions.selectors import decision_get
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
 from rules.budgets import check_batch_budget
 from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
-from rules.recording import record_checks
+from rules.recording import decision_replay, record_checks
 from rules.serializers import (
+    DecisionReplayResponseSerializer,
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
     RuleCheckRequestSerializer,
@@ -329,6 +331,31 @@ class RuleSetPreviewView(APIView):
         )
         answer = {"ruleset": ruleset, "impact": impact}
         return Response(RuleSetPreviewResponseSerializer(answer).data)
+
+
+class DecisionReplayView(APIView):
+    """Run a recorded decision again, as it was decided and as it would be now."""
+
+    @operation(
+        "decisions_replay",
+        {200: DecisionReplayResponseSerializer},
+        (400, 404, 405, 500, 503),
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Replay a decision.
+
+        The recorded order is checked again under the recorded rule set
+        version (or the recorded listed rules, stored condition rules as
+        they were): `then`, which must give the recorded results
+        (`reproduced`); and under the set's current active version (or the
+        same rules today): `now`. `differences` names the rules whose
+        outcome changed. A set deleted since, or no longer active, is a 404
+        `unknown_ruleset`; a rule that no longer exists, a 400
+        `unknown_rule`. Nothing is stored. Needs an API key with the
+        `analyze` scope.
+        """
+        replay = decision_replay(decision_get(pk))
+        return Response(DecisionReplayResponseSerializer(replay).data)
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

@@ -22,6 +22,7 @@ OPERATIONS = {
     ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", "405", "500", "503"},
     ("/decisions/", "get"): {"200", "400", "404", "405", "500", "503"},
     ("/decisions/{id}/", "get"): {"200", "404", "405", "500", "503"},
+    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", "405", "500", "503"},
     ("/health/", "get"): {"200", "503"},
     ("/health/live", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
@@ -107,6 +108,7 @@ def test_check_response_documents_results_and_their_outcomes(schema):
 def test_decisions_are_documented_with_their_filters_and_whole_record(schema):
     listing = schema["paths"]["/decisions/"]["get"]
     detail = schema["paths"]["/decisions/{id}/"]["get"]["responses"]["200"]
+    replay = schema["paths"]["/decisions/{id}/replay/"]["post"]["responses"]["200"]
     record = _definition(schema, detail["schema"])["properties"]
 
     assert {parameter["name"] for parameter in listing["parameters"]} == {
@@ -136,6 +138,12 @@ def test_decisions_are_documented_with_their_filters_and_whole_record(schema):
         "rules",
         "fail_fast",
         "results",
+    }
+    assert set(_definition(schema, replay["schema"])["properties"]) == {
+        "reproduced",
+        "then",
+        "now",
+        "differences",
     }
 
 

@@ -1,3 +1,4 @@
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from django.urls import reverse
 from decisions.models import Decision
 from orders.models import Order
 from orders.tests.factories import OrderFactory
-from rules.engine import RuleSpec
+from rules.engine import BaseRule, RuleSpec
 from rules.models import ConditionRule, RuleSet, RuleSetItem, resolver
 
 pytestmark = pytest.mark.django_db
@@ -15,6 +16,10 @@ pytestmark = pytest.mark.django_db
 CHECK = reverse("rules:rule-check")
 BATCH = reverse("rules:rule-check-batch")
 BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
+
+
+def _replay(pk: int) -> str:
+    return reverse("rules:decision-replay", args=[pk])
 
 
 def _record(api_client, pk: int) -> dict:
@@ -252,3 +257,161 @@ def test_a_rules_database_filter_selects_the_decisions_whose_order_it_passes(api
 
     assert in_database == in_python
     assert 0 < len(in_python) < len(placed)
+
+
+# Replaying
+
+
+def test_replay_of_an_unchanged_decision_reproduces_it(api_client, order, checkout):
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json"
+    ).json()["decision_id"]
+    recorded = _record(api_client, decision_id)
+
+    response = api_client.post(_replay(decision_id))
+
+    run = {
+        "ruleset": {"name": "checkout", "version": 1},
+        "passed": False,
+        "results": recorded["results"],
+    }
+    assert response.status_code == 200
+    assert response.json() == {"reproduced": True, "then": run, "now": run, "differences": []}
+    assert Decision.objects.count() == 1
+
+
+def test_replay_after_a_rule_set_change_runs_then_and_now_and_names_the_changes(
+    api_client, order, checkout
+):
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json"
+    ).json()["decision_id"]
+    checkout.items.filter(rule="min_items_2").update(rule="max_items", params={"count": 5})
+    big = checkout.items.get(alias="big")
+    big.params = {"amount": "80.00"}
+    big.save()
+    checkout.publish()
+
+    body = api_client.post(_replay(decision_id)).json()
+
+    assert body["reproduced"] is True
+    assert body["then"]["ruleset"] == {"name": "checkout", "version": 1}
+    assert body["now"]["ruleset"] == {"name": "checkout", "version": 2}
+    assert [r["rule"] for r in body["now"]["results"]] == ["max_items", "big"]
+    assert (body["then"]["passed"], body["now"]["passed"]) == (False, True)
+    assert body["differences"] == [
+        {"rule": "min_items_2", "then": "failed", "now": None},
+        {"rule": "big", "then": "passed", "now": "failed"},
+        {"rule": "max_items", "then": None, "now": "passed"},
+    ]
+
+
+def test_replay_of_listed_rules_runs_a_stored_condition_as_it_was_then_and_as_it_is_now(
+    api_client, order, stored_rule
+):
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "rules": ["over_70"]}, format="json"
+    ).json()["decision_id"]
+    stored_rule.condition = {">": [{"var": "total"}, "80"]}
+    stored_rule.save()
+
+    body = api_client.post(_replay(decision_id)).json()
+
+    assert body["reproduced"] is True
+    assert (body["then"]["passed"], body["now"]["passed"]) == (True, False)
+    assert body["differences"] == [{"rule": "over_70", "then": "passed", "now": "failed"}]
+
+
+def test_replay_of_a_fail_fast_check_skips_as_the_check_did(api_client, order):
+    body = {"order_id": order.pk, "rules": BUILT_INS, "fail_fast": True}
+    decision_id = api_client.post(CHECK, body, format="json").json()["decision_id"]
+
+    replay = api_client.post(_replay(decision_id)).json()
+
+    assert replay["reproduced"] is True
+    assert [r["outcome"] for r in replay["then"]["results"]] == ["failed", "skipped", "skipped"]
+
+
+def test_replay_of_a_rule_that_errs_reproduces_though_its_reference_is_new(api_client, order):
+    class ExplodingRule(BaseRule):
+        name = "exploding"
+        description = "Always raises."
+
+        def evaluate(self, order):
+            raise RuntimeError("boom")
+
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "rules": ["exploding"]}, format="json"
+    ).json()["decision_id"]
+
+    replay = api_client.post(_replay(decision_id)).json()
+
+    recorded = _record(api_client, decision_id)["results"][0]["message"]
+    assert replay["reproduced"] is True
+    assert replay["then"]["results"][0]["outcome"] == "error"
+    assert replay["then"]["results"][0]["message"] != recorded
+
+
+def test_a_replay_that_does_not_reproduce_says_so_and_logs_an_error(api_client, order, caplog):
+    class ThresholdRule(BaseRule):
+        name = "over_threshold"
+        description = "Total over a threshold that the code may change."
+        threshold = Decimal("50.00")
+
+        def evaluate(self, order):
+            return order.total > self.threshold
+
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "rules": ["over_threshold", "min_items_2"]}, format="json"
+    ).json()["decision_id"]
+    ThresholdRule.threshold = Decimal("90.00")
+
+    with caplog.at_level(logging.ERROR, logger="rules.recording"):
+        body = api_client.post(_replay(decision_id)).json()
+
+    assert body["reproduced"] is False
+    assert body["differences"] == []
+    [line] = [r for r in caplog.records if r.getMessage() == "decision not reproduced"]
+    assert (line.levelname, line.decision_id, line.rules) == (
+        "ERROR",
+        decision_id,
+        ["over_threshold"],
+    )
+
+
+def test_replay_of_a_missing_decision_is_a_404(api_client):
+    response = api_client.post(_replay(999))
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "Decision with id 999 does not exist.",
+    }
+
+
+def test_replay_of_a_decision_whose_rule_set_is_inactive_now_is_a_404(api_client, order, checkout):
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json"
+    ).json()["decision_id"]
+    RuleSet.objects.filter(pk=checkout.pk).update(active=False)
+
+    response = api_client.post(_replay(decision_id))
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Unknown rule set",
+        "code": "unknown_ruleset",
+        "detail": "No active rule set named 'checkout'.",
+    }
+
+
+def test_replay_needs_no_body_and_refuses_other_methods(api_client, order):
+    decision_id = api_client.post(
+        CHECK, {"order_id": order.pk, "rules": ["min_items_2"]}, format="json"
+    ).json()["decision_id"]
+
+    response = api_client.get(_replay(decision_id))
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
