@@ -1,7 +1,7 @@
 """Writing decisions: who the caller is, and every check of a request in one INSERT."""
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +28,8 @@ COLUMNS = (
 )
 TOTAL_DIGITS = Decision._meta.get_field("total").max_digits
 TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
+# Decisions deleted per transaction by purge_decisions: a short lock, a small WAL.
+PURGE_BATCH_SIZE = 10_000
 # The INSERT of each database vendor, made once: see _statement.
 _STATEMENTS: dict[str, tuple[str, str, str]] = {}
 
@@ -95,6 +97,23 @@ def decisions_record(
         return [None] * len(entries)
     ids = iter(_insert(source, [entry for entry, keep in zip(entries, kept, strict=True) if keep]))
     return [next(ids) if keep else None for keep in kept]
+
+
+def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Iterator[int]:
+    """Delete the decisions made before *before*, oldest first; yield each batch's count.
+
+    Each batch of at most *batch_size* is one DELETE in its own short
+    transaction (autocommit), chosen through the index on ``decided_at``, so
+    checks keep writing between batches and nothing is locked for long. The
+    last batch is the first that deletes fewer than *batch_size*.
+    """
+    while True:
+        oldest = Decision.objects.filter(decided_at__lt=before).order_by("decided_at", "id")
+        deleted, _ = Decision.objects.filter(pk__in=oldest.values("pk")[:batch_size]).delete()
+        if deleted:
+            yield deleted
+        if deleted < batch_size:
+            return
 
 
 def as_recorded(value: Any) -> Any:
