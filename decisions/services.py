@@ -30,6 +30,8 @@ TOTAL_DIGITS = Decision._meta.get_field("total").max_digits
 TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
 # Decisions deleted per transaction by purge_decisions: a short lock, a small WAL.
 PURGE_BATCH_SIZE = 10_000
+# The JSON fields' encoder (DjangoJSONEncoder: decimals, times), without the spaces.
+_JSON = DjangoJSONEncoder(separators=(",", ":"))
 # The INSERT of each database vendor, made once: see _statement.
 _STATEMENTS: dict[str, tuple[str, str, str]] = {}
 
@@ -118,7 +120,7 @@ def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> 
 
 def as_recorded(value: Any) -> Any:
     """Return *value* as the record gives it back: encoded to JSON and decoded again."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return json.loads(_JSON.encode(value))
 
 
 def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[int]:
@@ -126,10 +128,11 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
 
     The ORM's ``bulk_create`` splits rows into statements of at most 999
     parameters on SQLite (66 decisions); one statement keeps a batch atomic
-    in autocommit, and cheap. Values are adapted by the database's own
-    operations, as the ORM adapts them, so the rows read back, and filter,
-    exactly as if the ORM had written them; what all rows share is adapted
-    once.
+    in autocommit, and cheap. Times and money are adapted by the database's
+    own operations, as the ORM adapts them, so the rows read back, and
+    filter, exactly as if the ORM had written them; JSON goes as text made by
+    the fields' encoder, which either database stores as JSON (psycopg2 would
+    encode it again for every row). What all rows share is adapted once.
     """
     connection = connections[Decision.objects.db]
     ops = connection.ops
@@ -139,7 +142,7 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
         source.request_id,
         source.ruleset,
         source.ruleset_version,
-        None if source.rules is None else ops.adapt_json_value(source.rules, DjangoJSONEncoder),
+        None if source.rules is None else _JSON.encode(source.rules),
         source.fail_fast,
     )
     params: list[Any] = []
@@ -152,11 +155,8 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
                 entry.items_count,
                 ops.adapt_datetimefield_value(entry.created_at),
                 ops.adapt_datetimefield_value(entry.updated_at),
-                ops.adapt_json_value(entry.results, DjangoJSONEncoder),
-                ops.adapt_json_value(
-                    {result["rule"]: result["outcome"] for result in entry.results},
-                    DjangoJSONEncoder,
-                ),
+                _JSON.encode(entry.results),
+                _JSON.encode({result["rule"]: result["outcome"] for result in entry.results}),
                 entry.passed,
             )
         )

@@ -166,14 +166,18 @@ def _spec(item: dict[str, Any]) -> RuleSpec:
 
 
 def _results(result: CheckResult) -> list[dict[str, Any]]:
-    """Return each rule's result as the record keeps it."""
+    """Return each rule's result as the record keeps it.
+
+    Outcomes and severities are ``StrEnum`` members: strings already, as JSON
+    encodes them (a batch makes thousands of these).
+    """
     return [
         {
             "rule": rule_result.key,
             "name": rule_result.name,
             "params": dict(rule_result.params),
-            "outcome": rule_result.outcome.value,
-            "severity": rule_result.severity.value,
+            "outcome": rule_result.outcome,
+            "severity": rule_result.severity,
             "message": rule_result.message,
             "facts": dict(rule_result.facts),
         }
