@@ -29,8 +29,9 @@ ours/plain (target: a median of at least 0.75) and log on/off (at least
 0.80). Then each round times ``--batches`` batch checks of orders 1 to 1000
 (``POST /rules/check/batch/``) on ``ours`` and on ``log-off``, in alternating
 order: the ratio of their orders per second, log on/off, has a target of at
-least 0.70. The table gives the median requests/s, p50 and p99 of the rounds
-with the lowest and highest, and the median ratios with their ranges.
+least 0.70; beside it, the ratio of the workers' CPU per batch. The table
+gives the median requests/s, p50 and p99 of the rounds with the lowest and
+highest, and the median ratios with their ranges.
 
 Other work on the machine lowers the requests/s of whichever side runs at the
 time, so the table also gives each side's server CPU time per request (its
@@ -313,7 +314,7 @@ class DatabaseRun:
     database: str
     endpoints: tuple[Endpoint, ...]
     rounds: list[dict[tuple[str, int], Measurement]]
-    batches: list[dict[str, float]]
+    batches: list[dict[str, BatchTiming]]
     errors: int
 
 
@@ -357,15 +358,23 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
                 f"ratio log off/on server CPU per request at c{connections}: {by_cpu.format()}"
             )
         if run.batches:
-            on = Spread.of(BATCH_ORDERS / batch[OURS.name] for batch in run.batches)
-            off = Spread.of(BATCH_ORDERS / batch[LOG_OFF.name] for batch in run.batches)
-            ratio = Spread.of(batch[LOG_OFF.name] / batch[OURS.name] for batch in run.batches)
+            on = [batch[OURS.name] for batch in run.batches]
+            off = [batch[LOG_OFF.name] for batch in run.batches]
+            ratio = Spread.of(o.seconds / b.seconds for b, o in zip(on, off, strict=True))
+            by_cpu = Spread.of(o.cpu_seconds / b.cpu_seconds for b, o in zip(on, off, strict=True))
             met = met and ratio.median >= BATCH_TARGET_RATIO
             rows.append(
-                f"batch of {BATCH_ORDERS} orders/s: log on {on.format('.0f')}, "
-                f"log off {off.format('.0f')}"
+                f"batch of {BATCH_ORDERS} orders/s: "
+                f"log on {Spread.of(BATCH_ORDERS / b.seconds for b in on).format('.0f')}, "
+                f"log off {Spread.of(BATCH_ORDERS / b.seconds for b in off).format('.0f')}"
+            )
+            rows.append(
+                f"batch of {BATCH_ORDERS} server CPU ms: "
+                f"log on {Spread.of(b.cpu_seconds * 1e3 for b in on).format('.1f')}, "
+                f"log off {Spread.of(b.cpu_seconds * 1e3 for b in off).format('.1f')}"
             )
             rows.append(f"ratio log on/off batch orders/s: {ratio.format()}")
+            rows.append(f"ratio log off/on server CPU per batch: {by_cpu.format()}")
         rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
         rows.append(f"total errors (all runs, warm-up included): {run.errors}")
         rows.append("")
@@ -392,13 +401,22 @@ def _ratios(
     )
 
 
-def time_batches(server: GunicornServer, count: int, *, logged: bool) -> float:
-    """Return the seconds *count* batch checks of orders 1..1000 take on *server*.
+@dataclass(frozen=True)
+class BatchTiming:
+    """One batch check, on average over a round: seconds taken and the workers' CPU seconds."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+def time_batches(server: GunicornServer, count: int, *, logged: bool) -> BatchTiming:
+    """Time *count* batch checks of orders 1..1000 on *server*; return one's average.
 
     Raises ``RuntimeError`` unless each answers 200 with a decision per order
     exactly when the server's decision log is on.
     """
     body = {"order_ids": list(range(1, BATCH_ORDERS + 1)), "rules": RULES}
+    cpu_before = workers_cpu_seconds(server)
     started = time.perf_counter()
     for _ in range(count):
         reply = http_request(f"{server.url}/rules/check/batch/", body, timeout=60)
@@ -407,7 +425,8 @@ def time_batches(server: GunicornServer, count: int, *, logged: bool) -> float:
         recorded = sum(entry["decision_id"] is not None for entry in reply.json()["results"])
         if recorded != (BATCH_ORDERS if logged else 0):
             raise RuntimeError(f"batch recorded {recorded} decisions, logged={logged}")
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return BatchTiming(seconds / count, (workers_cpu_seconds(server) - cpu_before) / count)
 
 
 def measure_database(
@@ -481,7 +500,7 @@ def measure_database(
                         for side in round_order((OURS, LOG_OFF), index)
                     }
                 )
-                logger.info("%s batches, round %d: %s s", database, index + 1, batches[-1])
+                logger.info("%s batches, round %d: %s", database, index + 1, batches[-1])
     finally:
         for server in servers.values():
             server.stop()

@@ -47,6 +47,7 @@ def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
         "ratio log on/off req/s at c2",
         "ratio log off/on server CPU per request at c2",
         "ratio log on/off batch orders/s",
+        "ratio log off/on server CPU per batch",
     ]
     if "plain" in endpoints:
         ratios += ["ratio ours/plain req/s at c2", "ratio plain/ours server CPU per request at c2"]
@@ -54,6 +55,8 @@ def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
         _ratio(out, line)
     batch = r"^batch of 1000 orders/s: log on \d+ \(\d+\.\.\d+\), log off \d+ "
     assert re.search(batch, out, re.MULTILINE), out
+    cpu = r"^batch of 1000 server CPU ms: log on \d+\.\d \(\d+\.\d\.\.\d+\.\d\), log off "
+    assert re.search(cpu, out, re.MULTILINE), out
     assert "(median of 3 rounds, min..max; each ratio within one round)" in out
     assert "total errors (all runs, warm-up included): 0" in out
     assert "targets: ours/plain req/s >= 0.75, log on/off req/s >= 0.8 at every level, " in out
