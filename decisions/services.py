@@ -26,8 +26,8 @@ COLUMNS = (
     *("order_id", "total", "items_count", "created_at", "updated_at", "results", "outcomes"),
     "passed",
 )
-TOTAL_DIGITS = Decision._meta.get_field("total").max_digits
-TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
+_TOTAL_DIGITS = Decision._meta.get_field("total").max_digits
+_TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
 # Decisions deleted per transaction by purge_decisions: a short lock, a small WAL.
 PURGE_BATCH_SIZE = 10_000
 # The JSON fields' encoder (DjangoJSONEncoder: decimals, times), without the spaces.
@@ -94,7 +94,7 @@ def decisions_record(
     autocommit, so they are stored, all or none, once this returns.
     """
     mode = settings.DECISION_LOG
-    kept = [entry.passed is False if mode == FAILED else mode == ALL for entry in entries]
+    kept = [mode == ALL or (mode == FAILED and not entry.passed) for entry in entries]
     if not any(kept):
         return [None] * len(entries)
     ids = iter(_insert(source, [entry for entry, keep in zip(entries, kept, strict=True) if keep]))
@@ -151,7 +151,7 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
         params.extend(
             (
                 entry.order_id,
-                ops.adapt_decimalfield_value(entry.total, TOTAL_DIGITS, TOTAL_PLACES),
+                ops.adapt_decimalfield_value(entry.total, _TOTAL_DIGITS, _TOTAL_PLACES),
                 entry.items_count,
                 ops.adapt_datetimefield_value(entry.created_at),
                 ops.adapt_datetimefield_value(entry.updated_at),
