@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
 from api.serializers import RequestSerializer
+from decisions.serializers import DecisionResultSerializer
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
@@ -377,8 +378,13 @@ class RuleSetRefSerializer(serializers.Serializer):
 
 
 class BatchOrderResultSerializer(serializers.Serializer):
-    """One order's verdict in a batch: ``{"order_id", "result"}`` as the API shows it."""
+    """One order's verdict in a batch: ``{"decision_id", "order_id", "result"}``."""
 
+    decision_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The decision on the record (`GET /decisions/<id>/`); null when "
+        "`DECISION_LOG` leaves it out.",
+    )
     order_id = serializers.IntegerField()
     passed = serializers.BooleanField(
         help_text="True when no rule of severity `error` failed or errored."
@@ -390,12 +396,16 @@ class BatchOrderResultSerializer(serializers.Serializer):
     results = RuleResultSerializer(many=True)
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """Return the order's id, then its verdict."""
-        return {"order_id": instance["order_id"], **_verdict_data(instance["result"])}
+        """Return the decision's and the order's ids, then the verdict."""
+        return {
+            "decision_id": instance["decision_id"],
+            "order_id": instance["order_id"],
+            **_verdict_data(instance["result"]),
+        }
 
 
 class RuleCheckResponseSerializer(BatchOrderResultSerializer):
-    """The verdict of a check (``{"order_id", "ruleset", "result"}``), and each rule's result.
+    """The verdict of a check (``{"decision_id", "order_id", "ruleset", "result"}``), and why.
 
     A check's answer is written out rather than walked field by field: it is
     the hot path, and the schema test holds it to the fields declared here.
@@ -410,10 +420,11 @@ class RuleCheckResponseSerializer(BatchOrderResultSerializer):
     )
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """Return the order's id, the rule set, the verdict and the rules that errored."""
+        """Return the ids, the rule set, the verdict and the rules that errored."""
         result: CheckResult = instance["result"]
         ruleset: RuleSetRef | None = instance["ruleset"]
         return {
+            "decision_id": instance["decision_id"],
             "order_id": instance["order_id"],
             "ruleset": ruleset and {"name": ruleset.name, "version": ruleset.version},
             **_verdict_data(result),
@@ -519,6 +530,43 @@ class RuleSetPreviewResponseSerializer(serializers.Serializer):
     )
     sample_newly_passing = serializers.ListField(
         source="impact.sample_newly_passing", child=serializers.IntegerField()
+    )
+
+
+class ReplayRunSerializer(serializers.Serializer):
+    """One run of a replayed decision: the rule set version used, the verdict, the results."""
+
+    ruleset = RuleSetRefSerializer(allow_null=True, help_text="Null for listed rules.")
+    passed = serializers.BooleanField()
+    results = DecisionResultSerializer(many=True, help_text="As the decision records them.")
+
+
+class ReplayDifferenceSerializer(serializers.Serializer):
+    """A rule whose outcome changed between then and now."""
+
+    rule = serializers.CharField(help_text="The rule's key.")
+    then = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], allow_null=True, help_text="Null: not in `then`."
+    )
+    now = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], allow_null=True, help_text="Null: not in `now`."
+    )
+
+
+class DecisionReplayResponseSerializer(serializers.Serializer):
+    """A decision run again: as it was decided, and as it would be decided now."""
+
+    reproduced = serializers.BooleanField(
+        help_text="True when `then` gives the recorded results exactly."
+    )
+    then = ReplayRunSerializer(
+        help_text="Under the recorded rule set version, or the recorded listed rules."
+    )
+    now = ReplayRunSerializer(
+        help_text="Under the set's current active version, or the same rules today."
+    )
+    differences = ReplayDifferenceSerializer(
+        many=True, help_text="The rules whose outcome differs between `then` and `now`."
     )
 
 

@@ -1,8 +1,9 @@
-"""URLs of the rules API: rules, checks and rule sets."""
+"""URLs of the rules API: rules, checks, rule sets, and replaying a decision."""
 
 from django.urls import path
 
 from rules.views import (
+    DecisionReplayView,
     RuleBatchCheckView,
     RuleCheckView,
     RuleListView,
@@ -36,4 +37,5 @@ urlpatterns = [
         RuleSetVersionDetailView.as_view(),
         name="ruleset-version-detail",
     ),
+    path("decisions/<int:pk>/replay/", DecisionReplayView.as_view(), name="decision-replay"),
 ]
