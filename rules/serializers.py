@@ -2,8 +2,10 @@
 
 import re
 from collections import Counter
+from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
@@ -27,6 +29,8 @@ MAX_ORDER_ID = 2**63 - 1
 MAX_RULES_PER_CHECK = 100
 MAX_ORDERS_PER_BATCH = 1000
 MAX_NAME_LENGTH = 100
+# A backtest looks at this much of the past by default.
+BACKTEST_WINDOW = timedelta(days=7)
 # A rule set's name, optionally pinned to a version: "checkout" or "checkout@7".
 RULESET_PATTERN = r"^[-a-zA-Z0-9_]+(@[1-9][0-9]{0,9})?$"
 MAX_VERSION = 2**31 - 1
@@ -334,6 +338,38 @@ class RuleSetPreviewRequestSerializer(RequestSerializer):
         return value
 
 
+class RuleSetBacktestRequestSerializer(RequestSerializer):
+    """Rules a rule set might have, tried on its recorded decisions of a window of time."""
+
+    rules = serializers.ListField(
+        child=RuleItemField(),
+        min_length=1,
+        max_length=MAX_RULES_PER_CHECK,
+        help_text="The proposed rules, as in a preview: names or objects.",
+    )
+    created_min = serializers.DateTimeField(
+        required=False, help_text="Decisions made at or after this; default: 7 days ago."
+    )
+    created_max = serializers.DateTimeField(
+        required=False, help_text="Decisions made at or before this; default: now."
+    )
+    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
+
+    def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
+        """Reject two rules with the same key."""
+        _distinct_keys(value)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Fill in the default window: the last 7 days."""
+        now = timezone.now()
+        attrs.setdefault("created_max", now)
+        attrs.setdefault("created_min", attrs["created_max"] - BACKTEST_WINDOW)
+        if attrs["created_min"] > attrs["created_max"]:
+            raise serializers.ValidationError({"created_min": ["Must not be after created_max."]})
+        return attrs
+
+
 class RuleResultSerializer(serializers.Serializer):
     """One rule's outcome, and why: the result's own fields, then the rule's facts."""
 
@@ -568,6 +604,48 @@ class DecisionReplayResponseSerializer(serializers.Serializer):
     differences = ReplayDifferenceSerializer(
         many=True, help_text="The rules whose outcome differs between `then` and `now`."
     )
+
+
+class RuleBacktestSerializer(serializers.Serializer):
+    """What one proposed rule would do to the recorded decisions."""
+
+    rule = serializers.CharField(help_text="The proposed rule's key.")
+    failing = serializers.IntegerField(help_text="Decisions it would fail.")
+    pass_to_fail = serializers.IntegerField(
+        help_text="Decisions that passed and it would fail (a blocking rule)."
+    )
+    fail_to_pass = serializers.IntegerField(
+        help_text="Decisions where a rule of this key failed or errored and it would pass."
+    )
+
+
+class RuleSetBacktestResponseSerializer(serializers.Serializer):
+    """What the proposed rules would have decided, against what was decided."""
+
+    ruleset = RuleSetRefSerializer(help_text="The set's current version.")
+    created_min = serializers.DateTimeField(help_text="The window's start.")
+    created_max = serializers.DateTimeField(help_text="The window's end.")
+    evaluated_in = serializers.ChoiceField(
+        source="backtest.evaluated_in", choices=["database", "python"]
+    )
+    decisions = serializers.IntegerField(
+        source="backtest.decisions", help_text="Recorded decisions of the set in the window."
+    )
+    passed_then = serializers.IntegerField(source="backtest.passed_then")
+    passed_after = serializers.IntegerField(source="backtest.passed_after")
+    pass_to_fail = serializers.IntegerField(source="backtest.pass_to_fail")
+    fail_to_pass = serializers.IntegerField(source="backtest.fail_to_pass")
+    sample_pass_to_fail = serializers.ListField(
+        source="backtest.sample_pass_to_fail",
+        child=serializers.IntegerField(),
+        help_text="Decision ids.",
+    )
+    sample_fail_to_pass = serializers.ListField(
+        source="backtest.sample_fail_to_pass",
+        child=serializers.IntegerField(),
+        help_text="Decision ids.",
+    )
+    rules = RuleBacktestSerializer(source="backtest.rules", many=True)
 
 
 def _result_data(result: RuleResult) -> dict[str, Any]:

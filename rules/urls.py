@@ -9,6 +9,7 @@ from rules.views import (
     RuleListView,
     RuleQueryView,
     RuleReportView,
+    RuleSetBacktestView,
     RuleSetDetailView,
     RuleSetListView,
     RuleSetPreviewView,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("rulesets/", RuleSetListView.as_view(), name="ruleset-list"),
     path("rulesets/<slug:name>/", RuleSetDetailView.as_view(), name="ruleset-detail"),
     path("rulesets/<slug:name>/preview/", RuleSetPreviewView.as_view(), name="ruleset-preview"),
+    path("rulesets/<slug:name>/backtest/", RuleSetBacktestView.as_view(), name="ruleset-backtest"),
     path(
         "rulesets/<slug:name>/versions/",
         RuleSetVersionListView.as_view(),

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
 from api.schema import JSON_BODY_ERRORS, operation
+from decisions.models import Decision
 from decisions.selectors import decision_get
 from orders.models import Order
 from orders.selectors import order_get
@@ -39,6 +40,8 @@ from rules.serializers import (
     RuleQueryResponseSerializer,
     RuleReportRequestSerializer,
     RuleSerializer,
+    RuleSetBacktestRequestSerializer,
+    RuleSetBacktestResponseSerializer,
     RuleSetPreviewRequestSerializer,
     RuleSetPreviewResponseSerializer,
     RuleSetSerializer,
@@ -210,6 +213,36 @@ class RuleSetDetailView(APIView):
         """Show a rule set with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
+
+
+class RuleSetBacktestView(APIView):
+    """Try a change to a rule set on its recorded decisions, before saving it."""
+
+    @operation(
+        "rulesets_backtest",
+        {200: RuleSetBacktestResponseSerializer},
+        RULE_ERRORS,
+        request_body=RuleSetBacktestRequestSerializer,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        """Backtest proposed rules on a rule set's recorded decisions.
+
+        Over the set's decisions in the window (`created_min`/`created_max`,
+        default the last 7 days), how many would flip pass→fail and fail→pass
+        under the proposed rules, per rule, with samples of decision ids —
+        computed in the database over the decisions' order snapshots when
+        every rule has a database form. Refused with 413 `report_too_large`
+        above `REPORT_MAX_CELLS` decisions x rules. Nothing is saved.
+        """
+        data = _validated(RuleSetBacktestRequestSerializer, request)
+        _, ruleset = resolver.resolve(ruleset=name, active_only=False)
+        proposed, _ = resolver.resolve(data["rules"])
+        decisions = Decision.objects.filter(
+            ruleset=name, decided_at__gte=data["created_min"], decided_at__lte=data["created_max"]
+        )
+        backtest = queries.backtest(proposed, decisions, sample_size=data["sample_size"])
+        answer = {**data, "ruleset": ruleset, "backtest": backtest}
+        return Response(RuleSetBacktestResponseSerializer(answer).data)
 
 
 class RuleSetVersionListView(APIView):
