@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api.metrics import count_check
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
 from api.schema import JSON_BODY_ERRORS, operation
@@ -25,7 +26,7 @@ from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
 from rules.budgets import check_batch_budget
-from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
+from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
 from rules.serializers import (
     RuleBatchCheckRequestSerializer,
@@ -109,6 +110,7 @@ class RuleCheckView(RuleBodyView):
             order = order_get(data["order_id"])
         result = check.run(order, fail_fast=data["fail_fast"])
         logger.info("rules checked", extra={"order_id": order.pk, "passed": result.passed})
+        _count(result, ruleset)
         answer = {"order_id": order.pk, "ruleset": ruleset, "result": result}
         return Response(RuleCheckResponseSerializer(answer).data)
 
@@ -141,6 +143,8 @@ class RuleBatchCheckView(RuleBodyView):
             for order_id in data["order_ids"]
             if order_id in orders
         ]
+        for entry in results:
+            _count(entry["result"], ruleset)
         passed = sum(entry["result"].passed for entry in results)
         summary = {
             "total": len(data["order_ids"]),
@@ -295,6 +299,15 @@ class RuleSetPreviewView(APIView):
         )
         answer = {"ruleset": ruleset, "impact": impact}
         return Response(RuleSetPreviewResponseSerializer(answer).data)
+
+
+def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
+    """Count one order checked: its verdict and each rule's outcome, by rule name."""
+    count_check(
+        source="rules" if ruleset is None else "ruleset",
+        passed=result.passed,
+        rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
+    )
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
