@@ -13,6 +13,7 @@ scopes, refusal kinds and command names; never an id, a key a client chose,
 or a raw path. While ``METRICS_ENABLED`` is off nothing is counted.
 """
 
+import functools
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -80,18 +81,37 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
     """Count one answered request and how long it took."""
     if not settings.METRICS_ENABLED:
         return
-    method = method if method in METHODS else "other"
-    REQUESTS.labels(route, method, f"{status // 100}xx").inc()
-    REQUEST_DURATION.labels(route, method).observe(seconds)
+    requests, duration = _request_series(route, method, status)
+    requests.inc()
+    duration.observe(seconds)
 
 
 def count_check(*, source: str, passed: bool, rule_outcomes: Iterable[tuple[str, str]]) -> None:
     """Count one order checked: its verdict, and each rule's outcome by rule name."""
     if not settings.METRICS_ENABLED:
         return
-    CHECKS.labels("passed" if passed else "failed", source).inc()
+    _labelled(CHECKS, "passed" if passed else "failed", source).inc()
     for rule, outcome in rule_outcomes:
-        RULE_RESULTS.labels(rule, outcome).inc()
+        _labelled(RULE_RESULTS, rule, outcome).inc()
+
+
+# Finding a series by its labels costs as much as counting in it (the library
+# stringifies the values and takes a lock), and every label set is one of a
+# few: each request and check looks its series up here, made once per process.
+@functools.cache
+def _request_series(route: str, method: str, status: int) -> tuple[Counter, Histogram]:
+    """Return the request counter and the latency histogram of one request's labels."""
+    method = method if method in METHODS else "other"
+    return (
+        REQUESTS.labels(route, method, f"{status // 100}xx"),
+        REQUEST_DURATION.labels(route, method),
+    )
+
+
+@functools.cache
+def _labelled(metric: Counter, *values: str) -> Counter:
+    """Return the series of *metric* with the label *values*."""
+    return metric.labels(*values)
 
 
 def count_throttled(scope: str) -> None:
