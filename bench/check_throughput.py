@@ -1,34 +1,39 @@
-"""Measure ``POST /rules/check/`` against a plain Django view doing the same work.
+"""Measure ``POST /rules/check/`` against a plain Django view, and with metrics off.
 
 Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). It
 prepares one site (``migrate``, ``collectstatic``, ``seed_orders``: a SQLite
-file in a temporary folder) and serves it with two gunicorns, both started
+file in a temporary folder) and serves it with three gunicorns, all started
 from ``gunicorn.conf.py`` with two sync workers, ``DEBUG`` off and
 ``LOG_LEVEL=INFO``:
 
 ``ours``
-    the production settings (``config.settings``: our request-id and access-log
-    middleware, whitenoise, Django's stock middleware, DRF) serving
-    ``POST /rules/check/``;
+    the production settings (``config.settings``: the metrics endpoint, our
+    request-id and access-log middleware, whitenoise, Django's stock
+    middleware, DRF) serving ``POST /rules/check/``, metrics on;
+``ours-off``
+    the same with ``METRICS_ENABLED=False``: nothing counted;
 ``plain``
     ``bench.settings``: Django's stock middleware only, serving
     ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
     ``JsonResponse``).
 
 wrk posts the three seeded orders with the three built-in rules at each
-concurrency (8 and 64). After a warm-up of both servers at each level, the
-timed rounds alternate them (plain then ours, then ours then plain, ...), so
-that a drift of the machine's load hits both alike, and each round gives one
-ratio ours/plain per level. The table gives the median requests/s, p50 and
-p99 of the rounds with the lowest and highest, and the median ratio with its
-range; the target is a median ratio of at least 0.75 at every level.
+concurrency (8 and 64). After a warm-up of every server at each level, the
+timed rounds alternate them (plain, ours, ours-off, then ours-off, ours,
+plain, ...), so that a drift of the machine's load hits all alike, and each
+round gives one ratio ours/plain and one ratio metrics on/off per level. The
+table gives the median requests/s, p50 and p99 of the rounds with the lowest
+and highest, and each median ratio with its range; the targets are a median
+ratio ours/plain of at least 0.75, and on/off of at least 0.95, at every
+level.
 
 Other work on the machine lowers the requests/s of whichever side runs at the
 time, so the table also gives each side's server CPU time per request (its
 workers' user + system time over the run, divided by the requests) and the
-ratio plain/ours of those: what ours would reach if the servers had the
-CPUs to themselves, a figure that other work disturbs far less. It exits 1
-if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
+ratios plain/ours and off/on of those: what ours would reach if the servers
+had the CPUs to themselves, a figure that other work disturbs far less. It
+exits 1 if any request failed. Everything listens on, and talks to,
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -60,21 +65,25 @@ ORDER_IDS = (1, 2, 3)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One side of the comparison: the settings its gunicorn runs and the path it posts to."""
+    """One side of the comparison: its gunicorn's settings and environment, and the path."""
 
     name: str
     settings: str
     path: str
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
-OURS = Endpoint("ours", "config.settings", "/rules/check/")
+OURS = Endpoint("ours", "config.settings", "/rules/check/", {"METRICS_ENABLED": "True"})
+OURS_OFF = Endpoint("ours-off", "config.settings", "/rules/check/", {"METRICS_ENABLED": "False"})
 PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
+ENDPOINTS = (PLAIN, OURS, OURS_OFF)
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
     2: {"min_total_100": False, "min_items_2": False, "divisible_by_5": False},
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
 TARGET_RATIO = 0.75
+METRICS_TARGET_RATIO = 0.95
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
 RESULT_MARKER = "WRK_RESULT "
@@ -181,7 +190,8 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
     """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
 
     Our middleware answers with an ``X-Request-ID`` header; the plain stack,
-    which must not run it, answers without one.
+    which must not run it, answers without one. With metrics on, ``/metrics``
+    has counted the checks; with them off, it is a 404.
     """
     for order_id, details in EXPECTED_VERDICTS.items():
         reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
@@ -192,8 +202,14 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
         expected = {"passed": all(details.values()), "details": details}
         if {key: body.get(key) for key in expected} != expected:
             raise RuntimeError(f"{where}: wrong verdict {body!r}")
-        if ("X-Request-ID" in reply.headers) != (endpoint is OURS):
+        if ("X-Request-ID" in reply.headers) != (endpoint.settings == OURS.settings):
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
+    if endpoint.settings != OURS.settings:
+        return
+    metrics = http_request(f"{base_url}/metrics")
+    counted = b"\nrule_engine_checks_total{" in metrics.body
+    if (metrics.status, counted) != ((200, True) if endpoint is OURS else (404, False)):
+        raise RuntimeError(f"{endpoint.name}: /metrics answered {metrics.status}")
 
 
 def workers_cpu_seconds(server: GunicornServer) -> float:
@@ -250,9 +266,9 @@ def run_wrk(
     )
 
 
-def round_order(index: int) -> tuple[Endpoint, Endpoint]:
-    """Return the endpoints in the order round *index* measures them: ABBA, and so on."""
-    return (PLAIN, OURS) if index % 2 == 0 else (OURS, PLAIN)
+def round_order(index: int) -> tuple[Endpoint, ...]:
+    """Return the endpoints in the order round *index* measures them: ABCCBA, and so on."""
+    return ENDPOINTS if index % 2 == 0 else ENDPOINTS[::-1]
 
 
 def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: int) -> None:
@@ -263,7 +279,7 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
         f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
     ]
     for connections in levels:
-        for endpoint in (PLAIN, OURS):
+        for endpoint in ENDPOINTS:
             runs = [r[endpoint.name, connections] for r in rounds]
             rate = Spread.of(m.rate for m in runs)
             p50 = Spread.of(m.p50_ms for m in runs).median
@@ -275,7 +291,7 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
                 f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
             )
     rows.append("")
-    met = total_errors == 0
+    met = metrics_met = total_errors == 0
     for connections in levels:
         pairs = [(r["ours", connections], r["plain", connections]) for r in rounds]
         ratio = Spread.of(ours.rate / plain.rate for ours, plain in pairs)
@@ -285,11 +301,23 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
         rows.append(
             f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
         )
+        pairs = [(r["ours", connections], r["ours-off", connections]) for r in rounds]
+        on_off = Spread.of(on.rate / off.rate for on, off in pairs)
+        on_off_cpu = Spread.of(off.cpu_us / on.cpu_us for on, off in pairs)
+        metrics_met = metrics_met and on_off.median >= METRICS_TARGET_RATIO
+        rows.append(f"ratio metrics on/off req/s at c{connections}: {on_off.format()}")
+        rows.append(
+            f"ratio metrics off/on server CPU per request at c{connections}: {on_off_cpu.format()}"
+        )
     rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
     rows.append(f"total errors (all runs, warm-up included): {total_errors}")
     rows.append(
         f"target: median req/s ratio >= {TARGET_RATIO} at every level with zero errors: "
         f"{'met' if met else 'NOT met'}"
+    )
+    rows.append(
+        f"target: median metrics on/off req/s ratio >= {METRICS_TARGET_RATIO} at every level "
+        f"with zero errors: {'met' if metrics_met else 'NOT met'}"
     )
     sys.stdout.write("\n".join(rows) + "\n")
 
@@ -335,16 +363,16 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
         return measurement
 
     try:
-        for endpoint in (PLAIN, OURS):
+        for endpoint in ENDPOINTS:
             servers[endpoint.name] = start_gunicorn(
-                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings},
+                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings, **endpoint.env},
                 workdir / f"{endpoint.name}.log",
             )
             check_endpoint(endpoint, servers[endpoint.name].url)
         warmups = [
             measure(endpoint, connections, args.warmup)
             for connections in args.connections
-            for endpoint in (PLAIN, OURS)
+            for endpoint in ENDPOINTS
         ]
         rounds = []
         for index in range(args.rounds):
