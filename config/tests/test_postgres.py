@@ -235,4 +235,4 @@ def test_statements_that_run_out_of_time_are_503_query_timeout_and_the_service_r
     assert (checked_after[0], checked_after[2]["passed"]) == (200, True)
     assert (queried_after[0], queried_after[2]["count"]) == (200, 1)
     logged = server.log()
-    assert logged.count('"message": "query timed out"') == 3
+    assert logged.count('"message":"query timed out"') == 3
