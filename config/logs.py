@@ -1,24 +1,6 @@
-"""The one logging configuration: JSON lines on stdout, for Django and gunicorn alike.
+"""The one logging configuration: JSON lines on stdout, for Django and gunicorn alike."""
 
-gunicorn's master loads it before it starts its workers, so it imports
-little: nothing that imports prometheus-client (see config/metrics_directory.py).
-"""
-
-import logging
 from typing import Any
-
-from api.request_ids import REQUEST_ID
-
-
-class RequestIdFilter(logging.Filter):
-    """Add the current request id to every log record made while serving one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Attach ``request_id`` unless the record already carries one."""
-        request_id = REQUEST_ID.get()
-        if request_id is not None and not hasattr(record, "request_id"):
-            record.request_id = request_id
-        return True
 
 
 def logging_config(level: str) -> dict[str, Any]:
@@ -31,7 +13,7 @@ def logging_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "api.request_ids.RequestIdFilter"}},
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.orjson.OrjsonFormatter",
