@@ -129,17 +129,22 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def _count_refusal(exc: Exception, code: str, context: dict[str, Any]) -> None:
-    """Count a throttled request by scope, a budget refusal by kind, a database outage.
-
-    The scope is the view's ``throttle_scope`` (DRF's scoped throttles read
-    it too); a view without one is counted as ``unscoped``.
-    """
+    """Count a throttled request by scope, a budget refusal by kind, a database outage."""
     if isinstance(exc, exceptions.Throttled):
-        metrics.count_throttled(getattr(context.get("view"), "throttle_scope", None) or "unscoped")
+        metrics.count_throttled(_throttle_scope(context))
     elif code in BUDGET_CODES:
         metrics.count_budget_refusal(code)
     elif code == "database_unavailable":
         metrics.count_database_unavailable()
+
+
+def _throttle_scope(context: dict[str, Any]) -> str:
+    """Return the scope of the throttle that refused the request in *context*.
+
+    DRF does not say which of a view's throttles refused; this is the view's
+    ``throttle_scope`` (what DRF's scoped throttles read), or ``unscoped``.
+    """
+    return getattr(context.get("view"), "throttle_scope", None) or "unscoped"
 
 
 def is_query_timeout(exc: DatabaseError) -> bool:
