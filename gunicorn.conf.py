@@ -53,5 +53,9 @@ def child_exit(server: Arbiter, worker: Worker) -> None:
 
 
 def on_exit(server: Arbiter) -> None:
-    """Remove the metrics directory if it was made for this server."""
-    metrics_directory.remove_made()
+    """Remove the metrics directory if it was made for this server.
+
+    After a USR2 upgrade the new master's workers use it: it stays.
+    """
+    if server.reexec_pid == 0:
+        metrics_directory.remove_made()
