@@ -1,39 +1,48 @@
-"""Measure ``POST /rules/check/`` against a plain Django view, and with metrics off.
+"""Measure ``POST /rules/check/`` against a plain Django view, and what the log and metrics cost.
 
-Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). It
-prepares one site (``migrate``, ``collectstatic``, ``seed_orders``: a SQLite
-file in a temporary folder) and serves it with three gunicorns, all started
-from ``gunicorn.conf.py`` with two sync workers, ``DEBUG`` off and
-``LOG_LEVEL=INFO``:
+Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). For
+each database (``--databases``: SQLite and PostgreSQL by default) it prepares
+one site (``migrate``, ``collectstatic``, ``seed_orders`` and 1000 random
+orders more; SQLite in a file of a temporary folder, PostgreSQL on
+``DATABASE_URL``, or on a throw-away cluster: without one, the script runs
+itself again under ``scripts/with-postgres.sh``) and serves it with
+gunicorns, each started from ``gunicorn.conf.py`` with two sync workers,
+``DEBUG`` off and ``LOG_LEVEL=INFO``:
 
 ``ours``
     the production settings (``config.settings``: the metrics endpoint, our
     request-id and access-log middleware, whitenoise, Django's stock
-    middleware, DRF) serving ``POST /rules/check/``, metrics on;
-``ours-off``
-    the same with ``METRICS_ENABLED=False``: nothing counted;
-``plain``
+    middleware, DRF) serving ``POST /rules/check/``, with the decision log on
+    (``DECISION_LOG=all``, the default): every check is stored before its
+    answer; and with metrics on (``METRICS_ENABLED``, the default);
+``log-off``
+    the same with ``DECISION_LOG=off``;
+``metrics-off`` (SQLite only)
+    ``ours`` with ``METRICS_ENABLED=False``: nothing counted, ``/metrics`` a 404;
+``plain`` (SQLite only)
     ``bench.settings``: Django's stock middleware only, serving
     ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
     ``JsonResponse``).
 
 wrk posts the three seeded orders with the three built-in rules at each
 concurrency (8 and 64). After a warm-up of every server at each level, the
-timed rounds alternate them (plain, ours, ours-off, then ours-off, ours,
-plain, ...), so that a drift of the machine's load hits all alike, and each
-round gives one ratio ours/plain and one ratio metrics on/off per level. The
-table gives the median requests/s, p50 and p99 of the rounds with the lowest
-and highest, and each median ratio with its range; the targets are a median
-ratio ours/plain of at least 0.75, and on/off of at least 0.95, at every
-level.
+timed rounds alternate them (ABC, then CBA, ...), so that a drift of the
+machine's load hits all alike, and each round gives its ratios per level:
+ours/plain (target: a median of at least 0.75), log on/off (at least 0.80)
+and metrics on/off (at least 0.95). Then each round times ``--batches``
+batch checks of orders 1 to 1000 (``POST /rules/check/batch/``) on ``ours``
+and on ``log-off``, in alternating order: the ratio of their orders per
+second, log on/off, has a target of at least 0.70; beside it, the ratio of
+the workers' CPU per batch. The table
+gives the median requests/s, p50 and p99 of the rounds with the lowest and
+highest, and the median ratios with their ranges.
 
 Other work on the machine lowers the requests/s of whichever side runs at the
 time, so the table also gives each side's server CPU time per request (its
 workers' user + system time over the run, divided by the requests) and the
-ratios plain/ours and off/on of those: what ours would reach if the servers
-had the CPUs to themselves, a figure that other work disturbs far less. It
-exits 1 if any request failed. Everything listens on, and talks to,
-127.0.0.1 only.
+ratio of those: what the requests/s ratio would be if the servers had the
+CPUs to themselves, a figure that other work disturbs far less. It exits 1
+if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -46,8 +55,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -55,7 +65,14 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.spread import Spread, repeats
-from config.tests.servers import GunicornServer, http_request, prepare_site, start_gunicorn
+from config.tests.servers import (
+    REPO_ROOT,
+    GunicornServer,
+    http_request,
+    manage,
+    prepare_site,
+    start_gunicorn,
+)
 
 logger = logging.getLogger("bench.check_throughput")
 
@@ -65,25 +82,42 @@ ORDER_IDS = (1, 2, 3)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One side of the comparison: its gunicorn's settings and environment, and the path."""
+    """One side of a comparison: its settings, extra environment and the path it posts to."""
 
     name: str
     settings: str
     path: str
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: tuple[tuple[str, str], ...] = ()
 
 
-OURS = Endpoint("ours", "config.settings", "/rules/check/", {"METRICS_ENABLED": "True"})
-OURS_OFF = Endpoint("ours-off", "config.settings", "/rules/check/", {"METRICS_ENABLED": "False"})
+OURS = Endpoint(
+    "ours",
+    "config.settings",
+    "/rules/check/",
+    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "True")),
+)
+LOG_OFF = Endpoint("log-off", "config.settings", "/rules/check/", (("DECISION_LOG", "off"),))
+METRICS_OFF = Endpoint(
+    "metrics-off",
+    "config.settings",
+    "/rules/check/",
+    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "False")),
+)
 PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
-ENDPOINTS = (PLAIN, OURS, OURS_OFF)
+# What each database's site serves: the plain baseline on SQLite only, where
+# the ratio ours/plain has always been measured.
+ENDPOINTS = {"sqlite": (PLAIN, OURS, LOG_OFF, METRICS_OFF), "postgresql": (OURS, LOG_OFF)}
+DATABASES = tuple(ENDPOINTS)
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
     2: {"min_total_100": False, "min_items_2": False, "divisible_by_5": False},
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
 TARGET_RATIO = 0.75
+LOG_TARGET_RATIO = 0.80
 METRICS_TARGET_RATIO = 0.95
+BATCH_TARGET_RATIO = 0.70
+BATCH_ORDERS = 1000
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
 RESULT_MARKER = "WRK_RESULT "
@@ -164,7 +198,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=2, help="gunicorn sync workers of each server (default 2)"
     )
+    parser.add_argument(
+        "--databases",
+        type=_databases,
+        default=list(DATABASES),
+        help="comma list of sqlite, postgresql (default both; PostgreSQL runs on the "
+        "DATABASE_URL given, or on a throw-away cluster of scripts/with-postgres.sh)",
+    )
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=5,
+        help=f"batches of {BATCH_ORDERS} per side and round (default 5; 0: no batch figures)",
+    )
     return parser.parse_args(argv)
+
+
+def _databases(text: str) -> list[str]:
+    """Return the databases named in the comma list *text*, each one we can run."""
+    names = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = sorted(set(names) - set(DATABASES))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(DATABASES)}, not {text!r}")
+    return names
 
 
 def ensure_wrk() -> str:
@@ -190,9 +246,11 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
     """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
 
     Our middleware answers with an ``X-Request-ID`` header; the plain stack,
-    which must not run it, answers without one. With metrics on, ``/metrics``
-    has counted the checks; with them off, it is a 404.
+    which must not run it, answers without one. A decision is on the record
+    (``X-Decision-ID``) exactly when the endpoint's decision log is on. With
+    metrics on, ``/metrics`` has counted the checks; with them off, it is a 404.
     """
+    env = dict(endpoint.env)
     for order_id, details in EXPECTED_VERDICTS.items():
         reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
         where = f"{endpoint.name} {endpoint.path} order {order_id}"
@@ -202,13 +260,16 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
         expected = {"passed": all(details.values()), "details": details}
         if {key: body.get(key) for key in expected} != expected:
             raise RuntimeError(f"{where}: wrong verdict {body!r}")
-        if ("X-Request-ID" in reply.headers) != (endpoint.settings == OURS.settings):
+        if ("X-Request-ID" in reply.headers) != (endpoint is not PLAIN):
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
-    if endpoint.settings != OURS.settings:
+        if ("X-Decision-ID" in reply.headers) != (env.get("DECISION_LOG") == "all"):
+            raise RuntimeError(f"{where}: the decision log is not as {endpoint.name} wants it")
+    if endpoint is PLAIN:
         return
     metrics = http_request(f"{base_url}/metrics")
     counted = b"\nrule_engine_checks_total{" in metrics.body
-    if (metrics.status, counted) != ((200, True) if endpoint is OURS else (404, False)):
+    expected = (404, False) if env.get("METRICS_ENABLED") == "False" else (200, True)
+    if (metrics.status, counted) != expected:
         raise RuntimeError(f"{endpoint.name}: /metrics answered {metrics.status}")
 
 
@@ -266,78 +327,154 @@ def run_wrk(
     )
 
 
-def round_order(index: int) -> tuple[Endpoint, ...]:
-    """Return the endpoints in the order round *index* measures them: ABCCBA, and so on."""
-    return ENDPOINTS if index % 2 == 0 else ENDPOINTS[::-1]
+def round_order(endpoints: Sequence[Endpoint], index: int) -> tuple[Endpoint, ...]:
+    """Return the endpoints in the order round *index* measures them: ABC, CBA, ABC, ..."""
+    return tuple(endpoints) if index % 2 == 0 else tuple(reversed(endpoints))
 
 
-def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: int) -> None:
-    """Write the table of medians and ranges, the ratios and the errors to stdout."""
-    levels = sorted({connections for _, connections in rounds[0]})
-    rows = [
-        f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<26} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
-    ]
-    for connections in levels:
-        for endpoint in ENDPOINTS:
-            runs = [r[endpoint.name, connections] for r in rounds]
-            rate = Spread.of(m.rate for m in runs)
-            p50 = Spread.of(m.p50_ms for m in runs).median
-            p99 = Spread.of(m.p99_ms for m in runs).median
-            cpu = Spread.of(m.cpu_us for m in runs)
-            errors = sum(m.errors for m in runs)
+@dataclass
+class DatabaseRun:
+    """What one database's site measured: the rounds of wrk runs and of batches."""
+
+    database: str
+    endpoints: tuple[Endpoint, ...]
+    rounds: list[dict[tuple[str, int], Measurement]]
+    batches: list[dict[str, BatchTiming]]
+    errors: int
+
+
+def report(runs: Sequence[DatabaseRun]) -> bool:
+    """Write each database's table, ratios and batch figures to stdout; return targets met."""
+    rows: list[str] = []
+    met = all(run.errors == 0 for run in runs)
+    for run in runs:
+        rounds = run.rounds
+        levels = sorted({connections for _, connections in rounds[0]})
+        rows += [
+            f"== {run.database}",
+            f"{'endpoint':<11} {'conns':>5}  {'req/s: median (min..max)':<26} "
+            f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
+        ]
+        for connections in levels:
+            for endpoint in run.endpoints:
+                runs_of = [r[endpoint.name, connections] for r in rounds]
+                rate = Spread.of(m.rate for m in runs_of)
+                p50 = Spread.of(m.p50_ms for m in runs_of).median
+                p99 = Spread.of(m.p99_ms for m in runs_of).median
+                cpu = Spread.of(m.cpu_us for m in runs_of)
+                errors = sum(m.errors for m in runs_of)
+                rows.append(
+                    f"{endpoint.name:<11} {connections:>5}  {rate.format('.0f'):<26} "
+                    f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
+                )
+        rows.append("")
+        for connections in levels:
+            if PLAIN in run.endpoints:
+                ratio, by_cpu = _ratios(rounds, OURS, PLAIN, connections)
+                met = met and ratio.median >= TARGET_RATIO
+                rows.append(f"ratio ours/plain req/s at c{connections}: {ratio.format()}")
+                rows.append(
+                    f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
+                )
+            ratio, by_cpu = _ratios(rounds, OURS, LOG_OFF, connections)
+            met = met and ratio.median >= LOG_TARGET_RATIO
+            rows.append(f"ratio log on/off req/s at c{connections}: {ratio.format()}")
             rows.append(
-                f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<26} "
-                f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
+                f"ratio log off/on server CPU per request at c{connections}: {by_cpu.format()}"
             )
-    rows.append("")
-    met = metrics_met = total_errors == 0
-    for connections in levels:
-        pairs = [(r["ours", connections], r["plain", connections]) for r in rounds]
-        ratio = Spread.of(ours.rate / plain.rate for ours, plain in pairs)
-        by_cpu = Spread.of(plain.cpu_us / ours.cpu_us for ours, plain in pairs)
-        met = met and ratio.median >= TARGET_RATIO
-        rows.append(f"ratio ours/plain req/s at c{connections}: {ratio.format()}")
-        rows.append(
-            f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
-        )
-        pairs = [(r["ours", connections], r["ours-off", connections]) for r in rounds]
-        on_off = Spread.of(on.rate / off.rate for on, off in pairs)
-        on_off_cpu = Spread.of(off.cpu_us / on.cpu_us for on, off in pairs)
-        metrics_met = metrics_met and on_off.median >= METRICS_TARGET_RATIO
-        rows.append(f"ratio metrics on/off req/s at c{connections}: {on_off.format()}")
-        rows.append(
-            f"ratio metrics off/on server CPU per request at c{connections}: {on_off_cpu.format()}"
-        )
-    rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
-    rows.append(f"total errors (all runs, warm-up included): {total_errors}")
+            if METRICS_OFF in run.endpoints:
+                ratio, by_cpu = _ratios(rounds, OURS, METRICS_OFF, connections)
+                met = met and ratio.median >= METRICS_TARGET_RATIO
+                rows.append(f"ratio metrics on/off req/s at c{connections}: {ratio.format()}")
+                rows.append(
+                    f"ratio metrics off/on server CPU per request at c{connections}: "
+                    f"{by_cpu.format()}"
+                )
+        if run.batches:
+            on = [batch[OURS.name] for batch in run.batches]
+            off = [batch[LOG_OFF.name] for batch in run.batches]
+            ratio = Spread.of(o.seconds / b.seconds for b, o in zip(on, off, strict=True))
+            by_cpu = Spread.of(o.cpu_seconds / b.cpu_seconds for b, o in zip(on, off, strict=True))
+            met = met and ratio.median >= BATCH_TARGET_RATIO
+            rows.append(
+                f"batch of {BATCH_ORDERS} orders/s: "
+                f"log on {Spread.of(BATCH_ORDERS / b.seconds for b in on).format('.0f')}, "
+                f"log off {Spread.of(BATCH_ORDERS / b.seconds for b in off).format('.0f')}"
+            )
+            rows.append(
+                f"batch of {BATCH_ORDERS} server CPU ms: "
+                f"log on {Spread.of(b.cpu_seconds * 1e3 for b in on).format('.1f')}, "
+                f"log off {Spread.of(b.cpu_seconds * 1e3 for b in off).format('.1f')}"
+            )
+            rows.append(f"ratio log on/off batch orders/s: {ratio.format()}")
+            rows.append(f"ratio log off/on server CPU per batch: {by_cpu.format()}")
+        rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
+        rows.append(f"total errors (all runs, warm-up included): {run.errors}")
+        rows.append("")
     rows.append(
-        f"target: median req/s ratio >= {TARGET_RATIO} at every level with zero errors: "
+        f"targets: ours/plain req/s >= {TARGET_RATIO}, log on/off req/s >= {LOG_TARGET_RATIO}, "
+        f"metrics on/off req/s >= {METRICS_TARGET_RATIO} at every level, "
+        f"batch log on/off >= {BATCH_TARGET_RATIO}, zero errors: "
         f"{'met' if met else 'NOT met'}"
     )
-    rows.append(
-        f"target: median metrics on/off req/s ratio >= {METRICS_TARGET_RATIO} at every level "
-        f"with zero errors: {'met' if metrics_met else 'NOT met'}"
-    )
     sys.stdout.write("\n".join(rows) + "\n")
+    return met
 
 
-def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
-    """Serve both endpoints from *workdir*, measure and report them; return the errors."""
-    script = workdir / "check.lua"
-    script.write_text(
-        WRK_SCRIPT
-        % {
-            "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
-            "rules": json.dumps(RULES),
-            "marker": RESULT_MARKER,
-        }
+def _ratios(
+    rounds: Sequence[dict[tuple[str, int], Measurement]],
+    side: Endpoint,
+    baseline: Endpoint,
+    connections: int,
+) -> tuple[Spread, Spread]:
+    """Return *side*'s req/s over *baseline*'s, and *baseline*'s CPU per request over *side*'s."""
+    pairs = [(r[side.name, connections], r[baseline.name, connections]) for r in rounds]
+    return (
+        Spread.of(ours.rate / other.rate for ours, other in pairs),
+        Spread.of(other.cpu_us / ours.cpu_us for ours, other in pairs),
     )
-    load = os.getloadavg()[0]
-    if load > BUSY_LOAD:
-        logger.warning("load average is %.1f: other work will skew the figures", load)
-    logger.info("preparing the site in %s", workdir)
-    env = prepare_site(workdir, LOG_LEVEL="INFO", WEB_CONCURRENCY=str(args.workers))
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    """One batch check, on average over a round: seconds taken and the workers' CPU seconds."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+def time_batches(server: GunicornServer, count: int, *, logged: bool) -> BatchTiming:
+    """Time *count* batch checks of orders 1..1000 on *server*; return one's average.
+
+    Raises ``RuntimeError`` unless each answers 200 with a decision per order
+    exactly when the server's decision log is on.
+    """
+    body = {"order_ids": list(range(1, BATCH_ORDERS + 1)), "rules": RULES}
+    cpu_before = workers_cpu_seconds(server)
+    started = time.perf_counter()
+    for _ in range(count):
+        reply = http_request(f"{server.url}/rules/check/batch/", body, timeout=60)
+        if reply.status != 200:
+            raise RuntimeError(f"batch answered {reply.status}: {reply.body!r}")
+        recorded = sum(entry["decision_id"] is not None for entry in reply.json()["results"])
+        if recorded != (BATCH_ORDERS if logged else 0):
+            raise RuntimeError(f"batch recorded {recorded} decisions, logged={logged}")
+    seconds = time.perf_counter() - started
+    return BatchTiming(seconds / count, (workers_cpu_seconds(server) - cpu_before) / count)
+
+
+def measure_database(
+    database: str, args: argparse.Namespace, wrk: str, script: Path, workdir: Path
+) -> DatabaseRun:
+    """Serve *database*'s site from *workdir* with each endpoint and measure them."""
+    overrides = {"LOG_LEVEL": "INFO", "WEB_CONCURRENCY": str(args.workers)}
+    if database == "postgresql":
+        overrides["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    logger.info("preparing the %s site in %s", database, workdir)
+    env = prepare_site(workdir, **overrides)
+    if args.batches:
+        manage(env, "seed_orders", "--count", str(BATCH_ORDERS), "--seed", "1")
+    endpoints = ENDPOINTS[database]
     servers: dict[str, GunicornServer] = {}
 
     def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
@@ -353,7 +490,8 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
             duration=duration,
         )
         logger.info(
-            "%s at %d connections for %d s: %.0f req/s, %.0f server CPU us/request",
+            "%s %s at %d connections for %d s: %.0f req/s, %.0f server CPU us/request",
+            database,
             endpoint.name,
             connections,
             duration,
@@ -363,45 +501,95 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
         return measurement
 
     try:
-        for endpoint in ENDPOINTS:
+        for endpoint in endpoints:
             servers[endpoint.name] = start_gunicorn(
-                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings, **endpoint.env},
+                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings, **dict(endpoint.env)},
                 workdir / f"{endpoint.name}.log",
             )
             check_endpoint(endpoint, servers[endpoint.name].url)
         warmups = [
             measure(endpoint, connections, args.warmup)
             for connections in args.connections
-            for endpoint in ENDPOINTS
+            for endpoint in endpoints
         ]
         rounds = []
         for index in range(args.rounds):
             measured = {}
             for connections in args.connections:
-                for endpoint in round_order(index):
+                for endpoint in round_order(endpoints, index):
                     measured[endpoint.name, connections] = measure(
                         endpoint, connections, args.duration
                     )
             rounds.append(measured)
+        batches = []
+        if args.batches:
+            for side in (OURS, LOG_OFF):
+                time_batches(servers[side.name], 1, logged=side is OURS)
+            for index in range(args.rounds):
+                batches.append(
+                    {
+                        side.name: time_batches(
+                            servers[side.name], args.batches, logged=side is OURS
+                        )
+                        for side in round_order((OURS, LOG_OFF), index)
+                    }
+                )
+                logger.info("%s batches, round %d: %s", database, index + 1, batches[-1])
     finally:
         for server in servers.values():
             server.stop()
-    total_errors = sum(m.errors for m in warmups) + sum(
+    errors = sum(m.errors for m in warmups) + sum(
         m.errors for measured in rounds for m in measured.values()
     )
-    report(rounds, total_errors)
+    return DatabaseRun(database, endpoints, rounds, batches, errors)
+
+
+def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> tuple[int, bool]:
+    """Measure every database asked for, in *workdir*; return the errors and targets met."""
+    script = workdir / "check.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
+            "rules": json.dumps(RULES),
+            "marker": RESULT_MARKER,
+        }
+    )
+    load = os.getloadavg()[0]
+    if load > BUSY_LOAD:
+        logger.warning("load average is %.1f: other work will skew the figures", load)
+    runs = []
+    for database in args.databases:
+        site = workdir / database
+        site.mkdir()
+        runs.append(measure_database(database, args, wrk, script, site))
+    met = report(runs)
     sys.stdout.write(f"load average before the run: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
-    return total_errors
+    return sum(run.errors for run in runs), met
+
+
+def on_postgresql() -> bool:
+    """Return whether ``DATABASE_URL`` names a PostgreSQL database."""
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; return 1 if any request failed, else 0."""
+    """Run the benchmark; return 1 if any request failed, else 0.
+
+    Asked for PostgreSQL without a ``DATABASE_URL`` naming one, it runs
+    itself again under ``scripts/with-postgres.sh``, which starts a
+    throw-away cluster and removes it afterwards.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     args = parse_args(argv)
+    if "postgresql" in args.databases and not on_postgresql():
+        command = [sys.executable, str(Path(__file__).resolve()), *(argv or sys.argv[1:])]
+        script = REPO_ROOT / "scripts" / "with-postgres.sh"
+        return subprocess.run(["bash", str(script), *command], check=False).returncode
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        total_errors = benchmark(args, wrk, workdir)
+        total_errors, _ = benchmark(args, wrk, workdir)
     except BaseException:
         logger.error("the benchmark failed; its files are kept in %s", workdir)
         raise

@@ -80,7 +80,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_yasg",
+    "simple_history",
     "orders.apps.OrdersConfig",
+    "decisions.apps.DecisionsConfig",
     "rules.apps.RulesConfig",
 ]
 
@@ -94,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who changed what: the change history records the request's user.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -173,6 +177,17 @@ REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
 ANALYZE_STATEMENT_TIMEOUT_MS = env_int("ANALYZE_STATEMENT_TIMEOUT_MS", 30_000)
 CHECK_STATEMENT_TIMEOUT_MS = env_int("CHECK_STATEMENT_TIMEOUT_MS", 5_000)
 
+# The decision log (decisions/): which checks are put on the record, and for how long.
+DECISION_LOG_MODES = ("all", "failed", "off")
+DECISION_LOG = os.environ.get("DECISION_LOG", "all").strip().lower()
+if DECISION_LOG not in DECISION_LOG_MODES:
+    raise ImproperlyConfigured(
+        f"DECISION_LOG must be one of {', '.join(DECISION_LOG_MODES)}, not {DECISION_LOG!r}"
+    )
+DECISION_LOG_RETENTION_DAYS = env_int("DECISION_LOG_RETENTION_DAYS", 90)
+if DECISION_LOG_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("DECISION_LOG_RETENTION_DAYS must be at least 1")
+
 # Metrics (api/metrics.py, config/metrics.py): GET /metrics in Prometheus's text format,
 # for callers from these addresses or networks, or sending `Authorization: Bearer <token>`.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
@@ -203,6 +218,10 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# The change history is a read-only record: a rule set is restored from its
+# versions, never by reverting its history.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 REST_FRAMEWORK = {
     # No HTTP Basic: a bogus Authorization header must not cost a password hash.

@@ -20,6 +20,9 @@ OPERATIONS = {
     ("/orders/{id}/", "delete"): {"204", "401", "403", "404", "405", "500", "503"},
     ("/rulesets/{name}/versions/", "get"): {"200", "404", "405", "500", "503"},
     ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", "405", "500", "503"},
+    ("/decisions/", "get"): {"200", "400", "404", "405", "500", "503"},
+    ("/decisions/{id}/", "get"): {"200", "404", "405", "500", "503"},
+    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", "405", "500", "503"},
     ("/health/", "get"): {"200", "503"},
     ("/health/live", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
@@ -95,8 +98,53 @@ def test_check_response_documents_results_and_their_outcomes(schema):
     properties = _definition(schema, response["schema"])["properties"]
     result = _definition(schema, properties["results"]["items"])
 
-    assert {"passed", "details", "results", "ruleset", "order_id"} <= set(properties)
+    assert {"passed", "details", "results", "ruleset", "order_id", "decision_id"} <= set(
+        properties
+    )
+    assert properties["decision_id"]["x-nullable"] is True
     assert result["properties"]["outcome"]["enum"] == ["passed", "failed", "error", "skipped"]
+
+
+def test_decisions_are_documented_with_their_filters_and_whole_record(schema):
+    listing = schema["paths"]["/decisions/"]["get"]
+    detail = schema["paths"]["/decisions/{id}/"]["get"]["responses"]["200"]
+    replay = schema["paths"]["/decisions/{id}/replay/"]["post"]["responses"]["200"]
+    record = _definition(schema, detail["schema"])["properties"]
+
+    assert {parameter["name"] for parameter in listing["parameters"]} == {
+        "cursor",
+        "page_size",
+        "order_id",
+        "ruleset",
+        "ruleset_version",
+        "passed",
+        "caller",
+        "rule",
+        "outcome",
+        "created_min",
+        "created_max",
+    }
+    assert "analyze" in listing["description"]
+    assert set(record) == {
+        "id",
+        "decided_at",
+        "caller",
+        "request_id",
+        "order_id",
+        "ruleset",
+        "passed",
+        "outcomes",
+        "order",
+        "rules",
+        "fail_fast",
+        "results",
+    }
+    assert set(_definition(schema, replay["schema"])["properties"]) == {
+        "reproduced",
+        "then",
+        "now",
+        "differences",
+    }
 
 
 @pytest.mark.parametrize(("path", "marker"), [("/", "swagger-ui"), ("/redoc/", "redoc")])
