@@ -9,7 +9,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 
-.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium clean
+.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium promtool clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,12 @@ superuser: install .env
 chromium:
 	bash scripts/ensure-chromium.sh
 
+# promtool checks and unit-tests the alert rules of deploy/prometheus.
+promtool:
+	bash scripts/ensure-promtool.sh
+
 # The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected.
-test: install-dev chromium
+test: install-dev chromium promtool
 	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 # The tests that need nothing beyond their own process: no browser, no live
@@ -53,7 +57,7 @@ test-fast: install-dev
 
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
 # PostgreSQL 15 cluster that the script starts and removes.
-test-postgres: install-dev chromium
+test-postgres: install-dev chromium promtool
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff, bandit (no medium or high findings) and hadolint, all with no warnings.

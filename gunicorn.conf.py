@@ -7,7 +7,9 @@ Every value can be set from the environment, so the same file serves
 import os
 
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.base import Worker
 
+from config import metrics_directory
 from config.logs import logging_config
 from config.shutdown import refuse_new_connections_on_sigterm
 
@@ -38,3 +40,22 @@ logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO").upper())
 def when_ready(server: Arbiter) -> None:
     """Refuse new connections the moment the master gets SIGTERM (config/shutdown.py)."""
     refuse_new_connections_on_sigterm(server)
+
+
+def on_starting(server: Arbiter) -> None:
+    """Give the workers an empty directory to count their metrics in (config/metrics.py)."""
+    metrics_directory.prepare()
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    """Keep a worker's counts and drop its live-only metrics once it has exited."""
+    metrics_directory.forget_worker(worker.pid)
+
+
+def on_exit(server: Arbiter) -> None:
+    """Remove the metrics directory if it was made for this server.
+
+    After a USR2 upgrade the new master's workers use it: it stays.
+    """
+    if server.reexec_pid == 0:
+        metrics_directory.remove_made()

@@ -18,6 +18,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from rest_framework import exceptions, serializers
 
+from api import metrics
+
 if TYPE_CHECKING:
     from rest_framework.response import Response
 
@@ -30,6 +32,8 @@ _SQLITE_UNUSABLE = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
 _POSTGRESQL_UNUSABLE = frozenset({"XX001", "XX002"})
 # PostgreSQL's query_canceled: a statement ran past its statement_timeout.
 _POSTGRESQL_CANCELED = "57014"
+# Refusals of requests that would cost more than their budget, counted by code.
+BUDGET_CODES = frozenset({"batch_too_large", "report_too_large", "query_timeout"})
 
 
 class ServiceError(Exception):
@@ -90,6 +94,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     a body over Django's size limit is a 413 and a database that cannot be
     used a 503, logged once with its cause. Anything else is left to Django,
     which logs it with its traceback and answers with the JSON ``handler500``.
+    Throttled requests, budget refusals and database outages are counted
+    (``api.metrics``).
     """
     # Imported here: rest_framework.views reads the API settings, which name
     # this module, so a module-level import would be circular; and the domain
@@ -99,6 +105,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, ServiceError):
         logger.info("request rejected", extra={"code": exc.code, "status": exc.status_code})
+        _count_refusal(exc, exc.code, context)
         body = error_body(exc.status_code, exc.code, exc.detail, exc.title)
         return Response(body, status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):
@@ -117,7 +124,27 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     detail = response.data if is_validation else response.data["detail"]
     response.data = error_body(response.status_code, code, detail)
     logger.info("request rejected", extra={"code": code, "status": response.status_code})
+    _count_refusal(exc, code, context)
     return response
+
+
+def _count_refusal(exc: Exception, code: str, context: dict[str, Any]) -> None:
+    """Count a throttled request by scope, a budget refusal by kind, a database outage."""
+    if isinstance(exc, exceptions.Throttled):
+        metrics.count_throttled(_throttle_scope(context))
+    elif code in BUDGET_CODES:
+        metrics.count_budget_refusal(code)
+    elif code == "database_unavailable":
+        metrics.count_database_unavailable()
+
+
+def _throttle_scope(context: dict[str, Any]) -> str:
+    """Return the scope of the throttle that refused the request in *context*.
+
+    DRF does not say which of a view's throttles refused; this is the view's
+    ``throttle_scope`` (what DRF's scoped throttles read), or ``unscoped``.
+    """
+    return getattr(context.get("view"), "throttle_scope", None) or "unscoped"
 
 
 def is_query_timeout(exc: DatabaseError) -> bool:

@@ -1,4 +1,4 @@
-"""Measure ``POST /rules/check/`` against a plain Django view, and the decision log's cost.
+"""Measure ``POST /rules/check/`` against a plain Django view, and what the log and metrics cost.
 
 Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). For
 each database (``--databases``: SQLite and PostgreSQL by default) it prepares
@@ -10,12 +10,15 @@ gunicorns, each started from ``gunicorn.conf.py`` with two sync workers,
 ``DEBUG`` off and ``LOG_LEVEL=INFO``:
 
 ``ours``
-    the production settings (``config.settings``: our request-id and access-log
-    middleware, whitenoise, Django's stock middleware, DRF) serving
-    ``POST /rules/check/``, with the decision log on (``DECISION_LOG=all``, the
-    default): every check is stored before its answer;
+    the production settings (``config.settings``: the metrics endpoint, our
+    request-id and access-log middleware, whitenoise, Django's stock
+    middleware, DRF) serving ``POST /rules/check/``, with the decision log on
+    (``DECISION_LOG=all``, the default): every check is stored before its
+    answer; and with metrics on (``METRICS_ENABLED``, the default);
 ``log-off``
     the same with ``DECISION_LOG=off``;
+``metrics-off`` (SQLite only)
+    ``ours`` with ``METRICS_ENABLED=False``: nothing counted, ``/metrics`` a 404;
 ``plain`` (SQLite only)
     ``bench.settings``: Django's stock middleware only, serving
     ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
@@ -25,11 +28,12 @@ wrk posts the three seeded orders with the three built-in rules at each
 concurrency (8 and 64). After a warm-up of every server at each level, the
 timed rounds alternate them (ABC, then CBA, ...), so that a drift of the
 machine's load hits all alike, and each round gives its ratios per level:
-ours/plain (target: a median of at least 0.75) and log on/off (at least
-0.80). Then each round times ``--batches`` batch checks of orders 1 to 1000
-(``POST /rules/check/batch/``) on ``ours`` and on ``log-off``, in alternating
-order: the ratio of their orders per second, log on/off, has a target of at
-least 0.70; beside it, the ratio of the workers' CPU per batch. The table
+ours/plain (target: a median of at least 0.75), log on/off (at least 0.80)
+and metrics on/off (at least 0.95). Then each round times ``--batches``
+batch checks of orders 1 to 1000 (``POST /rules/check/batch/``) on ``ours``
+and on ``log-off``, in alternating order: the ratio of their orders per
+second, log on/off, has a target of at least 0.70; beside it, the ratio of
+the workers' CPU per batch. The table
 gives the median requests/s, p50 and p99 of the rounds with the lowest and
 highest, and the median ratios with their ranges.
 
@@ -86,12 +90,23 @@ class Endpoint:
     env: tuple[tuple[str, str], ...] = ()
 
 
-OURS = Endpoint("ours", "config.settings", "/rules/check/", (("DECISION_LOG", "all"),))
+OURS = Endpoint(
+    "ours",
+    "config.settings",
+    "/rules/check/",
+    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "True")),
+)
 LOG_OFF = Endpoint("log-off", "config.settings", "/rules/check/", (("DECISION_LOG", "off"),))
+METRICS_OFF = Endpoint(
+    "metrics-off",
+    "config.settings",
+    "/rules/check/",
+    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "False")),
+)
 PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
 # What each database's site serves: the plain baseline on SQLite only, where
 # the ratio ours/plain has always been measured.
-ENDPOINTS = {"sqlite": (PLAIN, OURS, LOG_OFF), "postgresql": (OURS, LOG_OFF)}
+ENDPOINTS = {"sqlite": (PLAIN, OURS, LOG_OFF, METRICS_OFF), "postgresql": (OURS, LOG_OFF)}
 DATABASES = tuple(ENDPOINTS)
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
@@ -100,6 +115,7 @@ EXPECTED_VERDICTS = {
 }
 TARGET_RATIO = 0.75
 LOG_TARGET_RATIO = 0.80
+METRICS_TARGET_RATIO = 0.95
 BATCH_TARGET_RATIO = 0.70
 BATCH_ORDERS = 1000
 # wrk and two workers already fill a two-core machine; more load skews the figures.
@@ -231,8 +247,10 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
 
     Our middleware answers with an ``X-Request-ID`` header; the plain stack,
     which must not run it, answers without one. A decision is on the record
-    (``X-Decision-ID``) exactly when the endpoint's decision log is on.
+    (``X-Decision-ID``) exactly when the endpoint's decision log is on. With
+    metrics on, ``/metrics`` has counted the checks; with them off, it is a 404.
     """
+    env = dict(endpoint.env)
     for order_id, details in EXPECTED_VERDICTS.items():
         reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
         where = f"{endpoint.name} {endpoint.path} order {order_id}"
@@ -244,8 +262,15 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
             raise RuntimeError(f"{where}: wrong verdict {body!r}")
         if ("X-Request-ID" in reply.headers) != (endpoint is not PLAIN):
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
-        if ("X-Decision-ID" in reply.headers) != (endpoint is OURS):
+        if ("X-Decision-ID" in reply.headers) != (env.get("DECISION_LOG") == "all"):
             raise RuntimeError(f"{where}: the decision log is not as {endpoint.name} wants it")
+    if endpoint is PLAIN:
+        return
+    metrics = http_request(f"{base_url}/metrics")
+    counted = b"\nrule_engine_checks_total{" in metrics.body
+    expected = (404, False) if env.get("METRICS_ENABLED") == "False" else (200, True)
+    if (metrics.status, counted) != expected:
+        raise RuntimeError(f"{endpoint.name}: /metrics answered {metrics.status}")
 
 
 def workers_cpu_seconds(server: GunicornServer) -> float:
@@ -327,7 +352,7 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
         levels = sorted({connections for _, connections in rounds[0]})
         rows += [
             f"== {run.database}",
-            f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<26} "
+            f"{'endpoint':<11} {'conns':>5}  {'req/s: median (min..max)':<26} "
             f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
         ]
         for connections in levels:
@@ -339,7 +364,7 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
                 cpu = Spread.of(m.cpu_us for m in runs_of)
                 errors = sum(m.errors for m in runs_of)
                 rows.append(
-                    f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<26} "
+                    f"{endpoint.name:<11} {connections:>5}  {rate.format('.0f'):<26} "
                     f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
                 )
         rows.append("")
@@ -357,6 +382,14 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
             rows.append(
                 f"ratio log off/on server CPU per request at c{connections}: {by_cpu.format()}"
             )
+            if METRICS_OFF in run.endpoints:
+                ratio, by_cpu = _ratios(rounds, OURS, METRICS_OFF, connections)
+                met = met and ratio.median >= METRICS_TARGET_RATIO
+                rows.append(f"ratio metrics on/off req/s at c{connections}: {ratio.format()}")
+                rows.append(
+                    f"ratio metrics off/on server CPU per request at c{connections}: "
+                    f"{by_cpu.format()}"
+                )
         if run.batches:
             on = [batch[OURS.name] for batch in run.batches]
             off = [batch[LOG_OFF.name] for batch in run.batches]
@@ -379,8 +412,9 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
         rows.append(f"total errors (all runs, warm-up included): {run.errors}")
         rows.append("")
     rows.append(
-        f"targets: ours/plain req/s >= {TARGET_RATIO}, log on/off req/s >= {LOG_TARGET_RATIO} "
-        f"at every level, batch log on/off >= {BATCH_TARGET_RATIO}, zero errors: "
+        f"targets: ours/plain req/s >= {TARGET_RATIO}, log on/off req/s >= {LOG_TARGET_RATIO}, "
+        f"metrics on/off req/s >= {METRICS_TARGET_RATIO} at every level, "
+        f"batch log on/off >= {BATCH_TARGET_RATIO}, zero errors: "
         f"{'met' if met else 'NOT met'}"
     )
     sys.stdout.write("\n".join(rows) + "\n")

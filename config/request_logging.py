@@ -1,4 +1,4 @@
-"""Request ids and the one access log line per request."""
+"""Request ids, the one access log line per request, and its request metrics."""
 
 import logging
 import re
@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
+from api.metrics import observe_request
 from api.request_ids import REQUEST_ID
 from config.shutdown import notify_alive, stream_in_small_steps
 
@@ -21,24 +22,14 @@ STREAM_PIECE_BYTES = 16 * 1024
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-class RequestIdFilter(logging.Filter):
-    """Add the current request id to every log record made while serving one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Attach ``request_id`` unless the record already carries one."""
-        request_id = REQUEST_ID.get()
-        if request_id is not None and not hasattr(record, "request_id"):
-            record.request_id = request_id
-        return True
-
-
 class RequestLoggingMiddleware:
-    """Give each request an id and log one JSON access line when it is served.
+    """Give each request an id, and log and count it when it is served.
 
     The id comes from a well-formed ``X-Request-ID`` header or is generated; it
     is echoed in the response's ``X-Request-ID`` header. A streamed response
     is logged when its stream ends, with its real duration and the bytes sent
-    (a file, whose length is known, when it starts).
+    (a file, whose length is known, when it starts). The request metrics
+    (``api.metrics.observe_request``) take the same duration, by route name.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -56,6 +47,7 @@ class RequestLoggingMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             access = {"method": request.method, "path": request.path, "request_id": request_id}
+            access["route"] = route_name(request)
             if isinstance(response, FileResponse):
                 # A file keeps its own stream (sendfile); its length is known.
                 sent = int(response.get("Content-Length", 0))
@@ -70,6 +62,21 @@ class RequestLoggingMiddleware:
             return response
         finally:
             REQUEST_ID.reset(token)
+
+
+def route_name(request: HttpRequest) -> str:
+    """Return the label of the route that served *request*: its URL name, never its path.
+
+    Namespaced names read ``rules:rule-check``; every page of the admin is
+    ``admin``; a request answered before URL routing (a static file, a bad
+    host, a redirect) is ``unrouted``. Unknown paths share one route,
+    ``unknown-path``.
+    """
+    match = request.resolver_match
+    if match is None:
+        return "unrouted"
+    name = match.view_name
+    return "admin" if name.startswith("admin:") else name
 
 
 def _logged_stream(
@@ -94,13 +101,10 @@ def _logged_stream(
 
 
 def _log_access(access: dict[str, Any], status: int, started: float, sent: int) -> None:
-    """Log the one access line of a request."""
+    """Log the one access line of a request, and count it by its route."""
+    seconds = time.perf_counter() - started
     logger.info(
         "request served",
-        extra={
-            **access,
-            "status": status,
-            "bytes": sent,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        },
+        extra={**access, "status": status, "bytes": sent, "duration_ms": round(seconds * 1000, 2)},
     )
+    observe_request(access["route"], access["method"], status, seconds)

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Answers an allowed scrape of /metrics before anything else runs (config/metrics.py).
+    "config.metrics.MetricsEndpointMiddleware",
     "config.request_logging.RequestLoggingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,6 +187,17 @@ if DECISION_LOG not in DECISION_LOG_MODES:
 DECISION_LOG_RETENTION_DAYS = env_int("DECISION_LOG_RETENTION_DAYS", 90)
 if DECISION_LOG_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DECISION_LOG_RETENTION_DAYS must be at least 1")
+
+# Metrics (api/metrics.py, config/metrics.py): GET /metrics in Prometheus's text format,
+# for callers from these addresses or networks, or sending `Authorization: Bearer <token>`.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.0/8,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# gunicorn.conf.py sets it for its workers, which write their counts there. A command
+# given the same directory counts into it too, even before gunicorn has made it.
+METRICS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if METRICS_MULTIPROC_DIR:
+    Path(METRICS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # Security. Each switch has a safe production default and an environment
 # variable; `make run` turns HTTPS-only behaviour off for plain local HTTP.

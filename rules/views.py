@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api.metrics import count_check
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
 from api.schema import JSON_BODY_ERRORS, operation
@@ -27,7 +28,7 @@ from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
 from rules.budgets import check_batch_budget
-from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
+from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
 from rules.recording import decision_replay, record_checks
 from rules.serializers import (
@@ -129,6 +130,7 @@ class RuleCheckView(RuleBodyView):
             "rules checked",
             extra={"order_id": order.pk, "passed": result.passed, "decision_id": decision_id},
         )
+        _count(result, ruleset)
         answer = {
             "decision_id": decision_id,
             "order_id": order.pk,
@@ -180,6 +182,8 @@ class RuleBatchCheckView(RuleBodyView):
             {"decision_id": decision_id, "order_id": order.pk, "result": result}
             for (order, result), decision_id in zip(checked, decision_ids, strict=True)
         ]
+        for _, result in checked:
+            _count(result, ruleset)
         passed = sum(entry["result"].passed for entry in results)
         summary = {
             "total": len(data["order_ids"]),
@@ -389,6 +393,15 @@ class DecisionReplayView(APIView):
         """
         replay = decision_replay(decision_get(pk))
         return Response(DecisionReplayResponseSerializer(replay).data)
+
+
+def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
+    """Count one order checked: its verdict and each rule's outcome, by rule name."""
+    count_check(
+        source="rules" if ruleset is None else "ruleset",
+        passed=result.passed,
+        rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
+    )
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

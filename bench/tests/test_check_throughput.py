@@ -20,7 +20,7 @@ def _ratio(out: str, line: str) -> tuple[float, float, float]:
 @pytest.mark.parametrize(
     ("database", "endpoints"),
     [
-        ("sqlite", ("plain", "ours", "log-off")),
+        ("sqlite", ("plain", "ours", "log-off", "metrics-off")),
         pytest.param("postgresql", ("ours", "log-off"), marks=pytest.mark.postgres),
     ],
 )
@@ -51,6 +51,11 @@ def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
     ]
     if "plain" in endpoints:
         ratios += ["ratio ours/plain req/s at c2", "ratio plain/ours server CPU per request at c2"]
+    if "metrics-off" in endpoints:
+        ratios += [
+            "ratio metrics on/off req/s at c2",
+            "ratio metrics off/on server CPU per request at c2",
+        ]
     for line in ratios:
         _ratio(out, line)
     batch = r"^batch of 1000 orders/s: log on \d+ \(\d+\.\.\d+\), log off \d+ "
@@ -59,4 +64,7 @@ def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
     assert re.search(cpu, out, re.MULTILINE), out
     assert "(median of 3 rounds, min..max; each ratio within one round)" in out
     assert "total errors (all runs, warm-up included): 0" in out
-    assert "targets: ours/plain req/s >= 0.75, log on/off req/s >= 0.8 at every level, " in out
+    assert (
+        "targets: ours/plain req/s >= 0.75, log on/off req/s >= 0.8, "
+        "metrics on/off req/s >= 0.95 at every level, " in out
+    )

@@ -10,6 +10,7 @@ import os
 import re
 import runpy
 import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -404,6 +405,100 @@ def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_th
     )
 
 
-@pytest.mark.parametrize("script", ["build.sh", "scripts/with-postgres.sh"])
+@pytest.mark.parametrize(
+    "script", ["build.sh", "scripts/with-postgres.sh", "scripts/ensure-promtool.sh"]
+)
 def test_shell_scripts_stop_at_the_first_error(script):
     assert "set -euo pipefail" in (REPO_ROOT / script).read_text()
+
+
+# --- Monitoring: Prometheus's configuration and alerts ----------------------------
+
+PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
+ALERTS = {
+    "RuleErrorRateHigh",
+    "CheckLatencyHigh",
+    "ReadinessFailing",
+    "ServiceDown",
+    "ThrottlingSpike",
+}
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run promtool in deploy/prometheus; skip where it is not installed.
+
+    ``make test`` installs it first (scripts/ensure-promtool.sh), so CI runs it.
+    """
+    found = shutil.which("promtool")
+    if found is None:
+        pytest.skip(
+            "promtool is not installed; make test installs it (scripts/ensure-promtool.sh)"
+        )
+    return subprocess.run(
+        [found, *args],
+        cwd=PROMETHEUS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+
+def test_the_alert_rules_are_valid_and_fire_exactly_when_their_tests_say():
+    checked = promtool("check", "rules", "alerts.yml")
+    tested = promtool("test", "rules", "alerts.test.yml")
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in checked.stdout
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    tested_alerts = {
+        case["alertname"]
+        for test in yaml.safe_load((PROMETHEUS_DIR / "alerts.test.yml").read_text())["tests"]
+        for case in test["alert_rule_test"]
+    }
+    assert tested_alerts == ALERTS
+
+
+def test_the_scrape_config_is_valid_and_asks_every_replica_with_the_token():
+    checked = promtool("check", "config", "--syntax-only", "prometheus.yml")
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert config["rule_files"] == ["alerts.yml"]
+    [job] = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "/run/secrets/metrics_token",
+    }
+    assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
+
+
+def test_the_alerts_ask_only_for_metrics_the_service_exports(scrape):
+    """A renamed metric would leave an alert that never fires; promtool cannot tell."""
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
+    [group] = rules["groups"]
+    expressions = " ".join(rule["expr"] for rule in group["rules"])
+    asked = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for name in re.findall(r"\b(?:rule_engine|process)_[a-z_]+", expressions)
+    }
+
+    assert {rule["alert"] for rule in group["rules"]} == ALERTS
+    assert all(rule["labels"]["severity"] in {"page", "ticket"} for rule in group["rules"])
+    assert asked
+    assert asked <= set(scrape().families)
+    assert re.findall(r"\bup\{[^}]*\}", expressions) == ['up{job="rule-engine"}']
+
+
+def test_compose_runs_prometheus_only_under_the_monitoring_profile():
+    compose = read_yaml("docker-compose.yml")
+    prometheus = compose["services"]["prometheus"]
+
+    assert prometheus["profiles"] == ["monitoring"]
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", prometheus["image"])
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert prometheus["secrets"] == ["metrics_token"]
+    assert compose["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    assert all("profiles" not in compose["services"][name] for name in ("db", "migrate", "web"))

@@ -20,6 +20,7 @@ import psycopg2
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from config.tests.scrapes import Scrape, labels
 from config.tests.servers import REPO_ROOT, http_request
 from orders.models import Order
 from orders.services import order_create
@@ -235,4 +236,6 @@ def test_statements_that_run_out_of_time_are_503_query_timeout_and_the_service_r
     assert (checked_after[0], checked_after[2]["passed"]) == (200, True)
     assert (queried_after[0], queried_after[2]["count"]) == (200, 1)
     logged = server.log()
-    assert logged.count('"message": "query timed out"') == 3
+    assert logged.count('"message":"query timed out"') == 3
+    scrape = Scrape(http_request(f"{server.url}/metrics").body.decode())
+    assert scrape.samples["rule_engine_budget_refusals_total"] == {labels(kind="query_timeout"): 3}

@@ -117,7 +117,7 @@ def connection_accepted(url: str) -> bool:
 def wait_for_log(server, message: str) -> None:
     """Return once gunicorn has logged *message*; fail after ``LOG_TIMEOUT`` seconds."""
     deadline = time.monotonic() + LOG_TIMEOUT
-    while f'"message": "{message}"' not in server.log():
+    while f'"message":"{message}"' not in server.log():
         if time.monotonic() > deadline:
             pytest.fail(f"gunicorn did not log {message!r}:\n{server.log()}")
         time.sleep(0.05)

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from config.tests.scrapes import labels
 from decisions.models import Decision
 from decisions.tests.factories import DecisionFactory
 
@@ -37,6 +38,22 @@ def test_purge_deletes_what_is_older_than_the_retention_in_batches_with_a_line_e
     assert lines[3].startswith("Purged 5 decisions made before ")
     assert len(lines) == 4
     assert sorted(Decision.objects.values_list("pk", flat=True)) == [d.pk for d in kept]
+
+
+def test_each_purge_run_is_counted_with_the_decisions_it_deleted(scrape):
+    _made_days_ago(100, 200, 1)
+    before = scrape()
+
+    _purge("--days", "90")
+    _purge("--days", "90")
+    after = scrape()
+
+    assert after.growth(before, "rule_engine_command_runs_total") == {
+        labels(command="purge_decisions"): 2
+    }
+    assert after.growth(before, "rule_engine_command_rows_total") == {
+        labels(command="purge_decisions"): 2
+    }
 
 
 def test_purge_deletes_the_oldest_first():

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from config.tests.scrapes import labels
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 
@@ -42,6 +43,22 @@ def test_seed_orders_leaves_a_table_with_orders_alone():
 
     assert list(Order.objects.values_list("total", flat=True)) == [Decimal("1.00")]
     assert "nothing seeded" in output
+
+
+def test_each_seed_run_is_counted_with_the_orders_it_wrote(scrape):
+    before = scrape()
+
+    _seed()
+    _seed()
+    _seed_random("--count", "5")
+    after = scrape()
+
+    assert after.growth(before, "rule_engine_command_runs_total") == {
+        labels(command="seed_orders"): 3
+    }
+    assert after.growth(before, "rule_engine_command_rows_total") == {
+        labels(command="seed_orders"): 8
+    }
 
 
 def _seed_random(*args: str, stderr=None) -> str:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from api.metrics import count_command_run
 from decisions.services import PURGE_BATCH_SIZE, decisions_purge
 
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
         for deleted in decisions_purge(before=before, batch_size=options["batch_size"]):
             total += deleted
             self.stdout.write(f"Deleted {deleted} decisions ({total} so far).")
+        count_command_run("purge_decisions", rows=total)
         self.stdout.write(
             self.style.SUCCESS(f"Purged {total} decisions made before {before.isoformat()}.")
         )

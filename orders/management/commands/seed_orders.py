@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from api.metrics import count_command_run
 from orders.services import RANDOM_SPAN, SEED_BATCH_SIZE, orders_seed, orders_seed_random
 
 
@@ -64,12 +65,14 @@ class Command(BaseCommand):
                 batch_size=batch_size,
                 progress=bar.update,
             )
+        count_command_run("seed_orders", rows=written)
         if options["verbosity"] >= 1:
             self.stdout.write(self.style.SUCCESS(f"Seeded {written} random orders."))
 
     def _seed_samples(self) -> None:
         """Create the three sample orders unless the table has orders."""
         created = orders_seed()
+        count_command_run("seed_orders", rows=len(created))
         if not created:
             self.stdout.write("Orders already exist; nothing seeded.")
             return
