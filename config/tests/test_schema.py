@@ -10,6 +10,7 @@ OPERATIONS = {
     ("/rules/query/", "post"): {"200", *POST_ERRORS},
     ("/rules/report/", "post"): {"200", *POST_ERRORS},
     ("/rulesets/{name}/preview/", "post"): {"200", *POST_ERRORS},
+    ("/rulesets/{name}/backtest/", "post"): {"200", *POST_ERRORS},
     ("/rulesets/", "get"): {"200", "405", "500", "503"},
     ("/rulesets/{name}/", "get"): {"200", "404", "405", "500", "503"},
     ("/orders/", "get"): {"200", "400", "401", "404", "405", "500", "503"},
