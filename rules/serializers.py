@@ -35,8 +35,8 @@ class ExpectedOutcomeField(serializers.ChoiceField):
     """An example's expected outcome: ``passed`` or ``failed``, from its boolean."""
 
     def __init__(self, **kwargs: Any) -> None:
-        """Offer the two outcomes an example can expect."""
-        super().__init__(choices=["passed", "failed"], **kwargs)
+        """Offer the two outcomes an example can expect, keyed by the boolean."""
+        super().__init__(choices=[(True, "passed"), (False, "failed")], **kwargs)
 
     def to_representation(self, value: bool) -> str:
         """Return the outcome the example expects."""
@@ -46,17 +46,21 @@ class ExpectedOutcomeField(serializers.ChoiceField):
 class RuleExampleSerializer(serializers.Serializer):
     """An example a rule carries: an order, params, and the outcome it must give."""
 
-    order = serializers.DictField(help_text="Order fields: total, items_count, created_at.")
-    params = serializers.DictField(help_text="The rule's parameters.")
+    order = serializers.DictField(
+        child=serializers.JSONField(), help_text="Order fields: total, items_count, created_at."
+    )
+    params = serializers.DictField(
+        child=serializers.JSONField(), help_text="The rule's parameters, any JSON values."
+    )
     expected = ExpectedOutcomeField(source="passes")
 
 
-class ParamsSchemaField(serializers.Field):
+class ParamsSchemaField(serializers.DictField):
     """A rule's parameter declaration, shown as a JSON Schema object."""
 
     def __init__(self, **kwargs: Any) -> None:
         """Read the whole rule description: a rule without parameters has ``params=None``."""
-        super().__init__(source="*", read_only=True, **kwargs)
+        super().__init__(child=serializers.JSONField(), source="*", read_only=True, **kwargs)
 
     def to_representation(self, value: RuleInfo) -> dict[str, Any]:
         """Return the JSON Schema of the parameters a caller gives (none: an empty object)."""
@@ -94,7 +98,12 @@ class RuleItemSerializer(RequestSerializer):
     """One requested rule: a name, or an object with params, a key and a severity."""
 
     name = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, trim_whitespace=False)
-    params = serializers.DictField(required=False, default=dict, help_text="The rule's params.")
+    params = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        default=dict,
+        help_text="The rule's params, by name: any JSON values, as the rule declares them.",
+    )
     alias = serializers.CharField(
         source="alias",
         required=False,
@@ -338,7 +347,9 @@ class RuleResultSerializer(serializers.Serializer):
 
     rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
     name = serializers.CharField(help_text="The rule's name.")
-    params = serializers.DictField(help_text="The parameters the rule ran with.")
+    params = serializers.DictField(
+        child=serializers.JSONField(), help_text="The parameters the rule ran with."
+    )
     outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
     severity = serializers.ChoiceField(choices=[s.value for s in Severity])
     message = serializers.CharField(
@@ -448,9 +459,11 @@ class RuleSetItemSerializer(serializers.Serializer):
 
     rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
     name = serializers.CharField(help_text="The rule's name.")
-    params = serializers.DictField()
-    severity = serializers.CharField(
-        allow_null=True, help_text="Null: the rule's default severity."
+    params = serializers.DictField(child=serializers.JSONField())
+    severity = serializers.ChoiceField(
+        choices=[s.value for s in Severity],
+        allow_null=True,
+        help_text="Null: the rule's default severity.",
     )
 
 
@@ -467,15 +480,27 @@ class RuleSetSerializer(serializers.Serializer):
     )
 
 
+class StoredConditionSerializer(serializers.Serializer):
+    """A stored condition rule as a rule set's version holds it."""
+
+    description = serializers.CharField()
+    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+    condition = serializers.JSONField(help_text="The JsonLogic condition.")
+
+
 class RuleSetVersionSerializer(serializers.Serializer):
     """One saved version of a rule set: its complete content, never changed."""
 
     name = serializers.SlugField(help_text="The rule set's name.")
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    created_by = serializers.CharField(help_text="Who saved it.")
+    created_by = serializers.CharField(
+        allow_blank=True,
+        help_text="Who saved it: a user name, empty when saved outside a request (a shell).",
+    )
     items = RuleSetItemSerializer(many=True, source="specs", help_text="In evaluation order.")
     conditions = serializers.DictField(
+        child=StoredConditionSerializer(),
         source="conditions_by_rule",
         help_text="The stored condition rules among the items, as they were: by rule name.",
     )

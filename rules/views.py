@@ -240,10 +240,17 @@ class RuleReportView(RuleBodyView):
 
     @operation(
         "rules_report",
-        {200: openapi.Response("One row per order.", schema=openapi.Schema(type="string"))},
+        {
+            200: openapi.Response(
+                "One row per order: JSON lines (`application/x-ndjson`) by default, CSV "
+                "(`text/csv`) with `Accept: text/csv`.",
+                schema=openapi.Schema(type="string"),
+            )
+        },
         RULE_ERRORS,
         request_body=RuleReportRequestSerializer,
-        produces=["application/x-ndjson", "text/csv"],
+        # The rows are JSON lines or CSV; an error is the JSON error body.
+        produces=["application/x-ndjson", "text/csv", "application/json"],
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
@@ -252,6 +259,8 @@ class RuleReportView(RuleBodyView):
         `passed`. JSON lines by default, CSV with `Accept: text/csv`.
         Computed by one annotated SQL query when every rule has a database
         form (header `X-Evaluated-In`), streamed in constant memory.
+        An error is answered before any row, as `application/json` in the
+        error body, whatever `Accept` asks for.
         """
         data, check, _ = self.resolve_body(request)
         rows, evaluated_in = queries.report_rows(check, data["filters"].qs)

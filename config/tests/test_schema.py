@@ -106,3 +106,27 @@ def test_documentation_pages_render(client, path, marker):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert marker in response.content.decode()
+
+
+def test_error_detail_is_documented_without_a_fixed_type(schema):
+    detail = schema["definitions"]["Error"]["properties"]["detail"]
+
+    assert "type" not in detail
+    assert "A string for most errors. An object for `invalid_request`" in detail["description"]
+
+
+def test_rule_parameters_and_examples_are_documented_as_any_json_values(schema):
+    rule = schema["definitions"]["Rule"]["properties"]
+    example = schema["definitions"]["RuleExample"]["properties"]
+
+    assert rule["params"]["type"] == "object"
+    assert example["order"]["additionalProperties"] == {}
+    assert example["params"]["additionalProperties"] == {}
+    assert example["expected"]["enum"] == ["passed", "failed"]
+
+
+def test_report_documents_its_rows_and_its_json_errors(schema):
+    report = schema["paths"]["/rules/report/"]["post"]
+
+    assert report["produces"] == ["application/x-ndjson", "text/csv", "application/json"]
+    assert "as `application/json` in the\nerror body" in report["description"]
