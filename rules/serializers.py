@@ -172,19 +172,28 @@ class RuleSourceSerializer(RequestSerializer):
         required=False,
         min_length=1,
         max_length=MAX_RULES_PER_CHECK,
-        help_text="Rules to evaluate, in order: names or objects. Each key at most once.",
+        help_text=(
+            "Rules to evaluate, in order: names or objects. Each key at most once. "
+            "Give exactly one of `rules` and `ruleset`."
+        ),
     )
     ruleset = serializers.RegexField(
         RULESET_PATTERN,
         required=False,
         max_length=MAX_NAME_LENGTH + 12,
-        help_text="Name of an active rule set, runs its current version; `name@7` pins version 7.",
+        help_text=(
+            "Name of an active rule set, runs its current version; `name@7` pins version 7. "
+            "Give exactly one of `rules` and `ruleset`."
+        ),
     )
     ruleset_version = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_VERSION,
-        help_text="Pin this version of `ruleset` (the same as `name@7`).",
+        help_text=(
+            "Pin this version of `ruleset` (the same as `name@7`): only beside a `ruleset` "
+            "that names no version."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -229,9 +238,17 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
     fail_fast = FailFastField()
 
     order_id = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ORDER_ID, help_text="Id of a stored order."
+        required=False,
+        min_value=1,
+        max_value=MAX_ORDER_ID,
+        help_text="Id of a stored order. Give exactly one of `order_id` and `order`.",
     )
-    order = OrderDraftSerializer(required=False, help_text="An order to check without storing it.")
+    order = OrderDraftSerializer(
+        required=False,
+        help_text=(
+            "An order to check without storing it. Give exactly one of `order_id` and `order`."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Also require exactly one of `order_id` and `order`."""

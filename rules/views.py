@@ -98,6 +98,10 @@ class RuleCheckView(RuleBodyView):
         Give the order as `order_id` (stored) or `order` (checked without
         storing), and the rules as `rules` (names, or objects with `params`,
         `as` and `severity`) or `ruleset` (the name of an active rule set).
+        Exactly one of `order_id` and `order`. Exactly one of `rules` and
+        `ruleset` (`ruleset_version` only beside a `ruleset` that names no
+        version). A body with both of a pair, or neither, is a 400: Swagger
+        2.0 cannot state this in the schema.
         `passed` is true when no rule of severity `error` failed or errored;
         `details` gives each rule's verdict by key and `results` says why.
         Unknown rule names are a 400 that lists the available rules.
@@ -129,6 +133,9 @@ class RuleBatchCheckView(RuleBodyView):
 
         One entry per found order, in request order, and a summary. Ids with
         no stored order are listed in `summary.missing`, not an error.
+        Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
+        a `ruleset` that names no version): a body with both, or neither, is
+        a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
         check_batch_budget(len(data["order_ids"]), len(check.rules))
@@ -220,6 +227,9 @@ class RuleQueryView(RuleBodyView):
         database`); otherwise the orders are streamed through the Python
         engine (`evaluated_in: python`). Pages are newest id first; pass
         `next` back as `cursor` for the next page.
+        Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
+        a `ruleset` that names no version): a body with both, or neither, is
+        a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
         page = queries.orders_matching(
@@ -261,6 +271,9 @@ class RuleReportView(RuleBodyView):
         form (header `X-Evaluated-In`), streamed in constant memory.
         An error is answered before any row, as `application/json` in the
         error body, whatever `Accept` asks for.
+        Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
+        a `ruleset` that names no version): a body with both, or neither, is
+        a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, _ = self.resolve_body(request)
         rows, evaluated_in = queries.report_rows(check, data["filters"].qs)

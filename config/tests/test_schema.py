@@ -130,3 +130,32 @@ def test_report_documents_its_rows_and_its_json_errors(schema):
 
     assert report["produces"] == ["application/x-ndjson", "text/csv", "application/json"]
     assert "as `application/json` in the\nerror body" in report["description"]
+
+
+EXACTLY_ONE_SOURCE = "Exactly one of `rules` and `ruleset`"
+
+
+@pytest.mark.parametrize(
+    "path", ["/rules/check/", "/rules/check/batch/", "/rules/query/", "/rules/report/"]
+)
+def test_what_swagger_cannot_state_is_said_in_the_description(schema, path):
+    operation = schema["paths"][path]["post"]
+    [body] = operation["parameters"]
+    properties = _definition(schema, body["schema"])["properties"]
+
+    assert EXACTLY_ONE_SOURCE in " ".join(operation["description"].split())
+    assert "Swagger 2.0 cannot state this" in " ".join(operation["description"].split())
+    for name in ("rules", "ruleset"):
+        assert "Give exactly one of `rules` and `ruleset`." in properties[name]["description"]
+    assert "only beside a `ruleset`" in properties["ruleset_version"]["description"]
+
+
+def test_a_check_says_it_takes_exactly_one_order(schema):
+    operation = schema["paths"]["/rules/check/"]["post"]
+    [body] = operation["parameters"]
+    properties = _definition(schema, body["schema"])["properties"]
+
+    assert "Exactly one of `order_id` and `order`" in " ".join(operation["description"].split())
+    assert "Give exactly one of `order_id` and `order`." in properties["order_id"]["description"]
+    order = _definition(schema, properties["order"])
+    assert "Give exactly one of `order_id` and `order`." in order["description"]
