@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 
+from api.query_params import SingleValuedForm
 from orders.models import Order
 
 
@@ -41,7 +42,10 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
 
 
 class OrderFilter(filters.FilterSet):
-    """Filter orders by inclusive ranges; an invalid value is a 400, not an empty list."""
+    """Filter orders by inclusive ranges; an invalid value is a 400, not an empty list.
+
+    So is a filter given twice in a query string.
+    """
 
     total_min = filters.NumberFilter(
         field_name="total", lookup_expr="gte", label="Orders with a total of at least this."
@@ -69,3 +73,5 @@ class OrderFilter(filters.FilterSet):
     class Meta:
         model = Order
         fields: list[str] = []
+        # A filter given twice in a query string is a 400, not its last value.
+        form = SingleValuedForm

@@ -1,8 +1,12 @@
 """Serializers for orders."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from orders.models import Order
+
+CHANGES_MESSAGE = "Give at least one of 'total' and 'items_count'."
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -27,7 +31,14 @@ class OrderDraftSerializer(serializers.ModelSerializer):
 
 
 class OrderChangesSerializer(OrderSerializer):
-    """Changes to an order (``PATCH``): any of its writable fields, validated alike."""
+    """Changes to an order (``PATCH``): any of its writable fields, at least one."""
 
     class Meta(OrderSerializer.Meta):
         extra_kwargs = {"total": {"required": False}, "items_count": {"required": False}}
+        swagger_schema_fields = {"minProperties": 1}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a change that gives no field: it would change nothing."""
+        if not attrs:
+            raise serializers.ValidationError(CHANGES_MESSAGE)
+        return attrs

@@ -55,17 +55,31 @@ FILTER_PARAMETERS = [
     )
     for name, filter_ in OrderFilter.base_filters.items()
 ]
+PAGE_SIZE_PARAMETER = openapi.Parameter(
+    OrderCursorPagination.page_size_query_param,
+    openapi.IN_QUERY,
+    description=OrderCursorPagination.page_size_query_description,
+    type=openapi.TYPE_INTEGER,
+    minimum=1,
+)
 
 
 def write_operation(
-    operation_id: str, responses: dict[int, Any], errors: tuple[int, ...], **options: Any
+    operation_id: str,
+    responses: dict[int, Any],
+    errors: tuple[int, ...],
+    description: str = "",
+    **options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document an order write: it needs a token (Swagger's "Authorize") and says so."""
+    """Document an order write: it needs a token (Swagger's "Authorize") and says so.
+
+    *description*, if given, comes first in the operation's description.
+    """
     return operation(
         operation_id,
         responses,
         errors,
-        operation_description=WRITE_DESCRIPTION,
+        operation_description=" ".join(filter(None, [description, WRITE_DESCRIPTION])),
         security=[{"Token": []}],
         **options,
     )
@@ -95,14 +109,17 @@ class OrderListView(OrderAPIView):
     pagination_class = OrderCursorPagination
 
     @operation(
-        "orders_list", {}, (400, 401, 404, 405, 500, 503), manual_parameters=FILTER_PARAMETERS
+        "orders_list",
+        {},
+        (400, 401, 404, 405, 500, 503),
+        manual_parameters=[*FILTER_PARAMETERS, PAGE_SIZE_PARAMETER],
     )
     def get(self, request: Request) -> Response:
         """List orders.
 
         Newest first, a page at a time: follow `next` and `previous` (cursor
         links). Every range filter is inclusive; an invalid filter value is a
-        400.
+        400, and so is a parameter given more than once.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
@@ -151,6 +168,10 @@ class OrderDetailView(OrderAPIView):
         "orders_partial_update",
         {200: OrderSerializer},
         CHANGE_ERRORS,
+        description=(
+            "Give at least one of `total` and `items_count`: a body without either would "
+            "change nothing, and is a 400."
+        ),
         request_body=OrderChangesSerializer,
     )
     def patch(self, request: Request, pk: int) -> Response:

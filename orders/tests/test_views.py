@@ -184,6 +184,32 @@ def test_list_answers_an_invalid_filter_value_with_a_400(api_client, query, deta
     assert response.json() == _error("Bad Request", "invalid_request", detail)
 
 
+@pytest.mark.parametrize("page_size", ["null", "", "0", "-1", "1.5", "ten", "\u0661", " 5"])
+def test_list_answers_an_invalid_page_size_with_a_400(api_client, page_size):
+    _order("1.00")
+
+    response = api_client.get(LIST, {"page_size": page_size})
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request", "invalid_request", {"page_size": ["Enter a whole number of at least 1."]}
+    )
+
+
+@pytest.mark.parametrize("name", ["total_min", "items_max", "created_min", "page_size", "cursor"])
+def test_list_answers_a_parameter_given_twice_with_a_400(api_client, name):
+    values = {"created_min": "2025-03-01T12:00:00Z", "cursor": "forged"}.get(name, "5")
+
+    response = api_client.get(f"{LIST}?{name}={values}&{name}={values}")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {name: ["Give this parameter at most once; it was given 2 times."]},
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -390,6 +416,22 @@ def test_patch_with_an_invalid_value_changes_nothing(writer):
     assert (order.total, order.items_count) == (Decimal("10.00"), 3)
 
 
+@pytest.mark.parametrize("body", [{}, {"id": 999, "created_at": "2000-01-01T00:00:00Z"}, None])
+def test_patch_without_any_field_changes_nothing_and_is_a_400(writer, body):
+    order = _order("10.00", items_count=3)
+    before = _body(order)
+
+    response = writer.patch(_detail(order.pk), body, format="json" if body is not None else None)
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {"non_field_errors": ["Give at least one of 'total' and 'items_count'."]},
+    )
+    assert _body(order) == before
+
+
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_changing_without_credentials_is_refused(api_client, method):
     order = _order("10.00", items_count=3)
@@ -472,3 +514,13 @@ def test_schema_marks_only_the_writes_as_needing_a_token(schema):
         ("/orders/{id}/", "delete"): token,
     }
     assert schema["securityDefinitions"]["Token"]["in"] == "header"
+
+
+def test_schema_documents_the_page_size_range_and_a_patch_of_at_least_one_field(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+    patch = schema["paths"]["/orders/{id}/"]["patch"]
+
+    assert parameters["page_size"]["minimum"] == 1
+    assert "more than 500 is 500" in parameters["page_size"]["description"]
+    assert schema["definitions"]["OrderChanges"]["minProperties"] == 1
+    assert patch["description"].startswith("Give at least one of `total` and `items_count`")
