@@ -1,6 +1,8 @@
 """Query-string filters of the orders list: total, item count and creation ranges."""
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -10,11 +12,44 @@ from django_filters.fields import IsoDateTimeField
 from api.query_params import SingleValuedForm
 from orders.models import Order
 
+# What the number filters accept, as the schema documents it: digits with an
+# optional minus (and, for a decimal, a point and more digits); no exponent,
+# plus sign or spaces. Up to 50 digits before the point stays below the 1e50
+# that django-filter's number filters allow.
+DECIMAL_PATTERN = r"^-?[0-9]{1,50}(\.[0-9]{1,50})?$"
+WHOLE_NUMBER_PATTERN = r"^-?[0-9]+$"
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A decimal written plainly, as ``DECIMAL_PATTERN`` documents it."""
+
+    def to_python(self, value: str | None) -> Decimal | None:
+        """Return the decimal, ``None`` when not given; refuse "" or another spelling."""
+        if value is not None and not re.fullmatch(DECIMAL_PATTERN, str(value)):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number written plainly, as ``WHOLE_NUMBER_PATTERN`` documents it."""
+
+    def to_python(self, value: str | None) -> int | None:
+        """Return the number, ``None`` when not given; refuse an empty value, ``1.0`` and such."""
+        if value is not None and not re.fullmatch(WHOLE_NUMBER_PATTERN, str(value)):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class DecimalFilter(filters.NumberFilter):
+    """A number filter that accepts plain decimals only."""
+
+    field_class = PlainDecimalField
+
 
 class IntegerFilter(filters.NumberFilter):
-    """A number filter that accepts whole numbers only."""
+    """A number filter that accepts plain whole numbers only."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
 
 class UtcDateTimeField(IsoDateTimeField):
@@ -25,8 +60,10 @@ class UtcDateTimeField(IsoDateTimeField):
     """
 
     def to_python(self, value: str | None) -> datetime | None:
-        """Return the date-time in UTC, or ``None`` for an empty value."""
+        """Return the date-time in UTC, ``None`` when not given; refuse an empty value."""
         result = super().to_python(value)
+        if result is None and value is not None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         if result is None:
             return None
         try:
@@ -47,10 +84,10 @@ class OrderFilter(filters.FilterSet):
     So is a filter given twice in a query string.
     """
 
-    total_min = filters.NumberFilter(
+    total_min = DecimalFilter(
         field_name="total", lookup_expr="gte", label="Orders with a total of at least this."
     )
-    total_max = filters.NumberFilter(
+    total_max = DecimalFilter(
         field_name="total", lookup_expr="lte", label="Orders with a total of at most this."
     )
     items_min = IntegerFilter(

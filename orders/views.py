@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend, NumberFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_yasg import openapi
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ValidationError
@@ -23,7 +23,13 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from api.schema import JSON_BODY_ERRORS, operation
-from orders.filters import IntegerFilter, OrderFilter, UtcDateTimeFilter
+from orders.filters import (
+    DECIMAL_PATTERN,
+    DecimalFilter,
+    IntegerFilter,
+    OrderFilter,
+    UtcDateTimeFilter,
+)
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
 from orders.serializers import OrderChangesSerializer, OrderSerializer
@@ -39,11 +45,11 @@ WRITE_DESCRIPTION = (
 WRITE_ERRORS = (*JSON_BODY_ERRORS, 401, 403)
 CHANGE_ERRORS = (*WRITE_ERRORS, 404)
 
-# The Swagger type and format of each kind of filter in OrderFilter.
+# The Swagger type, format and pattern of each kind of filter in OrderFilter.
 _FILTER_TYPES = {
-    NumberFilter: (openapi.TYPE_STRING, openapi.FORMAT_DECIMAL),
-    IntegerFilter: (openapi.TYPE_INTEGER, None),
-    UtcDateTimeFilter: (openapi.TYPE_STRING, openapi.FORMAT_DATETIME),
+    DecimalFilter: (openapi.TYPE_STRING, openapi.FORMAT_DECIMAL, DECIMAL_PATTERN),
+    IntegerFilter: (openapi.TYPE_INTEGER, None, None),
+    UtcDateTimeFilter: (openapi.TYPE_STRING, openapi.FORMAT_DATETIME, None),
 }
 FILTER_PARAMETERS = [
     openapi.Parameter(
@@ -52,6 +58,7 @@ FILTER_PARAMETERS = [
         description=filter_.label,
         type=_FILTER_TYPES[type(filter_)][0],
         format=_FILTER_TYPES[type(filter_)][1],
+        pattern=_FILTER_TYPES[type(filter_)][2],
     )
     for name, filter_ in OrderFilter.base_filters.items()
 ]

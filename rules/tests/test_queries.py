@@ -90,7 +90,7 @@ def test_query_applies_total_and_date_filters(api_client, orders):
         ({"items_min": 3, "items_max": 5}, [2, 0]),
         ({"total_min": "150.00", "total_max": "150.00"}, [0]),
         ({"total_max": "9" * 40, "items_max": str(2**64)}, [2, 0]),
-        ({"total_min": "-1e400"}, [2, 0]),
+        ({"total_min": "-" + "9" * 50}, [2, 0]),
         ({"created_min": "0001-01-01T00:00:00Z", "created_max": "9999-12-31T23:59:59Z"}, [2, 0]),
         ({"created_to": "2000-01-01T00:00:00Z"}, []),
     ],
