@@ -112,3 +112,43 @@ class OrderFilter(filters.FilterSet):
         fields: list[str] = []
         # A filter given twice in a query string is a 400, not its last value.
         form = SingleValuedForm
+
+    @classmethod
+    def json_type_errors(cls, values: dict[str, object]) -> dict[str, list[str]]:
+        """Return, by name, the errors of filter *values* given in JSON of the wrong type.
+
+        In JSON a decimal or a date-time is a string and a whole number is a
+        number, as ``filter_schemas`` documents them; a query string has
+        only strings, which the filters themselves parse.
+        """
+        errors = {}
+        for name, value in values.items():
+            _, json_type, message = _KINDS[type(cls.base_filters[name])]
+            if not isinstance(value, json_type) or isinstance(value, bool):
+                errors[name] = [message]
+        return errors
+
+
+# Each kind of filter: its value's JSON Schema, its JSON type, and the message
+# for a JSON value of another type.
+_KINDS: dict[type, tuple[dict[str, str], type, str]] = {
+    DecimalFilter: (
+        {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN},
+        str,
+        'Enter a number as a string, e.g. "100.00".',
+    ),
+    IntegerFilter: ({"type": "integer"}, int, "Enter a whole number."),
+    UtcDateTimeFilter: (
+        {"type": "string", "format": "date-time"},
+        str,
+        "Enter a valid date/time as a string.",
+    ),
+}
+
+
+def filter_schemas() -> dict[str, dict[str, str]]:
+    """Return the JSON Schema of each filter's value, described by its label, by name."""
+    return {
+        name: {**_KINDS[type(filter_)][0], "description": str(filter_.label)}
+        for name, filter_ in OrderFilter.base_filters.items()
+    }

@@ -23,13 +23,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from api.schema import JSON_BODY_ERRORS, operation
-from orders.filters import (
-    DECIMAL_PATTERN,
-    DecimalFilter,
-    IntegerFilter,
-    OrderFilter,
-    UtcDateTimeFilter,
-)
+from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
 from orders.serializers import OrderChangesSerializer, OrderSerializer
@@ -45,22 +39,9 @@ WRITE_DESCRIPTION = (
 WRITE_ERRORS = (*JSON_BODY_ERRORS, 401, 403)
 CHANGE_ERRORS = (*WRITE_ERRORS, 404)
 
-# The Swagger type, format and pattern of each kind of filter in OrderFilter.
-_FILTER_TYPES = {
-    DecimalFilter: (openapi.TYPE_STRING, openapi.FORMAT_DECIMAL, DECIMAL_PATTERN),
-    IntegerFilter: (openapi.TYPE_INTEGER, None, None),
-    UtcDateTimeFilter: (openapi.TYPE_STRING, openapi.FORMAT_DATETIME, None),
-}
 FILTER_PARAMETERS = [
-    openapi.Parameter(
-        name,
-        openapi.IN_QUERY,
-        description=filter_.label,
-        type=_FILTER_TYPES[type(filter_)][0],
-        format=_FILTER_TYPES[type(filter_)][1],
-        pattern=_FILTER_TYPES[type(filter_)][2],
-    )
-    for name, filter_ in OrderFilter.base_filters.items()
+    openapi.Parameter(name, openapi.IN_QUERY, **schema)
+    for name, schema in filter_schemas().items()
 ]
 PAGE_SIZE_PARAMETER = openapi.Parameter(
     OrderCursorPagination.page_size_query_param,

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
 from api.serializers import RequestSerializer
-from orders.filters import OrderFilter
+from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
 from rules.engine import (
@@ -99,7 +99,7 @@ class RuleItemSerializer(RequestSerializer):
 
     name = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, trim_whitespace=False)
     params = serializers.DictField(
-        child=serializers.JSONField(),
+        child=serializers.JSONField(allow_null=True),
         required=False,
         default=dict,
         help_text="The rule's params, by name: any JSON values, as the rule declares them.",
@@ -216,7 +216,11 @@ class RuleSourceSerializer(RequestSerializer):
 
 
 class FailFastField(serializers.BooleanField):
-    """``fail_fast``: stop at the first blocking failure."""
+    """``fail_fast``: stop at the first blocking failure; JSON ``true`` or ``false`` only."""
+
+    default_error_messages = {  # DRF merges these per class
+        "invalid": "Must be true or false.",
+    }
 
     def __init__(self) -> None:
         """Default to running every rule."""
@@ -224,6 +228,12 @@ class FailFastField(serializers.BooleanField):
             default=False,
             help_text="Stop at the first failing rule of severity `error`; the rest are skipped.",
         )
+
+    def to_internal_value(self, data: Any) -> bool:
+        """Return *data*; refuse ``0``, ``"true"`` and the other spellings DRF would take."""
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class RuleCheckRequestSerializer(RuleSourceSerializer):
@@ -256,12 +266,19 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
         return super().validate(attrs)
 
 
+class UniqueListField(serializers.ListField):
+    """A list whose items are distinct, as its schema says (``uniqueItems``)."""
+
+    class Meta:
+        swagger_schema_fields = {"uniqueItems": True}
+
+
 class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
     """Which stored orders to check, against which rules."""
 
     fail_fast = FailFastField()
 
-    order_ids = serializers.ListField(
+    order_ids = UniqueListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ORDER_ID),
         min_length=1,
         max_length=MAX_ORDERS_PER_BATCH,
@@ -278,6 +295,10 @@ class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
         return value
 
 
+# Older names of two filters, still accepted in JSON bodies.
+FILTER_ALIASES = {"created_from": "created_min", "created_to": "created_max"}
+
+
 class OrderFiltersField(serializers.DictField):
     """Which stored orders a query looks at: the orders API's filters, as a JSON object.
 
@@ -286,10 +307,20 @@ class OrderFiltersField(serializers.DictField):
     names of ``created_min`` and ``created_max``.
     """
 
-    ALIASES: ClassVar[dict[str, str]] = {
-        "created_from": "created_min",
-        "created_to": "created_max",
-    }
+    ALIASES: ClassVar[dict[str, str]] = FILTER_ALIASES
+
+    class Meta:
+        # Every filter by name, and no other key: the schema refuses what the API refuses.
+        swagger_schema_fields = {
+            "properties": {
+                **filter_schemas(),
+                **{
+                    alias: {**filter_schemas()[name], "description": f"Older name of `{name}`."}
+                    for alias, name in FILTER_ALIASES.items()
+                },
+            },
+            "additionalProperties": False,
+        }
 
     def __init__(self) -> None:
         """Name the filters in the documentation."""
@@ -313,6 +344,9 @@ class OrderFiltersField(serializers.DictField):
         unknown = sorted(set(values) - set(OrderFilter.base_filters))
         if unknown:
             raise serializers.ValidationError({name: ["Unknown filter."] for name in unknown})
+        wrong_types = OrderFilter.json_type_errors(values)
+        if wrong_types:
+            raise serializers.ValidationError(wrong_types)
         filterset = OrderFilter(data=values, queryset=Order.objects.all())
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)

@@ -46,6 +46,23 @@ logger = logging.getLogger(__name__)
 
 # What any view that looks rules or a rule set up can answer besides its success.
 RULE_ERRORS = (*JSON_BODY_ERRORS, 404)
+# The path's parameters as its URL converters read them (`slug`, `int`).
+RULESET_NAME = openapi.Parameter(
+    "name",
+    openapi.IN_PATH,
+    description="The rule set's name.",
+    type=openapi.TYPE_STRING,
+    pattern=r"^[-a-zA-Z0-9_]+$",
+    required=True,
+)
+VERSION_NUMBER = openapi.Parameter(
+    "number",
+    openapi.IN_PATH,
+    description="The version's number.",
+    type=openapi.TYPE_INTEGER,
+    minimum=0,
+    required=True,
+)
 
 
 class RuleListView(APIView):
@@ -176,7 +193,12 @@ class RuleSetListView(APIView):
 class RuleSetDetailView(APIView):
     """Show one rule set."""
 
-    @operation("rulesets_read", {200: RuleSetSerializer}, (404, 405, 500, 503))
+    @operation(
+        "rulesets_read",
+        {200: RuleSetSerializer},
+        (404, 405, 500, 503),
+        manual_parameters=[RULESET_NAME],
+    )
     def get(self, request: Request, name: str) -> Response:
         """Show a rule set with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
@@ -187,7 +209,10 @@ class RuleSetVersionListView(APIView):
     """List the saved versions of one rule set."""
 
     @operation(
-        "rulesets_versions_list", {200: RuleSetVersionSerializer(many=True)}, (404, 405, 500, 503)
+        "rulesets_versions_list",
+        {200: RuleSetVersionSerializer(many=True)},
+        (404, 405, 500, 503),
+        manual_parameters=[RULESET_NAME],
     )
     def get(self, request: Request, name: str) -> Response:
         """List a rule set's versions, newest first, each with its complete content."""
@@ -199,7 +224,12 @@ class RuleSetVersionListView(APIView):
 class RuleSetVersionDetailView(APIView):
     """Show one saved version of a rule set."""
 
-    @operation("rulesets_versions_read", {200: RuleSetVersionSerializer}, (404, 405, 500, 503))
+    @operation(
+        "rulesets_versions_read",
+        {200: RuleSetVersionSerializer},
+        (404, 405, 500, 503),
+        manual_parameters=[RULESET_NAME, VERSION_NUMBER],
+    )
     def get(self, request: Request, name: str, number: int) -> Response:
         """Show one version of a rule set: its complete content, as it was saved."""
         ruleset = get_object_or_404(RuleSet, name=name)
@@ -300,6 +330,7 @@ class RuleSetPreviewView(APIView):
         {200: RuleSetPreviewResponseSerializer},
         RULE_ERRORS,
         request_body=RuleSetPreviewRequestSerializer,
+        manual_parameters=[RULESET_NAME],
     )
     def post(self, request: Request, name: str) -> Response:
         """Preview the impact of changing a rule set's rules.

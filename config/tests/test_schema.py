@@ -159,3 +159,38 @@ def test_a_check_says_it_takes_exactly_one_order(schema):
     assert "Give exactly one of `order_id` and `order`." in properties["order_id"]["description"]
     order = _definition(schema, properties["order"])
     assert "Give exactly one of `order_id` and `order`." in order["description"]
+
+
+def test_a_rule_item_states_the_limits_of_a_name_and_of_an_object(schema):
+    [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
+    item = _definition(schema, body["schema"])["properties"]["rules"]["items"]
+
+    assert (item["minLength"], item["maxLength"], item["required"]) == (1, 100, ["name"])
+    assert item["properties"]["name"]["minLength"] == item["properties"]["as"]["minLength"] == 1
+
+
+def test_a_batch_says_its_order_ids_are_distinct(schema):
+    [body] = schema["paths"]["/rules/check/batch/"]["post"]["parameters"]
+
+    assert _definition(schema, body["schema"])["properties"]["order_ids"]["uniqueItems"] is True
+
+
+def test_body_filters_are_documented_one_by_one_and_admit_no_other_key(schema):
+    filters = schema["definitions"]["RuleQueryRequest"]["properties"]["filters"]
+    query = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+
+    assert filters["additionalProperties"] is False
+    assert set(filters["properties"]) == {*query} - {"cursor", "page_size"} | {
+        "created_from",
+        "created_to",
+    }
+    assert filters["properties"]["total_min"]["pattern"] == query["total_min"]["pattern"]
+    assert filters["properties"]["items_min"]["type"] == "integer"
+
+
+def test_rule_set_paths_give_their_parameters_as_the_urls_read_them(schema):
+    operation = schema["paths"]["/rulesets/{name}/versions/{number}/"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+
+    assert parameters["name"]["pattern"] == "^[-a-zA-Z0-9_]+$"
+    assert (parameters["number"]["type"], parameters["number"]["minimum"]) == ("integer", 0)
