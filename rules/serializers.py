@@ -267,7 +267,7 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
 
 
 class UniqueListField(serializers.ListField):
-    """A list whose items are distinct, as its schema says (``uniqueItems``)."""
+    """A list documented with ``uniqueItems``; its serializer refuses a repeated item."""
 
     class Meta:
         swagger_schema_fields = {"uniqueItems": True}
