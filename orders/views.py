@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
-from api.schema import JSON_BODY_ERRORS, operation
+from api.schema import JSON_BODY_ERRORS, operation, page_size_parameter
 from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
@@ -43,13 +43,6 @@ FILTER_PARAMETERS = [
     openapi.Parameter(name, openapi.IN_QUERY, **schema)
     for name, schema in filter_schemas().items()
 ]
-PAGE_SIZE_PARAMETER = openapi.Parameter(
-    OrderCursorPagination.page_size_query_param,
-    openapi.IN_QUERY,
-    description=OrderCursorPagination.page_size_query_description,
-    type=openapi.TYPE_INTEGER,
-    minimum=1,
-)
 
 
 def write_operation(
@@ -100,7 +93,7 @@ class OrderListView(OrderAPIView):
         "orders_list",
         {},
         (400, 401, 404, 405, 500, 503),
-        manual_parameters=[*FILTER_PARAMETERS, PAGE_SIZE_PARAMETER],
+        manual_parameters=[*FILTER_PARAMETERS, page_size_parameter(OrderCursorPagination)],
     )
     def get(self, request: Request) -> Response:
         """List orders.
