@@ -25,6 +25,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # configured here) give a process between SIGTERM and SIGKILL.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5
+# The longest request line (method, path and query string) gunicorn reads:
+# its maximum, twice its default. gunicorn answers a longer one itself, before
+# the service sees it, with 414 URI Too Long and a small HTML page, not the
+# API's JSON error body (the API description and the README say so).
+limit_request_line = 8190
 # Heartbeat files in memory: a container's /tmp may be a slow overlay disk.
 # Only gunicorn's own per-worker files go there, created with mkstemp.
 SHARED_MEMORY = "/dev/shm"  # noqa: S108  # nosec B108

@@ -78,7 +78,14 @@ class ErrorSerializer(serializers.Serializer):
 
     error = serializers.CharField(help_text="Short title, e.g. 'Not Found'.")
     code = serializers.CharField(help_text="Stable machine code, e.g. 'unknown_rule'.")
-    detail = serializers.JSONField(help_text="Human-readable text, or field errors by name.")
+    detail = serializers.JSONField(
+        help_text=(
+            "What went wrong; no fixed type. A string for most errors. An object for "
+            "`invalid_request` (lists of messages by field name, nested as the body is) and "
+            "for errors that carry data: a `message` and the data, e.g. `unknown_rule`'s "
+            "`unknown` and `available` rule names."
+        )
+    )
 
 
 def error_body(status: int, code: str, detail: Any, title: str | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 
 from api.errors import ErrorSerializer
+from api.pagination import StrictCursorPagination
 
 _WHEN = {
     400: "The request is invalid; `detail` says which field or parameter and why.",
@@ -48,4 +49,19 @@ def operation(
         operation_id=operation_id,
         responses={**responses, **error_responses(*sorted(set(errors)))},
         **options,
+    )
+
+
+def page_size_parameter(pagination: type[StrictCursorPagination]) -> openapi.Parameter:
+    """Return the ``page_size`` query parameter of *pagination*, with its lower bound.
+
+    Give it in ``manual_parameters``: drf-yasg documents the one DRF
+    describes, a bare integer.
+    """
+    return openapi.Parameter(
+        pagination.page_size_query_param,
+        openapi.IN_QUERY,
+        description=pagination.page_size_query_description,
+        type=openapi.TYPE_INTEGER,
+        minimum=1,
     )

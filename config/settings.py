@@ -246,7 +246,8 @@ SWAGGER_SETTINGS = {
     },
     "SECURITY_REQUIREMENTS": [],
     "DEFAULT_INFO": "config.urls.API_INFO",
-    # A rule item is a name or an object: documented by its own inspector.
+    # A rule item is a name or an object, and a JSON field any value: each is
+    # documented by an inspector of its own.
     "DEFAULT_FIELD_INSPECTORS": [
         "rules.schema.RuleItemFieldInspector",
         "drf_yasg.inspectors.CamelCaseJSONFilter",
@@ -255,7 +256,7 @@ SWAGGER_SETTINGS = {
         "drf_yasg.inspectors.ChoiceFieldInspector",
         "drf_yasg.inspectors.FileFieldInspector",
         "drf_yasg.inspectors.DictFieldInspector",
-        "drf_yasg.inspectors.JSONFieldInspector",
+        "api.inspectors.AnyJSONFieldInspector",
         "drf_yasg.inspectors.HiddenFieldInspector",
         "drf_yasg.inspectors.RelatedFieldInspector",
         "drf_yasg.inspectors.SerializerMethodFieldInspector",

@@ -1,19 +1,55 @@
 """Query-string filters of the orders list: total, item count and creation ranges."""
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 
+from api.query_params import SingleValuedForm
 from orders.models import Order
+
+# What the number filters accept, as the schema documents it: digits with an
+# optional minus (and, for a decimal, a point and more digits); no exponent,
+# plus sign or spaces. Up to 50 digits before the point stays below the 1e50
+# that django-filter's number filters allow.
+DECIMAL_PATTERN = r"^-?[0-9]{1,50}(\.[0-9]{1,50})?$"
+WHOLE_NUMBER_PATTERN = r"^-?[0-9]+$"
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A decimal written plainly, as ``DECIMAL_PATTERN`` documents it."""
+
+    def to_python(self, value: str | None) -> Decimal | None:
+        """Return the decimal, ``None`` when not given; refuse "" or another spelling."""
+        if value is not None and not re.fullmatch(DECIMAL_PATTERN, str(value)):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number written plainly, as ``WHOLE_NUMBER_PATTERN`` documents it."""
+
+    def to_python(self, value: str | None) -> int | None:
+        """Return the number, ``None`` when not given; refuse an empty value, ``1.0`` and such."""
+        if value is not None and not re.fullmatch(WHOLE_NUMBER_PATTERN, str(value)):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class DecimalFilter(filters.NumberFilter):
+    """A number filter that accepts plain decimals only."""
+
+    field_class = PlainDecimalField
 
 
 class IntegerFilter(filters.NumberFilter):
-    """A number filter that accepts whole numbers only."""
+    """A number filter that accepts plain whole numbers only."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
 
 class UtcDateTimeField(IsoDateTimeField):
@@ -24,8 +60,10 @@ class UtcDateTimeField(IsoDateTimeField):
     """
 
     def to_python(self, value: str | None) -> datetime | None:
-        """Return the date-time in UTC, or ``None`` for an empty value."""
+        """Return the date-time in UTC, ``None`` when not given; refuse an empty value."""
         result = super().to_python(value)
+        if result is None and value is not None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         if result is None:
             return None
         try:
@@ -41,12 +79,15 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
 
 
 class OrderFilter(filters.FilterSet):
-    """Filter orders by inclusive ranges; an invalid value is a 400, not an empty list."""
+    """Filter orders by inclusive ranges; an invalid value is a 400, not an empty list.
 
-    total_min = filters.NumberFilter(
+    So is a filter given twice in a query string.
+    """
+
+    total_min = DecimalFilter(
         field_name="total", lookup_expr="gte", label="Orders with a total of at least this."
     )
-    total_max = filters.NumberFilter(
+    total_max = DecimalFilter(
         field_name="total", lookup_expr="lte", label="Orders with a total of at most this."
     )
     items_min = IntegerFilter(
@@ -69,3 +110,45 @@ class OrderFilter(filters.FilterSet):
     class Meta:
         model = Order
         fields: list[str] = []
+        # A filter given twice in a query string is a 400, not its last value.
+        form = SingleValuedForm
+
+    @classmethod
+    def json_type_errors(cls, values: dict[str, object]) -> dict[str, list[str]]:
+        """Return, by name, the errors of filter *values* given in JSON of the wrong type.
+
+        In JSON a decimal or a date-time is a string and a whole number is a
+        number, as ``filter_schemas`` documents them; a query string has
+        only strings, which the filters themselves parse.
+        """
+        errors = {}
+        for name, value in values.items():
+            _, json_type, message = _KINDS[type(cls.base_filters[name])]
+            if not isinstance(value, json_type) or isinstance(value, bool):
+                errors[name] = [message]
+        return errors
+
+
+# Each kind of filter: its value's JSON Schema, its JSON type, and the message
+# for a JSON value of another type.
+_KINDS: dict[type, tuple[dict[str, str], type, str]] = {
+    DecimalFilter: (
+        {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN},
+        str,
+        'Enter a number as a string, e.g. "100.00".',
+    ),
+    IntegerFilter: ({"type": "integer"}, int, "Enter a whole number."),
+    UtcDateTimeFilter: (
+        {"type": "string", "format": "date-time"},
+        str,
+        "Enter a valid date/time as a string.",
+    ),
+}
+
+
+def filter_schemas() -> dict[str, dict[str, str]]:
+    """Return the JSON Schema of each filter's value, described by its label, by name."""
+    return {
+        name: {**_KINDS[type(filter_)][0], "description": str(filter_.label)}
+        for name, filter_ in OrderFilter.base_filters.items()
+    }

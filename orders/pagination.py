@@ -1,18 +1,18 @@
 """Pagination of the orders list."""
 
-from rest_framework.pagination import CursorPagination
+from api.pagination import StrictCursorPagination
 
 
-class OrderCursorPagination(CursorPagination):
+class OrderCursorPagination(StrictCursorPagination):
     """Pages of orders, newest first, that stay stable while orders are added.
 
     A cursor needs no ``COUNT`` and no ``OFFSET``, so a page costs the same on
-    the first page of a million orders as on the last.
+    the first page of a million orders as on the last. An invalid
+    ``page_size``, or a parameter given twice, is a 400.
     """
 
     ordering = ("-created_at", "-id")
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 500
     cursor_query_description = "Where the page starts: copy it from a `next` or `previous` link."
-    page_size_query_description = "Orders per page: 1 to 500 (default 50)."
+    page_size_query_description = "Orders per page: a whole number from 1; more than 500 is 500."

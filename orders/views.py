@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend, NumberFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_yasg import openapi
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ValidationError
@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
-from api.schema import JSON_BODY_ERRORS, operation
-from orders.filters import IntegerFilter, OrderFilter, UtcDateTimeFilter
+from api.schema import JSON_BODY_ERRORS, operation, page_size_parameter
+from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
 from orders.serializers import OrderChangesSerializer, OrderSerializer
@@ -39,33 +39,28 @@ WRITE_DESCRIPTION = (
 WRITE_ERRORS = (*JSON_BODY_ERRORS, 401, 403)
 CHANGE_ERRORS = (*WRITE_ERRORS, 404)
 
-# The Swagger type and format of each kind of filter in OrderFilter.
-_FILTER_TYPES = {
-    NumberFilter: (openapi.TYPE_STRING, openapi.FORMAT_DECIMAL),
-    IntegerFilter: (openapi.TYPE_INTEGER, None),
-    UtcDateTimeFilter: (openapi.TYPE_STRING, openapi.FORMAT_DATETIME),
-}
 FILTER_PARAMETERS = [
-    openapi.Parameter(
-        name,
-        openapi.IN_QUERY,
-        description=filter_.label,
-        type=_FILTER_TYPES[type(filter_)][0],
-        format=_FILTER_TYPES[type(filter_)][1],
-    )
-    for name, filter_ in OrderFilter.base_filters.items()
+    openapi.Parameter(name, openapi.IN_QUERY, **schema)
+    for name, schema in filter_schemas().items()
 ]
 
 
 def write_operation(
-    operation_id: str, responses: dict[int, Any], errors: tuple[int, ...], **options: Any
+    operation_id: str,
+    responses: dict[int, Any],
+    errors: tuple[int, ...],
+    description: str = "",
+    **options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document an order write: it needs a token (Swagger's "Authorize") and says so."""
+    """Document an order write: it needs a token (Swagger's "Authorize") and says so.
+
+    *description*, if given, comes first in the operation's description.
+    """
     return operation(
         operation_id,
         responses,
         errors,
-        operation_description=WRITE_DESCRIPTION,
+        operation_description=" ".join(filter(None, [description, WRITE_DESCRIPTION])),
         security=[{"Token": []}],
         **options,
     )
@@ -95,14 +90,17 @@ class OrderListView(OrderAPIView):
     pagination_class = OrderCursorPagination
 
     @operation(
-        "orders_list", {}, (400, 401, 404, 405, 500, 503), manual_parameters=FILTER_PARAMETERS
+        "orders_list",
+        {},
+        (400, 401, 404, 405, 500, 503),
+        manual_parameters=[*FILTER_PARAMETERS, page_size_parameter(OrderCursorPagination)],
     )
     def get(self, request: Request) -> Response:
         """List orders.
 
         Newest first, a page at a time: follow `next` and `previous` (cursor
         links). Every range filter is inclusive; an invalid filter value is a
-        400.
+        400, and so is a parameter given more than once.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
@@ -151,6 +149,10 @@ class OrderDetailView(OrderAPIView):
         "orders_partial_update",
         {200: OrderSerializer},
         CHANGE_ERRORS,
+        description=(
+            "Give at least one of `total` and `items_count`: a body without either would "
+            "change nothing, and is a 400."
+        ),
         request_body=OrderChangesSerializer,
     )
     def patch(self, request: Request, pk: int) -> Response:

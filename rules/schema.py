@@ -32,10 +32,14 @@ class RuleItemFieldInspector(FieldInspector):
                 '`{"name", "params", "as", "severity"}`.'
             ),
             properties={
-                "name": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
                 "params": {"type": "object"},
-                "as": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                "as": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
                 "severity": {"type": "string", "enum": [s.value for s in Severity]},
             },
+            required=["name"],
+            # For a name: the same limits as an object's `name`.
+            minLength=1,
+            maxLength=MAX_NAME_LENGTH,
             example="min_total_100",
         )

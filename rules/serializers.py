@@ -11,7 +11,7 @@ from rest_framework.schemas.openapi import AutoSchema
 
 from api.serializers import RequestSerializer
 from decisions.serializers import DecisionResultSerializer
-from orders.filters import OrderFilter
+from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
 from rules.engine import (
@@ -40,8 +40,8 @@ class ExpectedOutcomeField(serializers.ChoiceField):
     """An example's expected outcome: ``passed`` or ``failed``, from its boolean."""
 
     def __init__(self, **kwargs: Any) -> None:
-        """Offer the two outcomes an example can expect."""
-        super().__init__(choices=["passed", "failed"], **kwargs)
+        """Offer the two outcomes an example can expect, keyed by the boolean."""
+        super().__init__(choices=[(True, "passed"), (False, "failed")], **kwargs)
 
     def to_representation(self, value: bool) -> str:
         """Return the outcome the example expects."""
@@ -51,17 +51,21 @@ class ExpectedOutcomeField(serializers.ChoiceField):
 class RuleExampleSerializer(serializers.Serializer):
     """An example a rule carries: an order, params, and the outcome it must give."""
 
-    order = serializers.DictField(help_text="Order fields: total, items_count, created_at.")
-    params = serializers.DictField(help_text="The rule's parameters.")
+    order = serializers.DictField(
+        child=serializers.JSONField(), help_text="Order fields: total, items_count, created_at."
+    )
+    params = serializers.DictField(
+        child=serializers.JSONField(), help_text="The rule's parameters, any JSON values."
+    )
     expected = ExpectedOutcomeField(source="passes")
 
 
-class ParamsSchemaField(serializers.Field):
+class ParamsSchemaField(serializers.DictField):
     """A rule's parameter declaration, shown as a JSON Schema object."""
 
     def __init__(self, **kwargs: Any) -> None:
         """Read the whole rule description: a rule without parameters has ``params=None``."""
-        super().__init__(source="*", read_only=True, **kwargs)
+        super().__init__(child=serializers.JSONField(), source="*", read_only=True, **kwargs)
 
     def to_representation(self, value: RuleInfo) -> dict[str, Any]:
         """Return the JSON Schema of the parameters a caller gives (none: an empty object)."""
@@ -99,7 +103,12 @@ class RuleItemSerializer(RequestSerializer):
     """One requested rule: a name, or an object with params, a key and a severity."""
 
     name = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, trim_whitespace=False)
-    params = serializers.DictField(required=False, default=dict, help_text="The rule's params.")
+    params = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        required=False,
+        default=dict,
+        help_text="The rule's params, by name: any JSON values, as the rule declares them.",
+    )
     alias = serializers.CharField(
         source="alias",
         required=False,
@@ -168,19 +177,28 @@ class RuleSourceSerializer(RequestSerializer):
         required=False,
         min_length=1,
         max_length=MAX_RULES_PER_CHECK,
-        help_text="Rules to evaluate, in order: names or objects. Each key at most once.",
+        help_text=(
+            "Rules to evaluate, in order: names or objects. Each key at most once. "
+            "Give exactly one of `rules` and `ruleset`."
+        ),
     )
     ruleset = serializers.RegexField(
         RULESET_PATTERN,
         required=False,
         max_length=MAX_NAME_LENGTH + 12,
-        help_text="Name of an active rule set, runs its current version; `name@7` pins version 7.",
+        help_text=(
+            "Name of an active rule set, runs its current version; `name@7` pins version 7. "
+            "Give exactly one of `rules` and `ruleset`."
+        ),
     )
     ruleset_version = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_VERSION,
-        help_text="Pin this version of `ruleset` (the same as `name@7`).",
+        help_text=(
+            "Pin this version of `ruleset` (the same as `name@7`): only beside a `ruleset` "
+            "that names no version."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -203,7 +221,11 @@ class RuleSourceSerializer(RequestSerializer):
 
 
 class FailFastField(serializers.BooleanField):
-    """``fail_fast``: stop at the first blocking failure."""
+    """``fail_fast``: stop at the first blocking failure; JSON ``true`` or ``false`` only."""
+
+    default_error_messages = {  # DRF merges these per class
+        "invalid": "Must be true or false.",
+    }
 
     def __init__(self) -> None:
         """Default to running every rule."""
@@ -211,6 +233,12 @@ class FailFastField(serializers.BooleanField):
             default=False,
             help_text="Stop at the first failing rule of severity `error`; the rest are skipped.",
         )
+
+    def to_internal_value(self, data: Any) -> bool:
+        """Return *data*; refuse ``0``, ``"true"`` and the other spellings DRF would take."""
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class RuleCheckRequestSerializer(RuleSourceSerializer):
@@ -225,9 +253,17 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
     fail_fast = FailFastField()
 
     order_id = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ORDER_ID, help_text="Id of a stored order."
+        required=False,
+        min_value=1,
+        max_value=MAX_ORDER_ID,
+        help_text="Id of a stored order. Give exactly one of `order_id` and `order`.",
     )
-    order = OrderDraftSerializer(required=False, help_text="An order to check without storing it.")
+    order = OrderDraftSerializer(
+        required=False,
+        help_text=(
+            "An order to check without storing it. Give exactly one of `order_id` and `order`."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Also require exactly one of `order_id` and `order`."""
@@ -235,12 +271,19 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
         return super().validate(attrs)
 
 
+class UniqueListField(serializers.ListField):
+    """A list documented with ``uniqueItems``; its serializer refuses a repeated item."""
+
+    class Meta:
+        swagger_schema_fields = {"uniqueItems": True}
+
+
 class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
     """Which stored orders to check, against which rules."""
 
     fail_fast = FailFastField()
 
-    order_ids = serializers.ListField(
+    order_ids = UniqueListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ORDER_ID),
         min_length=1,
         max_length=MAX_ORDERS_PER_BATCH,
@@ -257,6 +300,10 @@ class RuleBatchCheckRequestSerializer(RuleSourceSerializer):
         return value
 
 
+# Older names of two filters, still accepted in JSON bodies.
+FILTER_ALIASES = {"created_from": "created_min", "created_to": "created_max"}
+
+
 class OrderFiltersField(serializers.DictField):
     """Which stored orders a query looks at: the orders API's filters, as a JSON object.
 
@@ -265,10 +312,20 @@ class OrderFiltersField(serializers.DictField):
     names of ``created_min`` and ``created_max``.
     """
 
-    ALIASES: ClassVar[dict[str, str]] = {
-        "created_from": "created_min",
-        "created_to": "created_max",
-    }
+    ALIASES: ClassVar[dict[str, str]] = FILTER_ALIASES
+
+    class Meta:
+        # Every filter by name, and no other key: the schema refuses what the API refuses.
+        swagger_schema_fields = {
+            "properties": {
+                **filter_schemas(),
+                **{
+                    alias: {**filter_schemas()[name], "description": f"Older name of `{name}`."}
+                    for alias, name in FILTER_ALIASES.items()
+                },
+            },
+            "additionalProperties": False,
+        }
 
     def __init__(self) -> None:
         """Name the filters in the documentation."""
@@ -292,6 +349,9 @@ class OrderFiltersField(serializers.DictField):
         unknown = sorted(set(values) - set(OrderFilter.base_filters))
         if unknown:
             raise serializers.ValidationError({name: ["Unknown filter."] for name in unknown})
+        wrong_types = OrderFilter.json_type_errors(values)
+        if wrong_types:
+            raise serializers.ValidationError(wrong_types)
         filterset = OrderFilter(data=values, queryset=Order.objects.all())
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
@@ -375,7 +435,9 @@ class RuleResultSerializer(serializers.Serializer):
 
     rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
     name = serializers.CharField(help_text="The rule's name.")
-    params = serializers.DictField(help_text="The parameters the rule ran with.")
+    params = serializers.DictField(
+        child=serializers.JSONField(), help_text="The parameters the rule ran with."
+    )
     outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
     severity = serializers.ChoiceField(choices=[s.value for s in Severity])
     message = serializers.CharField(
@@ -495,9 +557,11 @@ class RuleSetItemSerializer(serializers.Serializer):
 
     rule = serializers.CharField(source="key", help_text="The key: `as` if given, else the name.")
     name = serializers.CharField(help_text="The rule's name.")
-    params = serializers.DictField()
-    severity = serializers.CharField(
-        allow_null=True, help_text="Null: the rule's default severity."
+    params = serializers.DictField(child=serializers.JSONField())
+    severity = serializers.ChoiceField(
+        choices=[s.value for s in Severity],
+        allow_null=True,
+        help_text="Null: the rule's default severity.",
     )
 
 
@@ -514,15 +578,27 @@ class RuleSetSerializer(serializers.Serializer):
     )
 
 
+class StoredConditionSerializer(serializers.Serializer):
+    """A stored condition rule as a rule set's version holds it."""
+
+    description = serializers.CharField()
+    severity = serializers.ChoiceField(choices=[s.value for s in Severity])
+    condition = serializers.JSONField(help_text="The JsonLogic condition.")
+
+
 class RuleSetVersionSerializer(serializers.Serializer):
     """One saved version of a rule set: its complete content, never changed."""
 
     name = serializers.SlugField(help_text="The rule set's name.")
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    created_by = serializers.CharField(help_text="Who saved it.")
+    created_by = serializers.CharField(
+        allow_blank=True,
+        help_text="Who saved it: a user name, empty when saved outside a request (a shell).",
+    )
     items = RuleSetItemSerializer(many=True, source="specs", help_text="In evaluation order.")
     conditions = serializers.DictField(
+        child=StoredConditionSerializer(),
         source="conditions_by_rule",
         help_text="The stored condition rules among the items, as they were: by rule name.",
     )

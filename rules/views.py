@@ -53,6 +53,23 @@ logger = logging.getLogger(__name__)
 
 # What any view that looks rules or a rule set up can answer besides its success.
 RULE_ERRORS = (*JSON_BODY_ERRORS, 404)
+# The path's parameters as its URL converters read them (`slug`, `int`).
+RULESET_NAME = openapi.Parameter(
+    "name",
+    openapi.IN_PATH,
+    description="The rule set's name.",
+    type=openapi.TYPE_STRING,
+    pattern=r"^[-a-zA-Z0-9_]+$",
+    required=True,
+)
+VERSION_NUMBER = openapi.Parameter(
+    "number",
+    openapi.IN_PATH,
+    description="The version's number.",
+    type=openapi.TYPE_INTEGER,
+    minimum=0,
+    required=True,
+)
 
 
 class RuleListView(APIView):
@@ -105,6 +122,10 @@ class RuleCheckView(RuleBodyView):
         Give the order as `order_id` (stored) or `order` (checked without
         storing), and the rules as `rules` (names, or objects with `params`,
         `as` and `severity`) or `ruleset` (the name of an active rule set).
+        Exactly one of `order_id` and `order`. Exactly one of `rules` and
+        `ruleset` (`ruleset_version` only beside a `ruleset` that names no
+        version). A body with both of a pair, or neither, is a 400: Swagger
+        2.0 cannot state this in the schema.
         `passed` is true when no rule of severity `error` failed or errored;
         `details` gives each rule's verdict by key and `results` says why.
         Unknown rule names are a 400 that lists the available rules. A 200
@@ -161,6 +182,9 @@ class RuleBatchCheckView(RuleBodyView):
         no stored order are listed in `summary.missing`, not an error. Each
         entry's decision is stored, all in one statement, before the answer:
         its `decision_id`, null when `DECISION_LOG` leaves it out.
+        Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
+        a `ruleset` that names no version): a body with both, or neither, is
+        a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
         check_batch_budget(len(data["order_ids"]), len(check.rules))
@@ -212,7 +236,12 @@ class RuleSetListView(APIView):
 class RuleSetDetailView(APIView):
     """Show one rule set."""
 
-    @operation("rulesets_read", {200: RuleSetSerializer}, (404, 405, 500, 503))
+    @operation(
+        "rulesets_read",
+        {200: RuleSetSerializer},
+        (404, 405, 500, 503),
+        manual_parameters=[RULESET_NAME],
+    )
     def get(self, request: Request, name: str) -> Response:
         """Show a rule set with its rules."""
         ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
@@ -253,7 +282,10 @@ class RuleSetVersionListView(APIView):
     """List the saved versions of one rule set."""
 
     @operation(
-        "rulesets_versions_list", {200: RuleSetVersionSerializer(many=True)}, (404, 405, 500, 503)
+        "rulesets_versions_list",
+        {200: RuleSetVersionSerializer(many=True)},
+        (404, 405, 500, 503),
+        manual_parameters=[RULESET_NAME],
     )
     def get(self, request: Request, name: str) -> Response:
         """List a rule set's versions, newest first, each with its complete content."""
@@ -265,7 +297,12 @@ class RuleSetVersionListView(APIView):
 class RuleSetVersionDetailView(APIView):
     """Show one saved version of a rule set."""
 
-    @operation("rulesets_versions_read", {200: RuleSetVersionSerializer}, (404, 405, 500, 503))
+    @operation(
+        "rulesets_versions_read",
+        {200: RuleSetVersionSerializer},
+        (404, 405, 500, 503),
+        manual_parameters=[RULESET_NAME, VERSION_NUMBER],
+    )
     def get(self, request: Request, name: str, number: int) -> Response:
         """Show one version of a rule set: its complete content, as it was saved."""
         ruleset = get_object_or_404(RuleSet, name=name)
@@ -293,6 +330,9 @@ class RuleQueryView(RuleBodyView):
         database`); otherwise the orders are streamed through the Python
         engine (`evaluated_in: python`). Pages are newest id first; pass
         `next` back as `cursor` for the next page.
+        Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
+        a `ruleset` that names no version): a body with both, or neither, is
+        a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
         page = queries.orders_matching(
@@ -313,10 +353,17 @@ class RuleReportView(RuleBodyView):
 
     @operation(
         "rules_report",
-        {200: openapi.Response("One row per order.", schema=openapi.Schema(type="string"))},
+        {
+            200: openapi.Response(
+                "One row per order: JSON lines (`application/x-ndjson`) by default, CSV "
+                "(`text/csv`) with `Accept: text/csv`.",
+                schema=openapi.Schema(type="string"),
+            )
+        },
         RULE_ERRORS,
         request_body=RuleReportRequestSerializer,
-        produces=["application/x-ndjson", "text/csv"],
+        # The rows are JSON lines or CSV; an error is the JSON error body.
+        produces=["application/x-ndjson", "text/csv", "application/json"],
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
@@ -325,6 +372,11 @@ class RuleReportView(RuleBodyView):
         `passed`. JSON lines by default, CSV with `Accept: text/csv`.
         Computed by one annotated SQL query when every rule has a database
         form (header `X-Evaluated-In`), streamed in constant memory.
+        An error is answered before any row, as `application/json` in the
+        error body, whatever `Accept` asks for.
+        Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
+        a `ruleset` that names no version): a body with both, or neither, is
+        a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, _ = self.resolve_body(request)
         rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
@@ -351,6 +403,7 @@ class RuleSetPreviewView(APIView):
         {200: RuleSetPreviewResponseSerializer},
         RULE_ERRORS,
         request_body=RuleSetPreviewRequestSerializer,
+        manual_parameters=[RULESET_NAME],
     )
     def post(self, request: Request, name: str) -> Response:
         """Preview the impact of changing a rule set's rules.

@@ -7,7 +7,7 @@ from rest_framework.decorators import api_view
 from config import urls
 
 
-@api_view(["GET"])
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
 def failing_view(request: HttpRequest) -> HttpResponse:
     """Fail the way a bug would."""
     raise RuntimeError("password=hunter2 at /srv/app/secret.py")

@@ -155,3 +155,91 @@ def test_documentation_pages_render(client, path, marker):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert marker in response.content.decode()
+
+
+def test_error_detail_is_documented_without_a_fixed_type(schema):
+    detail = schema["definitions"]["Error"]["properties"]["detail"]
+
+    assert "type" not in detail
+    assert "A string for most errors. An object for `invalid_request`" in detail["description"]
+
+
+def test_rule_parameters_and_examples_are_documented_as_any_json_values(schema):
+    rule = schema["definitions"]["Rule"]["properties"]
+    example = schema["definitions"]["RuleExample"]["properties"]
+
+    assert rule["params"]["type"] == "object"
+    assert example["order"]["additionalProperties"] == {}
+    assert example["params"]["additionalProperties"] == {}
+    assert example["expected"]["enum"] == ["passed", "failed"]
+
+
+def test_report_documents_its_rows_and_its_json_errors(schema):
+    report = schema["paths"]["/rules/report/"]["post"]
+
+    assert report["produces"] == ["application/x-ndjson", "text/csv", "application/json"]
+    assert "as `application/json` in the\nerror body" in report["description"]
+
+
+EXACTLY_ONE_SOURCE = "Exactly one of `rules` and `ruleset`"
+
+
+@pytest.mark.parametrize(
+    "path", ["/rules/check/", "/rules/check/batch/", "/rules/query/", "/rules/report/"]
+)
+def test_what_swagger_cannot_state_is_said_in_the_description(schema, path):
+    operation = schema["paths"][path]["post"]
+    [body] = operation["parameters"]
+    properties = _definition(schema, body["schema"])["properties"]
+
+    assert EXACTLY_ONE_SOURCE in " ".join(operation["description"].split())
+    assert "Swagger 2.0 cannot state this" in " ".join(operation["description"].split())
+    for name in ("rules", "ruleset"):
+        assert "Give exactly one of `rules` and `ruleset`." in properties[name]["description"]
+    assert "only beside a `ruleset`" in properties["ruleset_version"]["description"]
+
+
+def test_a_check_says_it_takes_exactly_one_order(schema):
+    operation = schema["paths"]["/rules/check/"]["post"]
+    [body] = operation["parameters"]
+    properties = _definition(schema, body["schema"])["properties"]
+
+    assert "Exactly one of `order_id` and `order`" in " ".join(operation["description"].split())
+    assert "Give exactly one of `order_id` and `order`." in properties["order_id"]["description"]
+    order = _definition(schema, properties["order"])
+    assert "Give exactly one of `order_id` and `order`." in order["description"]
+
+
+def test_a_rule_item_states_the_limits_of_a_name_and_of_an_object(schema):
+    [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
+    item = _definition(schema, body["schema"])["properties"]["rules"]["items"]
+
+    assert (item["minLength"], item["maxLength"], item["required"]) == (1, 100, ["name"])
+    assert item["properties"]["name"]["minLength"] == item["properties"]["as"]["minLength"] == 1
+
+
+def test_a_batch_says_its_order_ids_are_distinct(schema):
+    [body] = schema["paths"]["/rules/check/batch/"]["post"]["parameters"]
+
+    assert _definition(schema, body["schema"])["properties"]["order_ids"]["uniqueItems"] is True
+
+
+def test_body_filters_are_documented_one_by_one_and_admit_no_other_key(schema):
+    filters = schema["definitions"]["RuleQueryRequest"]["properties"]["filters"]
+    query = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+
+    assert filters["additionalProperties"] is False
+    assert set(filters["properties"]) == {*query} - {"cursor", "page_size"} | {
+        "created_from",
+        "created_to",
+    }
+    assert filters["properties"]["total_min"]["pattern"] == query["total_min"]["pattern"]
+    assert filters["properties"]["items_min"]["type"] == "integer"
+
+
+def test_rule_set_paths_give_their_parameters_as_the_urls_read_them(schema):
+    operation = schema["paths"]["/rulesets/{name}/versions/{number}/"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+
+    assert parameters["name"]["pattern"] == "^[-a-zA-Z0-9_]+$"
+    assert (parameters["number"]["type"], parameters["number"]["minimum"]) == ("integer", 0)

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from orders.filters import OrderFilter
+from orders.filters import DECIMAL_PATTERN, OrderFilter
 from orders.models import Order
+from orders.serializers import MONEY_PATTERN
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,10 +160,13 @@ def test_list_filters_by_inclusive_creation_range(api_client, query, expected):
     [
         ({"total_min": "abc"}, {"total_min": ["Enter a number."]}),
         ({"total_max": "NaN"}, {"total_max": ["Enter a number."]}),
-        (
-            {"total_min": "1e400"},
-            {"total_min": ["Ensure this value is less than or equal to 1e+50."]},
-        ),
+        ({"total_min": "1e400"}, {"total_min": ["Enter a number."]}),
+        ({"total_min": "1" * 51}, {"total_min": ["Enter a number."]}),
+        ({"total_min": " 5"}, {"total_min": ["Enter a number."]}),
+        ({"total_max": ""}, {"total_max": ["Enter a number."]}),
+        ({"items_min": "+2"}, {"items_min": ["Enter a whole number."]}),
+        ({"items_max": "2.0"}, {"items_max": ["Enter a whole number."]}),
+        ({"created_max": ""}, {"created_max": ["Enter a valid date/time."]}),
         ({"items_min": "1.5"}, {"items_min": ["Enter a whole number."]}),
         ({"items_max": "many"}, {"items_max": ["Enter a whole number."]}),
         ({"created_min": "yesterday"}, {"created_min": ["Enter a valid date/time."]}),
@@ -184,11 +188,37 @@ def test_list_answers_an_invalid_filter_value_with_a_400(api_client, query, deta
     assert response.json() == _error("Bad Request", "invalid_request", detail)
 
 
+@pytest.mark.parametrize("page_size", ["null", "", "0", "-1", "1.5", "ten", "\u0661", " 5"])
+def test_list_answers_an_invalid_page_size_with_a_400(api_client, page_size):
+    _order("1.00")
+
+    response = api_client.get(LIST, {"page_size": page_size})
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request", "invalid_request", {"page_size": ["Enter a whole number of at least 1."]}
+    )
+
+
+@pytest.mark.parametrize("name", ["total_min", "items_max", "created_min", "page_size", "cursor"])
+def test_list_answers_a_parameter_given_twice_with_a_400(api_client, name):
+    values = {"created_min": "2025-03-01T12:00:00Z", "cursor": "forged"}.get(name, "5")
+
+    response = api_client.get(f"{LIST}?{name}={values}&{name}={values}")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {name: ["Give this parameter at most once; it was given 2 times."]},
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ({"total_max": "9" * 40}, ["1.00"]),
-        ({"total_min": "-1e400"}, ["1.00"]),
+        ({"total_min": "-" + "9" * 50}, ["1.00"]),
         ({"items_max": str(2**64)}, ["1.00"]),
         ({"items_min": str(-(2**64))}, ["1.00"]),
         ({"created_min": "0001-01-01T00:00:00Z", "created_max": "9999-12-31T23:59:59Z"}, ["1.00"]),
@@ -324,7 +354,7 @@ def test_create_in_a_session_without_the_csrf_token_is_forbidden(user):
         (
             {"total": "ten", "items_count": "one"},
             {
-                "total": ["A valid number is required."],
+                "total": ['Enter the amount as a string such as "75.50".'],
                 "items_count": ["A valid integer is required."],
             },
         ),
@@ -388,6 +418,22 @@ def test_patch_with_an_invalid_value_changes_nothing(writer):
     )
     order.refresh_from_db()
     assert (order.total, order.items_count) == (Decimal("10.00"), 3)
+
+
+@pytest.mark.parametrize("body", [{}, {"id": 999, "created_at": "2000-01-01T00:00:00Z"}, None])
+def test_patch_without_any_field_changes_nothing_and_is_a_400(writer, body):
+    order = _order("10.00", items_count=3)
+    before = _body(order)
+
+    response = writer.patch(_detail(order.pk), body, format="json" if body is not None else None)
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {"non_field_errors": ["Give at least one of 'total' and 'items_count'."]},
+    )
+    assert _body(order) == before
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
@@ -472,3 +518,23 @@ def test_schema_marks_only_the_writes_as_needing_a_token(schema):
         ("/orders/{id}/", "delete"): token,
     }
     assert schema["securityDefinitions"]["Token"]["in"] == "header"
+
+
+def test_schema_documents_the_page_size_range_and_a_patch_of_at_least_one_field(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+    patch = schema["paths"]["/orders/{id}/"]["patch"]
+
+    assert parameters["page_size"]["minimum"] == 1
+    assert "more than 500 is 500" in parameters["page_size"]["description"]
+    assert schema["definitions"]["OrderChanges"]["minProperties"] == 1
+    assert patch["description"].startswith("Give at least one of `total` and `items_count`")
+
+
+def test_schema_gives_money_and_decimal_filters_the_patterns_the_api_applies(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+
+    for name in ("Order", "OrderDraft", "OrderChanges"):
+        total = schema["definitions"][name]["properties"]["total"]
+        assert (total["type"], total["pattern"]) == ("string", MONEY_PATTERN)
+    for name in ("total_min", "total_max"):
+        assert parameters[name]["pattern"] == DECIMAL_PATTERN

@@ -200,3 +200,14 @@ def test_arbitrary_json_never_gets_a_5xx_and_errors_keep_their_shape(client, bod
         assert set(data) >= {"passed", "details"}
     else:
         assert set(data) == ERROR_KEYS
+
+
+@pytest.mark.parametrize("fail_fast", [0, 1, "true", "yes", None])
+def test_fail_fast_is_a_json_boolean_or_a_400(client, fail_fast):
+    body = {"order_id": 1, "rules": ["min_total_100"], "fail_fast": fail_fast}
+
+    response = _post(client, json.dumps(body))
+
+    detail = _assert_error(response, 400, "invalid_request")["detail"]
+    expected = "This field may not be null." if fail_fast is None else "Must be true or false."
+    assert detail == {"fail_fast": [expected]}
