@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.schema import operation
+from api.schema import operation, page_size_parameter
 from decisions.filters import DecisionFilter
 from decisions.models import Decision
 from decisions.pagination import DecisionCursorPagination
@@ -46,15 +46,16 @@ class DecisionListView(GenericAPIView):
         "decisions_list",
         {},
         (400, 404, 405, 500, 503),
-        manual_parameters=FILTER_PARAMETERS,
+        manual_parameters=[*FILTER_PARAMETERS, page_size_parameter(DecisionCursorPagination)],
     )
     def get(self, request: Request) -> Response:
         """List decisions.
 
         Newest first, a page at a time: follow `next` and `previous` (cursor
         links). `rule` with `outcome` finds, say, every decision where
-        `min_total_100` failed; `created_min` and `created_max` bound when
-        the decision was made, inclusive. An invalid filter value is a 400.
+        `min_total_100` failed (`outcome` only beside a `rule`: Swagger 2.0
+        cannot state it); `created_min` and `created_max` bound when the
+        decision was made, inclusive. An invalid filter value is a 400.
         Needs an API key with the `analyze` scope.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -25,6 +25,7 @@ UNSTATABLE_MESSAGES = (
     "Each key may appear once; repeated: ",
     "Give 'created_min' or its older name 'created_from', not both.",
     "Give 'created_max' or its older name 'created_to', not both.",
+    "Give the `rule` whose outcome this is.",
 )
 # Every string field refuses NUL characters and unpaired surrogates (as DRF's
 # CharField does); the API's description says so, the schema's patterns do not.
