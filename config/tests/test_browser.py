@@ -209,6 +209,7 @@ from rules.models import RuleSet, RuleSetItem
 User.objects.create_superuser("admin", "admin@example.com", "{ADMIN_PASSWORD}")
 ruleset = RuleSet.objects.create(name="checkout")
 RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
+ruleset.publish()
 """
 
 

@@ -12,6 +12,8 @@ OPERATIONS = {
     ("/rulesets/{name}/preview/", "post"): {"200", *POST_ERRORS},
     ("/rulesets/", "get"): {"200", "405", "500", "503"},
     ("/rulesets/{name}/", "get"): {"200", "404", "405", "500", "503"},
+    ("/rulesets/{name}/versions/", "get"): {"200", "404", "405", "500", "503"},
+    ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", "405", "500", "503"},
     ("/orders/", "get"): {"200", "400", "401", "404", "405", "500", "503"},
     ("/orders/", "post"): {"201", "401", "403", *POST_ERRORS} - {"404"},
     ("/orders/{id}/", "get"): {"200", "401", "404", "405", "500", "503"},
@@ -68,7 +70,14 @@ def test_check_request_documents_every_form_with_its_limits(schema):
     [body] = schema["paths"]["/rules/check/"]["post"]["parameters"]
     properties = _definition(schema, body["schema"])["properties"]
 
-    assert set(properties) == {"order_id", "order", "rules", "ruleset", "fail_fast"}
+    assert set(properties) == {
+        "order_id",
+        "order",
+        "rules",
+        "ruleset",
+        "ruleset_version",
+        "fail_fast",
+    }
     assert properties["order_id"]["minimum"] == 1
     assert properties["rules"]["maxItems"] == 100
     rule_item = properties["rules"]["items"]
