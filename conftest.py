@@ -5,6 +5,7 @@ to load without ``SECRET_KEY`` when ``DEBUG`` is off.
 """
 
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -31,3 +32,28 @@ def _static_files_without_manifest(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def make_key(db: None) -> Callable[..., tuple[Any, str]]:
+    """Return a function that makes an API key: ``make_key("checkout", ["check"])``.
+
+    It returns the stored key and the key itself (shown once).
+    """
+    # Imported here: a conftest is loaded before Django's apps are ready.
+    from api.models import ClientKey
+
+    def make(name: str = "client", scopes: Sequence[str] = ("check",), **fields: Any) -> Any:
+        """Make a key named *name* with *scopes* and any other *fields*."""
+        return ClientKey.objects.create_key(name=name, scopes=list(scopes), **fields)
+
+    return make
+
+
+@pytest.fixture
+def analyst(make_key: Callable[..., tuple[Any, str]]) -> APIClient:
+    """Return a JSON client that sends an API key with the ``analyze`` scope."""
+    _, key = make_key("analyst", ["analyze"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client

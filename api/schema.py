@@ -11,8 +11,14 @@ from api.errors import ErrorSerializer
 
 _WHEN = {
     400: "The request is invalid; `detail` says which field or parameter and why.",
-    401: "Authentication is missing or invalid: send `Authorization: Token <key>`.",
-    403: "The credentials do not allow this (a session write without its CSRF token).",
+    401: (
+        "Credentials are missing where they are needed, or wrong, revoked or expired: "
+        "send `Authorization: Api-Key <key>` (order writes: `Token <key>`)."
+    ),
+    403: (
+        "The credentials do not allow this: a key without the scope, a user without the "
+        "permission, or a session's write without its CSRF token."
+    ),
     404: "No such resource.",
     405: "The method is not allowed on this path.",
     413: "The request body is too large.",
@@ -22,6 +28,8 @@ _WHEN = {
 }
 # What can go wrong with any request that sends a JSON body.
 JSON_BODY_ERRORS = (400, 405, 413, 415, 500, 503)
+# What any call that authenticates its caller can answer.
+CALLER_ERRORS = (401, 403)
 
 
 def error_responses(*statuses: int) -> dict[int, openapi.Response]:

@@ -81,6 +81,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "rest_framework.authentication",
         "rest_framework.throttling",
         "rest_framework.versioning",
+        "rest_framework_api_key",
+        "api.auth",
         "api.negotiation",
         "api.errors",
     ),
@@ -114,7 +116,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "JSON logging (both lines)": (
         "logging",
         "pythonjsonlogger",
-        "config.request_logging.filter",
+        "api.request_ids.filter",
     ),
 }
 

@@ -13,7 +13,7 @@ def logging_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "config.request_logging.RequestIdFilter"}},
+        "filters": {"request_id": {"()": "api.request_ids.RequestIdFilter"}},
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",

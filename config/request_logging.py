@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
+from api.auth import caller_name, client_address
 from api.request_ids import REQUEST_ID
 from config.shutdown import notify_alive
 
@@ -21,22 +22,13 @@ STREAM_PIECE_BYTES = 16 * 1024
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-class RequestIdFilter(logging.Filter):
-    """Add the current request id to every log record made while serving one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Attach ``request_id`` unless the record already carries one."""
-        request_id = REQUEST_ID.get()
-        if request_id is not None and not hasattr(record, "request_id"):
-            record.request_id = request_id
-        return True
-
-
 class RequestLoggingMiddleware:
     """Give each request an id and log one JSON access line when it is served.
 
     The id comes from a well-formed ``X-Request-ID`` header or is generated; it
-    is echoed in the response's ``X-Request-ID`` header. A streamed response
+    is echoed in the response's ``X-Request-ID`` header. The line names the
+    caller (``key:<name>``, ``user:<id>`` or ``anonymous``) and the client's
+    address (``NUM_PROXIES`` trusted hops of ``X-Forwarded-For``). A streamed response
     is logged when its stream ends, with its real duration and the bytes sent
     (a file, whose length is known, when it starts).
     """
@@ -55,7 +47,13 @@ class RequestLoggingMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            access = {"method": request.method, "path": request.path, "request_id": request_id}
+            access = {
+                "method": request.method,
+                "path": request.path,
+                "request_id": request_id,
+                "caller": caller_name(request),
+                "client_ip": client_address(request),
+            }
             if isinstance(response, FileResponse):
                 # A file keeps its own stream (sendfile); its length is known.
                 sent = int(response.get("Content-Length", 0))

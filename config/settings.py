@@ -78,8 +78,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "rest_framework_api_key",
     "django_filters",
     "drf_yasg",
+    "api.apps.ApiConfig",
     "orders.apps.OrdersConfig",
     "rules.apps.RulesConfig",
 ]
@@ -191,10 +193,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Callers (api/auth.py).
+ALLOW_ANONYMOUS_CHECKS = env_bool("ALLOW_ANONYMOUS_CHECKS", True)
+
 REST_FRAMEWORK = {
-    # No HTTP Basic: a bogus Authorization header must not cost a password hash.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # API keys, then the admin's session (CSRF-checked). No HTTP Basic: a
+    # bogus Authorization header must not cost a password hash.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.ScopePermission"],
+    # Trusted proxies in front: the client's address is the one the outermost added.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
@@ -203,14 +214,24 @@ REST_FRAMEWORK = {
 
 SWAGGER_SETTINGS = {
     "USE_SESSION_AUTH": False,
-    # Only the order writes need a token; they name it, nothing else does.
+    # Client systems send an API key to the rules API; order writes take a
+    # user's token. Each operation names what it takes.
     "SECURITY_DEFINITIONS": {
+        "Api-Key": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Api-Key <key>`; make one in the admin or with "
+                "`manage.py create_api_key NAME --scopes check,analyze`."
+            ),
+        },
         "Token": {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
             "description": "`Token <key>`; issue one with `manage.py drf_create_token <user>`.",
-        }
+        },
     },
     "SECURITY_REQUIREMENTS": [],
     "DEFAULT_INFO": "config.urls.API_INFO",

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -18,9 +19,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api.auth import may_see_inactive_sets
+from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import JSON_BODY_ERRORS, operation
+from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
@@ -45,13 +48,21 @@ from rules.serializers import (
 logger = logging.getLogger(__name__)
 
 # What any view that looks rules or a rule set up can answer besides its success.
-RULE_ERRORS = (*JSON_BODY_ERRORS, 404)
+RULE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS, 404)
+# What the views that read without a body can answer besides their success.
+READ_ERRORS = (*CALLER_ERRORS, 405, 500, 503)
+# Checks take a key or nothing (while anonymous checks are allowed); the
+# analysis over stored orders takes a key with `analyze` (or a staff session).
+CHECK_SECURITY = [{"Api-Key": []}, {}]
+ANALYZE_SECURITY = [{"Api-Key": []}]
 
 
 class RuleListView(APIView):
     """List every rule: code rules and stored condition rules."""
 
-    @operation("rules_list", {200: RuleSerializer(many=True)}, (405, 500, 503))
+    @operation(
+        "rules_list", {200: RuleSerializer(many=True)}, READ_ERRORS, security=CHECK_SECURITY
+    )
     def get(self, request: Request) -> Response:
         """List the rules.
 
@@ -76,7 +87,10 @@ class RuleBodyView(APIView):
         """
         data = _validated(self.body_serializer, request)
         check, ruleset = resolver.resolve(
-            data.get("rules"), ruleset=data.get("ruleset"), version=data.get("ruleset_version")
+            data.get("rules"),
+            ruleset=data.get("ruleset"),
+            version=data.get("ruleset_version"),
+            active_only=not may_see_inactive_sets(request),
         )
         return data, check, ruleset
 
@@ -91,6 +105,7 @@ class RuleCheckView(RuleBodyView):
         {200: RuleCheckResponseSerializer},
         RULE_ERRORS,
         request_body=RuleCheckRequestSerializer,
+        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check an order against rules.
@@ -123,6 +138,7 @@ class RuleBatchCheckView(RuleBodyView):
         {200: RuleBatchCheckResponseSerializer},
         RULE_ERRORS,
         request_body=RuleBatchCheckRequestSerializer,
+        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check up to 1000 stored orders against rules.
@@ -157,22 +173,37 @@ class RuleBatchCheckView(RuleBodyView):
 
 
 class RuleSetListView(APIView):
-    """List the rule sets."""
+    """List the rule sets the caller may see."""
 
-    @operation("rulesets_list", {200: RuleSetSerializer(many=True)}, (405, 500, 503))
+    @operation(
+        "rulesets_list",
+        {200: RuleSetSerializer(many=True)},
+        READ_ERRORS,
+        security=CHECK_SECURITY,
+    )
     def get(self, request: Request) -> Response:
-        """List the rule sets, sorted by name, with their rules."""
-        rulesets = RuleSet.objects.prefetch_related("items")
+        """List the rule sets, sorted by name, with their rules.
+
+        Active sets only; staff and keys with the `analyze` scope see the
+        inactive ones too.
+        """
+        rulesets = _visible_sets(request).prefetch_related("items")
         return Response(RuleSetSerializer(rulesets, many=True).data)
 
 
 class RuleSetDetailView(APIView):
     """Show one rule set."""
 
-    @operation("rulesets_read", {200: RuleSetSerializer}, (404, 405, 500, 503))
+    @operation(
+        "rulesets_read", {200: RuleSetSerializer}, (*READ_ERRORS, 404), security=CHECK_SECURITY
+    )
     def get(self, request: Request, name: str) -> Response:
-        """Show a rule set with its rules."""
-        ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
+        """Show a rule set with its rules.
+
+        An inactive set is a 404, like a missing one, except for staff and
+        keys with the `analyze` scope.
+        """
+        ruleset = get_object_or_404(_visible_sets(request).prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
 
 
@@ -180,11 +211,14 @@ class RuleSetVersionListView(APIView):
     """List the saved versions of one rule set."""
 
     @operation(
-        "rulesets_versions_list", {200: RuleSetVersionSerializer(many=True)}, (404, 405, 500, 503)
+        "rulesets_versions_list",
+        {200: RuleSetVersionSerializer(many=True)},
+        (*READ_ERRORS, 404),
+        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
         """List a rule set's versions, newest first, each with its complete content."""
-        ruleset = get_object_or_404(RuleSet, name=name)
+        ruleset = get_object_or_404(_visible_sets(request), name=name)
         versions = ruleset.versions.select_related("ruleset")
         return Response(RuleSetVersionSerializer(versions, many=True).data)
 
@@ -192,10 +226,15 @@ class RuleSetVersionListView(APIView):
 class RuleSetVersionDetailView(APIView):
     """Show one saved version of a rule set."""
 
-    @operation("rulesets_versions_read", {200: RuleSetVersionSerializer}, (404, 405, 500, 503))
+    @operation(
+        "rulesets_versions_read",
+        {200: RuleSetVersionSerializer},
+        (*READ_ERRORS, 404),
+        security=CHECK_SECURITY,
+    )
     def get(self, request: Request, name: str, number: int) -> Response:
         """Show one version of a rule set: its complete content, as it was saved."""
-        ruleset = get_object_or_404(RuleSet, name=name)
+        ruleset = get_object_or_404(_visible_sets(request), name=name)
         version = ruleset.versions.filter(number=number).select_related("ruleset").first()
         if version is None:
             raise UnknownRuleSetVersionError(name, number)
@@ -206,12 +245,14 @@ class RuleQueryView(RuleBodyView):
     """Find the stored orders that pass, or fail, rules or a rule set."""
 
     body_serializer = RuleQueryRequestSerializer
+    required_scope = Scope.ANALYZE
 
     @operation(
         "rules_query",
         {200: RuleQueryResponseSerializer},
         RULE_ERRORS,
         request_body=RuleQueryRequestSerializer,
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Find the stored orders that pass or fail rules.
@@ -219,7 +260,8 @@ class RuleQueryView(RuleBodyView):
         One SQL query when every rule has a database form (`evaluated_in:
         database`); otherwise the orders are streamed through the Python
         engine (`evaluated_in: python`). Pages are newest id first; pass
-        `next` back as `cursor` for the next page.
+        `next` back as `cursor` for the next page. Needs a key with the
+        `analyze` scope, or a staff admin session.
         """
         data, check, ruleset = self.resolve_body(request)
         page = queries.orders_matching(
@@ -237,6 +279,7 @@ class RuleReportView(RuleBodyView):
 
     body_serializer = RuleReportRequestSerializer
     content_negotiation_class = JSONOnlyNegotiation
+    required_scope = Scope.ANALYZE
 
     @operation(
         "rules_report",
@@ -244,6 +287,7 @@ class RuleReportView(RuleBodyView):
         RULE_ERRORS,
         request_body=RuleReportRequestSerializer,
         produces=["application/x-ndjson", "text/csv"],
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
@@ -251,7 +295,8 @@ class RuleReportView(RuleBodyView):
         One row per order: `order_id`, one boolean column per rule key,
         `passed`. JSON lines by default, CSV with `Accept: text/csv`.
         Computed by one annotated SQL query when every rule has a database
-        form (header `X-Evaluated-In`), streamed in constant memory.
+        form (header `X-Evaluated-In`), streamed in constant memory. Needs
+        a key with the `analyze` scope, or a staff admin session.
         """
         data, check, _ = self.resolve_body(request)
         rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
@@ -273,11 +318,14 @@ class RuleReportView(RuleBodyView):
 class RuleSetPreviewView(APIView):
     """Show what a change to a rule set would do to the stored orders, before saving it."""
 
+    required_scope = Scope.ANALYZE
+
     @operation(
         "rulesets_preview",
         {200: RuleSetPreviewResponseSerializer},
         RULE_ERRORS,
         request_body=RuleSetPreviewRequestSerializer,
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Preview the impact of changing a rule set's rules.
@@ -286,6 +334,8 @@ class RuleSetPreviewView(APIView):
         pass the set now, how many would pass with the proposed rules, how
         many flip each way, and a sample of flipped ids — computed in the
         database when every rule has a database form. Nothing is saved.
+        Needs a key with the `analyze` scope, or a staff admin session (the
+        admin's "Preview impact" button).
         """
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
@@ -295,6 +345,11 @@ class RuleSetPreviewView(APIView):
         )
         answer = {"ruleset": ruleset, "impact": impact}
         return Response(RuleSetPreviewResponseSerializer(answer).data)
+
+
+def _visible_sets(request: Request) -> QuerySet[RuleSet]:
+    """Return the rule sets the caller may see: active ones, or all for analysts."""
+    return RuleSet.objects.all() if may_see_inactive_sets(request) else RuleSet.objects.active()
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

@@ -1,0 +1,10 @@
+"""Application config for the API's shared conventions."""
+
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    """The API app: the keys of client systems, their admin and their command."""
+
+    name = "api"
+    verbose_name = "API access"
