@@ -9,7 +9,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 
-.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium clean
+.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium redis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,18 +42,22 @@ superuser: install .env
 chromium:
 	bash scripts/ensure-chromium.sh
 
+# Debian's redis-server, for the tests that start throw-away ones (marker `redis`).
+redis:
+	bash scripts/ensure-redis.sh
+
 # The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected.
-test: install-dev chromium
+test: install-dev chromium redis
 	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 # The tests that need nothing beyond their own process: no browser, no live
-# server or other processes, no benchmark scripts, no PostgreSQL (markers in pytest.ini).
+# server or other processes, no benchmark scripts, no PostgreSQL, no Redis (markers in pytest.ini).
 test-fast: install-dev
-	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres and not redis" $(PYTEST_ARGS)
 
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
 # PostgreSQL 15 cluster that the script starts and removes.
-test-postgres: install-dev chromium
+test-postgres: install-dev chromium redis
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff, bandit (no medium or high findings) and hadolint, all with no warnings.

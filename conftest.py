@@ -1,7 +1,10 @@
-"""Test-wide environment: settings module, a throw-away secret, plain HTTP.
+"""Test-wide environment: settings module, a throw-away secret, plain HTTP, no throttles.
 
 Set here, before pytest-django sets Django up, because the settings refuse
-to load without ``SECRET_KEY`` when ``DEBUG`` is off.
+to load without ``SECRET_KEY`` when ``DEBUG`` is off. Throttling is off
+(here and in the live servers the tests start, which inherit this
+environment) except in the tests of the throttles themselves: elsewhere a
+test's hundreds of requests from one address must not be refused.
 """
 
 import os
@@ -11,6 +14,9 @@ from typing import Any
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-only-for-the-test-suite-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
+os.environ.setdefault("THROTTLE_CHECK", "off")
+os.environ.setdefault("THROTTLE_ANALYZE", "off")
+os.environ.setdefault("THROTTLE_ANONYMOUS", "off")
 
 import pytest
 from rest_framework.test import APIClient

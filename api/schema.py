@@ -23,13 +23,14 @@ _WHEN = {
     405: "The method is not allowed on this path.",
     413: "The request body is too large.",
     415: "The request body is not JSON.",
+    429: "Too many requests from this caller; `Retry-After` gives the seconds to wait.",
     500: "Unexpected server error; `detail` gives a reference id.",
     503: "The database is not available.",
 }
 # What can go wrong with any request that sends a JSON body.
 JSON_BODY_ERRORS = (400, 405, 413, 415, 500, 503)
-# What any call that authenticates its caller can answer.
-CALLER_ERRORS = (401, 403)
+# What any call that authenticates and counts its caller can answer.
+CALLER_ERRORS = (401, 403, 429)
 
 
 def error_responses(*statuses: int) -> dict[int, openapi.Response]:

@@ -6,6 +6,7 @@ and defaults to a SQLite file in the project folder.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,22 @@ def env_int(name: str, default: int) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     """Return environment variable *name* split on commas, blanks dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """Return the rate in environment variable *name* (``1200/min``); ``off`` is ``None``."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() == "off":
+        return None
+    if not _RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per s, min, hour or day "
+            f"(e.g. 1200/min), or off; not {raw!r}"
+        )
+    return raw
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -142,6 +159,29 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's cache holds the throttles' counts, shared by every worker and replica:
+# the database's by default (its table is made by `migrate`), Redis with REDIS_URL.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that does not answer must not hold requests up for long.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            # Every write counts the rows: few rows, cheap writes. A count
+            # lives until its window ends; expired rows go when this is passed.
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        }
+    }
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -193,8 +233,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Callers (api/auth.py).
+# Callers (api/auth.py) and their limits (api/throttles.py).
 ALLOW_ANONYMOUS_CHECKS = env_bool("ALLOW_ANONYMOUS_CHECKS", True)
+THROTTLE_RATES = {
+    "check": env_rate("THROTTLE_CHECK", "12000/min"),
+    "analyze": env_rate("THROTTLE_ANALYZE", "600/min"),
+    "anonymous": env_rate("THROTTLE_ANONYMOUS", "6000/min"),
+}
 
 REST_FRAMEWORK = {
     # API keys, then the admin's session (CSRF-checked). No HTTP Basic: a
@@ -204,6 +249,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.ScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.CallerRateThrottle"],
     # Trusted proxies in front: the client's address is the one the outermost added.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],

@@ -25,7 +25,8 @@ API_INFO = openapi.Info(
     ),
 )
 
-# The documentation is public and takes no credentials.
+# The documentation is public and takes no credentials; it is counted as
+# anonymous traffic, since generating the schema is not free.
 schema_view = get_schema_view(
     API_INFO, public=True, permission_classes=[AllowAny], authentication_classes=[]
 )

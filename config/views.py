@@ -49,13 +49,15 @@ class NoRulesRegisteredError(APIException):
 
 
 class SiteView(APIView):
-    """A view of the site, not of the API: open to all, it authenticates nobody.
+    """A view of the site, not of the API: open to all, it neither authenticates nor counts.
 
-    A load balancer's probe must get its answer whatever header it sends.
+    A load balancer's probe must get its answer whatever header it sends and
+    however often it asks, without a query to count it.
     """
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    throttle_classes = ()
 
 
 class HealthLiveView(SiteView):

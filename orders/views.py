@@ -38,11 +38,11 @@ WRITE_DESCRIPTION = (
     "CSRF token."
 )
 # What a write can answer besides its success: it needs a user with the model
-# permission, and may name a missing order.
+# permission, counts its caller, and may name a missing order.
 WRITE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS)
 CHANGE_ERRORS = (*WRITE_ERRORS, 404)
-# What a read can answer: a wrong token, a missing order.
-READ_ERRORS = (401, 404, 405, 500, 503)
+# What a read can answer: a wrong token, too many requests, a missing order.
+READ_ERRORS = (401, 404, 405, 429, 500, 503)
 
 # The Swagger type and format of each kind of filter in OrderFilter.
 _FILTER_TYPES = {

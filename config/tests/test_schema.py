@@ -3,9 +3,9 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 POST_ERRORS = {"400", "404", "405", "413", "415", "500", "503"}
-# Every call that authenticates its caller: wrong or missing credentials,
-# credentials without the scope or permission.
-CALLER_ERRORS = {"401", "403"}
+# Every call that authenticates and counts its caller: wrong or missing
+# credentials, credentials without the scope or permission, too many requests.
+CALLER_ERRORS = {"401", "403", "429"}
 READ_ERRORS = {"405", "500", "503", *CALLER_ERRORS}
 OPERATIONS = {
     ("/rules/", "get"): {"200", *READ_ERRORS},
@@ -18,9 +18,9 @@ OPERATIONS = {
     ("/rulesets/{name}/", "get"): {"200", "404", *READ_ERRORS},
     ("/rulesets/{name}/versions/", "get"): {"200", "404", *READ_ERRORS},
     ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", *READ_ERRORS},
-    ("/orders/", "get"): {"200", "400", "401", "404", "405", "500", "503"},
+    ("/orders/", "get"): {"200", "400", "401", "404", "405", "429", "500", "503"},
     ("/orders/", "post"): {"201", *CALLER_ERRORS, *POST_ERRORS} - {"404"},
-    ("/orders/{id}/", "get"): {"200", "401", "404", "405", "500", "503"},
+    ("/orders/{id}/", "get"): {"200", "401", "404", "405", "429", "500", "503"},
     ("/orders/{id}/", "put"): {"200", *CALLER_ERRORS, *POST_ERRORS},
     ("/orders/{id}/", "patch"): {"200", *CALLER_ERRORS, *POST_ERRORS},
     ("/orders/{id}/", "delete"): {"204", "404", *READ_ERRORS},
