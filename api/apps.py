@@ -8,3 +8,7 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "API access"
+
+    def ready(self) -> None:
+        """Connect the receivers that log admin login failures and lockouts."""
+        from api import lockouts  # noqa: F401 (importing connects the receivers)
