@@ -1,34 +1,42 @@
 """Measure ``POST /rules/check/`` against a plain Django view doing the same work.
 
 Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). It
-prepares one site (``migrate``, ``collectstatic``, ``seed_orders``: a SQLite
-file in a temporary folder) and serves it with two gunicorns, both started
-from ``gunicorn.conf.py`` with two sync workers, ``DEBUG`` off and
-``LOG_LEVEL=INFO``:
+prepares one site (``migrate``, ``collectstatic``, ``seed_orders``, and an
+API key with the ``check`` scope: a SQLite file in a temporary folder) and
+serves it with three gunicorns, all started from ``gunicorn.conf.py`` with
+two sync workers, ``DEBUG`` off and ``LOG_LEVEL=INFO``. Four contenders:
 
-``ours``
-    the production settings (``config.settings``: our request-id and access-log
-    middleware, whitenoise, Django's stock middleware, DRF) serving
-    ``POST /rules/check/``;
 ``plain``
     ``bench.settings``: Django's stock middleware only, serving
     ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
-    ``JsonResponse``).
+    ``JsonResponse``);
+``ours``
+    the production settings (``config.settings``: our request-id and access-log
+    middleware, whitenoise, Django's stock middleware, DRF) serving
+    ``POST /rules/check/`` to an anonymous caller, with throttling off;
+``key``
+    the same server, the same requests with ``Authorization: Api-Key <key>``:
+    one more query, by the key's prefix, and a SHA-512 comparison;
+``throttled``
+    a third server, as ``ours`` but with throttling on: each request is
+    counted in the database cache (one read and one write of the count), at
+    a rate no run reaches, so that nothing is refused.
 
 wrk posts the three seeded orders with the three built-in rules at each
-concurrency (8 and 64). After a warm-up of both servers at each level, the
-timed rounds alternate them (plain then ours, then ours then plain, ...), so
-that a drift of the machine's load hits both alike, and each round gives one
-ratio ours/plain per level. The table gives the median requests/s, p50 and
-p99 of the rounds with the lowest and highest, and the median ratio with its
-range; the target is a median ratio of at least 0.75 at every level.
+concurrency (8 and 64). After a warm-up of every contender at each level,
+the timed rounds take them in turns, each round starting one further along,
+so that a drift of the machine's load hits them all alike, and each round
+gives one ratio per pair and level. The table gives the median requests/s,
+p50 and p99 of the rounds with the lowest and highest, and the median
+ratios with their ranges. The targets: ours/plain at least 0.75, key/ours at
+least 0.95 and throttled/ours at least 0.90, at every level.
 
 Other work on the machine lowers the requests/s of whichever side runs at the
 time, so the table also gives each side's server CPU time per request (its
 workers' user + system time over the run, divided by the requests) and the
 ratio plain/ours of those: what ours would reach if the servers had the
 CPUs to themselves, a figure that other work disturbs far less. It exits 1
-if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
+if any request failed (a 429 included). Everything listens on, and talks to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -50,7 +58,13 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.spread import Spread, repeats
-from config.tests.servers import GunicornServer, http_request, prepare_site, start_gunicorn
+from config.tests.servers import (
+    GunicornServer,
+    http_request,
+    manage,
+    prepare_site,
+    start_gunicorn,
+)
 
 logger = logging.getLogger("bench.check_throughput")
 
@@ -60,21 +74,40 @@ ORDER_IDS = (1, 2, 3)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One side of the comparison: the settings its gunicorn runs and the path it posts to."""
+    """One contender: the server it is sent to, the path it posts to, and whether with a key."""
 
     name: str
-    settings: str
+    server: str
     path: str
+    with_key: bool = False
 
 
-OURS = Endpoint("ours", "config.settings", "/rules/check/")
-PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
+PLAIN = Endpoint("plain", "plain", "/bench/plain-check/")
+OURS = Endpoint("ours", "ours", "/rules/check/")
+KEY = Endpoint("key", "ours", "/rules/check/", with_key=True)
+THROTTLED = Endpoint("throttled", "throttled", "/rules/check/")
+ENDPOINTS = (PLAIN, OURS, KEY, THROTTLED)
+# Each server's settings module and environment on top of the site's.
+THROTTLING_OFF = {
+    name: "off" for name in ("THROTTLE_CHECK", "THROTTLE_ANALYZE", "THROTTLE_ANONYMOUS")
+}
+SERVERS = {
+    "plain": {"DJANGO_SETTINGS_MODULE": "bench.settings"},
+    "ours": {"DJANGO_SETTINGS_MODULE": "config.settings", **THROTTLING_OFF},
+    # Counted like production, at a rate that no run reaches.
+    "throttled": {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "THROTTLE_CHECK": "1000000000/min",
+        "THROTTLE_ANONYMOUS": "1000000000/min",
+    },
+}
+# Each ratio: numerator, denominator, target of its median at every level.
+RATIOS = ((OURS, PLAIN, 0.75), (KEY, OURS, 0.95), (THROTTLED, OURS, 0.90))
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
     2: {"min_total_100": False, "min_items_2": False, "divisible_by_5": False},
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
-TARGET_RATIO = 0.75
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
 RESULT_MARKER = "WRK_RESULT "
@@ -84,6 +117,7 @@ RESULT_MARKER = "WRK_RESULT "
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+%(authorization)s
 local bodies = {}
 for _, id in ipairs({%(order_ids)s}) do
   bodies[#bodies + 1] = string.format('{"order_id": %%d, "rules": %(rules)s}', id)
@@ -177,14 +211,16 @@ def ensure_wrk() -> str:
     return found
 
 
-def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
+def check_endpoint(endpoint: Endpoint, base_url: str, headers: dict[str, str]) -> None:
     """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
 
     Our middleware answers with an ``X-Request-ID`` header; the plain stack,
     which must not run it, answers without one.
     """
     for order_id, details in EXPECTED_VERDICTS.items():
-        reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
+        reply = http_request(
+            f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES}, headers=headers
+        )
         where = f"{endpoint.name} {endpoint.path} order {order_id}"
         if reply.status != 200:
             raise RuntimeError(f"{where}: {reply.status} {reply.body!r}")
@@ -192,7 +228,7 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
         expected = {"passed": all(details.values()), "details": details}
         if {key: body.get(key) for key in expected} != expected:
             raise RuntimeError(f"{where}: wrong verdict {body!r}")
-        if ("X-Request-ID" in reply.headers) != (endpoint is OURS):
+        if ("X-Request-ID" in reply.headers) != (endpoint is not PLAIN):
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
 
 
@@ -250,9 +286,10 @@ def run_wrk(
     )
 
 
-def round_order(index: int) -> tuple[Endpoint, Endpoint]:
-    """Return the endpoints in the order round *index* measures them: ABBA, and so on."""
-    return (PLAIN, OURS) if index % 2 == 0 else (OURS, PLAIN)
+def round_order(index: int) -> tuple[Endpoint, ...]:
+    """Return the endpoints in the order round *index* measures them: each starts in turn."""
+    shift = index % len(ENDPOINTS)
+    return ENDPOINTS[shift:] + ENDPOINTS[:shift]
 
 
 def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: int) -> None:
@@ -263,7 +300,7 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
         f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
     ]
     for connections in levels:
-        for endpoint in (PLAIN, OURS):
+        for endpoint in ENDPOINTS:
             runs = [r[endpoint.name, connections] for r in rounds]
             rate = Spread.of(m.rate for m in runs)
             p50 = Spread.of(m.p50_ms for m in runs).median
@@ -275,49 +312,61 @@ def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: i
                 f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
             )
     rows.append("")
-    met = total_errors == 0
-    for connections in levels:
-        pairs = [(r["ours", connections], r["plain", connections]) for r in rounds]
-        ratio = Spread.of(ours.rate / plain.rate for ours, plain in pairs)
-        by_cpu = Spread.of(plain.cpu_us / ours.cpu_us for ours, plain in pairs)
-        met = met and ratio.median >= TARGET_RATIO
-        rows.append(f"ratio ours/plain req/s at c{connections}: {ratio.format()}")
-        rows.append(
-            f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
+    targets = []
+    for top, bottom, target in RATIOS:
+        met = total_errors == 0
+        for connections in levels:
+            pairs = [(r[top.name, connections], r[bottom.name, connections]) for r in rounds]
+            ratio = Spread.of(a.rate / b.rate for a, b in pairs)
+            by_cpu = Spread.of(b.cpu_us / a.cpu_us for a, b in pairs)
+            met = met and ratio.median >= target
+            rows.append(
+                f"ratio {top.name}/{bottom.name} req/s at c{connections}: {ratio.format()}"
+            )
+            rows.append(
+                f"ratio {bottom.name}/{top.name} server CPU per request at c{connections}: "
+                f"{by_cpu.format()}"
+            )
+        targets.append(
+            f"target: median {top.name}/{bottom.name} req/s ratio >= {target} at every level "
+            f"with zero errors: {'met' if met else 'NOT met'}"
         )
     rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
     rows.append(f"total errors (all runs, warm-up included): {total_errors}")
-    rows.append(
-        f"target: median req/s ratio >= {TARGET_RATIO} at every level with zero errors: "
-        f"{'met' if met else 'NOT met'}"
-    )
+    rows.extend(targets)
     sys.stdout.write("\n".join(rows) + "\n")
 
 
 def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
-    """Serve both endpoints from *workdir*, measure and report them; return the errors."""
-    script = workdir / "check.lua"
-    script.write_text(
-        WRK_SCRIPT
-        % {
-            "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
-            "rules": json.dumps(RULES),
-            "marker": RESULT_MARKER,
-        }
-    )
+    """Serve every endpoint from *workdir*, measure and report them; return the errors."""
     load = os.getloadavg()[0]
     if load > BUSY_LOAD:
         logger.warning("load average is %.1f: other work will skew the figures", load)
     logger.info("preparing the site in %s", workdir)
     env = prepare_site(workdir, LOG_LEVEL="INFO", WEB_CONCURRENCY=str(args.workers))
+    key = manage(env, "create_api_key", "bench", "--scopes", "check").splitlines()[-1]
+    authorization = f"Api-Key {key}"
+    send_key = f'wrk.headers["Authorization"] = "{authorization}"'
+    scripts = {}
+    for endpoint in ENDPOINTS:
+        scripts[endpoint.name] = workdir / f"{endpoint.name}.lua"
+        scripts[endpoint.name].write_text(
+            WRK_SCRIPT
+            % {
+                "authorization": send_key if endpoint.with_key else "",
+                "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
+                "rules": json.dumps(RULES),
+                "marker": RESULT_MARKER,
+            }
+        )
     servers: dict[str, GunicornServer] = {}
 
     def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
         """Drive *endpoint* at *connections* for *duration* seconds."""
         measurement = run_wrk(
             wrk,
-            script,
-            servers[endpoint.name],
+            scripts[endpoint.name],
+            servers[endpoint.server],
             endpoint.path,
             endpoint=endpoint.name,
             connections=connections,
@@ -335,16 +384,15 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
         return measurement
 
     try:
-        for endpoint in (PLAIN, OURS):
-            servers[endpoint.name] = start_gunicorn(
-                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings},
-                workdir / f"{endpoint.name}.log",
-            )
-            check_endpoint(endpoint, servers[endpoint.name].url)
+        for name, server_env in SERVERS.items():
+            servers[name] = start_gunicorn({**env, **server_env}, workdir / f"{name}.log")
+        for endpoint in ENDPOINTS:
+            headers = {"Authorization": authorization} if endpoint.with_key else {}
+            check_endpoint(endpoint, servers[endpoint.server].url, headers)
         warmups = [
             measure(endpoint, connections, args.warmup)
             for connections in args.connections
-            for endpoint in (PLAIN, OURS)
+            for endpoint in ENDPOINTS
         ]
         rounds = []
         for index in range(args.rounds):
