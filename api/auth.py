@@ -21,7 +21,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 from rest_framework_api_key.permissions import KeyParser
 
-from api.models import ClientKey, Scope
+from api.models import ClientKey, Scope, VerifiedKey
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -43,7 +43,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     keyword = "Api-Key"
     _parser = KeyParser()
 
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, ClientKey] | None:
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, VerifiedKey] | None:
         """Return no user and the caller's key, or ``None`` when no key is sent.
 
         Raises ``AuthenticationFailed`` (401) for a wrong, revoked or expired key.
@@ -51,13 +51,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = self._parser.get_from_authorization(request)
         if key is None:
             return None
-        try:
-            client_key = ClientKey.objects.get_from_key(key)
-        except ClientKey.DoesNotExist:
-            raise AuthenticationFailed("Invalid API key.") from None
-        if client_key.has_expired:
+        verified = ClientKey.objects.verify(key)
+        if verified is None:
+            raise AuthenticationFailed("Invalid API key.")
+        if verified.expired:
             raise AuthenticationFailed("API key has expired.")
-        return AnonymousUser(), client_key
+        return AnonymousUser(), verified
 
     def authenticate_header(self, request: Request) -> str:
         """Name the scheme in ``WWW-Authenticate``, which makes DRF answer 401, not 403."""
@@ -72,7 +71,7 @@ def view_scope(view: APIView) -> str:
 def caller_may(request: Request, scope: str) -> bool:
     """Return whether the authenticated caller holds *scope*: a key with it, or staff."""
     key = request.auth
-    if isinstance(key, ClientKey):
+    if isinstance(key, VerifiedKey):
         return key.has_scope(scope)
     return bool(request.user.is_staff)
 
@@ -114,7 +113,7 @@ def caller_name(request: HttpRequest) -> str:
     naming a caller never queries the database.
     """
     key = getattr(request, "auth", None)
-    if isinstance(key, ClientKey):
+    if isinstance(key, VerifiedKey):
         return f"key:{key.name}"
     user = getattr(request, "user", None)
     if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):

@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.auth import client_address, view_scope
-from api.models import ClientKey
+from api.models import VerifiedKey
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -49,7 +49,7 @@ class CallerRateThrottle(SimpleRateThrottle):
     def bucket(self, request: Request, view: APIView) -> tuple[str, str]:
         """Return the name of the caller's rate and the name of its count."""
         key = request.auth
-        if isinstance(key, ClientKey):
+        if isinstance(key, VerifiedKey):
             return view_scope(view), f"key:{key.prefix}"
         if request.user.is_authenticated:
             return view_scope(view), f"user:{request.user.pk}"
