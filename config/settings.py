@@ -178,7 +178,8 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's DatabaseCache, whose increments are one read and one write.
+            "BACKEND": "api.throttles.CountingDatabaseCache",
             "LOCATION": "django_cache",
             # Every write counts the rows: few rows, cheap writes. A count
             # lives until its window ends; expired rows go when this is passed.

@@ -8,6 +8,7 @@ midnight UTC would see its count start again (one chance in thousands).
 import json
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -82,6 +83,51 @@ def test_two_workers_of_one_server_share_one_count(
     assert by_second == [200, 200]
     assert [first_again, *by_first] == [200, 200, 200, 429]
     assert second_again == 429
+
+
+def test_concurrent_requests_never_pass_the_limit_together(
+    gunicorn_factory: Callable[..., GunicornServer], gunicorn_site
+):
+    _, env = gunicorn_site
+    key = _make_key(env, "concurrent")
+    server = gunicorn_factory(WEB_CONCURRENCY="2", THROTTLE_CHECK="20/day")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: _check(server.url, key), range(60)))
+
+    # Each increment is atomic: exactly the limit passes, however they interleave.
+    assert sorted(statuses) == [200] * 20 + [429] * 40
+
+
+# Four threads, each with its own database connection, add 200 each to one count.
+CONCURRENT_INCREMENTS = """
+import sys, threading
+from django.core.cache import cache
+from django.db import connection
+
+def add_200():
+    for _ in range(200):
+        cache.incr("shared-count")
+    connection.close()
+
+cache.delete("shared-count")
+cache.add("shared-count", 0, 300)
+threads = [threading.Thread(target=add_200) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+sys.stdout.write(str(cache.get("shared-count")))
+"""
+
+
+def test_increments_on_the_database_cache_from_many_connections_are_never_lost(gunicorn_site):
+    """Django's own ``incr`` (a get, then a set) loses most of them here."""
+    _, env = gunicorn_site
+
+    output = manage(env, "shell", "--no-imports", "--command", CONCURRENT_INCREMENTS)
+
+    assert output.splitlines()[-1] == "800"
 
 
 @pytest.mark.redis
