@@ -1,7 +1,8 @@
 """Limits per caller: requests counted per fixed window in Django's cache.
 
-Every worker and every replica counts in the same cache: the database's
-(``DatabaseCache``) by default, Redis when ``REDIS_URL`` is set. A key or a
+Every worker and every replica counts in the same cache: the database's by
+default (``CountingDatabaseCache``: Django's ``DatabaseCache`` with an
+increment that loses no count), Redis when ``REDIS_URL`` is set. A key or a
 user has the rate of the view's scope (``THROTTLE_CHECK``,
 ``THROTTLE_ANALYZE``); an anonymous caller, by address, ``THROTTLE_ANONYMOUS``.
 """
