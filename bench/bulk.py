@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import logging.config
 import resource
 import subprocess
 import sys
@@ -54,11 +55,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.spread import Spread, repeats
+from config.logs import logging_config
 from config.tests.servers import REPO_ROOT, production_env
 
 logger = logging.getLogger("bench.bulk")
@@ -110,14 +110,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def configure_logging() -> None:
     """Send this process's log lines to stdout as JSON, as the service does."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.config.dictConfig(logging_config("INFO"))
 
 
 def leg_command(args: argparse.Namespace) -> list[str]:

@@ -16,7 +16,7 @@ def logging_config(level: str) -> dict[str, Any]:
         "filters": {"request_id": {"()": "api.request_ids.RequestIdFilter"}},
         "formatters": {
             "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
+                "()": "pythonjsonlogger.orjson.OrjsonFormatter",
                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             }

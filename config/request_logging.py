@@ -11,7 +11,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 
 from api.auth import caller_name, client_address
 from api.request_ids import REQUEST_ID
-from config.shutdown import notify_alive
+from config.shutdown import notify_alive, stream_in_small_steps
 
 logger = logging.getLogger("config.access")
 
@@ -59,6 +59,7 @@ class RequestLoggingMiddleware:
                 sent = int(response.get("Content-Length", 0))
                 _log_access(access, response.status_code, started, sent)
             elif isinstance(response, StreamingHttpResponse):
+                stream_in_small_steps(request.META.get("gunicorn.socket"))
                 response.streaming_content = _logged_stream(
                     response.streaming_content, response.status_code, access, started
                 )

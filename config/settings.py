@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_yasg",
+    "simple_history",
     "axes",
     "api.apps.ApiConfig",
     "orders.apps.OrdersConfig",
@@ -113,6 +114,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who changed what: the change history records the request's user.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out login with a 429.
@@ -259,6 +262,10 @@ THROTTLE_RATES = {
     "analyze": env_rate("THROTTLE_ANALYZE", "600/min"),
     "anonymous": env_rate("THROTTLE_ANONYMOUS", "6000/min"),
 }
+
+# The change history is a read-only record: a rule set is restored from its
+# versions, never by reverting its history.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 REST_FRAMEWORK = {
     # API keys, then the admin's session (CSRF-checked). No HTTP Basic: a

@@ -140,7 +140,23 @@ def notify_alive() -> None:
         _worker.notify()
 
 
+def stream_in_small_steps(sock: socket.socket | None) -> None:
+    """Give the socket a response streams to a small send buffer, so each write waits little.
+
+    Linux wakes a writer blocked on a full socket only once half the send
+    buffer has drained. With the default buffer (megabytes), one write to a
+    slow reader could wait far longer than the worker timeout however often
+    ``notify_alive`` is called between writes; with ``STREAM_SEND_BUFFER``
+    it waits for at most about that many bytes to reach the client. *sock*
+    is gunicorn's client socket (``None`` outside gunicorn).
+    """
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SEND_BUFFER)
+
+
 _worker: SyncWorker | None = None
+# Bytes of send buffer for a streamed response (the kernel doubles it).
+STREAM_SEND_BUFFER = 64 * 1024
 
 
 class DrainingSyncWorker(SyncWorker):

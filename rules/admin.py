@@ -1,14 +1,50 @@
-"""Admin for rule sets: a set with its items inline."""
+"""Admin for rule sets (a set with its items inline, its versions) and condition rules.
 
+Every change is in each object's history (django-simple-history); a rule
+set's history page shows its items' changes too.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import HistoricalChanges
 
-from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.diffs import ItemChange, describe_item, item_field_changes
+from rules.engine import InvalidRuleParamsError, UnknownRuleError
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+
+VERSIONS_PER_PAGE = 20
+ITEM_CHANGES_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """A version on the rule set page, with how it differs from the one before."""
+
+    version: RuleSetVersion
+    changes: list[ItemChange]
+    current: bool
+
+
+@dataclass(frozen=True)
+class ItemHistoryRow:
+    """One recorded change to an item of a rule set, in words."""
+
+    record: HistoricalChanges
+    key: str
+    details: tuple[str, ...]
 
 
 class RuleSetItemFormSet(BaseInlineFormSet):
@@ -37,8 +73,12 @@ class RuleSetItemInline(admin.TabularInline):
 
 
 @admin.register(RuleSet)
-class RuleSetAdmin(admin.ModelAdmin):
-    """List and edit rule sets; every save publishes the set as its next version."""
+class RuleSetAdmin(SimpleHistoryAdmin):
+    """List and edit rule sets; every save publishes the set as its next version.
+
+    The change page lists the versions, each with its changes from the one
+    before and a button that restores it as the next version.
+    """
 
     list_display = ("name", "active", "version", "rule_count", "updated_at")
     list_filter = ("active",)
@@ -46,6 +86,7 @@ class RuleSetAdmin(admin.ModelAdmin):
     readonly_fields = ("version", "updated_at")
     fields = ("name", "description", "active", "version", "updated_at")
     inlines = (RuleSetItemInline,)
+    object_history_template = "admin/rules/ruleset/object_history.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RuleSet]:
         """Count each set's rules in the list query."""
@@ -61,9 +102,127 @@ class RuleSetAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         form.instance.publish(by=request.user.get_username())
 
+    def get_urls(self) -> list[URLPattern]:
+        """Add the URL that restores a version (before the catch-all of the set's own)."""
+        restore = self.admin_site.admin_view(require_POST(self.restore_view))
+        return [
+            path(
+                "<path:object_id>/versions/<int:number>/restore/",
+                restore,
+                name="rules_ruleset_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: RuleSet | None = None,
+    ) -> TemplateResponse:
+        """Add the set's versions, a page of them, to its change page."""
+        if obj is not None:
+            page = Paginator(obj.versions.all(), VERSIONS_PER_PAGE).get_page(
+                request.GET.get("versions_page")
+            )
+            context["versions"] = page
+            context["version_rows"] = self.version_rows(obj, page)
+            context["can_restore"] = self.has_change_permission(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def version_rows(self, ruleset: RuleSet, page: Page) -> list[VersionRow]:
+        """Return the versions of *page*, each with its changes from the one before."""
+        versions = list(page.object_list)
+        if not versions:
+            return []
+        before = ruleset.versions.filter(number__lt=versions[-1].number).first()
+        return [
+            VersionRow(version, version.changes_since(previous), version.number == ruleset.version)
+            for version, previous in zip(versions, [*versions[1:], before], strict=True)
+        ]
+
+    def restore_view(self, request: HttpRequest, object_id: str, number: int) -> HttpResponse:
+        """Restore version *number* of the set as its next version; back to the set's page.
+
+        Staff with the permission to change the set only; a version that
+        names a rule that no longer exists is refused with a message.
+        """
+        ruleset = self.get_object(request, unquote(object_id))
+        if ruleset is None:
+            raise Http404("No such rule set.")
+        if not self.has_change_permission(request, ruleset):
+            raise PermissionDenied
+        version = get_object_or_404(ruleset.versions, number=number)
+        current = ruleset.version
+        try:
+            restored = ruleset.restore(version, by=request.user.get_username())
+        except UnknownRuleError as exc:
+            self.message_user(
+                request,
+                f"Version {number} was not restored: it uses rule(s) that no longer exist: "
+                f"{', '.join(exc.unknown)}.",
+                messages.ERROR,
+            )
+        except InvalidRuleParamsError as exc:
+            self.message_user(
+                request, f"Version {number} was not restored: {exc}.", messages.ERROR
+            )
+        else:
+            self.message_user(request, *self.restore_message(version, restored, current))
+            if restored.number != current:
+                self.log_change(
+                    request, ruleset, f"Restored version {number} as version {restored.number}."
+                )
+        return HttpResponseRedirect(reverse("admin:rules_ruleset_change", args=[ruleset.pk]))
+
+    def restore_message(
+        self, version: RuleSetVersion, restored: RuleSetVersion, current: int
+    ) -> tuple[str, int]:
+        """Say what restoring *version* did, and how loudly."""
+        if restored.number == current:
+            return (
+                f"Version {current}, the current one, already holds the items of version "
+                f"{version.number}; nothing changed.",
+                messages.INFO,
+            )
+        message = f"Version {version.number} restored as version {restored.number}."
+        changed = version.conditions_changed_in(restored)
+        if not changed:
+            return message, messages.SUCCESS
+        return (
+            f"{message} The stored condition rule(s) {', '.join(changed)} changed since "
+            f"version {version.number}: version {restored.number} holds them as they are now.",
+            messages.WARNING,
+        )
+
+    def render_history_view(
+        self, request: HttpRequest, template: str, context: dict[str, Any], **kwargs: Any
+    ) -> HttpResponse:
+        """Add the changes to the set's items, a page of them, to its history page."""
+        records = RuleSetItem.history.filter(ruleset_id=context["object"].pk).select_related(
+            "history_user"
+        )
+        page = Paginator(records, ITEM_CHANGES_PER_PAGE).get_page(request.GET.get("items_page"))
+        context["item_changes"] = page
+        context["item_change_rows"] = [self.item_history_row(record) for record in page]
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def item_history_row(self, record: Any) -> ItemHistoryRow:
+        """Return one recorded change to an item: what it held, or what changed."""
+        held = record.instance.content(None)
+        previous = record.prev_record if record.history_type == "~" else None
+        if previous is None:
+            details = describe_item(held)
+        else:
+            details = item_field_changes(previous.instance.content(None), held)
+        return ItemHistoryRow(record, str(record.instance), details)
+
 
 @admin.register(ConditionRule)
-class ConditionRuleAdmin(admin.ModelAdmin):
+class ConditionRuleAdmin(SimpleHistoryAdmin):
     """List and edit stored condition rules; a bad condition is a form error."""
 
     list_display = ("name", "severity", "description", "updated_at")

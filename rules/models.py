@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from rules.conditions import (
     Condition,
@@ -23,6 +24,7 @@ from rules.conditions import (
     StoredRule,
     compile_condition,
 )
+from rules.diffs import ItemChange, diff_items
 from rules.engine import (
     CodeRules,
     InvalidRuleParamsError,
@@ -36,6 +38,20 @@ from rules.engine import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def acting_username() -> str:
+    """Return the name of the user the change history records for this request, else "".
+
+    ``HistoryRequestMiddleware`` keeps the request being served where the
+    change history reads its user; outside a request (a shell, a migration,
+    a command) nobody is acting.
+    """
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return user.get_username()
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
@@ -83,13 +99,14 @@ class RuleSet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RuleSetQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
-        """Return the set's name and version."""
-        return f"{self.name} v{self.version}"
+        """Return the set's name (its versions are labelled ``name vN``)."""
+        return self.name
 
     def specs(self) -> list[RuleSpec]:
         """Return the set's items as edited now, in order, as rule specs."""
@@ -115,12 +132,15 @@ class RuleSet(models.Model):
         return [item.content(stored.get(item.rule)) for item in items]
 
     @transaction.atomic
-    def publish(self, *, by: str = "") -> "RuleSetVersion":
+    def publish(self, *, by: str | None = None) -> "RuleSetVersion":
         """Save the set's content as its next version, unless the current one holds it.
 
         One call is one version, however many items changed; *by* names who
-        saved it. Returns the current version.
+        saved it, by default the user the change history records for this
+        request (nobody outside one). Returns the current version.
         """
+        if by is None:
+            by = acting_username()
         locked = RuleSet.objects.select_for_update().get(pk=self.pk)
         content = self.content()
         current = locked.versions.first()
@@ -134,6 +154,54 @@ class RuleSet(models.Model):
         self.version = number
         logger.info(
             "rule set version saved", extra={"ruleset": self.name, "version": number, "by": by}
+        )
+        return published
+
+    @transaction.atomic
+    def restore(self, version: "RuleSetVersion", *, by: str) -> "RuleSetVersion":
+        """Set the items to those of *version*, one of this set's, and publish them.
+
+        The versions saved so far stay as they are: the restored items become
+        the next version, which takes each stored condition rule as it is now.
+        Items that *version* holds as they are now are kept; the others are
+        deleted and *version*'s created, so the change history shows what the
+        restore changed. Raises ``UnknownRuleError`` when a rule of *version*
+        no longer exists, and ``InvalidRuleParamsError`` when its parameters no
+        longer fit its rule, changing nothing. Returns the current version,
+        which is the one that held these items already if there was one.
+        """
+        resolver.resolve(version.specs())
+        RuleSet.objects.select_for_update().get(pk=self.pk)
+        wanted = [_editable(item) for item in version.items]
+        reason = f"Restored from version {version.number}"
+        for existing in self.items.all():
+            held = _editable(existing.content(None))
+            if held in wanted:
+                wanted.remove(held)
+            else:
+                existing._change_reason = reason
+                existing.delete()
+        for item in wanted:
+            created = RuleSetItem(
+                ruleset=self,
+                position=item["position"],
+                rule=item["rule"],
+                params=item["params"],
+                alias=item["as"],
+                severity=item["severity"],
+            )
+            created._change_reason = reason
+            created.save()
+        published = self.publish(by=by)
+        logger.info(
+            "rule set version restored",
+            extra={
+                "ruleset": self.name,
+                "restored": version.number,
+                "version": published.number,
+                "conditions_changed": version.conditions_changed_in(published),
+                "by": by,
+            },
         )
         return published
 
@@ -195,6 +263,17 @@ class RuleSetVersion(models.Model):
             for item in sorted(self.items, key=lambda item: item["position"])
         ]
 
+    def changes_since(self, previous: "RuleSetVersion | None") -> list[ItemChange]:
+        """Return how this version's items differ from *previous*'s (all added if none)."""
+        return diff_items(previous.items if previous is not None else [], self.items)
+
+    def conditions_changed_in(self, other: "RuleSetVersion") -> list[str]:
+        """Return the stored condition rules of this version that *other* holds otherwise."""
+        held = other.conditions_by_rule()
+        return sorted(
+            name for name, stored in self.conditions_by_rule().items() if held.get(name) != stored
+        )
+
     def conditions_by_rule(self) -> dict[str, Any]:
         """Return the stored condition rules among the items, as they were, by name."""
         return {item["rule"]: item["stored"] for item in self.items if item.get("stored")}
@@ -226,6 +305,8 @@ class RuleSetItem(models.Model):
         blank=True,
         help_text="Blank: the rule's default severity.",
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]
@@ -281,6 +362,11 @@ class RuleSetItem(models.Model):
             raise ValidationError({"params": messages}) from None
 
 
+def _editable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what an operator edits of a version's item: all but its stored rule."""
+    return {name: value for name, value in item.items() if name != "stored"}
+
+
 class ConditionRuleQuerySet(models.QuerySet["ConditionRule"]):
     """Queries of stored condition rules: a rule source for the resolver."""
 
@@ -315,6 +401,7 @@ class ConditionRule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ConditionRuleQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -324,7 +411,10 @@ class ConditionRule(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, and publish a new version of every rule set whose current version uses it."""
+        """Save, and publish a new version of every rule set whose current version uses it.
+
+        The versions name the user acting, as the change history records it.
+        """
         with transaction.atomic():
             super().save(*args, **kwargs)
             for version in self.current_versions_using():

@@ -36,3 +36,4 @@ def test_plain_view_answers_404_for_a_missing_order(api_client):
     )
 
     assert response.status_code == 404
+    assert b"passed" not in response.content

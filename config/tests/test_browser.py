@@ -241,3 +241,63 @@ def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, 
     assert "Would newly pass: 0 []" in result.text
     ruleset = http_request(f"{gunicorn_server}/rulesets/checkout/").json()
     assert ruleset["items"][0]["name"] == "min_total_100"
+
+
+AUDITOR_PASSWORD = "versions-auditor-password-1234"
+SETUP_VERSIONED_RULESET = f"""
+from django.contrib.auth.models import User
+from rules.models import RuleSet, RuleSetItem
+User.objects.create_superuser("auditor", "auditor@example.com", "{AUDITOR_PASSWORD}")
+ruleset = RuleSet.objects.create(name="audited")
+item = RuleSetItem.objects.create(
+    ruleset=ruleset, rule="total_greater_than", params={{"amount": "100.00"}}
+)
+ruleset.publish(by="auditor")
+item.params = {{"amount": "160.00"}}
+item.save()
+ruleset.publish(by="auditor")
+"""
+
+
+def test_admin_restores_an_older_rule_set_version(
+    browser, gunicorn_site, gunicorn_server, tmp_path
+):
+    _, env = gunicorn_site
+    manage(env, "shell", "--command", SETUP_VERSIONED_RULESET)
+    browser.get(f"{gunicorn_server}/admin/login/")
+    browser.delete_all_cookies()
+    browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
+    browser.find_element(By.ID, "id_username").send_keys("auditor")
+    browser.find_element(By.ID, "id_password").send_keys(AUDITOR_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "audited"))).click()
+    console_errors(browser, gunicorn_server)
+
+    second = wait(browser).until(ec.presence_of_element_located((By.ID, "ruleset-version-2")))
+    second_text = second.text
+    browser.find_element(By.CSS_SELECTOR, "#ruleset-version-1 button[type=submit]").click()
+    third = wait(browser).until(ec.presence_of_element_located((By.ID, "ruleset-version-3")))
+    browser.execute_script(
+        "arguments[0].scrollIntoView({behavior: 'instant'});",
+        browser.find_element(By.ID, "ruleset-versions"),
+    )
+    browser.save_screenshot(str(tmp_path / "ruleset-versions.png"))
+
+    assert "(current)" in second_text
+    assert 'Changed total_greater_than: params {"amount": "100.00"} → {"amount": "160.00"}' in (
+        second_text
+    )
+    message = browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    assert "Version 1 restored as version 3." in message
+    assert "auditor" in third.text
+    assert "(current)" in third.text
+    assert 'Changed total_greater_than: params {"amount": "160.00"} → {"amount": "100.00"}' in (
+        third.text
+    )
+    assert "Restore this version" not in third.text
+    assert (tmp_path / "ruleset-versions.png").stat().st_size > 0
+    versions = http_request(f"{gunicorn_server}/rulesets/audited/versions/").json()
+    assert [version["version"] for version in versions] == [3, 2, 1]
+    assert versions[0]["items"] == versions[2]["items"]
+    assert versions[0]["items"] != versions[1]["items"]
+    assert console_errors(browser, gunicorn_server) == []

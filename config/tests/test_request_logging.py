@@ -28,7 +28,7 @@ def test_logging_is_configured_as_json_lines_on_stdout():
     config = django_settings.LOGGING
 
     assert config["handlers"]["stdout"]["stream"] == "ext://sys.stdout"
-    assert config["formatters"]["json"]["()"] == "pythonjsonlogger.json.JsonFormatter"
+    assert config["formatters"]["json"]["()"] == "pythonjsonlogger.orjson.OrjsonFormatter"
 
 
 def test_each_request_logs_one_access_line_with_the_request_id(client, json_log_lines):

@@ -6,10 +6,8 @@ from django.core.exceptions import ValidationError
 
 from orders.models import Order
 from orders.services import (
-    CONSTRAINT_MESSAGE,
     RANDOM_MAX_ITEMS,
     RANDOM_SPAN,
-    order_create,
     order_delete,
     order_update,
     orders_seed_random,
@@ -49,30 +47,6 @@ def test_order_delete_removes_the_order():
 
     order_delete(order=order)
 
-    assert not Order.objects.exists()
-
-
-@pytest.mark.django_db
-def test_a_row_the_database_refuses_becomes_a_validation_error(monkeypatch):
-    """With model validation bypassed, the check constraint is the last line."""
-    monkeypatch.setattr(Order, "full_clean", lambda self: None)
-
-    with pytest.raises(ValidationError) as excinfo:
-        order_create(total=Decimal("-1.00"), items_count=1)
-
-    assert excinfo.value.messages == ["Total must be at least 0.00."]
-    assert not Order.objects.exists()
-
-
-@pytest.mark.django_db
-def test_a_refused_row_python_cannot_explain_gets_a_generic_message(monkeypatch):
-    monkeypatch.setattr(Order, "full_clean", lambda self: None)
-    monkeypatch.setattr(Order, "validate_constraints", lambda self: None)
-
-    with pytest.raises(ValidationError) as excinfo:
-        order_create(total=Decimal("5.00"), items_count=0)
-
-    assert excinfo.value.messages == [CONSTRAINT_MESSAGE]
     assert not Order.objects.exists()
 
 

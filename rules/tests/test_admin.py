@@ -1,11 +1,13 @@
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 
 from rules.conditions import ConditionError, compile_condition
-from rules.models import ConditionRule, RuleSet
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 from rules.tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +266,274 @@ def test_the_admin_refuses_to_delete_a_stored_rule_a_set_uses_naming_the_set(adm
     assert confirmed.status_code == 200
     assert "used by rule set(s) checkout v1" in confirmed.content.decode()
     assert ConditionRule.objects.filter(pk=rule.pk).exists()
+
+
+def _change_url(ruleset: RuleSet) -> str:
+    return reverse("admin:rules_ruleset_change", args=[ruleset.pk])
+
+
+def _restore_url(ruleset: RuleSet, number: int) -> str:
+    return reverse("admin:rules_ruleset_restore", args=[ruleset.pk, number])
+
+
+def _existing(item: RuleSetItem, **changes: str) -> dict:
+    fields = _item(item.position, item.rule, json.dumps(item.params), item.alias, item.severity)
+    return {**fields, **changes, "id": str(item.pk), "ruleset": str(item.ruleset_id)}
+
+
+def _unchanged_params(data: dict, *indexes: int) -> dict:
+    """Add the initial params the page sends beside each item's (a callable default)."""
+    return {**data, **{f"initial-items-{index}-params": "{}" for index in indexes}}
+
+
+def test_the_history_of_a_rule_set_shows_who_changed_which_field_from_what_to_what(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+    data = _unchanged_params(_form("checkout", _existing(ruleset.items.get()), initial=1), 0)
+    data["description"] = "At checkout, in the shop."
+
+    admin_client.post(_change_url(ruleset), data)
+    page = admin_client.get(reverse("admin:rules_ruleset_history", args=[ruleset.pk]))
+
+    latest = ruleset.history.first()
+    assert (latest.history_type, latest.history_user.get_username()) == ("~", "admin")
+    assert RuleSetItem.history.count() == 1
+    [change] = latest.diff_against(latest.prev_record).changes
+    assert (change.field, change.old, change.new) == (
+        "description",
+        "At checkout.",
+        "At checkout, in the shop.",
+    )
+    content = " ".join(page.content.decode().split())
+    assert (
+        "<strong>Description:</strong> At checkout. &nbsp;&rarr;&nbsp;&nbsp;"
+        "At checkout, in the shop."
+    ) in content
+
+
+def test_the_history_of_a_rule_set_shows_its_items_changes_by_whom(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "total_greater_than", '{"amount": "100"}')))
+    ruleset = RuleSet.objects.get()
+    item = ruleset.items.get()
+    data = _form(
+        "checkout",
+        _existing(item, params='{"amount": "160.00"}', severity="warning"),
+        _item(2, "min_items_2"),
+        initial=1,
+    )
+
+    admin_client.post(_change_url(ruleset), data)
+    page = admin_client.get(reverse("admin:rules_ruleset_history", args=[ruleset.pk]))
+
+    records = RuleSetItem.history.filter(ruleset_id=ruleset.pk)
+    assert {(r.rule, r.history_type, r.history_user.get_username()) for r in records} == {
+        ("total_greater_than", "+", "admin"),
+        ("total_greater_than", "~", "admin"),
+        ("min_items_2", "+", "admin"),
+    }
+    rows = [row.details for row in page.context["item_change_rows"]]
+    assert rows[:2] == [
+        ("position 2", "rule min_items_2"),
+        ('params {"amount": "100"} → {"amount": "160.00"}', "severity default → warning"),
+    ]
+    assert "severity default → warning" in page.content.decode()
+
+
+def test_the_history_of_a_condition_rule_shows_who_changed_the_condition(admin_client):
+    admin_client.post(CONDITION_ADD, _condition_form("big", '{">": [{"var": "total"}, "100"]}'))
+    rule = ConditionRule.objects.get()
+
+    admin_client.post(
+        reverse("admin:rules_conditionrule_change", args=[rule.pk]),
+        _condition_form("big", '{">": [{"var": "total"}, "150"]}'),
+    )
+    page = admin_client.get(reverse("admin:rules_conditionrule_history", args=[rule.pk]))
+
+    latest = rule.history.first()
+    assert latest.history_user.get_username() == "admin"
+    [change] = latest.diff_against(latest.prev_record).changes
+    assert (change.field, change.old, change.new) == (
+        "condition",
+        {">": [{"var": "total"}, "100"]},
+        {">": [{"var": "total"}, "150"]},
+    )
+    content = page.content.decode()
+    assert "Condition:" in content
+    assert "&#x27;150&#x27;" in content
+
+
+def test_a_condition_rule_change_republishes_its_sets_by_the_admin_who_made_it(admin_client):
+    admin_client.post(CONDITION_ADD, _condition_form("big", '{">": [{"var": "total"}, "100"]}'))
+    rule = ConditionRule.objects.get()
+    ruleset = RuleSet.objects.create(name="checkout")
+    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
+    ruleset.publish(by="someone")
+
+    admin_client.post(
+        reverse("admin:rules_conditionrule_change", args=[rule.pk]),
+        _condition_form("big", '{">": [{"var": "total"}, "150"]}'),
+    )
+
+    current = RuleSet.objects.get().current()
+    assert (current.number, current.created_by) == (2, "admin")
+
+
+@pytest.fixture
+def versioned(db) -> RuleSet:
+    """Return a set with two versions: total over 100, then over 160 and two items."""
+    ruleset = RuleSet.objects.create(name="checkout")
+    item = RuleSetItem.objects.create(
+        ruleset=ruleset, rule="total_greater_than", params={"amount": "100.00"}
+    )
+    ruleset.publish(by="alice")
+    item.params = {"amount": "160.00"}
+    item.save()
+    RuleSetItem.objects.create(ruleset=ruleset, position=2, rule="min_items_2")
+    ruleset.publish(by="bob")
+    return ruleset
+
+
+def test_the_change_page_lists_the_versions_with_their_changes(admin_client, versioned):
+    response = admin_client.get(_change_url(versioned))
+
+    rows = response.context["version_rows"]
+    assert [(r.version.number, r.version.created_by, r.current) for r in rows] == [
+        (2, "bob", True),
+        (1, "alice", False),
+    ]
+    assert [str(change) for change in rows[0].changes] == [
+        'Changed total_greater_than: params {"amount": "100.00"} → {"amount": "160.00"}',
+        "Added min_items_2: position 2, rule min_items_2",
+    ]
+    assert [str(change) for change in rows[1].changes] == [
+        "Added total_greater_than: position 1, rule total_greater_than, "
+        'params {"amount": "100.00"}'
+    ]
+    content = response.content.decode()
+    assert "Changed total_greater_than: params {&quot;amount&quot;: &quot;100.00&quot;}" in content
+    assert content.count("Restore this version") == 1
+    assert f'action="{_restore_url(versioned, 1)}"' in content
+
+
+def test_restoring_a_version_publishes_its_items_as_the_next_version(admin_client, versioned):
+    first = list(RuleSetVersion.objects.order_by("number").values_list("number", "items"))
+
+    response = admin_client.post(_restore_url(versioned, 1))
+
+    assert response.status_code == 302
+    assert response["Location"] == _change_url(versioned)
+    versioned.refresh_from_db()
+    restored = versioned.current()
+    assert (versioned.version, restored.created_by) == (3, "admin")
+    assert restored.items == RuleSetVersion.objects.get(number=1).items
+    assert (
+        list(RuleSetVersion.objects.order_by("number").values_list("number", "items"))[:2] == first
+    )
+    assert [item.spec() for item in versioned.items.all()] == restored.specs()
+    page = admin_client.get(response["Location"])
+    assert "Version 1 restored as version 3." in page.content.decode()
+    reasons = set(RuleSetItem.history.values_list("history_change_reason", flat=True))
+    assert "Restored from version 1" in reasons
+
+
+def test_restoring_a_version_whose_condition_rule_changed_says_so(admin_client):
+    rule = ConditionRule.objects.create(
+        name="big", description="Over 100.", condition={">": [{"var": "total"}, "100"]}
+    )
+    ruleset = RuleSet.objects.create(name="checkout")
+    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
+    ruleset.publish()
+    ruleset.items.all().delete()
+    RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
+    ruleset.publish()
+    rule.condition = {">": [{"var": "total"}, "150"]}
+    rule.save()
+
+    response = admin_client.post(_restore_url(ruleset, 1), follow=True)
+
+    current = RuleSet.objects.get().current()
+    assert current.number == 3
+    assert current.items[0]["stored"]["condition"] == {">": [{"var": "total"}, "150"]}
+    assert RuleSetVersion.objects.get(number=1).items[0]["stored"]["condition"] == {
+        ">": [{"var": "total"}, "100"]
+    }
+    assert (
+        "Version 1 restored as version 3. The stored condition rule(s) big changed since "
+        "version 1: version 3 holds them as they are now."
+    ) in [str(message) for message in response.context["messages"]]
+
+
+def test_restoring_a_version_whose_condition_rule_was_deleted_is_refused(admin_client):
+    rule = ConditionRule.objects.create(
+        name="big", description="Over 100.", condition={">": [{"var": "total"}, "100"]}
+    )
+    ruleset = RuleSet.objects.create(name="checkout")
+    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
+    ruleset.publish()
+    ruleset.items.all().delete()
+    RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
+    ruleset.publish()
+    rule.delete()
+
+    response = admin_client.post(_restore_url(ruleset, 1), follow=True)
+
+    assert RuleSet.objects.get().version == 2
+    assert [item.rule for item in ruleset.items.all()] == ["min_items_2"]
+    assert [str(message) for message in response.context["messages"]] == [
+        "Version 1 was not restored: it uses rule(s) that no longer exist: big."
+    ]
+
+
+def test_restoring_the_items_the_current_version_holds_changes_nothing(admin_client, versioned):
+    admin_client.post(_restore_url(versioned, 1), follow=True)
+
+    response = admin_client.post(_restore_url(versioned, 1), follow=True)
+
+    assert RuleSet.objects.get().version == 3
+    assert [str(message) for message in response.context["messages"]] == [
+        "Version 3, the current one, already holds the items of version 1; nothing changed."
+    ]
+
+
+def test_a_get_on_the_restore_url_changes_nothing(admin_client, versioned):
+    response = admin_client.get(_restore_url(versioned, 1))
+
+    assert response.status_code == 405
+    assert RuleSet.objects.get().version == 2
+
+
+def test_a_restore_without_the_csrf_token_is_refused(admin_user, versioned):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    response = client.post(_restore_url(versioned, 1))
+
+    assert response.status_code == 403
+    assert RuleSet.objects.get().version == 2
+
+
+def test_only_staff_allowed_to_change_rule_sets_may_restore(client, django_user_model, versioned):
+    user = django_user_model.objects.create_user("viewer", password="a-long-password-1234")
+    client.force_login(user)
+    anonymous = Client().post(_restore_url(versioned, 1))
+    not_staff = client.post(_restore_url(versioned, 1))
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(Permission.objects.get(codename="view_ruleset"))
+    viewer = client.post(_restore_url(versioned, 1))
+    viewer_page = client.get(_change_url(versioned))
+
+    assert anonymous.status_code == not_staff.status_code == 302
+    assert anonymous["Location"].startswith(reverse("admin:login"))
+    assert not_staff["Location"].startswith(reverse("admin:login"))
+    assert viewer.status_code == 403
+    assert viewer_page.status_code == 200
+    assert "Restore this version" not in viewer_page.content.decode()
+    assert RuleSet.objects.get().version == 2
+
+
+def test_an_unknown_version_cannot_be_restored(admin_client, versioned):
+    response = admin_client.post(_restore_url(versioned, 9))
+
+    assert response.status_code == 404
+    assert RuleSet.objects.get().version == 2

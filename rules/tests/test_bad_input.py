@@ -101,7 +101,10 @@ def test_a_large_body_within_the_limit_is_still_parsed(client):
     order = OrderFactory()
     body = json.dumps({"order_id": order.pk, "rules": ["min_total_100"], "pad": "x" * 500_000})
 
-    assert _post(client, body).status_code == 200
+    response = _post(client, body)
+
+    assert response.status_code == 200
+    assert response.json()["order_id"] == order.pk
 
 
 @pytest.mark.parametrize(
@@ -145,6 +148,7 @@ def test_a_bogus_basic_authorization_header_is_ignored(client):
     )
 
     assert response.status_code == 200
+    assert response.json()["details"] == {"min_items_2": order.items_count >= 2}
 
 
 def _json_values() -> st.SearchStrategy:

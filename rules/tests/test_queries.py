@@ -399,5 +399,10 @@ def test_a_stored_rule_takes_no_params(analyst, orders, big_and_many):
 
 def test_a_stored_rule_can_be_an_item_of_a_rule_set(checkout, big_and_many):
     item = RuleSetItem(ruleset=checkout, position=2, rule="big_and_many")
-
     item.full_clean()
+    item.save()
+
+    version = checkout.publish()
+
+    assert [entry["rule"] for entry in version.items] == ["min_total_100", "big_and_many"]
+    assert version.items[1]["stored"]["condition"] == big_and_many.condition
