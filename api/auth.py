@@ -105,12 +105,13 @@ def client_address(request: HttpRequest) -> str:
     return _ADDRESS_READER.get_ident(request) or ""
 
 
-def caller_name(request: HttpRequest) -> str:
+def caller_name(request: HttpRequest | Request) -> str:
     """Return who made *request*: ``key:<name>``, ``user:<id>`` or ``anonymous``.
 
     Reads only what authentication has already established (DRF copies its
-    outcome onto the request; the admin resolves its session's user), so
-    naming a caller never queries the database.
+    outcome onto Django's request; the admin resolves its session's user),
+    so naming a caller never queries the database. The access log and the
+    decision log name callers with it.
     """
     key = getattr(request, "auth", None)
     if isinstance(key, VerifiedKey):

@@ -1,42 +1,56 @@
-"""Measure ``POST /rules/check/`` against a plain Django view doing the same work.
+"""Measure ``POST /rules/check/`` against a plain view, and what the log, keys, throttles cost.
 
-Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). It
-prepares one site (``migrate``, ``collectstatic``, ``seed_orders``, and an
-API key with the ``check`` scope: a SQLite file in a temporary folder) and
-serves it with three gunicorns, all started from ``gunicorn.conf.py`` with
-two sync workers, ``DEBUG`` off and ``LOG_LEVEL=INFO``. Four contenders:
+Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). For
+each database (``--databases``: SQLite and PostgreSQL by default) it prepares
+one site (``migrate``, ``collectstatic``, ``seed_orders`` and 1000 random
+orders more; SQLite in a file of a temporary folder, PostgreSQL on
+``DATABASE_URL``, or on a throw-away cluster: without one, the script runs
+itself again under ``scripts/with-postgres.sh``) and serves it with
+gunicorns, each started from ``gunicorn.conf.py`` with two sync workers,
+``DEBUG`` off and ``LOG_LEVEL=INFO``:
 
-``plain``
-    ``bench.settings``: Django's stock middleware only, serving
-    ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
-    ``JsonResponse``);
 ``ours``
     the production settings (``config.settings``: our request-id and access-log
     middleware, whitenoise, Django's stock middleware, DRF) serving
-    ``POST /rules/check/`` to an anonymous caller, with throttling off;
-``key``
-    the same server, the same requests with ``Authorization: Api-Key <key>``:
-    one more query, by the key's prefix, and a SHA-512 comparison;
-``throttled``
-    a third server, as ``ours`` but with throttling on: each request is
-    counted in the database cache (one read and one write of the count), at
-    a rate no run reaches, so that nothing is refused.
+    ``POST /rules/check/``, with the decision log on (``DECISION_LOG=all``, the
+    default): every check is stored before its answer;
+``log-off``
+    the same with ``DECISION_LOG=off``;
+``plain`` (SQLite only)
+    ``bench.settings``: Django's stock middleware only, serving
+    ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
+    ``JsonResponse``);
+``key`` (SQLite only)
+    as ``ours``, the requests sent with ``Authorization: Api-Key <key>`` (a
+    key with ``check`` made on the site): one more query, by the key's
+    prefix, and a SHA-512 comparison;
+``throttled`` (SQLite only)
+    as ``ours`` with throttling on: each request is counted in the database
+    cache (one read and one write of the count), at a rate no run reaches.
+
+Every server but ``throttled`` has throttling off, so that each pair
+differs in one thing.
 
 wrk posts the three seeded orders with the three built-in rules at each
-concurrency (8 and 64). After a warm-up of every contender at each level,
-the timed rounds take them in turns, each round starting one further along,
-so that a drift of the machine's load hits them all alike, and each round
-gives one ratio per pair and level. The table gives the median requests/s,
-p50 and p99 of the rounds with the lowest and highest, and the median
-ratios with their ranges. The targets: ours/plain at least 0.75, key/ours at
-least 0.95 and throttled/ours at least 0.90, at every level.
+concurrency (8 and 64). After a warm-up of every server at each level, the
+timed rounds alternate them (ABC, then CBA, ...), so that a drift of the
+machine's load hits all alike, and each round gives its ratios per level:
+ours/plain (target: a median of at least 0.75), log on/off (at least 0.80),
+key/ours (at least 0.95) and throttled/ours (at least 0.90). Then each
+round times ``--batches`` batch checks of orders 1 to 1000
+(``POST /rules/check/batch/``) on ``ours`` and on ``log-off``, in alternating
+order: the ratio of their orders per second, log on/off, has a target of at
+least 0.70; beside it, the ratio of the workers' CPU per batch. The table
+gives the median requests/s, p50 and p99 of the rounds with the lowest and
+highest, and the median ratios with their ranges.
 
 Other work on the machine lowers the requests/s of whichever side runs at the
 time, so the table also gives each side's server CPU time per request (its
 workers' user + system time over the run, divided by the requests) and the
-ratio plain/ours of those: what ours would reach if the servers had the
+ratio of those: what the requests/s ratio would be if the servers had the
 CPUs to themselves, a figure that other work disturbs far less. It exits 1
-if any request failed (a 429 included). Everything listens on, and talks to, 127.0.0.1 only.
+if any request failed (a 429 included). Everything listens on, and talks
+to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -49,6 +63,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +74,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.spread import Spread, repeats
 from config.tests.servers import (
+    REPO_ROOT,
     GunicornServer,
     http_request,
     manage,
@@ -74,40 +90,48 @@ ORDER_IDS = (1, 2, 3)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One contender: the server it is sent to, the path it posts to, and whether with a key."""
+    """One side of a comparison: its settings, extra environment, path, and whether with a key."""
 
     name: str
-    server: str
+    settings: str
     path: str
+    env: tuple[tuple[str, str], ...] = ()
     with_key: bool = False
 
 
-PLAIN = Endpoint("plain", "plain", "/bench/plain-check/")
-OURS = Endpoint("ours", "ours", "/rules/check/")
-KEY = Endpoint("key", "ours", "/rules/check/", with_key=True)
-THROTTLED = Endpoint("throttled", "throttled", "/rules/check/")
-ENDPOINTS = (PLAIN, OURS, KEY, THROTTLED)
-# Each server's settings module and environment on top of the site's.
-THROTTLING_OFF = {
-    name: "off" for name in ("THROTTLE_CHECK", "THROTTLE_ANALYZE", "THROTTLE_ANONYMOUS")
-}
-SERVERS = {
-    "plain": {"DJANGO_SETTINGS_MODULE": "bench.settings"},
-    "ours": {"DJANGO_SETTINGS_MODULE": "config.settings", **THROTTLING_OFF},
-    # Counted like production, at a rate that no run reaches.
-    "throttled": {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "THROTTLE_CHECK": "1000000000/min",
-        "THROTTLE_ANONYMOUS": "1000000000/min",
-    },
-}
-# Each ratio: numerator, denominator, target of its median at every level.
-RATIOS = ((OURS, PLAIN, 0.75), (KEY, OURS, 0.95), (THROTTLED, OURS, 0.90))
+THROTTLING_OFF = tuple(
+    (name, "off") for name in ("THROTTLE_CHECK", "THROTTLE_ANALYZE", "THROTTLE_ANONYMOUS")
+)
+# Counted as in production, at a rate that no run reaches.
+THROTTLING_ON = (("THROTTLE_CHECK", "1000000000/min"), ("THROTTLE_ANONYMOUS", "1000000000/min"))
+OURS = Endpoint(
+    "ours", "config.settings", "/rules/check/", (("DECISION_LOG", "all"), *THROTTLING_OFF)
+)
+LOG_OFF = Endpoint(
+    "log-off", "config.settings", "/rules/check/", (("DECISION_LOG", "off"), *THROTTLING_OFF)
+)
+PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
+KEY = Endpoint(
+    "key", "config.settings", "/rules/check/", (("DECISION_LOG", "all"), *THROTTLING_OFF), True
+)
+THROTTLED = Endpoint(
+    "throttled", "config.settings", "/rules/check/", (("DECISION_LOG", "all"), *THROTTLING_ON)
+)
+# What each database's site serves: the plain baseline, the key and the
+# throttles on SQLite only, where the ratio ours/plain has always been measured.
+ENDPOINTS = {"sqlite": (PLAIN, OURS, LOG_OFF, KEY, THROTTLED), "postgresql": (OURS, LOG_OFF)}
+# The pairs of the callers' costs: side, baseline, target of the median req/s ratio.
+CALLER_RATIOS = ((KEY, OURS, 0.95), (THROTTLED, OURS, 0.90))
+DATABASES = tuple(ENDPOINTS)
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
     2: {"min_total_100": False, "min_items_2": False, "divisible_by_5": False},
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
+TARGET_RATIO = 0.75
+LOG_TARGET_RATIO = 0.80
+BATCH_TARGET_RATIO = 0.70
+BATCH_ORDERS = 1000
 # wrk and two workers already fill a two-core machine; more load skews the figures.
 BUSY_LOAD = 1.0
 RESULT_MARKER = "WRK_RESULT "
@@ -189,7 +213,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=2, help="gunicorn sync workers of each server (default 2)"
     )
+    parser.add_argument(
+        "--databases",
+        type=_databases,
+        default=list(DATABASES),
+        help="comma list of sqlite, postgresql (default both; PostgreSQL runs on the "
+        "DATABASE_URL given, or on a throw-away cluster of scripts/with-postgres.sh)",
+    )
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=5,
+        help=f"batches of {BATCH_ORDERS} per side and round (default 5; 0: no batch figures)",
+    )
     return parser.parse_args(argv)
+
+
+def _databases(text: str) -> list[str]:
+    """Return the databases named in the comma list *text*, each one we can run."""
+    names = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = sorted(set(names) - set(DATABASES))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(DATABASES)}, not {text!r}")
+    return names
 
 
 def ensure_wrk() -> str:
@@ -215,7 +261,8 @@ def check_endpoint(endpoint: Endpoint, base_url: str, headers: dict[str, str]) -
     """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
 
     Our middleware answers with an ``X-Request-ID`` header; the plain stack,
-    which must not run it, answers without one.
+    which must not run it, answers without one. A decision is on the record
+    (``X-Decision-ID``) exactly when the endpoint's decision log is on.
     """
     for order_id, details in EXPECTED_VERDICTS.items():
         reply = http_request(
@@ -230,6 +277,8 @@ def check_endpoint(endpoint: Endpoint, base_url: str, headers: dict[str, str]) -
             raise RuntimeError(f"{where}: wrong verdict {body!r}")
         if ("X-Request-ID" in reply.headers) != (endpoint is not PLAIN):
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
+        if ("X-Decision-ID" in reply.headers) != (endpoint not in (PLAIN, LOG_OFF)):
+            raise RuntimeError(f"{where}: the decision log is not as {endpoint.name} wants it")
 
 
 def workers_cpu_seconds(server: GunicornServer) -> float:
@@ -286,79 +335,165 @@ def run_wrk(
     )
 
 
-def round_order(index: int) -> tuple[Endpoint, ...]:
-    """Return the endpoints in the order round *index* measures them: each starts in turn."""
-    shift = index % len(ENDPOINTS)
-    return ENDPOINTS[shift:] + ENDPOINTS[:shift]
+def round_order(endpoints: Sequence[Endpoint], index: int) -> tuple[Endpoint, ...]:
+    """Return the endpoints in the order round *index* measures them: ABC, CBA, ABC, ..."""
+    return tuple(endpoints) if index % 2 == 0 else tuple(reversed(endpoints))
 
 
-def report(rounds: Sequence[dict[tuple[str, int], Measurement]], total_errors: int) -> None:
-    """Write the table of medians and ranges, the ratios and the errors to stdout."""
-    levels = sorted({connections for _, connections in rounds[0]})
-    rows = [
-        f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<26} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
-    ]
-    for connections in levels:
-        for endpoint in ENDPOINTS:
-            runs = [r[endpoint.name, connections] for r in rounds]
-            rate = Spread.of(m.rate for m in runs)
-            p50 = Spread.of(m.p50_ms for m in runs).median
-            p99 = Spread.of(m.p99_ms for m in runs).median
-            cpu = Spread.of(m.cpu_us for m in runs)
-            errors = sum(m.errors for m in runs)
-            rows.append(
-                f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<26} "
-                f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
-            )
-    rows.append("")
-    targets = []
-    for top, bottom, target in RATIOS:
-        met = total_errors == 0
+@dataclass
+class DatabaseRun:
+    """What one database's site measured: the rounds of wrk runs and of batches."""
+
+    database: str
+    endpoints: tuple[Endpoint, ...]
+    rounds: list[dict[tuple[str, int], Measurement]]
+    batches: list[dict[str, BatchTiming]]
+    errors: int
+
+
+def report(runs: Sequence[DatabaseRun]) -> bool:
+    """Write each database's table, ratios and batch figures to stdout; return targets met."""
+    rows: list[str] = []
+    met = all(run.errors == 0 for run in runs)
+    for run in runs:
+        rounds = run.rounds
+        levels = sorted({connections for _, connections in rounds[0]})
+        rows += [
+            f"== {run.database}",
+            f"{'endpoint':<9} {'conns':>5}  {'req/s: median (min..max)':<26} "
+            f"{'p50 ms':>7} {'p99 ms':>7} {'errors':>7}  server CPU us/request",
+        ]
         for connections in levels:
-            pairs = [(r[top.name, connections], r[bottom.name, connections]) for r in rounds]
-            ratio = Spread.of(a.rate / b.rate for a, b in pairs)
-            by_cpu = Spread.of(b.cpu_us / a.cpu_us for a, b in pairs)
-            met = met and ratio.median >= target
+            for endpoint in run.endpoints:
+                runs_of = [r[endpoint.name, connections] for r in rounds]
+                rate = Spread.of(m.rate for m in runs_of)
+                p50 = Spread.of(m.p50_ms for m in runs_of).median
+                p99 = Spread.of(m.p99_ms for m in runs_of).median
+                cpu = Spread.of(m.cpu_us for m in runs_of)
+                errors = sum(m.errors for m in runs_of)
+                rows.append(
+                    f"{endpoint.name:<9} {connections:>5}  {rate.format('.0f'):<26} "
+                    f"{p50:>7.2f} {p99:>7.2f} {errors:>7}  {cpu.format('.0f')}"
+                )
+        rows.append("")
+        for connections in levels:
+            if PLAIN in run.endpoints:
+                ratio, by_cpu = _ratios(rounds, OURS, PLAIN, connections)
+                met = met and ratio.median >= TARGET_RATIO
+                rows.append(f"ratio ours/plain req/s at c{connections}: {ratio.format()}")
+                rows.append(
+                    f"ratio plain/ours server CPU per request at c{connections}: {by_cpu.format()}"
+                )
+            ratio, by_cpu = _ratios(rounds, OURS, LOG_OFF, connections)
+            met = met and ratio.median >= LOG_TARGET_RATIO
+            rows.append(f"ratio log on/off req/s at c{connections}: {ratio.format()}")
             rows.append(
-                f"ratio {top.name}/{bottom.name} req/s at c{connections}: {ratio.format()}"
+                f"ratio log off/on server CPU per request at c{connections}: {by_cpu.format()}"
+            )
+            for side, baseline, target in CALLER_RATIOS:
+                if side not in run.endpoints:
+                    continue
+                ratio, by_cpu = _ratios(rounds, side, baseline, connections)
+                met = met and ratio.median >= target
+                pair, inverse = f"{side.name}/{baseline.name}", f"{baseline.name}/{side.name}"
+                rows.append(f"ratio {pair} req/s at c{connections}: {ratio.format()}")
+                rows.append(
+                    f"ratio {inverse} server CPU per request at c{connections}: {by_cpu.format()}"
+                )
+        if run.batches:
+            on = [batch[OURS.name] for batch in run.batches]
+            off = [batch[LOG_OFF.name] for batch in run.batches]
+            ratio = Spread.of(o.seconds / b.seconds for b, o in zip(on, off, strict=True))
+            by_cpu = Spread.of(o.cpu_seconds / b.cpu_seconds for b, o in zip(on, off, strict=True))
+            met = met and ratio.median >= BATCH_TARGET_RATIO
+            rows.append(
+                f"batch of {BATCH_ORDERS} orders/s: "
+                f"log on {Spread.of(BATCH_ORDERS / b.seconds for b in on).format('.0f')}, "
+                f"log off {Spread.of(BATCH_ORDERS / b.seconds for b in off).format('.0f')}"
             )
             rows.append(
-                f"ratio {bottom.name}/{top.name} server CPU per request at c{connections}: "
-                f"{by_cpu.format()}"
+                f"batch of {BATCH_ORDERS} server CPU ms: "
+                f"log on {Spread.of(b.cpu_seconds * 1e3 for b in on).format('.1f')}, "
+                f"log off {Spread.of(b.cpu_seconds * 1e3 for b in off).format('.1f')}"
             )
-        targets.append(
-            f"target: median {top.name}/{bottom.name} req/s ratio >= {target} at every level "
-            f"with zero errors: {'met' if met else 'NOT met'}"
-        )
-    rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
-    rows.append(f"total errors (all runs, warm-up included): {total_errors}")
-    rows.extend(targets)
+            rows.append(f"ratio log on/off batch orders/s: {ratio.format()}")
+            rows.append(f"ratio log off/on server CPU per batch: {by_cpu.format()}")
+        rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
+        rows.append(f"total errors (all runs, warm-up included): {run.errors}")
+        rows.append("")
+    callers = ", ".join(
+        f"{side.name}/{base.name} >= {target}" for side, base, target in CALLER_RATIOS
+    )
+    rows.append(
+        f"targets: ours/plain req/s >= {TARGET_RATIO}, log on/off req/s >= {LOG_TARGET_RATIO}, "
+        f"{callers} at every level, batch log on/off >= {BATCH_TARGET_RATIO}, zero errors: "
+        f"{'met' if met else 'NOT met'}"
+    )
     sys.stdout.write("\n".join(rows) + "\n")
+    return met
 
 
-def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
-    """Serve every endpoint from *workdir*, measure and report them; return the errors."""
-    load = os.getloadavg()[0]
-    if load > BUSY_LOAD:
-        logger.warning("load average is %.1f: other work will skew the figures", load)
-    logger.info("preparing the site in %s", workdir)
-    env = prepare_site(workdir, LOG_LEVEL="INFO", WEB_CONCURRENCY=str(args.workers))
-    key = manage(env, "create_api_key", "bench", "--scopes", "check").splitlines()[-1]
-    authorization = f"Api-Key {key}"
-    send_key = f'wrk.headers["Authorization"] = "{authorization}"'
-    scripts = {}
-    for endpoint in ENDPOINTS:
-        scripts[endpoint.name] = workdir / f"{endpoint.name}.lua"
-        scripts[endpoint.name].write_text(
-            WRK_SCRIPT
-            % {
-                "authorization": send_key if endpoint.with_key else "",
-                "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
-                "rules": json.dumps(RULES),
-                "marker": RESULT_MARKER,
-            }
-        )
+def _ratios(
+    rounds: Sequence[dict[tuple[str, int], Measurement]],
+    side: Endpoint,
+    baseline: Endpoint,
+    connections: int,
+) -> tuple[Spread, Spread]:
+    """Return *side*'s req/s over *baseline*'s, and *baseline*'s CPU per request over *side*'s."""
+    pairs = [(r[side.name, connections], r[baseline.name, connections]) for r in rounds]
+    return (
+        Spread.of(ours.rate / other.rate for ours, other in pairs),
+        Spread.of(other.cpu_us / ours.cpu_us for ours, other in pairs),
+    )
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    """One batch check, on average over a round: seconds taken and the workers' CPU seconds."""
+
+    seconds: float
+    cpu_seconds: float
+
+
+def time_batches(server: GunicornServer, count: int, *, logged: bool) -> BatchTiming:
+    """Time *count* batch checks of orders 1..1000 on *server*; return one's average.
+
+    Raises ``RuntimeError`` unless each answers 200 with a decision per order
+    exactly when the server's decision log is on.
+    """
+    body = {"order_ids": list(range(1, BATCH_ORDERS + 1)), "rules": RULES}
+    cpu_before = workers_cpu_seconds(server)
+    started = time.perf_counter()
+    for _ in range(count):
+        reply = http_request(f"{server.url}/rules/check/batch/", body, timeout=60)
+        if reply.status != 200:
+            raise RuntimeError(f"batch answered {reply.status}: {reply.body!r}")
+        recorded = sum(entry["decision_id"] is not None for entry in reply.json()["results"])
+        if recorded != (BATCH_ORDERS if logged else 0):
+            raise RuntimeError(f"batch recorded {recorded} decisions, logged={logged}")
+    seconds = time.perf_counter() - started
+    return BatchTiming(seconds / count, (workers_cpu_seconds(server) - cpu_before) / count)
+
+
+def measure_database(
+    database: str, args: argparse.Namespace, wrk: str, workdir: Path
+) -> DatabaseRun:
+    """Serve *database*'s site from *workdir* with each endpoint and measure them."""
+    overrides = {"LOG_LEVEL": "INFO", "WEB_CONCURRENCY": str(args.workers)}
+    if database == "postgresql":
+        overrides["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    logger.info("preparing the %s site in %s", database, workdir)
+    env = prepare_site(workdir, **overrides)
+    if args.batches:
+        manage(env, "seed_orders", "--count", str(BATCH_ORDERS), "--seed", "1")
+    endpoints = ENDPOINTS[database]
+    headers: dict[str, dict[str, str]] = {endpoint.name: {} for endpoint in endpoints}
+    if KEY in endpoints:
+        key = manage(env, "create_api_key", "bench", "--scopes", "check").splitlines()[-1]
+        headers[KEY.name] = {"Authorization": f"Api-Key {key}"}
+    scripts = {endpoint.name: workdir / f"{endpoint.name}.lua" for endpoint in endpoints}
+    for endpoint in endpoints:
+        scripts[endpoint.name].write_text(wrk_script(headers[endpoint.name]))
     servers: dict[str, GunicornServer] = {}
 
     def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
@@ -366,7 +501,7 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
         measurement = run_wrk(
             wrk,
             scripts[endpoint.name],
-            servers[endpoint.server],
+            servers[endpoint.name],
             endpoint.path,
             endpoint=endpoint.name,
             connections=connections,
@@ -374,7 +509,8 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
             duration=duration,
         )
         logger.info(
-            "%s at %d connections for %d s: %.0f req/s, %.0f server CPU us/request",
+            "%s %s at %d connections for %d s: %.0f req/s, %.0f server CPU us/request",
+            database,
             endpoint.name,
             connections,
             duration,
@@ -384,44 +520,98 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> int:
         return measurement
 
     try:
-        for name, server_env in SERVERS.items():
-            servers[name] = start_gunicorn({**env, **server_env}, workdir / f"{name}.log")
-        for endpoint in ENDPOINTS:
-            headers = {"Authorization": authorization} if endpoint.with_key else {}
-            check_endpoint(endpoint, servers[endpoint.server].url, headers)
+        for endpoint in endpoints:
+            servers[endpoint.name] = start_gunicorn(
+                {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings, **dict(endpoint.env)},
+                workdir / f"{endpoint.name}.log",
+            )
+            check_endpoint(endpoint, servers[endpoint.name].url, headers[endpoint.name])
         warmups = [
             measure(endpoint, connections, args.warmup)
             for connections in args.connections
-            for endpoint in ENDPOINTS
+            for endpoint in endpoints
         ]
         rounds = []
         for index in range(args.rounds):
             measured = {}
             for connections in args.connections:
-                for endpoint in round_order(index):
+                for endpoint in round_order(endpoints, index):
                     measured[endpoint.name, connections] = measure(
                         endpoint, connections, args.duration
                     )
             rounds.append(measured)
+        batches = []
+        if args.batches:
+            for side in (OURS, LOG_OFF):
+                time_batches(servers[side.name], 1, logged=side is OURS)
+            for index in range(args.rounds):
+                batches.append(
+                    {
+                        side.name: time_batches(
+                            servers[side.name], args.batches, logged=side is OURS
+                        )
+                        for side in round_order((OURS, LOG_OFF), index)
+                    }
+                )
+                logger.info("%s batches, round %d: %s", database, index + 1, batches[-1])
     finally:
         for server in servers.values():
             server.stop()
-    total_errors = sum(m.errors for m in warmups) + sum(
+    errors = sum(m.errors for m in warmups) + sum(
         m.errors for measured in rounds for m in measured.values()
     )
-    report(rounds, total_errors)
+    return DatabaseRun(database, endpoints, rounds, batches, errors)
+
+
+def wrk_script(headers: dict[str, str]) -> str:
+    """Return wrk's script posting the seeded orders, with *headers* besides."""
+    return WRK_SCRIPT % {
+        "authorization": "\n".join(
+            f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()
+        ),
+        "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
+        "rules": json.dumps(RULES),
+        "marker": RESULT_MARKER,
+    }
+
+
+def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> tuple[int, bool]:
+    """Measure every database asked for, in *workdir*; return the errors and targets met."""
+    load = os.getloadavg()[0]
+    if load > BUSY_LOAD:
+        logger.warning("load average is %.1f: other work will skew the figures", load)
+    runs = []
+    for database in args.databases:
+        site = workdir / database
+        site.mkdir()
+        runs.append(measure_database(database, args, wrk, site))
+    met = report(runs)
     sys.stdout.write(f"load average before the run: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
-    return total_errors
+    return sum(run.errors for run in runs), met
+
+
+def on_postgresql() -> bool:
+    """Return whether ``DATABASE_URL`` names a PostgreSQL database."""
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; return 1 if any request failed, else 0."""
+    """Run the benchmark; return 1 if any request failed, else 0.
+
+    Asked for PostgreSQL without a ``DATABASE_URL`` naming one, it runs
+    itself again under ``scripts/with-postgres.sh``, which starts a
+    throw-away cluster and removes it afterwards.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     args = parse_args(argv)
+    if "postgresql" in args.databases and not on_postgresql():
+        command = [sys.executable, str(Path(__file__).resolve()), *(argv or sys.argv[1:])]
+        script = REPO_ROOT / "scripts" / "with-postgres.sh"
+        return subprocess.run(["bash", str(script), *command], check=False).returncode
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        total_errors = benchmark(args, wrk, workdir)
+        total_errors, _ = benchmark(args, wrk, workdir)
     except BaseException:
         logger.error("the benchmark failed; its files are kept in %s", workdir)
         raise

@@ -98,7 +98,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "rules.serializers",
         "orders.serializers",
     ),
-    "database (order read, connection upkeep)": (
+    "database (order read, decision write, upkeep)": (
         "django.db",
         "orders.selectors",
         "orders.models",
@@ -108,6 +108,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "rule evaluation (engine)": ("rules.engine", "rules.order_rules", "rules.conditions"),
     "the check view (rules.views)": ("rules.views",),
+    "decision log (rules.recording, decisions)": (
+        "rules.recording",
+        "decisions",
+    ),
     "response rendering": (
         "rest_framework.response",
         "rest_framework.renderers",

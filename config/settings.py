@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "axes",
     "api.apps.ApiConfig",
     "orders.apps.OrdersConfig",
+    "decisions.apps.DecisionsConfig",
     "rules.apps.RulesConfig",
 ]
 
@@ -234,6 +235,17 @@ REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
 # statement of the served processes (set on their connections in config/wsgi.py).
 ANALYZE_STATEMENT_TIMEOUT_MS = env_int("ANALYZE_STATEMENT_TIMEOUT_MS", 30_000)
 CHECK_STATEMENT_TIMEOUT_MS = env_int("CHECK_STATEMENT_TIMEOUT_MS", 5_000)
+
+# The decision log (decisions/): which checks are put on the record, and for how long.
+DECISION_LOG_MODES = ("all", "failed", "off")
+DECISION_LOG = os.environ.get("DECISION_LOG", "all").strip().lower()
+if DECISION_LOG not in DECISION_LOG_MODES:
+    raise ImproperlyConfigured(
+        f"DECISION_LOG must be one of {', '.join(DECISION_LOG_MODES)}, not {DECISION_LOG!r}"
+    )
+DECISION_LOG_RETENTION_DAYS = env_int("DECISION_LOG_RETENTION_DAYS", 90)
+if DECISION_LOG_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("DECISION_LOG_RETENTION_DAYS must be at least 1")
 
 # Security. Each switch has a safe production default and an environment
 # variable; `make run` turns HTTPS-only behaviour off for plain local HTTP.

@@ -1,4 +1,4 @@
-"""Root URLs: admin, the rules and orders APIs, health, and the Swagger/ReDoc/JSON schema views."""
+"""Root URLs: admin, the rules, orders and decisions APIs, health, Swagger/ReDoc/JSON schema."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -47,6 +47,7 @@ urlpatterns = [
     path("health/ready", HealthReadyView.as_view(), name="health-ready"),
     path("", include("rules.urls")),
     path("orders/", include("orders.urls")),
+    path("decisions/", include("decisions.urls")),
     # Everything else is a JSON 404, except /admin (redirected to /admin/) and
     # static files (served by whitenoise before routing).
     re_path(r"^(?!admin$|static/).*$", UnknownPathView.as_view(), name="unknown-path"),

@@ -512,3 +512,11 @@ class StoredRule:
     def as_q(self) -> Q:
         """Return the condition as a database filter."""
         return self.condition.q
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return all that decides this rule's outcome, as a rule set version keeps it."""
+        return {
+            "description": self.description,
+            "severity": self.severity.value,
+            "condition": self.condition.source,
+        }

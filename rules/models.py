@@ -510,6 +510,29 @@ class StoredRuleSnapshot:
         return _describe_stored(self.name, self.snapshot)
 
 
+class StoredRuleRecord:
+    """A stored condition rule as a decision recorded it, for a replay of the decision.
+
+    Compiled again at every bind, never kept: a replay is rare, and the
+    decisions are many.
+    """
+
+    def __init__(self, decision_id: int, name: str, snapshot: Mapping[str, Any]) -> None:
+        """Keep the decision's id, the rule's name and its snapshot."""
+        self.decision_id = decision_id
+        self.name = name
+        self.snapshot = snapshot
+
+    def bind(self, params: Mapping[str, Any]) -> StoredRule:
+        """Return the rule compiled for the engine; a stored rule takes no parameters."""
+        _refuse_params(self.name, params)
+        return _compile_stored(self.name, self.snapshot, decision_id=self.decision_id)
+
+    def describe(self) -> RuleInfo:
+        """Return what the rule said about itself when the decision was made."""
+        return _describe_stored(self.name, self.snapshot)
+
+
 def _refuse_params(name: str, params: Mapping[str, Any]) -> None:
     """Raise ``InvalidRuleParamsError`` if a stored rule is given any parameter."""
     if params:

@@ -2,12 +2,15 @@
 
 import re
 from collections import Counter
+from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
 from api.serializers import RequestSerializer
+from decisions.serializers import DecisionResultSerializer
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.serializers import OrderDraftSerializer, OrderSerializer
@@ -26,6 +29,8 @@ MAX_ORDER_ID = 2**63 - 1
 MAX_RULES_PER_CHECK = 100
 MAX_ORDERS_PER_BATCH = 1000
 MAX_NAME_LENGTH = 100
+# A backtest looks at this much of the past by default.
+BACKTEST_WINDOW = timedelta(days=7)
 # A rule set's name, optionally pinned to a version: "checkout" or "checkout@7".
 RULESET_PATTERN = r"^[-a-zA-Z0-9_]+(@[1-9][0-9]{0,9})?$"
 MAX_VERSION = 2**31 - 1
@@ -333,6 +338,38 @@ class RuleSetPreviewRequestSerializer(RequestSerializer):
         return value
 
 
+class RuleSetBacktestRequestSerializer(RequestSerializer):
+    """Rules a rule set might have, tried on its recorded decisions of a window of time."""
+
+    rules = serializers.ListField(
+        child=RuleItemField(),
+        min_length=1,
+        max_length=MAX_RULES_PER_CHECK,
+        help_text="The proposed rules, as in a preview: names or objects.",
+    )
+    created_min = serializers.DateTimeField(
+        required=False, help_text="Decisions made at or after this; default: 7 days ago."
+    )
+    created_max = serializers.DateTimeField(
+        required=False, help_text="Decisions made at or before this; default: now."
+    )
+    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
+
+    def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
+        """Reject two rules with the same key."""
+        _distinct_keys(value)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Fill in the default window: the last 7 days."""
+        now = timezone.now()
+        attrs.setdefault("created_max", now)
+        attrs.setdefault("created_min", attrs["created_max"] - BACKTEST_WINDOW)
+        if attrs["created_min"] > attrs["created_max"]:
+            raise serializers.ValidationError({"created_min": ["Must not be after created_max."]})
+        return attrs
+
+
 class RuleResultSerializer(serializers.Serializer):
     """One rule's outcome, and why: the result's own fields, then the rule's facts."""
 
@@ -377,8 +414,13 @@ class RuleSetRefSerializer(serializers.Serializer):
 
 
 class BatchOrderResultSerializer(serializers.Serializer):
-    """One order's verdict in a batch: ``{"order_id", "result"}`` as the API shows it."""
+    """One order's verdict in a batch: ``{"decision_id", "order_id", "result"}``."""
 
+    decision_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The decision on the record (`GET /decisions/<id>/`); null when "
+        "`DECISION_LOG` leaves it out.",
+    )
     order_id = serializers.IntegerField()
     passed = serializers.BooleanField(
         help_text="True when no rule of severity `error` failed or errored."
@@ -390,12 +432,16 @@ class BatchOrderResultSerializer(serializers.Serializer):
     results = RuleResultSerializer(many=True)
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """Return the order's id, then its verdict."""
-        return {"order_id": instance["order_id"], **_verdict_data(instance["result"])}
+        """Return the decision's and the order's ids, then the verdict."""
+        return {
+            "decision_id": instance["decision_id"],
+            "order_id": instance["order_id"],
+            **_verdict_data(instance["result"]),
+        }
 
 
 class RuleCheckResponseSerializer(BatchOrderResultSerializer):
-    """The verdict of a check (``{"order_id", "ruleset", "result"}``), and each rule's result.
+    """The verdict of a check (``{"decision_id", "order_id", "ruleset", "result"}``), and why.
 
     A check's answer is written out rather than walked field by field: it is
     the hot path, and the schema test holds it to the fields declared here.
@@ -410,10 +456,11 @@ class RuleCheckResponseSerializer(BatchOrderResultSerializer):
     )
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        """Return the order's id, the rule set, the verdict and the rules that errored."""
+        """Return the ids, the rule set, the verdict and the rules that errored."""
         result: CheckResult = instance["result"]
         ruleset: RuleSetRef | None = instance["ruleset"]
         return {
+            "decision_id": instance["decision_id"],
             "order_id": instance["order_id"],
             "ruleset": ruleset and {"name": ruleset.name, "version": ruleset.version},
             **_verdict_data(result),
@@ -520,6 +567,85 @@ class RuleSetPreviewResponseSerializer(serializers.Serializer):
     sample_newly_passing = serializers.ListField(
         source="impact.sample_newly_passing", child=serializers.IntegerField()
     )
+
+
+class ReplayRunSerializer(serializers.Serializer):
+    """One run of a replayed decision: the rule set version used, the verdict, the results."""
+
+    ruleset = RuleSetRefSerializer(allow_null=True, help_text="Null for listed rules.")
+    passed = serializers.BooleanField()
+    results = DecisionResultSerializer(many=True, help_text="As the decision records them.")
+
+
+class ReplayDifferenceSerializer(serializers.Serializer):
+    """A rule whose outcome changed between then and now."""
+
+    rule = serializers.CharField(help_text="The rule's key.")
+    then = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], allow_null=True, help_text="Null: not in `then`."
+    )
+    now = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], allow_null=True, help_text="Null: not in `now`."
+    )
+
+
+class DecisionReplayResponseSerializer(serializers.Serializer):
+    """A decision run again: as it was decided, and as it would be decided now."""
+
+    reproduced = serializers.BooleanField(
+        help_text="True when `then` gives the recorded results exactly."
+    )
+    then = ReplayRunSerializer(
+        help_text="Under the recorded rule set version, or the recorded listed rules."
+    )
+    now = ReplayRunSerializer(
+        help_text="Under the set's current active version, or the same rules today."
+    )
+    differences = ReplayDifferenceSerializer(
+        many=True, help_text="The rules whose outcome differs between `then` and `now`."
+    )
+
+
+class RuleBacktestSerializer(serializers.Serializer):
+    """What one proposed rule would do to the recorded decisions."""
+
+    rule = serializers.CharField(help_text="The proposed rule's key.")
+    failing = serializers.IntegerField(help_text="Decisions it would fail.")
+    pass_to_fail = serializers.IntegerField(
+        help_text="Decisions that passed and it would fail (a blocking rule)."
+    )
+    fail_to_pass = serializers.IntegerField(
+        help_text="Decisions where a rule of this key failed or errored and it would pass."
+    )
+
+
+class RuleSetBacktestResponseSerializer(serializers.Serializer):
+    """What the proposed rules would have decided, against what was decided."""
+
+    ruleset = RuleSetRefSerializer(help_text="The set's current version.")
+    created_min = serializers.DateTimeField(help_text="The window's start.")
+    created_max = serializers.DateTimeField(help_text="The window's end.")
+    evaluated_in = serializers.ChoiceField(
+        source="backtest.evaluated_in", choices=["database", "python"]
+    )
+    decisions = serializers.IntegerField(
+        source="backtest.decisions", help_text="Recorded decisions of the set in the window."
+    )
+    passed_then = serializers.IntegerField(source="backtest.passed_then")
+    passed_after = serializers.IntegerField(source="backtest.passed_after")
+    pass_to_fail = serializers.IntegerField(source="backtest.pass_to_fail")
+    fail_to_pass = serializers.IntegerField(source="backtest.fail_to_pass")
+    sample_pass_to_fail = serializers.ListField(
+        source="backtest.sample_pass_to_fail",
+        child=serializers.IntegerField(),
+        help_text="Decision ids.",
+    )
+    sample_fail_to_pass = serializers.ListField(
+        source="backtest.sample_fail_to_pass",
+        child=serializers.IntegerField(),
+        help_text="Decision ids.",
+    )
+    rules = RuleBacktestSerializer(source="backtest.rules", many=True)
 
 
 def _result_data(result: RuleResult) -> dict[str, Any]:

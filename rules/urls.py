@@ -1,13 +1,15 @@
-"""URLs of the rules API: rules, checks and rule sets."""
+"""URLs of the rules API: rules, checks, rule sets, and replaying a decision."""
 
 from django.urls import path
 
 from rules.views import (
+    DecisionReplayView,
     RuleBatchCheckView,
     RuleCheckView,
     RuleListView,
     RuleQueryView,
     RuleReportView,
+    RuleSetBacktestView,
     RuleSetDetailView,
     RuleSetListView,
     RuleSetPreviewView,
@@ -26,6 +28,7 @@ urlpatterns = [
     path("rulesets/", RuleSetListView.as_view(), name="ruleset-list"),
     path("rulesets/<slug:name>/", RuleSetDetailView.as_view(), name="ruleset-detail"),
     path("rulesets/<slug:name>/preview/", RuleSetPreviewView.as_view(), name="ruleset-preview"),
+    path("rulesets/<slug:name>/backtest/", RuleSetBacktestView.as_view(), name="ruleset-backtest"),
     path(
         "rulesets/<slug:name>/versions/",
         RuleSetVersionListView.as_view(),
@@ -36,4 +39,5 @@ urlpatterns = [
         RuleSetVersionDetailView.as_view(),
         name="ruleset-version-detail",
     ),
+    path("decisions/<int:pk>/replay/", DecisionReplayView.as_view(), name="decision-replay"),
 ]

@@ -24,13 +24,17 @@ from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
 from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation
+from decisions.models import Decision
+from decisions.selectors import decision_get
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
 from rules.budgets import check_batch_budget
 from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
+from rules.recording import decision_replay, record_checks
 from rules.serializers import (
+    DecisionReplayResponseSerializer,
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
     RuleCheckRequestSerializer,
@@ -39,6 +43,8 @@ from rules.serializers import (
     RuleQueryResponseSerializer,
     RuleReportRequestSerializer,
     RuleSerializer,
+    RuleSetBacktestRequestSerializer,
+    RuleSetBacktestResponseSerializer,
     RuleSetPreviewRequestSerializer,
     RuleSetPreviewResponseSerializer,
     RuleSetSerializer,
@@ -108,14 +114,17 @@ class RuleCheckView(RuleBodyView):
         security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
-        """Check an order against rules.
+        """Check an order against rules, and put the decision on the record.
 
         Give the order as `order_id` (stored) or `order` (checked without
         storing), and the rules as `rules` (names, or objects with `params`,
         `as` and `severity`) or `ruleset` (the name of an active rule set).
         `passed` is true when no rule of severity `error` failed or errored;
         `details` gives each rule's verdict by key and `results` says why.
-        Unknown rule names are a 400 that lists the available rules.
+        Unknown rule names are a 400 that lists the available rules. A 200
+        means the decision is stored: `decision_id` (and the `X-Decision-ID`
+        header) names it, null (and no header) when `DECISION_LOG` leaves it
+        out.
         """
         data, check, ruleset = self.resolve_body(request)
         if "order" in data:
@@ -123,9 +132,28 @@ class RuleCheckView(RuleBodyView):
         else:
             order = order_get(data["order_id"])
         result = check.run(order, fail_fast=data["fail_fast"])
-        logger.info("rules checked", extra={"order_id": order.pk, "passed": result.passed})
-        answer = {"order_id": order.pk, "ruleset": ruleset, "result": result}
-        return Response(RuleCheckResponseSerializer(answer).data)
+        [decision_id] = record_checks(
+            request,
+            check=check,
+            ruleset=ruleset,
+            rules=data.get("rules"),
+            fail_fast=data["fail_fast"],
+            checked=[(order, result)],
+        )
+        logger.info(
+            "rules checked",
+            extra={"order_id": order.pk, "passed": result.passed, "decision_id": decision_id},
+        )
+        answer = {
+            "decision_id": decision_id,
+            "order_id": order.pk,
+            "ruleset": ruleset,
+            "result": result,
+        }
+        response = Response(RuleCheckResponseSerializer(answer).data)
+        if decision_id is not None:
+            response["X-Decision-ID"] = str(decision_id)
+        return response
 
 
 class RuleBatchCheckView(RuleBodyView):
@@ -144,18 +172,29 @@ class RuleBatchCheckView(RuleBodyView):
         """Check up to 1000 stored orders against rules.
 
         One entry per found order, in request order, and a summary. Ids with
-        no stored order are listed in `summary.missing`, not an error.
+        no stored order are listed in `summary.missing`, not an error. Each
+        entry's decision is stored, all in one statement, before the answer:
+        its `decision_id`, null when `DECISION_LOG` leaves it out.
         """
         data, check, ruleset = self.resolve_body(request)
         check_batch_budget(len(data["order_ids"]), len(check.rules))
         orders = Order.objects.in_bulk(data["order_ids"])
-        results = [
-            {
-                "order_id": order_id,
-                "result": check.run(orders[order_id], fail_fast=data["fail_fast"]),
-            }
+        checked = [
+            (orders[order_id], check.run(orders[order_id], fail_fast=data["fail_fast"]))
             for order_id in data["order_ids"]
             if order_id in orders
+        ]
+        decision_ids = record_checks(
+            request,
+            check=check,
+            ruleset=ruleset,
+            rules=data.get("rules"),
+            fail_fast=data["fail_fast"],
+            checked=checked,
+        )
+        results = [
+            {"decision_id": decision_id, "order_id": order.pk, "result": result}
+            for (order, result), decision_id in zip(checked, decision_ids, strict=True)
         ]
         passed = sum(entry["result"].passed for entry in results)
         summary = {
@@ -205,6 +244,40 @@ class RuleSetDetailView(APIView):
         """
         ruleset = get_object_or_404(_visible_sets(request).prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
+
+
+class RuleSetBacktestView(APIView):
+    """Try a change to a rule set on its recorded decisions, before saving it."""
+
+    required_scope = Scope.ANALYZE
+
+    @operation(
+        "rulesets_backtest",
+        {200: RuleSetBacktestResponseSerializer},
+        RULE_ERRORS,
+        request_body=RuleSetBacktestRequestSerializer,
+        security=ANALYZE_SECURITY,
+    )
+    def post(self, request: Request, name: str) -> Response:
+        """Backtest proposed rules on a rule set's recorded decisions.
+
+        Over the set's decisions in the window (`created_min`/`created_max`,
+        default the last 7 days), how many would flip pass→fail and fail→pass
+        under the proposed rules, per rule, with samples of decision ids —
+        computed in the database over the decisions' order snapshots when
+        every rule has a database form. Refused with 413 `report_too_large`
+        above `REPORT_MAX_CELLS` decisions x rules. Nothing is saved. Needs a
+        key with the `analyze` scope, or a staff admin session.
+        """
+        data = _validated(RuleSetBacktestRequestSerializer, request)
+        _, ruleset = resolver.resolve(ruleset=name, active_only=False)
+        proposed, _ = resolver.resolve(data["rules"])
+        decisions = Decision.objects.filter(
+            ruleset=name, decided_at__gte=data["created_min"], decided_at__lte=data["created_max"]
+        )
+        backtest = queries.backtest(proposed, decisions, sample_size=data["sample_size"])
+        answer = {**data, "ruleset": ruleset, "backtest": backtest}
+        return Response(RuleSetBacktestResponseSerializer(answer).data)
 
 
 class RuleSetVersionListView(APIView):
@@ -345,6 +418,34 @@ class RuleSetPreviewView(APIView):
         )
         answer = {"ruleset": ruleset, "impact": impact}
         return Response(RuleSetPreviewResponseSerializer(answer).data)
+
+
+class DecisionReplayView(APIView):
+    """Run a recorded decision again, as it was decided and as it would be now."""
+
+    required_scope = Scope.ANALYZE
+
+    @operation(
+        "decisions_replay",
+        {200: DecisionReplayResponseSerializer},
+        (400, 404, 405, 500, 503, *CALLER_ERRORS),
+        security=ANALYZE_SECURITY,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Replay a decision.
+
+        The recorded order is checked again under the recorded rule set
+        version (or the recorded listed rules, stored condition rules as
+        they were): `then`, which must give the recorded results
+        (`reproduced`); and under the set's current active version (or the
+        same rules today): `now`. `differences` names the rules whose
+        outcome changed. A set deleted since, or no longer active, is a 404
+        `unknown_ruleset`; a rule that no longer exists, a 400
+        `unknown_rule`. Nothing is stored. Needs an API key with the
+        `analyze` scope, or a staff admin session.
+        """
+        replay = decision_replay(decision_get(pk))
+        return Response(DecisionReplayResponseSerializer(replay).data)
 
 
 def _visible_sets(request: Request) -> QuerySet[RuleSet]:

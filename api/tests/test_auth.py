@@ -62,10 +62,16 @@ def _client(key: str | None = None) -> APIClient:
 
 # The analysis calls, each with a valid body.
 ANALYSIS_CALLS = [
-    (QUERY, {"rules": RULES, "outcome": "failed"}),
-    (REPORT, {"rules": RULES}),
-    (PREVIEW, {"rules": ["min_items_2"]}),
+    ("post", QUERY, {"rules": RULES, "outcome": "failed"}),
+    ("post", REPORT, {"rules": RULES}),
+    ("post", PREVIEW, {"rules": ["min_items_2"]}),
+    ("post", reverse("rules:ruleset-backtest", args=["checkout"]), {"rules": RULES}),
+    ("get", reverse("decisions:decision-list"), None),
+    ("get", reverse("decisions:decision-detail", args=[1]), None),
+    ("post", reverse("rules:decision-replay", args=[1]), None),
 ]
+# Those of them that need no recorded decision.
+ANALYSIS_OVER_ORDERS = ANALYSIS_CALLS[:4]
 
 
 # Anonymous callers
@@ -81,16 +87,20 @@ def test_anonymous_checks_work_by_default(api_client, order, checkout):
     assert check.json()["details"] == {"min_total_100": True}
 
 
-def test_an_anonymous_check_reads_only_the_order(api_client, order, django_assert_num_queries):
+def test_an_anonymous_check_reads_only_the_order(
+    api_client, order, settings, django_assert_num_queries
+):
+    settings.DECISION_LOG = "off"
+
     with django_assert_num_queries(1):
         response = api_client.post(CHECK, {"order_id": order.pk, "rules": RULES}, format="json")
 
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(("url", "body"), ANALYSIS_CALLS)
-def test_analysis_without_credentials_is_a_401(api_client, order, checkout, url, body):
-    response = api_client.post(url, body, format="json")
+@pytest.mark.parametrize(("method", "url", "body"), ANALYSIS_CALLS)
+def test_analysis_without_credentials_is_a_401(api_client, order, checkout, method, url, body):
+    response = getattr(api_client, method)(url, body, format="json")
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Api-Key"
@@ -140,24 +150,29 @@ def test_with_anonymous_checks_off_a_key_without_check_is_a_403(settings, make_k
     assert response.json() == PERMISSION_DENIED
 
 
-@pytest.mark.parametrize(("url", "body"), ANALYSIS_CALLS)
-def test_analysis_with_a_key_without_analyze_is_a_403(make_key, order, checkout, url, body):
+@pytest.mark.parametrize(("method", "url", "body"), ANALYSIS_CALLS)
+def test_analysis_with_a_key_without_analyze_is_a_403(
+    make_key, order, checkout, method, url, body
+):
     _, key = make_key("checkout", ["check"])
-    response = _client(key).post(url, body, format="json")
+
+    response = getattr(_client(key), method)(url, body, format="json")
 
     assert response.status_code == 403
     assert response.json() == PERMISSION_DENIED
 
 
-@pytest.mark.parametrize(("url", "body"), ANALYSIS_CALLS)
-def test_analysis_with_an_analyze_key_is_served(make_key, order, checkout, url, body):
+@pytest.mark.parametrize(("method", "url", "body"), ANALYSIS_OVER_ORDERS)
+def test_analysis_with_an_analyze_key_is_served(make_key, order, checkout, method, url, body):
     _, key = make_key("reports", ["analyze"])
-    response = _client(key).post(url, body, format="json")
+
+    response = getattr(_client(key), method)(url, body, format="json")
 
     assert response.status_code == 200
 
 
-def test_a_key_costs_one_query_to_verify(make_key, order, django_assert_num_queries):
+def test_a_key_costs_one_query_to_verify(make_key, order, settings, django_assert_num_queries):
+    settings.DECISION_LOG = "off"
     _, key = make_key("checkout", ["check"])
     client = _client(key)
 

@@ -160,6 +160,7 @@ def test_a_rate_that_is_off_counts_nothing(
     api_client, order, settings, clock, django_assert_num_queries
 ):
     settings.THROTTLE_RATES = {"check": None, "analyze": None, "anonymous": None}
+    settings.DECISION_LOG = "off"
 
     with django_assert_num_queries(1):  # the order
         status = _check(api_client, order)

@@ -1,4 +1,4 @@
-"""The throughput benchmark serves every contender and reports medians, ranges and ratios."""
+"""The throughput benchmark serves every stack and reports medians, ranges and ratios."""
 
 import re
 
@@ -9,34 +9,63 @@ pytestmark = [pytest.mark.bench, pytest.mark.server]
 SPREAD = r"(\d+\.\d+) \((\d+\.\d+)\.\.(\d+\.\d+)\)"
 
 
-def test_check_throughput_compares_every_contender_over_interleaved_rounds(run_bench):
-    """Each server answers the seeded orders correctly, from its own stack, with no error."""
+def _ratio(out: str, line: str) -> tuple[float, float, float]:
+    found = re.search(rf"^{re.escape(line)}: {SPREAD}$", out, re.MULTILINE)
+    assert found, out
+    median, low, high = map(float, found.groups())
+    assert 0 < low <= median <= high
+    return median, low, high
+
+
+@pytest.mark.parametrize(
+    ("database", "endpoints"),
+    [
+        ("sqlite", ("plain", "ours", "log-off", "key", "throttled")),
+        pytest.param("postgresql", ("ours", "log-off"), marks=pytest.mark.postgres),
+    ],
+)
+def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
+    run_bench, database, endpoints
+):
+    """Every server answers the seeded orders from its own stack, with no error."""
     completed = run_bench(
-        "check_throughput.py", "--duration=1", "--warmup=1", "--rounds=3", "--connections=2"
+        "check_throughput.py",
+        "--duration=1",
+        "--warmup=1",
+        "--rounds=3",
+        "--connections=2",
+        "--batches=1",
+        f"--databases={database}",
     )
 
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
-    for contender in ("plain", "ours", "key", "throttled"):
-        assert re.search(rf"^{contender} +2 +\d+ \(\d+\.\.\d+\) ", out, re.MULTILINE), out
-    for top, bottom, target in (
-        ("ours", "plain", "0.75"),
-        ("key", "ours", "0.95"),
-        ("throttled", "ours", "0.9"),
-    ):
-        for ratio_line in (
-            f"ratio {top}/{bottom} req/s at c2",
-            f"ratio {bottom}/{top} server CPU per request at c2",
-        ):
-            ratio = re.search(rf"^{ratio_line}: {SPREAD}$", out, re.MULTILINE)
-            assert ratio, out
-            median, low, high = map(float, ratio.groups())
-            assert 0 < low <= median <= high
-        assert re.search(
-            rf"^target: median {top}/{bottom} req/s ratio >= {target} at every level "
-            r"with zero errors: (met|NOT met)$",
-            out,
-            re.MULTILINE,
-        ), out
+    assert f"== {database}\n" in out
+    for endpoint in endpoints:
+        assert re.search(rf"^{endpoint} +2 +\d+ \(\d+\.\.\d+\) ", out, re.MULTILINE), out
+    ratios = [
+        "ratio log on/off req/s at c2",
+        "ratio log off/on server CPU per request at c2",
+        "ratio log on/off batch orders/s",
+        "ratio log off/on server CPU per batch",
+    ]
+    if "plain" in endpoints:
+        ratios += ["ratio ours/plain req/s at c2", "ratio plain/ours server CPU per request at c2"]
+    for side in ("key", "throttled"):
+        if side in endpoints:
+            ratios += [
+                f"ratio {side}/ours req/s at c2",
+                f"ratio ours/{side} server CPU per request at c2",
+            ]
+    for line in ratios:
+        _ratio(out, line)
+    batch = r"^batch of 1000 orders/s: log on \d+ \(\d+\.\.\d+\), log off \d+ "
+    assert re.search(batch, out, re.MULTILINE), out
+    cpu = r"^batch of 1000 server CPU ms: log on \d+\.\d \(\d+\.\d\.\.\d+\.\d\), log off "
+    assert re.search(cpu, out, re.MULTILINE), out
     assert "(median of 3 rounds, min..max; each ratio within one round)" in out
     assert "total errors (all runs, warm-up included): 0" in out
+    assert (
+        "targets: ours/plain req/s >= 0.75, log on/off req/s >= 0.8, key/ours >= 0.95, "
+        "throttled/ours >= 0.9 at every level, " in out
+    )

@@ -39,7 +39,7 @@ def test_time_of_no_layer_goes_to_the_layers_of_its_callers_by_their_share():
     assert seconds == pytest.approx(
         {
             "rule evaluation (engine)": 1.0 + 3.0 + 6.0,
-            "database (order read, connection upkeep)": 2.0 + 1.0 + 2.0,
+            "database (order read, decision write, upkeep)": 2.0 + 1.0 + 2.0,
         }
     )
 
@@ -70,8 +70,9 @@ def test_layers_profile_prints_every_layer_with_its_share(run_bench):
         assert row, (layer, out)
         shares[layer] = float(row.group(2))
     for layer in (
-        "database (order read, connection upkeep)",
+        "database (order read, decision write, upkeep)",
         "rule evaluation (engine)",
+        "decision log (rules.recording, decisions)",
         "JSON logging (both lines)",
     ):
         assert shares[layer] > 0

@@ -144,6 +144,20 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"DECISION_LOG": "sometimes"}, "DECISION_LOG must be one of all, failed, off"),
+        ({"DECISION_LOG_RETENTION_DAYS": "0"}, "DECISION_LOG_RETENTION_DAYS must be at least 1"),
+    ],
+)
+def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(variables, message):
+    result = run([sys.executable, "manage.py", "check"], production_env(**variables))
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 SHOW_HOSTS = (
     "import json, sys; from django.conf import settings; "
     "sys.stdout.write(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"

@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "api": set(),
     "orders": {"api"},
-    "rules": {"api", "orders"},
+    "decisions": {"api", "orders"},
+    "rules": {"api", "decisions", "orders"},
 }
-PACKAGES = {"api", "config", "orders", "rules"}
+PACKAGES = {"api", "config", "decisions", "orders", "rules"}
 
 
 def _imported_packages(path: Path) -> set[str]:

@@ -56,7 +56,7 @@ def test_a_missing_or_malformed_request_id_is_replaced_by_a_generated_one(client
 def test_a_check_logs_its_verdict_with_the_request_id(client, json_log_lines):
     order = OrderFactory()
 
-    client.post(
+    response = client.post(
         "/rules/check/",
         {"order_id": order.pk, "rules": ["min_items_2"]},
         content_type="application/json",
@@ -71,6 +71,7 @@ def test_a_check_logs_its_verdict_with_the_request_id(client, json_log_lines):
         "message": "rules checked",
         "order_id": order.pk,
         "passed": True,
+        "decision_id": response.json()["decision_id"],
         "request_id": "check-1",
     }
 

@@ -14,6 +14,7 @@ OPERATIONS = {
     ("/rules/query/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
     ("/rules/report/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
     ("/rulesets/{name}/preview/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rulesets/{name}/backtest/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
     ("/rulesets/", "get"): {"200", *READ_ERRORS},
     ("/rulesets/{name}/", "get"): {"200", "404", *READ_ERRORS},
     ("/rulesets/{name}/versions/", "get"): {"200", "404", *READ_ERRORS},
@@ -24,6 +25,9 @@ OPERATIONS = {
     ("/orders/{id}/", "put"): {"200", *CALLER_ERRORS, *POST_ERRORS},
     ("/orders/{id}/", "patch"): {"200", *CALLER_ERRORS, *POST_ERRORS},
     ("/orders/{id}/", "delete"): {"204", "404", *READ_ERRORS},
+    ("/decisions/", "get"): {"200", "400", "404", *READ_ERRORS},
+    ("/decisions/{id}/", "get"): {"200", "404", *READ_ERRORS},
+    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", *READ_ERRORS},
     ("/health/", "get"): {"200", "503"},
     ("/health/live", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
@@ -37,6 +41,7 @@ SECURITY = {
     "/rules/query/": [{"Api-Key": []}],
     "/rules/report/": [{"Api-Key": []}],
     "/rulesets/{name}/preview/": [{"Api-Key": []}],
+    "/rulesets/{name}/backtest/": [{"Api-Key": []}],
     "/rulesets/": [{"Api-Key": []}, {}],
     "/rulesets/{name}/": [{"Api-Key": []}, {}],
     "/rulesets/{name}/versions/": [{"Api-Key": []}, {}],
@@ -134,8 +139,53 @@ def test_check_response_documents_results_and_their_outcomes(schema):
     properties = _definition(schema, response["schema"])["properties"]
     result = _definition(schema, properties["results"]["items"])
 
-    assert {"passed", "details", "results", "ruleset", "order_id"} <= set(properties)
+    assert {"passed", "details", "results", "ruleset", "order_id", "decision_id"} <= set(
+        properties
+    )
+    assert properties["decision_id"]["x-nullable"] is True
     assert result["properties"]["outcome"]["enum"] == ["passed", "failed", "error", "skipped"]
+
+
+def test_decisions_are_documented_with_their_filters_and_whole_record(schema):
+    listing = schema["paths"]["/decisions/"]["get"]
+    detail = schema["paths"]["/decisions/{id}/"]["get"]["responses"]["200"]
+    replay = schema["paths"]["/decisions/{id}/replay/"]["post"]["responses"]["200"]
+    record = _definition(schema, detail["schema"])["properties"]
+
+    assert {parameter["name"] for parameter in listing["parameters"]} == {
+        "cursor",
+        "page_size",
+        "order_id",
+        "ruleset",
+        "ruleset_version",
+        "passed",
+        "caller",
+        "rule",
+        "outcome",
+        "created_min",
+        "created_max",
+    }
+    assert "analyze" in listing["description"]
+    assert set(record) == {
+        "id",
+        "decided_at",
+        "caller",
+        "request_id",
+        "order_id",
+        "ruleset",
+        "passed",
+        "outcomes",
+        "order",
+        "rules",
+        "fail_fast",
+        "results",
+    }
+    assert set(_definition(schema, replay["schema"])["properties"]) == {
+        "reproduced",
+        "then",
+        "now",
+        "differences",
+    }
 
 
 @pytest.mark.parametrize(("path", "marker"), [("/", "swagger-ui"), ("/redoc/", "redoc")])

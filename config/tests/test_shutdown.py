@@ -1,12 +1,19 @@
-"""Stopping gunicorn (SIGTERM): new connections are refused, accepted ones are answered."""
+"""Stopping gunicorn (SIGTERM): new connections are refused, accepted ones are answered.
+
+Nothing is lost either: every check answered 200 has its decision stored.
+"""
 
 import http.client
+import itertools
 import json
 import signal
 import socket
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,6 +27,8 @@ RUN_SECONDS = 10.0
 # Longer than the run: a worker that kept accepting would outlast it.
 DRAIN_SECONDS = "20"
 LOG_TIMEOUT = 10.0
+CHECK = {"order_id": 1, "rules": ["min_total_100", "min_items_2", "divisible_by_5"]}
+CHECK_PREFIX = "shutdown-check-"
 SHUTTING_DOWN = {
     "error": "Service Unavailable",
     "code": "shutting_down",
@@ -29,40 +38,55 @@ SHUTTING_DOWN = {
 
 @dataclass(frozen=True)
 class Outcome:
-    """One request: its status, or the error it met."""
+    """One request: its status, or the error it met, and its request id."""
 
     status: int | None
     error: str | None
+    request_id: str = ""
 
 
-def send(url: str, path: str) -> Outcome:
-    """GET *path* on a fresh connection, as a load balancer's clients do."""
+def send(url: str, path: str, body: dict | None = None, request_id: str = "") -> Outcome:
+    """GET *path*, or POST *body* to it, on a fresh connection, as a load balancer's clients do."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"X-Request-ID": request_id} if request_id else {}
     try:
-        connection.request("GET", path)
+        if body is None:
+            connection.request("GET", path, headers=headers)
+        else:
+            headers["Content-Type"] = "application/json"
+            connection.request("POST", path, json.dumps(body), headers=headers)
         response = connection.getresponse()
         response.read()
-        return Outcome(response.status, None)
+        return Outcome(response.status, None, request_id)
     except OSError as exc:
-        return Outcome(None, type(exc).__name__)
+        return Outcome(None, type(exc).__name__, request_id)
     finally:
         connection.close()
 
 
 class SteadyLoad:
-    """*CLIENTS* threads that each send one request after another until stopped."""
+    """*CLIENTS* threads that each send one request after another until stopped.
+
+    Every other request is a check (``POST /rules/check/``), with a request id
+    of its own: ``CHECK_PREFIX`` and a number.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._numbers = itertools.count()
         self._threads = [threading.Thread(target=self._client) for _ in range(CLIENTS)]
 
     def _client(self) -> None:
         while not self._stop.is_set():
-            outcome = send(self.url, "/rules/")
+            number = next(self._numbers)
+            if number % 2:
+                outcome = send(self.url, "/rules/check/", CHECK, f"{CHECK_PREFIX}{number}")
+            else:
+                outcome = send(self.url, "/rules/")
             with self._lock:
                 self.outcomes.append(outcome)
             if outcome.error:
@@ -104,9 +128,20 @@ def wait_for_log(server, message: str) -> None:
         time.sleep(0.05)
 
 
+def recorded_checks(site: Path) -> set[str]:
+    """Return the request ids of the load's checks that the site's decision log holds."""
+    with closing(sqlite3.connect(site / "db.sqlite3")) as database:
+        rows = database.execute(
+            "SELECT request_id FROM decisions_decision WHERE request_id LIKE ?",
+            [f"{CHECK_PREFIX}%"],
+        )
+        return {request_id for (request_id,) in rows}
+
+
 def test_sigterm_under_load_refuses_new_connections_and_answers_every_accepted_one(
-    gunicorn_factory,
+    gunicorn_site, gunicorn_factory
 ):
+    site, _ = gunicorn_site
     server = gunicorn_factory(WEB_CONCURRENCY="2", SHUTDOWN_DRAIN_SECONDS=DRAIN_SECONDS)
 
     with SteadyLoad(server.url) as load:
@@ -116,12 +151,16 @@ def test_sigterm_under_load_refuses_new_connections_and_answers_every_accepted_o
         # Only a server that stopped accepting can empty its queue and exit.
         exit_code = server.process.wait(RUN_SECONDS - SIGNAL_AFTER_SECONDS)
 
-    refused = Outcome(None, "ConnectionRefusedError")
+    refused = "ConnectionRefusedError"
     # Neither reset nor cut short, in flight or queued: every request was
     # answered in full, or refused before it was sent.
-    assert [o for o in load.outcomes if o.status != 200 and o != refused] == []
-    assert refused in load.outcomes
+    assert [o for o in load.outcomes if o.status != 200 and o.error != refused] == []
+    assert refused in {o.error for o in load.outcomes}
     assert exit_code == 0
+    # A 200 means the decision is stored, and nothing stored went unanswered.
+    answered = {o.request_id for o in load.outcomes if o.request_id and o.status == 200}
+    assert answered
+    assert recorded_checks(site) == answered
 
 
 def test_a_connection_accepted_before_sigterm_is_answered_shutting_down(gunicorn_factory):

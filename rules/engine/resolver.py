@@ -128,24 +128,27 @@ class Resolver:
         ruleset: str | None = None,
         version: int | None = None,
         active_only: bool = True,
+        pinned: Mapping[str, RuleDefinition] | None = None,
     ) -> Resolution:
         """Return the check for *rules* (names or specs), or for the rule set *ruleset*.
 
         A rule set runs version *version*, by default its current one, with
-        the stored rules as that version holds them. Raises
+        the stored rules as that version holds them; listed *rules* run the
+        definitions *pinned* by name (stored rules as a decision recorded
+        them) before any the sources give. Raises
         ``UnknownRuleSetError`` for a missing (or, with *active_only*,
         inactive) set and ``UnknownRuleSetVersionError`` for a missing
         version, then ``UnknownRuleError`` naming every unknown rule, then
         ``InvalidRuleParamsError`` naming every bad parameter by rule key,
         all before any rule runs.
         """
-        reference, pinned = None, {}
+        reference = None
         if ruleset is not None:
             found = self._find_set(ruleset, version, active_only)
             rules, reference = found.specs(), RuleSetRef(found.name, found.version)
             pinned = found.definitions()
         specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in rules or ()]
-        definitions = self._find([spec.name for spec in specs], pinned)
+        definitions = self._find([spec.name for spec in specs], pinned or {})
         bound: list[BoundRule] = []
         errors: dict[str, Any] = {}
         for spec in specs:

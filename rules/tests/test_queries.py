@@ -406,3 +406,105 @@ def test_a_stored_rule_can_be_an_item_of_a_rule_set(checkout, big_and_many):
 
     assert [entry["rule"] for entry in version.items] == ["min_total_100", "big_and_many"]
     assert version.items[1]["stored"]["condition"] == big_and_many.condition
+
+
+def _check_all(analyst, orders, ruleset="checkout"):
+    """Check every order against *ruleset*, leaving one decision each."""
+    for order in orders:
+        response = analyst.post(
+            reverse("rules:rule-check"), {"order_id": order.pk, "ruleset": ruleset}, format="json"
+        )
+        assert response.status_code == 200
+
+
+def _backtest(analyst, **body):
+    url = reverse("rules:ruleset-backtest", args=["checkout"])
+    return analyst.post(url, body, format="json")
+
+
+def test_backtest_counts_what_proposed_rules_would_flip_among_recorded_decisions(
+    analyst, orders, checkout
+):
+    _check_all(analyst, orders)
+    proposed = [{"name": "total_greater_than", "params": {"amount": "99.99"}}, "min_items_2"]
+
+    response = _backtest(analyst, rules=proposed, sample_size=5)
+
+    assert response.status_code == 200
+    data = response.json()
+    decisions = {d["order_id"]: d["id"] for d in analyst.get("/decisions/").json()["results"]}
+    assert {k: v for k, v in data.items() if k not in ("created_min", "created_max")} == {
+        "ruleset": {"name": "checkout", "version": 1},
+        "evaluated_in": "database",
+        "decisions": 5,
+        "passed_then": 2,
+        "passed_after": 3,
+        "pass_to_fail": 0,
+        "fail_to_pass": 1,
+        "sample_pass_to_fail": [],
+        "sample_fail_to_pass": [decisions[orders[3].pk]],
+        "rules": [
+            {"rule": "total_greater_than", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 0},
+            {"rule": "min_items_2", "failing": 1, "pass_to_fail": 0, "fail_to_pass": 0},
+        ],
+    }
+
+
+def test_backtest_in_python_agrees_with_the_database(analyst, orders, checkout, no_sql_rule):
+    _check_all(analyst, orders)
+
+    database = _backtest(analyst, rules=["min_items_2", "min_total_100"]).json()
+    python = _backtest(analyst, rules=["min_items_2", "min_total_100", "odd_items"]).json()
+
+    assert (database["evaluated_in"], python["evaluated_in"]) == ("database", "python")
+    assert python["rules"][:2] == database["rules"]
+    assert python["rules"][0] == {
+        "rule": "min_items_2",
+        "failing": 1,
+        "pass_to_fail": 0,
+        "fail_to_pass": 0,
+    }
+    assert python["rules"][1]["fail_to_pass"] == 0
+    assert python["decisions"] == database["decisions"] == 5
+
+
+def test_backtest_looks_only_at_the_window(analyst, orders, checkout):
+    _check_all(analyst, orders)
+    long_ago = {"created_min": "2000-01-01T00:00Z", "created_max": "2000-01-02T00:00Z"}
+
+    response = _backtest(analyst, rules=["min_items_2"], **long_ago)
+
+    assert response.status_code == 200
+    assert (response.json()["decisions"], response.json()["created_min"]) == (
+        0,
+        "2000-01-01T00:00:00Z",
+    )
+
+
+def test_backtest_over_its_budget_is_refused(analyst, orders, checkout, settings):
+    _check_all(analyst, orders)
+    settings.REPORT_MAX_CELLS = 9
+
+    response = _backtest(analyst, rules=["min_items_2", "min_total_100"])
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "report_too_large"
+
+
+def test_backtest_of_a_missing_set_is_a_404(analyst):
+    url = reverse("rules:ruleset-backtest", args=["nope"])
+
+    response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (404, "unknown_ruleset")
+
+
+def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(analyst, orders, checkout):
+    _check_all(analyst, orders)
+    looser = {"name": "total_greater_than", "params": {"amount": "99.99"}, "as": "min_total_100"}
+
+    response = _backtest(analyst, rules=[looser])
+
+    assert response.json()["rules"] == [
+        {"rule": "min_total_100", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 1}
+    ]

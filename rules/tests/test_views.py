@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from decisions.models import Decision
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule
@@ -99,6 +100,7 @@ def test_check_results_say_why_with_observed_and_required_values(api_client, see
     response = _check(api_client, {"order_id": seeded[1].pk, "rules": ["min_total_100"]})
 
     assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
         "order_id": seeded[1].pk,
         "ruleset": None,
         "passed": False,
@@ -436,7 +438,8 @@ def test_batch_checks_each_order_and_reports_missing_ids(
 ):
     ids = [seeded[2].pk, 999, seeded[1].pk, seeded[0].pk]
 
-    with django_assert_num_queries(1):
+    # One SELECT of the orders, one INSERT of their decisions.
+    with django_assert_num_queries(2):
         response = api_client.post(BATCH, {"order_ids": ids, "rules": BUILT_INS}, format="json")
 
     assert response.status_code == 200

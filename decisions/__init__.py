@@ -1,0 +1,1 @@
+"""Decisions: every check on the record, read back through the API and the admin, purged."""

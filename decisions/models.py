@@ -1,0 +1,105 @@
+"""The decision log: one row per check, as the rules saw the order and what they said."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MIN_TOTAL = Decimal("0.00")
+MIN_ITEMS = 1
+# What a rule's outcome can be, as the record stores it (rules.engine.Outcome's values).
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+class Decision(models.Model):
+    """One check as it was decided: who asked, the order as the rules read it, and why.
+
+    The order's fields keep the order's names (``total``, ``items_count``,
+    ``created_at``, ``updated_at``), so that a rule's database filter, written
+    against orders, selects decisions too. ``order_id`` is no foreign key: the
+    record outlives the order. A decision names a rule set's version, or holds
+    the rules a caller listed (``rules``, stored condition rules as they were);
+    ``results`` has one entry per rule (``rule``, ``name``, ``params``,
+    ``outcome``, ``severity``, ``message``, ``facts``), and ``outcomes`` the
+    same outcomes by rule key, for filtering. A decision is never changed.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    decided_at = models.DateTimeField(default=timezone.now, help_text="When the check ran.")
+    caller = models.CharField(max_length=150, help_text="Who asked: API key, user or anonymous.")
+    request_id = models.CharField(max_length=128, blank=True, help_text="The X-Request-ID.")
+    order_id = models.BigIntegerField(null=True, blank=True, help_text="Null for an ad-hoc order.")
+    total = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(MIN_TOTAL)]
+    )
+    items_count = models.PositiveIntegerField(validators=[MinValueValidator(MIN_ITEMS)])
+    created_at = models.DateTimeField(help_text="The order's creation time.")
+    updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The order's last change; null for an ad-hoc order."
+    )
+    ruleset = models.CharField(max_length=100, blank=True, help_text="Blank for listed rules.")
+    ruleset_version = models.PositiveIntegerField(null=True, blank=True)
+    rules = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder, help_text="The listed rules, if any."
+    )
+    fail_fast = models.BooleanField(default=False)
+    results = models.JSONField(encoder=DjangoJSONEncoder)
+    outcomes = models.JSONField(encoder=DjangoJSONEncoder, help_text="Outcome by rule key.")
+    passed = models.BooleanField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [
+            models.Index(fields=["-decided_at", "-id"], name="decision_decided_at_idx"),
+            models.Index(fields=["order_id", "-decided_at", "-id"], name="decision_order_idx"),
+            models.Index(
+                fields=["ruleset", "ruleset_version", "-decided_at"], name="decision_ruleset_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total__gte=MIN_TOTAL), name="decision_total_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(items_count__gte=MIN_ITEMS), name="decision_items_count_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(ruleset="", ruleset_version__isnull=True, rules__isnull=False)
+                | (
+                    ~Q(ruleset="")
+                    & Q(ruleset_version__isnull=False, ruleset_version__gte=1, rules__isnull=True)
+                ),
+                name="decision_ruleset_or_rules",
+                violation_error_message="A decision names a rule set version, or lists rules.",
+            ),
+            models.CheckConstraint(
+                condition=Q(order_id__isnull=True, updated_at__isnull=True)
+                | Q(order_id__isnull=False, order_id__gte=1, updated_at__isnull=False),
+                name="decision_stored_order_or_ad_hoc",
+                violation_error_message="A stored order has an id and an update time.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        """Return a short label for the admin and logs."""
+        verdict = "passed" if self.passed else "did not pass"
+        return f"Decision {self.pk}: {self.subject} {verdict}"
+
+    @property
+    def subject(self) -> str:
+        """Return what was checked: the stored order, or an ad-hoc one."""
+        return f"order {self.order_id}" if self.order_id is not None else "ad-hoc order"
+
+    @property
+    def order(self) -> dict[str, Any]:
+        """Return the order's fields as the rules read them."""
+        return {
+            "total": self.total,
+            "items_count": self.items_count,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }

@@ -1,0 +1,175 @@
+"""Writing decisions: who the caller is, and every check of a request in one INSERT."""
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+
+from decisions.models import Decision
+
+ALL = "all"
+FAILED = "failed"
+OFF = "off"
+# The columns _insert writes, in its order: what a request's decisions share,
+# then each order's own. The id is the database's.
+COLUMNS = (
+    *("decided_at", "caller", "request_id", "ruleset", "ruleset_version", "rules", "fail_fast"),
+    *("order_id", "total", "items_count", "created_at", "updated_at", "results", "outcomes"),
+    "passed",
+)
+_TOTAL_DIGITS = Decision._meta.get_field("total").max_digits
+_TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
+# Decisions deleted per transaction by purge_decisions: a short lock, a small WAL.
+PURGE_BATCH_SIZE = 10_000
+# The JSON fields' encoder (DjangoJSONEncoder: decimals, times), without the spaces.
+_JSON = DjangoJSONEncoder(separators=(",", ":"))
+# The INSERT of each database vendor, made once: see _statement.
+_STATEMENTS: dict[str, tuple[str, str, str]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionEntry:
+    """One order's check to put on the record: the order as the rules read it, and the results.
+
+    ``order_id`` and ``updated_at`` are ``None`` for an ad-hoc order.
+    ``results`` holds one plain dict per rule: ``rule`` (its key), ``name``,
+    ``params``, ``outcome``, ``severity``, ``message`` and ``facts``.
+    """
+
+    order_id: int | None
+    total: Decimal
+    items_count: int
+    created_at: datetime
+    updated_at: datetime | None
+    results: list[dict[str, Any]]
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSource:
+    """What the checks of one request were asked for, and by whom.
+
+    A check of a rule set gives its ``ruleset`` name and ``ruleset_version``;
+    a check of listed rules gives them as ``rules`` (each ``name``,
+    ``params``, ``as``, ``severity``, and ``stored``: a stored condition
+    rule as it was, else ``None``).
+    """
+
+    caller: str
+    request_id: str
+    fail_fast: bool
+    ruleset: str = ""
+    ruleset_version: int | None = None
+    rules: list[dict[str, Any]] | None = None
+
+
+def decision_log_enabled() -> bool:
+    """Return whether ``DECISION_LOG`` keeps any check (it is not ``off``)."""
+    return settings.DECISION_LOG != OFF
+
+
+def decisions_record(
+    *, source: DecisionSource, entries: Sequence[DecisionEntry]
+) -> list[int | None]:
+    """Store *entries*, the checks of one request, in one INSERT; return their ids.
+
+    ``DECISION_LOG`` decides which are kept: ``all``, ``failed`` (the checks
+    that did not pass) or ``off``; an entry left out has the id ``None``.
+    The decisions share one time and *source*. One statement is atomic in
+    autocommit, so they are stored, all or none, once this returns.
+    """
+    mode = settings.DECISION_LOG
+    kept = [mode == ALL or (mode == FAILED and not entry.passed) for entry in entries]
+    if not any(kept):
+        return [None] * len(entries)
+    ids = iter(_insert(source, [entry for entry, keep in zip(entries, kept, strict=True) if keep]))
+    return [next(ids) if keep else None for keep in kept]
+
+
+def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Iterator[int]:
+    """Delete the decisions made before *before*, oldest first; yield each batch's count.
+
+    Each batch of at most *batch_size* is one DELETE in its own short
+    transaction (autocommit), chosen through the index on ``decided_at``, so
+    checks keep writing between batches and nothing is locked for long. The
+    last batch is the first that deletes fewer than *batch_size*.
+    """
+    while True:
+        oldest = Decision.objects.filter(decided_at__lt=before).order_by("decided_at", "id")
+        deleted, _ = Decision.objects.filter(pk__in=oldest.values("pk")[:batch_size]).delete()
+        if deleted:
+            yield deleted
+        if deleted < batch_size:
+            return
+
+
+def as_recorded(value: Any) -> Any:
+    """Return *value* as the record gives it back: encoded to JSON and decoded again."""
+    return json.loads(_JSON.encode(value))
+
+
+def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[int]:
+    """INSERT *entries* with one statement; return their ids, in the entries' order.
+
+    The ORM's ``bulk_create`` splits rows into statements of at most 999
+    parameters on SQLite (66 decisions); one statement keeps a batch atomic
+    in autocommit, and cheap. Times and money are adapted by the database's
+    own operations, as the ORM adapts them, so the rows read back, and
+    filter, exactly as if the ORM had written them; JSON goes as text made by
+    the fields' encoder, which either database stores as JSON (psycopg2 would
+    encode it again for every row). What all rows share is adapted once.
+    """
+    connection = connections[Decision.objects.db]
+    ops = connection.ops
+    shared = (
+        ops.adapt_datetimefield_value(timezone.now()),
+        source.caller,
+        source.request_id,
+        source.ruleset,
+        source.ruleset_version,
+        None if source.rules is None else _JSON.encode(source.rules),
+        source.fail_fast,
+    )
+    params: list[Any] = []
+    for entry in entries:
+        params.extend(shared)
+        params.extend(
+            (
+                entry.order_id,
+                ops.adapt_decimalfield_value(entry.total, _TOTAL_DIGITS, _TOTAL_PLACES),
+                entry.items_count,
+                ops.adapt_datetimefield_value(entry.created_at),
+                ops.adapt_datetimefield_value(entry.updated_at),
+                _JSON.encode(entry.results),
+                _JSON.encode({result["rule"]: result["outcome"] for result in entry.results}),
+                entry.passed,
+            )
+        )
+    insert, values, returning = _statement(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{insert} VALUES {', '.join([values] * len(entries))} {returning}", params)
+        # One statement numbers its rows in order, but RETURNING may list them in any.
+        return sorted(row_id for (row_id,) in cursor.fetchall())
+
+
+def _statement(connection: BaseDatabaseWrapper) -> tuple[str, str, str]:
+    """Return the INSERT for *connection*'s database in three parts: head, one row, tail."""
+    statement = _STATEMENTS.get(connection.vendor)
+    if statement is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(Decision._meta.get_field(name).column) for name in COLUMNS)
+        # Only the model's own names are formatted in; every value is a bound parameter.
+        statement = _STATEMENTS[connection.vendor] = (
+            f"INSERT INTO {quote(Decision._meta.db_table)} ({columns})",
+            f"({', '.join(['%s'] * len(COLUMNS))})",
+            f"RETURNING {quote(Decision._meta.pk.column)}",
+        )
+    return statement

@@ -1,0 +1,166 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.forms.models import model_to_dict
+from rest_framework.test import APIRequestFactory
+
+from api.auth import caller_name
+from decisions.models import Decision
+from decisions.services import (
+    COLUMNS,
+    DecisionEntry,
+    DecisionSource,
+    decisions_record,
+)
+from decisions.tests.factories import PLACED, result
+
+pytestmark = pytest.mark.django_db
+
+SOURCE = DecisionSource(
+    caller="anonymous",
+    request_id="req-1",
+    fail_fast=False,
+    rules=[{"name": "min_total_100", "params": {}, "as": None, "severity": None, "stored": None}],
+)
+
+
+def _entry(order_id: int | None = 1, outcome: str = "passed", **fields) -> DecisionEntry:
+    values = {
+        "order_id": order_id,
+        "total": Decimal("150.00"),
+        "items_count": 3,
+        "created_at": PLACED,
+        "updated_at": PLACED if order_id is not None else None,
+        "results": [result("min_total_100", outcome)],
+        "passed": outcome == "passed",
+        **fields,
+    }
+    return DecisionEntry(**values)
+
+
+def _record(entries: list[DecisionEntry], source: DecisionSource = SOURCE) -> list[int | None]:
+    return decisions_record(source=source, entries=entries)
+
+
+def test_a_requests_checks_are_stored_by_one_statement_in_the_entries_order(
+    django_assert_num_queries,
+):
+    entries = [_entry(order_id) for order_id in range(1, 101)]
+
+    with django_assert_num_queries(1):
+        ids = _record(entries)
+
+    assert ids == sorted(ids)
+    assert [Decision.objects.get(pk=pk).order_id for pk in ids] == list(range(1, 101))
+
+
+def test_a_decision_holds_the_order_snapshot_the_rules_and_the_results():
+    ruleset_source = DecisionSource(
+        caller="user:7", request_id="req-9", fail_fast=True, ruleset="checkout", ruleset_version=3
+    )
+    entry = _entry(
+        17,
+        "failed",
+        total=Decimal("75.50"),
+        items_count=1,
+        results=[
+            result(
+                "big",
+                "failed",
+                name="total_greater_than",
+                params={"amount": "100.00"},
+                facts={"observed": "75.50", "required": "100.00", "shortfall": "24.51"},
+            ),
+            result("min_items_2", "skipped"),
+        ],
+    )
+
+    [pk] = _record([entry], ruleset_source)
+
+    decision = Decision.objects.get(pk=pk)
+    assert model_to_dict(decision, exclude=["id", "decided_at"]) == {
+        "caller": "user:7",
+        "request_id": "req-9",
+        "order_id": 17,
+        "total": Decimal("75.50"),
+        "items_count": 1,
+        "created_at": PLACED,
+        "updated_at": PLACED,
+        "ruleset": "checkout",
+        "ruleset_version": 3,
+        "rules": None,
+        "fail_fast": True,
+        "results": entry.results,
+        "outcomes": {"big": "failed", "min_items_2": "skipped"},
+        "passed": False,
+    }
+
+
+def test_the_writer_fills_every_column_but_the_id():
+    written = {field.attname for field in Decision._meta.concrete_fields if not field.primary_key}
+
+    assert sorted(COLUMNS) == sorted(written)
+
+
+def test_written_rows_filter_exactly_like_rows_the_orm_wrote():
+    """Times, money and JSON are stored in the ORM's own formats, so lookups agree."""
+    placed = datetime(2026, 11, 2, 10, 0, 0, 1, tzinfo=UTC)
+    [written] = _record([_entry(5, total=Decimal("100.10"), created_at=placed)])
+    by_orm = Decision.objects.create(
+        **{
+            **model_to_dict(Decision.objects.get(pk=written), exclude=["id"]),
+            "order_id": 6,
+        }
+    )
+    both = Decision.objects.filter(pk__in=[written, by_orm.pk])
+
+    assert both.filter(created_at=placed).count() == 2
+    assert both.filter(created_at__gt=placed - timedelta(microseconds=1)).count() == 2
+    assert both.filter(total__gt=Decimal("100.09"), total__lt=Decimal("100.11")).count() == 2
+    assert both.filter(outcomes__min_total_100="passed").count() == 2
+    assert both.filter(decided_at=Decision.objects.get(pk=written).decided_at).count() == 2
+
+
+def test_an_ad_hoc_order_has_no_id_and_no_update_time():
+    [pk] = _record([_entry(None)])
+
+    decision = Decision.objects.get(pk=pk)
+    assert (decision.order_id, decision.updated_at, decision.created_at) == (None, None, PLACED)
+
+
+@pytest.mark.parametrize(
+    ("mode", "kept"),
+    [("all", [True, True, True]), ("failed", [False, True, False]), ("off", [False] * 3)],
+)
+def test_decision_log_keeps_all_checks_those_that_did_not_pass_or_none(settings, mode, kept):
+    settings.DECISION_LOG = mode
+    entries = [_entry(1, "passed"), _entry(2, "failed"), _entry(3, "passed")]
+
+    ids = _record(entries)
+
+    assert [pk is not None for pk in ids] == kept
+    stored = Decision.objects.filter(pk__in=[pk for pk in ids if pk is not None])
+    assert sorted(stored.values_list("order_id", flat=True)) == [
+        order_id for order_id, keep in zip((1, 2, 3), kept, strict=True) if keep
+    ]
+
+
+def test_a_log_that_keeps_nothing_sends_no_query(settings, django_assert_num_queries):
+    settings.DECISION_LOG = "failed"
+
+    with django_assert_num_queries(0):
+        ids = _record([_entry(1, "passed")])
+
+    assert ids == [None]
+
+
+def test_the_caller_is_a_user_by_id_or_anonymous(django_user_model):
+    user = django_user_model.objects.create_user(username="clerk")
+    request = APIRequestFactory().post("/rules/check/")
+    request.user = user
+    anonymous = APIRequestFactory().post("/rules/check/")
+    anonymous.user = AnonymousUser()
+
+    assert (caller_name(request), caller_name(anonymous)) == (f"user:{user.pk}", "anonymous")

@@ -1,0 +1,284 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from decisions.models import Decision
+from decisions.tests.factories import PLACED, DecisionFactory, result
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("decisions:decision-list")
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _detail(pk: int) -> str:
+    return reverse("decisions:decision-detail", args=[pk])
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _summary(decision: Decision) -> dict:
+    return {
+        "id": decision.pk,
+        "decided_at": _time(decision.decided_at),
+        "caller": decision.caller,
+        "request_id": decision.request_id,
+        "order_id": decision.order_id,
+        "ruleset": {"name": decision.ruleset, "version": decision.ruleset_version}
+        if decision.ruleset
+        else None,
+        "passed": decision.passed,
+        "outcomes": decision.outcomes,
+    }
+
+
+def _ids(response) -> list[int]:
+    return [decision["id"] for decision in response.json()["results"]]
+
+
+@pytest.fixture
+def three():
+    """Return three decisions, made a day apart, oldest first."""
+    return [
+        DecisionFactory(decided_at=T0 - timedelta(days=2)),
+        DecisionFactory(decided_at=T0 - timedelta(days=1)),
+        DecisionFactory(decided_at=T0),
+    ]
+
+
+def test_list_shows_decisions_newest_first_in_cursor_pages(analyst, three):
+    old, middle, new = three
+
+    first = analyst.get(LIST, {"page_size": 2})
+    second = analyst.get(first.json()["next"])
+
+    assert first.status_code == second.status_code == 200
+    assert first.json() == {
+        "next": first.json()["next"],
+        "previous": None,
+        "results": [_summary(new), _summary(middle)],
+    }
+    assert second.json() == {
+        "next": None,
+        "previous": second.json()["previous"],
+        "results": [_summary(old)],
+    }
+
+
+def test_decisions_made_at_the_same_time_are_paged_by_id(analyst):
+    same = [DecisionFactory(decided_at=T0) for _ in range(5)]
+
+    first = analyst.get(LIST, {"page_size": 3})
+    second = analyst.get(first.json()["next"])
+
+    assert _ids(first) + _ids(second) == [decision.pk for decision in reversed(same)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"order_id": "41"}, [0]),
+        ({"ruleset": "checkout"}, [2, 1]),
+        ({"ruleset": "checkout", "ruleset_version": "2"}, [2]),
+        ({"ruleset_version": "1"}, [1]),
+        ({"passed": "true"}, [2, 0]),
+        ({"passed": "false"}, [1]),
+        ({"caller": "user:7"}, [1]),
+        ({"rule": "min_items_2"}, [2, 1]),
+        ({"rule": "min_items_2", "outcome": "failed"}, [1]),
+        ({"rule": "min_total_100", "outcome": "passed"}, [2, 1, 0]),
+        ({"rule": "nope"}, []),
+        ({"created_min": _time(T0 - timedelta(days=1))}, [2, 1]),
+        ({"created_max": _time(T0 - timedelta(days=1))}, [1, 0]),
+        ({"created_min": "2026-11-19T12:00:00+00:00", "created_max": "2026-11-19T12:00Z"}, [1]),
+    ],
+)
+def test_each_filter_selects_its_decisions(analyst, query, expected):
+    made = [
+        DecisionFactory(order_id=41, decided_at=T0 - timedelta(days=2)),
+        DecisionFactory(
+            decided_at=T0 - timedelta(days=1),
+            caller="user:7",
+            ruleset="checkout",
+            ruleset_version=1,
+            results=[result("min_total_100"), result("min_items_2", "failed")],
+        ),
+        DecisionFactory(
+            decided_at=T0,
+            ruleset="checkout",
+            ruleset_version=2,
+            results=[result("min_total_100"), result("min_items_2")],
+        ),
+    ]
+
+    response = analyst.get(LIST, query)
+
+    assert response.status_code == 200
+    assert _ids(response) == [made[index].pk for index in expected]
+
+
+@pytest.mark.parametrize("key", ["big__order", "a.b", "$[0]", "it's", "é", 'say "hi"'])
+def test_a_rule_key_is_matched_whole_whatever_its_characters(analyst, key):
+    if '"' in key and connection.vendor == "sqlite":
+        pytest.skip("SQLite's JSON paths cannot name such a key: see the next test")
+    wanted = DecisionFactory(results=[result(key, "failed")])
+    DecisionFactory(results=[result("big", "failed")])
+
+    response = analyst.get(LIST, {"rule": key, "outcome": "failed"})
+
+    assert _ids(response) == [wanted.pk]
+
+
+def test_on_sqlite_a_rule_key_with_a_double_quote_is_refused_not_silently_unmatched(
+    analyst,
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite's JSON paths cannot name such a key")
+
+    response = analyst.get(LIST, {"rule": 'say "hi"'})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"rule": ["On SQLite, a rule key with a double quote cannot be filtered."]},
+    }
+
+
+def test_an_outcome_without_its_rule_is_a_400(analyst):
+    response = analyst.get(LIST, {"outcome": "failed"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"outcome": ["Give the `rule` whose outcome this is."]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("passed", "maybe"),
+        ("order_id", "x"),
+        ("ruleset_version", "1.5"),
+        ("outcome", "nope"),
+        ("created_min", "yesterday"),
+        ("created_max", "0001-01-01T00:00:00+01:00"),
+    ],
+)
+def test_an_invalid_filter_value_is_a_400_naming_it(analyst, name, value):
+    query = {name: value, "rule": "min_total_100"} if name == "outcome" else {name: value}
+
+    response = analyst.get(LIST, query)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert list(response.json()["detail"]) == [name]
+
+
+def test_a_huge_order_id_finds_nothing(analyst, three):
+    response = analyst.get(LIST, {"order_id": str(2**70)})
+
+    assert (response.status_code, response.json()["results"]) == (200, [])
+
+
+def test_a_forged_cursor_is_a_404(analyst):
+    response = analyst.get(LIST, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "Invalid cursor",
+    }
+
+
+def test_detail_shows_the_whole_record(analyst):
+    decision = DecisionFactory(
+        order_id=None,
+        updated_at=None,
+        passed=True,
+        caller="user:3",
+        request_id="req-42",
+        fail_fast=True,
+        rules=[
+            {
+                "name": "total_greater_than",
+                "params": {"amount": "250.00"},
+                "as": "big",
+                "severity": "warning",
+                "stored": None,
+            },
+            {
+                "name": "weekend",
+                "params": {},
+                "as": None,
+                "severity": None,
+                "stored": {"description": "Sat/Sun.", "severity": "error", "condition": {}},
+            },
+        ],
+        results=[
+            result(
+                "big",
+                "failed",
+                name="total_greater_than",
+                params={"amount": "250.00"},
+                severity="warning",
+                message="Total 150.00 is not greater than 250.00.",
+                facts={"observed": "150.00", "required": "250.00", "shortfall": "100.01"},
+            ),
+            result("weekend", "passed"),
+        ],
+    )
+
+    response = analyst.get(_detail(decision.pk))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        **_summary(decision),
+        "order_id": None,
+        "order": {
+            "total": "150.00",
+            "items_count": 3,
+            "created_at": _time(PLACED),
+            "updated_at": None,
+        },
+        "rules": decision.rules,
+        "fail_fast": True,
+        "results": decision.results,
+        "passed": True,
+        "outcomes": {"big": "failed", "weekend": "passed"},
+    }
+
+
+def test_detail_of_a_rule_set_decision_names_the_version_and_no_rules(analyst):
+    decision = DecisionFactory(ruleset="checkout", ruleset_version=7)
+
+    body = analyst.get(_detail(decision.pk)).json()
+
+    assert (body["ruleset"], body["rules"]) == ({"name": "checkout", "version": 7}, None)
+
+
+def test_detail_of_a_missing_decision_is_a_404(analyst):
+    response = analyst.get(_detail(999))
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "Decision with id 999 does not exist.",
+    }
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_decisions_cannot_be_written_through_the_api(analyst, method, three):
+    response = getattr(analyst, method)(_detail(three[0].pk), {}, format="json")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert Decision.objects.count() == 3

@@ -1,0 +1,12 @@
+"""URLs of the decision log's API (replaying a decision is the rules API's)."""
+
+from django.urls import path
+
+from decisions.views import DecisionDetailView, DecisionListView
+
+app_name = "decisions"
+
+urlpatterns = [
+    path("", DecisionListView.as_view(), name="decision-list"),
+    path("<int:pk>/", DecisionDetailView.as_view(), name="decision-detail"),
+]

@@ -1,0 +1,94 @@
+"""Views of the decision log: the decisions, newest first, and one whole record.
+
+Reading decisions is analysis: it needs an API key with the `analyze` scope
+(or a staff admin session).
+"""
+
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_yasg import openapi
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.models import Scope
+from api.schema import CALLER_ERRORS, operation
+from decisions.filters import DecisionFilter
+from decisions.models import Decision
+from decisions.pagination import DecisionCursorPagination
+from decisions.selectors import decision_get
+from decisions.serializers import DecisionSerializer, DecisionSummarySerializer
+from orders.filters import IntegerFilter, UtcDateTimeFilter
+
+FILTER_PARAMETERS = [
+    openapi.Parameter(
+        name,
+        openapi.IN_QUERY,
+        description=filter_.label,
+        type=openapi.TYPE_INTEGER if isinstance(filter_, IntegerFilter) else openapi.TYPE_STRING,
+        format=openapi.FORMAT_DATETIME if isinstance(filter_, UtcDateTimeFilter) else None,
+        enum=[value for value, _ in filter_.extra["choices"]]
+        if "choices" in filter_.extra
+        else None,
+    )
+    for name, filter_ in DecisionFilter.base_filters.items()
+]
+
+
+# Reading decisions needs a key with `analyze`.
+ANALYZE_SECURITY = [{"Api-Key": []}]
+
+
+class DecisionListView(GenericAPIView):
+    """List decisions, newest first, filtered."""
+
+    required_scope = Scope.ANALYZE
+    serializer_class = DecisionSummarySerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DecisionFilter
+    pagination_class = DecisionCursorPagination
+
+    @operation(
+        "decisions_list",
+        {},
+        (400, 404, 405, 500, 503, *CALLER_ERRORS),
+        manual_parameters=FILTER_PARAMETERS,
+        security=ANALYZE_SECURITY,
+    )
+    def get(self, request: Request) -> Response:
+        """List decisions.
+
+        Newest first, a page at a time: follow `next` and `previous` (cursor
+        links). `rule` with `outcome` finds, say, every decision where
+        `min_total_100` failed; `created_min` and `created_max` bound when
+        the decision was made, inclusive. An invalid filter value is a 400.
+        Needs an API key with the `analyze` scope, or a staff admin session.
+        """
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(DecisionSummarySerializer(page, many=True).data)
+
+    def get_queryset(self) -> QuerySet[Decision]:
+        """Return the decisions without the columns a list does not show."""
+        return Decision.objects.defer("results", "rules")
+
+
+class DecisionDetailView(APIView):
+    """Show one decision: the whole record."""
+
+    required_scope = Scope.ANALYZE
+
+    @operation(
+        "decisions_read",
+        {200: DecisionSerializer},
+        (404, 405, 500, 503, *CALLER_ERRORS),
+        security=ANALYZE_SECURITY,
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """Show a decision.
+
+        Who asked and when, the order as the rules read it, the rule set
+        version or the listed rules, every rule's result and the verdict.
+        Needs an API key with the `analyze` scope, or a staff admin session.
+        """
+        return Response(DecisionSerializer(decision_get(pk)).data)
