@@ -5,6 +5,7 @@ set's history page shows its items' changes too.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -17,15 +18,21 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 
+from rules.charts import line_chart
 from rules.diffs import ItemChange, describe_item, item_field_changes
 from rules.engine import InvalidRuleParamsError, UnknownRuleError
-from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion, resolver
+from rules.queries import rule_failures_by_day
 
 VERSIONS_PER_PAGE = 20
+# "Rules at a glance": the days it covers, and the most failing rules it draws.
+GLANCE_DAYS = 14
+GLANCE_CHART_RULES = 7
 ITEM_CHANGES_PER_PAGE = 100
 
 
@@ -103,9 +110,13 @@ class RuleSetAdmin(SimpleHistoryAdmin):
         form.instance.publish(by=request.user.get_username())
 
     def get_urls(self) -> list[URLPattern]:
-        """Add the URL that restores a version (before the catch-all of the set's own)."""
+        """Add the URLs that restore a version and show the rules at a glance.
+
+        They come before the catch-all of the set's own pages.
+        """
         restore = self.admin_site.admin_view(require_POST(self.restore_view))
         return [
+            path("glance/", self.admin_site.admin_view(self.glance_view), name="rules_glance"),
             path(
                 "<path:object_id>/versions/<int:number>/restore/",
                 restore,
@@ -113,6 +124,32 @@ class RuleSetAdmin(SimpleHistoryAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def glance_view(self, request: HttpRequest) -> TemplateResponse:
+        """Show the rules at a glance: failures and errors per rule and day, recently.
+
+        A chart of the rules that failed or errored most over the last
+        ``GLANCE_DAYS`` days, and a table of every rule that did.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        days = [today - timedelta(days=back) for back in range(GLANCE_DAYS - 1, -1, -1)]
+        rules = [info.name for info in resolver.describe()]
+        failing = [row for row in rule_failures_by_day(rules, days) if row.total]
+        lines = [
+            (row.rule, [f + e for f, e in zip(row.failed, row.errored, strict=True)])
+            for row in failing[:GLANCE_CHART_RULES]
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Rules at a glance",
+            "days": days,
+            "failing": failing,
+            "chart": line_chart(days, lines) if lines else None,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/rules/glance.html", context)
 
     def render_change_form(
         self,

@@ -11,13 +11,16 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import and_
 from typing import Any, Literal
 
 from django.db import connections
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
 
 from api.errors import ServiceError
 from decisions.models import Decision
@@ -327,10 +330,7 @@ def _database_backtest(
             counts[f"newly_failing_{index}"] = Count("pk", filter=then & ~q)
         counts[f"newly_passing_{index}"] = Count("pk", filter=failed_then & q)
     keyed = decisions.alias(
-        **{
-            f"rule_{i}_then": KeyTextTransform(bound.key, "outcomes")
-            for i, bound in enumerate(proposed.rules)
-        }
+        **{f"rule_{i}_then": _outcome_of(bound.key) for i, bound in enumerate(proposed.rules)}
     )
     totals = keyed.aggregate(**counts)
     return Backtest(
@@ -398,3 +398,70 @@ def _python_backtest(
         [RuleBacktest(key, *per_rule[key]) for key in keys],
         "python",
     )
+
+
+@dataclass(frozen=True)
+class RuleDays:
+    """How often one rule failed or errored, each day of a stretch, oldest day first."""
+
+    rule: str
+    failed: list[int]
+    errored: list[int]
+
+    @property
+    def failed_total(self) -> int:
+        """Return the failures of the whole stretch."""
+        return sum(self.failed)
+
+    @property
+    def errored_total(self) -> int:
+        """Return the errors of the whole stretch."""
+        return sum(self.errored)
+
+    @property
+    def total(self) -> int:
+        """Return the failures and errors of the whole stretch."""
+        return self.failed_total + self.errored_total
+
+
+def rule_failures_by_day(rules: list[str], days: list[date]) -> list[RuleDays]:
+    """Count, per rule and per day, the recorded decisions where it failed or errored.
+
+    *rules* are rule keys as decisions record them (a rule's name unless a
+    check gave it an ``as``); *days* are consecutive local days. One query,
+    grouped by day, reads each rule's outcome from the decisions' ``outcomes``.
+    Sorted by the stretch's total, most first.
+    """
+    start = timezone.make_aware(datetime.combine(days[0], time.min))
+    end = timezone.make_aware(datetime.combine(days[-1] + timedelta(days=1), time.min))
+    keyed = (
+        Decision.objects.filter(decided_at__gte=start, decided_at__lt=end)
+        .annotate(day=TruncDate("decided_at", tzinfo=timezone.get_current_timezone()))
+        .alias(**{f"rule_{i}": _outcome_of(rule) for i, rule in enumerate(rules)})
+    )
+    counts: dict[str, Count] = {}
+    for index in range(len(rules)):
+        counts[f"failed_{index}"] = Count("pk", filter=Q(**{f"rule_{index}": "failed"}))
+        counts[f"errored_{index}"] = Count("pk", filter=Q(**{f"rule_{index}": "error"}))
+    by_day = {
+        row.pop("day"): row for row in keyed.values("day").annotate(**counts).order_by("day")
+    }
+    empty = dict.fromkeys(counts, 0)
+    series = [
+        RuleDays(
+            rule,
+            [by_day.get(day, empty)[f"failed_{index}"] for day in days],
+            [by_day.get(day, empty)[f"errored_{index}"] for day in days],
+        )
+        for index, rule in enumerate(rules)
+    ]
+    return sorted(series, key=lambda days_of_rule: -days_of_rule.total)
+
+
+def _outcome_of(key: str) -> Cast:
+    """Return a decision's recorded outcome of rule *key*, as text (null if it did not run).
+
+    One key, whatever its characters (never split on ``__``), and plain text,
+    so that comparisons with outcome names work alike on SQLite and PostgreSQL.
+    """
+    return Cast(KeyTextTransform(key, "outcomes"), output_field=CharField())

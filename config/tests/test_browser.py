@@ -301,3 +301,57 @@ def test_admin_restores_an_older_rule_set_version(
     assert versions[0]["items"] == versions[2]["items"]
     assert versions[0]["items"] != versions[1]["items"]
     assert console_errors(browser, gunicorn_server) == []
+
+
+GLANCE_PASSWORD = "glance-viewer-password-1234"
+SETUP_DECISIONS = f"""
+from datetime import timedelta
+from decimal import Decimal
+from django.contrib.auth.models import User
+from django.utils import timezone
+from decisions.models import Decision
+User.objects.create_superuser("glance", "glance@example.com", "{GLANCE_PASSWORD}")
+now = timezone.now()
+for days_ago, outcomes in [
+    (0, {{"min_total_100": "failed", "min_items_2": "failed"}}),
+    (1, {{"min_total_100": "error"}}),
+    (5, {{"min_total_100": "failed", "divisible_by_5": "failed"}}),
+]:
+    Decision.objects.create(
+        decided_at=now - timedelta(days=days_ago), caller="anonymous", total=Decimal("1.00"),
+        items_count=1, created_at=now, rules=[], results=[], outcomes=outcomes, passed=False,
+    )
+"""
+
+
+def test_admin_shows_the_rules_at_a_glance_as_a_chart(
+    browser, gunicorn_site, gunicorn_server, tmp_path
+):
+    _, env = gunicorn_site
+    manage(env, "shell", "--command", SETUP_DECISIONS)
+    browser.get(f"{gunicorn_server}/admin/login/")
+    browser.delete_all_cookies()
+    browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
+    browser.find_element(By.ID, "id_username").send_keys("glance")
+    browser.find_element(By.ID, "id_password").send_keys(GLANCE_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    # The admin draws object tools in capitals: find the link by its address.
+    glance = (By.CSS_SELECTOR, ".object-tools a[href$='/ruleset/glance/']")
+    wait(browser).until(ec.element_to_be_clickable(glance)).click()
+
+    chart = wait(browser).until(ec.visibility_of_element_located((By.ID, "glance-chart")))
+    browser.save_screenshot(str(tmp_path / "rules-at-a-glance.png"))
+    series = chart.find_elements(By.CSS_SELECTOR, "g.glance-series")
+    points = chart.find_elements(By.CSS_SELECTOR, "circle.glance-point")
+    top = browser.find_elements(By.CSS_SELECTOR, "#glance-top tbody tr")
+
+    assert [line.get_attribute("data-rule") for line in series] == [
+        "min_total_100",
+        "divisible_by_5",
+        "min_items_2",
+    ]
+    assert len(points) == 3 * 14
+    assert all(point.rect["width"] > 0 for point in points)
+    assert top[0].text.split() == ["min_total_100", "2", "1"]
+    assert (tmp_path / "rules-at-a-glance.png").stat().st_size > 0
+    assert console_errors(browser, gunicorn_server) == []

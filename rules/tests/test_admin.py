@@ -1,11 +1,15 @@
 import json
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 
+from decisions.models import Decision
 from rules.conditions import ConditionError, compile_condition
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 from rules.tests.strategies import json_values
@@ -537,3 +541,50 @@ def test_an_unknown_version_cannot_be_restored(admin_client, versioned):
 
     assert response.status_code == 404
     assert RuleSet.objects.get().version == 2
+
+
+GLANCE = reverse("admin:rules_glance")
+
+
+def _decided(days_ago: int, outcomes: dict[str, str]):
+    """Store a decision of *days_ago* days back with these outcomes by rule key."""
+    decided_at = timezone.now() - timedelta(days=days_ago)
+    return Decision.objects.create(
+        decided_at=decided_at,
+        caller="anonymous",
+        total=Decimal("10.00"),
+        items_count=1,
+        created_at=decided_at,
+        rules=[{"name": key} for key in outcomes],
+        results=[],
+        outcomes=outcomes,
+        passed=all(outcome == "passed" for outcome in outcomes.values()),
+    )
+
+
+def test_rules_at_a_glance_charts_failures_and_errors_per_rule_and_day(admin_client):
+    _decided(0, {"min_total_100": "failed", "min_items_2": "passed"})
+    _decided(0, {"min_total_100": "error", "min_items_2": "failed"})
+    _decided(3, {"min_total_100": "failed"})
+    _decided(20, {"divisible_by_5": "failed"})
+
+    response = admin_client.get(GLANCE)
+
+    assert response.status_code == 200
+    rows = {row.rule: row for row in response.context["failing"]}
+    assert list(rows) == ["min_total_100", "min_items_2"]
+    assert rows["min_total_100"].failed[-1] == 1
+    assert rows["min_total_100"].errored[-1] == 1
+    assert rows["min_total_100"].failed[-4] == 1
+    assert (rows["min_items_2"].failed_total, rows["min_items_2"].errored_total) == (1, 0)
+    chart = response.context["chart"]
+    assert [len(series.points) for series in chart.series] == [14, 14]
+    assert [point.count for point in chart.series[0].points][-4:] == [1, 0, 0, 2]
+    assert response.content.decode().count('class="glance-point"') == 28
+
+
+def test_rules_at_a_glance_says_when_nothing_failed(admin_client):
+    response = admin_client.get(GLANCE)
+
+    assert response.status_code == 200
+    assert "No rule failed or errored in these days." in response.content.decode()
