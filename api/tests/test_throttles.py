@@ -168,12 +168,21 @@ def test_a_rate_that_is_off_counts_nothing(
     assert status == 200
 
 
-def test_health_and_documentation_pages_are_not_counted(api_client, settings, clock):
+@pytest.mark.parametrize("name", ["health", "health-live", "health-ready"])
+def test_health_checks_are_never_counted(api_client, settings, clock, name):
     settings.THROTTLE_RATES = {"check": "1/min", "analyze": "1/min", "anonymous": "1/min"}
 
-    statuses = [api_client.get(reverse("health-live")).status_code for _ in range(3)]
+    statuses = [api_client.get(reverse(name)).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 200]
+
+
+def test_the_documentation_counts_as_anonymous_calls(api_client, settings, clock):
+    settings.THROTTLE_RATES = {"check": None, "analyze": None, "anonymous": "1/min"}
+
+    statuses = [api_client.get("/swagger.json").status_code for _ in range(2)]
+
+    assert statuses == [200, 429]
 
 
 def test_a_redis_that_does_not_answer_counts_nothing_and_refuses_nothing(
