@@ -9,7 +9,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 
-.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium promtool clean
+.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium promtool redis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,18 +46,22 @@ chromium:
 promtool:
 	bash scripts/ensure-promtool.sh
 
+# Debian's redis-server, for the tests that start throw-away ones (marker `redis`).
+redis:
+	bash scripts/ensure-redis.sh
+
 # The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected.
-test: install-dev chromium promtool
+test: install-dev chromium promtool redis
 	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 # The tests that need nothing beyond their own process: no browser, no live
-# server or other processes, no benchmark scripts, no PostgreSQL (markers in pytest.ini).
+# server or other processes, no benchmark scripts, no PostgreSQL, no Redis (markers in pytest.ini).
 test-fast: install-dev
-	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres and not redis" $(PYTEST_ARGS)
 
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
 # PostgreSQL 15 cluster that the script starts and removes.
-test-postgres: install-dev chromium promtool
+test-postgres: install-dev chromium promtool redis
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff, bandit (no medium or high findings) and hadolint, all with no warnings.

@@ -1,11 +1,14 @@
-"""Test-wide environment: settings module, a throw-away secret, plain HTTP.
+"""Test-wide environment: settings module, a throw-away secret, plain HTTP, no throttles.
 
 Set here, before pytest-django sets Django up, because the settings refuse
-to load without ``SECRET_KEY`` when ``DEBUG`` is off.
+to load without ``SECRET_KEY`` when ``DEBUG`` is off. Throttling is off
+(here and in the live servers the tests start, which inherit this
+environment) except in the tests of the throttles themselves: elsewhere a
+test's hundreds of requests from one address must not be refused.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -13,6 +16,9 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-only-for-the-test-suite-012
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 # The suite counts metrics in its own process; each gunicorn it starts makes its own directory.
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+os.environ.setdefault("THROTTLE_CHECK", "off")
+os.environ.setdefault("THROTTLE_ANALYZE", "off")
+os.environ.setdefault("THROTTLE_ANONYMOUS", "off")
 
 import pytest
 from django.test import Client
@@ -51,3 +57,28 @@ def scrape(client: Client) -> Callable[[], Scrape]:
         return Scrape(response.content.decode())
 
     return read
+
+
+@pytest.fixture
+def make_key(db: None) -> Callable[..., tuple[Any, str]]:
+    """Return a function that makes an API key: ``make_key("checkout", ["check"])``.
+
+    It returns the stored key and the key itself (shown once).
+    """
+    # Imported here: a conftest is loaded before Django's apps are ready.
+    from api.models import ClientKey
+
+    def make(name: str = "client", scopes: Sequence[str] = ("check",), **fields: Any) -> Any:
+        """Make a key named *name* with *scopes* and any other *fields*."""
+        return ClientKey.objects.create_key(name=name, scopes=list(scopes), **fields)
+
+    return make
+
+
+@pytest.fixture
+def analyst(make_key: Callable[..., tuple[Any, str]]) -> APIClient:
+    """Return a JSON client that sends an API key with the ``analyze`` scope."""
+    _, key = make_key("analyst", ["analyze"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client

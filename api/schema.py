@@ -12,17 +12,26 @@ from api.pagination import StrictCursorPagination
 
 _WHEN = {
     400: "The request is invalid; `detail` says which field or parameter and why.",
-    401: "Authentication is missing or invalid: send `Authorization: Token <key>`.",
-    403: "The credentials do not allow this (a session write without its CSRF token).",
+    401: (
+        "Credentials are missing where they are needed, or wrong, revoked or expired: "
+        "send `Authorization: Api-Key <key>` (order writes: `Token <key>`)."
+    ),
+    403: (
+        "The credentials do not allow this: a key without the scope, a user without the "
+        "permission, or a session's write without its CSRF token."
+    ),
     404: "No such resource.",
     405: "The method is not allowed on this path.",
     413: "The request body is too large.",
     415: "The request body is not JSON.",
+    429: "Too many requests from this caller; `Retry-After` gives the seconds to wait.",
     500: "Unexpected server error; `detail` gives a reference id.",
     503: "The database is not available.",
 }
 # What can go wrong with any request that sends a JSON body.
 JSON_BODY_ERRORS = (400, 405, 413, 415, 500, 503)
+# What any call that authenticates and counts its caller can answer.
+CALLER_ERRORS = (401, 403, 429)
 
 
 def error_responses(*statuses: int) -> dict[int, openapi.Response]:

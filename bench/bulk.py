@@ -391,6 +391,16 @@ def hand_written_report() -> int:
     return rows
 
 
+def analyst_client() -> Any:
+    """Return a test client sending a new API key with the ``analyze`` scope."""
+    from django.test import Client
+
+    from api.models import ClientKey
+
+    _, key = ClientKey.objects.create_key(name="bench", scopes=["analyze"])
+    return Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
 def api_count(client: Any) -> tuple[int, str]:
     """Count the failing orders through ``POST /rules/query/``."""
     response = client.post(
@@ -434,9 +444,8 @@ def report_peak_mib(client: Any) -> float:
 def measure_query(args: argparse.Namespace) -> None:
     """Time the query and the report against hand-written SQL, and the Python engine."""
     from django.db import connection
-    from django.test import Client
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = analyst_client()
     ensure_orders(args, args.rows)
     seconds, answers = timed_rounds(
         {
@@ -476,9 +485,8 @@ def measure_query(args: argparse.Namespace) -> None:
 def measure_memory(args: argparse.Namespace) -> None:
     """Log the report's peak Python memory at a tenth of the rows and at all of them."""
     from django.db import connection
-    from django.test import Client
 
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = analyst_client()
     empty_orders_table()
     peaks = {}
     for rows in (args.rows // 10, args.rows):

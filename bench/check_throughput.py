@@ -1,4 +1,4 @@
-"""Measure ``POST /rules/check/`` against a plain Django view, and what the log and metrics cost.
+"""Measure ``POST /rules/check/`` against a plain view, and what the log, metrics, keys cost.
 
 Run ``.venv/bin/python bench/check_throughput.py`` (or ``make bench``). For
 each database (``--databases``: SQLite and PostgreSQL by default) it prepares
@@ -22,18 +22,29 @@ gunicorns, each started from ``gunicorn.conf.py`` with two sync workers,
 ``plain`` (SQLite only)
     ``bench.settings``: Django's stock middleware only, serving
     ``bench.views.plain_check`` (one SELECT of the order, three comparisons, a
-    ``JsonResponse``).
+    ``JsonResponse``);
+``key`` (SQLite only)
+    as ``ours``, the requests sent with ``Authorization: Api-Key <key>`` (a
+    key with ``check`` made on the site): one more query, by the key's
+    prefix, and a SHA-512 comparison;
+``throttled`` (SQLite only)
+    as ``ours`` with throttling on: each request is counted in the database
+    cache (one read and one write of the count), at a rate no run reaches.
+
+Every server but ``throttled`` has throttling off, so that each pair
+differs in one thing.
 
 wrk posts the three seeded orders with the three built-in rules at each
 concurrency (8 and 64). After a warm-up of every server at each level, the
 timed rounds alternate them (ABC, then CBA, ...), so that a drift of the
 machine's load hits all alike, and each round gives its ratios per level:
-ours/plain (target: a median of at least 0.75), log on/off (at least 0.80)
-and metrics on/off (at least 0.95). Then each round times ``--batches``
-batch checks of orders 1 to 1000 (``POST /rules/check/batch/``) on ``ours``
-and on ``log-off``, in alternating order: the ratio of their orders per
-second, log on/off, has a target of at least 0.70; beside it, the ratio of
-the workers' CPU per batch. The table
+ours/plain (target: a median of at least 0.75), log on/off (at least 0.80),
+metrics on/off (at least 0.95), key/ours (at least 0.95) and throttled/ours
+(at least 0.90). Then each round times ``--batches`` batch checks of orders 1
+to 1000 (``POST /rules/check/batch/``) on ``ours`` and on ``log-off``, in
+alternating order: the ratio of their orders per second, log on/off, has a
+target of at least 0.70; beside it, the ratio of the workers' CPU per batch.
+The table
 gives the median requests/s, p50 and p99 of the rounds with the lowest and
 highest, and the median ratios with their ranges.
 
@@ -42,7 +53,8 @@ time, so the table also gives each side's server CPU time per request (its
 workers' user + system time over the run, divided by the requests) and the
 ratio of those: what the requests/s ratio would be if the servers had the
 CPUs to themselves, a figure that other work disturbs far less. It exits 1
-if any request failed. Everything listens on, and talks to, 127.0.0.1 only.
+if any request failed (a 429 included). Everything listens on, and talks
+to, 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -82,31 +94,51 @@ ORDER_IDS = (1, 2, 3)
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One side of a comparison: its settings, extra environment and the path it posts to."""
+    """One side of a comparison: its settings, extra environment, path, and whether with a key."""
 
     name: str
     settings: str
     path: str
     env: tuple[tuple[str, str], ...] = ()
+    with_key: bool = False
 
 
+THROTTLING_OFF = tuple(
+    (name, "off") for name in ("THROTTLE_CHECK", "THROTTLE_ANALYZE", "THROTTLE_ANONYMOUS")
+)
+# Counted as in production, at a rate that no run reaches.
+THROTTLING_ON = (("THROTTLE_CHECK", "1000000000/min"), ("THROTTLE_ANONYMOUS", "1000000000/min"))
 OURS = Endpoint(
     "ours",
     "config.settings",
     "/rules/check/",
-    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "True")),
+    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "True"), *THROTTLING_OFF),
 )
-LOG_OFF = Endpoint("log-off", "config.settings", "/rules/check/", (("DECISION_LOG", "off"),))
+LOG_OFF = Endpoint(
+    "log-off", "config.settings", "/rules/check/", (("DECISION_LOG", "off"), *THROTTLING_OFF)
+)
 METRICS_OFF = Endpoint(
     "metrics-off",
     "config.settings",
     "/rules/check/",
-    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "False")),
+    (("DECISION_LOG", "all"), ("METRICS_ENABLED", "False"), *THROTTLING_OFF),
 )
 PLAIN = Endpoint("plain", "bench.settings", "/bench/plain-check/")
-# What each database's site serves: the plain baseline on SQLite only, where
-# the ratio ours/plain has always been measured.
-ENDPOINTS = {"sqlite": (PLAIN, OURS, LOG_OFF, METRICS_OFF), "postgresql": (OURS, LOG_OFF)}
+KEY = Endpoint(
+    "key", "config.settings", "/rules/check/", (("DECISION_LOG", "all"), *THROTTLING_OFF), True
+)
+THROTTLED = Endpoint(
+    "throttled", "config.settings", "/rules/check/", (("DECISION_LOG", "all"), *THROTTLING_ON)
+)
+# What each database's site serves: the plain baseline, metrics off, the key and
+# the throttles on SQLite only, where the ratio ours/plain has always been measured.
+ENDPOINTS = {
+    "sqlite": (PLAIN, OURS, LOG_OFF, METRICS_OFF, KEY, THROTTLED),
+    "postgresql": (OURS, LOG_OFF),
+}
+# The pairs compared besides ours/plain and the log: side, baseline, target of
+# the median req/s ratio.
+PAIR_RATIOS = ((OURS, METRICS_OFF, 0.95), (KEY, OURS, 0.95), (THROTTLED, OURS, 0.90))
 DATABASES = tuple(ENDPOINTS)
 EXPECTED_VERDICTS = {
     1: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
@@ -115,7 +147,6 @@ EXPECTED_VERDICTS = {
 }
 TARGET_RATIO = 0.75
 LOG_TARGET_RATIO = 0.80
-METRICS_TARGET_RATIO = 0.95
 BATCH_TARGET_RATIO = 0.70
 BATCH_ORDERS = 1000
 # wrk and two workers already fill a two-core machine; more load skews the figures.
@@ -127,6 +158,7 @@ RESULT_MARKER = "WRK_RESULT "
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+%(authorization)s
 local bodies = {}
 for _, id in ipairs({%(order_ids)s}) do
   bodies[#bodies + 1] = string.format('{"order_id": %%d, "rules": %(rules)s}', id)
@@ -242,7 +274,7 @@ def ensure_wrk() -> str:
     return found
 
 
-def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
+def check_endpoint(endpoint: Endpoint, base_url: str, headers: dict[str, str]) -> None:
     """Raise ``RuntimeError`` unless *endpoint* gives the expected verdicts from its stack.
 
     Our middleware answers with an ``X-Request-ID`` header; the plain stack,
@@ -252,7 +284,9 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
     """
     env = dict(endpoint.env)
     for order_id, details in EXPECTED_VERDICTS.items():
-        reply = http_request(f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES})
+        reply = http_request(
+            f"{base_url}{endpoint.path}", {"order_id": order_id, "rules": RULES}, headers=headers
+        )
         where = f"{endpoint.name} {endpoint.path} order {order_id}"
         if reply.status != 200:
             raise RuntimeError(f"{where}: {reply.status} {reply.body!r}")
@@ -262,7 +296,7 @@ def check_endpoint(endpoint: Endpoint, base_url: str) -> None:
             raise RuntimeError(f"{where}: wrong verdict {body!r}")
         if ("X-Request-ID" in reply.headers) != (endpoint is not PLAIN):
             raise RuntimeError(f"{where}: not served by the {endpoint.name} stack")
-        if ("X-Decision-ID" in reply.headers) != (env.get("DECISION_LOG") == "all"):
+        if ("X-Decision-ID" in reply.headers) != (endpoint not in (PLAIN, LOG_OFF)):
             raise RuntimeError(f"{where}: the decision log is not as {endpoint.name} wants it")
     if endpoint is PLAIN:
         return
@@ -382,13 +416,15 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
             rows.append(
                 f"ratio log off/on server CPU per request at c{connections}: {by_cpu.format()}"
             )
-            if METRICS_OFF in run.endpoints:
-                ratio, by_cpu = _ratios(rounds, OURS, METRICS_OFF, connections)
-                met = met and ratio.median >= METRICS_TARGET_RATIO
-                rows.append(f"ratio metrics on/off req/s at c{connections}: {ratio.format()}")
+            for side, baseline, target in PAIR_RATIOS:
+                if side not in run.endpoints:
+                    continue
+                ratio, by_cpu = _ratios(rounds, side, baseline, connections)
+                met = met and ratio.median >= target
+                pair, inverse = f"{side.name}/{baseline.name}", f"{baseline.name}/{side.name}"
+                rows.append(f"ratio {pair} req/s at c{connections}: {ratio.format()}")
                 rows.append(
-                    f"ratio metrics off/on server CPU per request at c{connections}: "
-                    f"{by_cpu.format()}"
+                    f"ratio {inverse} server CPU per request at c{connections}: {by_cpu.format()}"
                 )
         if run.batches:
             on = [batch[OURS.name] for batch in run.batches]
@@ -411,10 +447,10 @@ def report(runs: Sequence[DatabaseRun]) -> bool:
         rows.append(f"(median of {len(rounds)} rounds, min..max; each ratio within one round)")
         rows.append(f"total errors (all runs, warm-up included): {run.errors}")
         rows.append("")
+    pairs = ", ".join(f"{side.name}/{base.name} >= {target}" for side, base, target in PAIR_RATIOS)
     rows.append(
         f"targets: ours/plain req/s >= {TARGET_RATIO}, log on/off req/s >= {LOG_TARGET_RATIO}, "
-        f"metrics on/off req/s >= {METRICS_TARGET_RATIO} at every level, "
-        f"batch log on/off >= {BATCH_TARGET_RATIO}, zero errors: "
+        f"{pairs} at every level, batch log on/off >= {BATCH_TARGET_RATIO}, zero errors: "
         f"{'met' if met else 'NOT met'}"
     )
     sys.stdout.write("\n".join(rows) + "\n")
@@ -464,7 +500,7 @@ def time_batches(server: GunicornServer, count: int, *, logged: bool) -> BatchTi
 
 
 def measure_database(
-    database: str, args: argparse.Namespace, wrk: str, script: Path, workdir: Path
+    database: str, args: argparse.Namespace, wrk: str, workdir: Path
 ) -> DatabaseRun:
     """Serve *database*'s site from *workdir* with each endpoint and measure them."""
     overrides = {"LOG_LEVEL": "INFO", "WEB_CONCURRENCY": str(args.workers)}
@@ -475,13 +511,20 @@ def measure_database(
     if args.batches:
         manage(env, "seed_orders", "--count", str(BATCH_ORDERS), "--seed", "1")
     endpoints = ENDPOINTS[database]
+    headers: dict[str, dict[str, str]] = {endpoint.name: {} for endpoint in endpoints}
+    if KEY in endpoints:
+        key = manage(env, "create_api_key", "bench", "--scopes", "check").splitlines()[-1]
+        headers[KEY.name] = {"Authorization": f"Api-Key {key}"}
+    scripts = {endpoint.name: workdir / f"{endpoint.name}.lua" for endpoint in endpoints}
+    for endpoint in endpoints:
+        scripts[endpoint.name].write_text(wrk_script(headers[endpoint.name]))
     servers: dict[str, GunicornServer] = {}
 
     def measure(endpoint: Endpoint, connections: int, duration: int) -> Measurement:
         """Drive *endpoint* at *connections* for *duration* seconds."""
         measurement = run_wrk(
             wrk,
-            script,
+            scripts[endpoint.name],
             servers[endpoint.name],
             endpoint.path,
             endpoint=endpoint.name,
@@ -506,7 +549,7 @@ def measure_database(
                 {**env, "DJANGO_SETTINGS_MODULE": endpoint.settings, **dict(endpoint.env)},
                 workdir / f"{endpoint.name}.log",
             )
-            check_endpoint(endpoint, servers[endpoint.name].url)
+            check_endpoint(endpoint, servers[endpoint.name].url, headers[endpoint.name])
         warmups = [
             measure(endpoint, connections, args.warmup)
             for connections in args.connections
@@ -544,17 +587,20 @@ def measure_database(
     return DatabaseRun(database, endpoints, rounds, batches, errors)
 
 
+def wrk_script(headers: dict[str, str]) -> str:
+    """Return wrk's script posting the seeded orders, with *headers* besides."""
+    return WRK_SCRIPT % {
+        "authorization": "\n".join(
+            f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()
+        ),
+        "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
+        "rules": json.dumps(RULES),
+        "marker": RESULT_MARKER,
+    }
+
+
 def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> tuple[int, bool]:
     """Measure every database asked for, in *workdir*; return the errors and targets met."""
-    script = workdir / "check.lua"
-    script.write_text(
-        WRK_SCRIPT
-        % {
-            "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
-            "rules": json.dumps(RULES),
-            "marker": RESULT_MARKER,
-        }
-    )
     load = os.getloadavg()[0]
     if load > BUSY_LOAD:
         logger.warning("load average is %.1f: other work will skew the figures", load)
@@ -562,7 +608,7 @@ def benchmark(args: argparse.Namespace, wrk: str, workdir: Path) -> tuple[int, b
     for database in args.databases:
         site = workdir / database
         site.mkdir()
-        runs.append(measure_database(database, args, wrk, script, site))
+        runs.append(measure_database(database, args, wrk, site))
     met = report(runs)
     sys.stdout.write(f"load average before the run: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
     return sum(run.errors for run in runs), met

@@ -39,6 +39,9 @@ def logging_config(level: str) -> dict[str, Any]:
             "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
             # gunicorn's start, stop and worker events are kept whatever the level.
             "gunicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+            # django-axes puts user names and addresses inside its messages;
+            # api.lockouts logs failed logins and lockouts with constant ones.
+            "axes": {"handlers": [], "level": "ERROR", "propagate": True},
             # The application logs one access line per request itself.
             "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },

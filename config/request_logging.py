@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
+from api.auth import caller_name, client_address
 from api.metrics import observe_request
 from api.request_ids import REQUEST_ID
 from config.shutdown import notify_alive, stream_in_small_steps
@@ -26,7 +27,9 @@ class RequestLoggingMiddleware:
     """Give each request an id, and log and count it when it is served.
 
     The id comes from a well-formed ``X-Request-ID`` header or is generated; it
-    is echoed in the response's ``X-Request-ID`` header. A streamed response
+    is echoed in the response's ``X-Request-ID`` header. The line names the
+    caller (``key:<name>``, ``user:<id>`` or ``anonymous``) and the client's
+    address (``NUM_PROXIES`` trusted hops of ``X-Forwarded-For``). A streamed response
     is logged when its stream ends, with its real duration and the bytes sent
     (a file, whose length is known, when it starts). The request metrics
     (``api.metrics.observe_request``) take the same duration, by route name.
@@ -46,8 +49,14 @@ class RequestLoggingMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            access = {"method": request.method, "path": request.path, "request_id": request_id}
-            access["route"] = route_name(request)
+            access = {
+                "method": request.method,
+                "path": request.path,
+                "route": route_name(request),
+                "request_id": request_id,
+                "caller": caller_name(request),
+                "client_ip": client_address(request),
+            }
             if isinstance(response, FileResponse):
                 # A file keeps its own stream (sendfile); its length is known.
                 sent = int(response.get("Content-Length", 0))

@@ -6,6 +6,8 @@ and defaults to a SQLite file in the project folder.
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -51,6 +53,22 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """Return the rate in environment variable *name* (``1200/min``); ``off`` is ``None``."""
+    raw = os.environ.get(name, default).strip()
+    if raw.lower() == "off":
+        return None
+    if not _RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per s, min, hour or day "
+            f"(e.g. 1200/min), or off; not {raw!r}"
+        )
+    return raw
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -78,9 +96,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "rest_framework_api_key",
     "django_filters",
     "drf_yasg",
     "simple_history",
+    "axes",
+    "api.apps.ApiConfig",
     "orders.apps.OrdersConfig",
     "decisions.apps.DecisionsConfig",
     "rules.apps.RulesConfig",
@@ -100,6 +121,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,6 +168,44 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Django's cache holds the throttles' counts, shared by every worker and replica:
+# the database's by default (its table is made by `migrate`), Redis with REDIS_URL.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that does not answer must not hold requests up for long.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            # Django's DatabaseCache, whose increments are one read and one write.
+            "BACKEND": "api.throttles.CountingDatabaseCache",
+            "LOCATION": "django_cache",
+            # Every write counts the rows: few rows, cheap writes. A count
+            # lives until its window ends; expired rows go when this is passed.
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        }
+    }
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out address or user name before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login: this many failures from one address, or for one user name,
+# lock it out for ADMIN_LOCKOUT_MINUTES; a success resets the count.
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "api.auth.client_address"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -219,14 +280,29 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Callers (api/auth.py) and their limits (api/throttles.py).
+ALLOW_ANONYMOUS_CHECKS = env_bool("ALLOW_ANONYMOUS_CHECKS", True)
+THROTTLE_RATES = {
+    "check": env_rate("THROTTLE_CHECK", "12000/min"),
+    "analyze": env_rate("THROTTLE_ANALYZE", "600/min"),
+    "anonymous": env_rate("THROTTLE_ANONYMOUS", "6000/min"),
+}
+
 # The change history is a read-only record: a rule set is restored from its
 # versions, never by reverting its history.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 REST_FRAMEWORK = {
-    # No HTTP Basic: a bogus Authorization header must not cost a password hash.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # API keys, then the admin's session (CSRF-checked). No HTTP Basic: a
+    # bogus Authorization header must not cost a password hash.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.ScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.CallerRateThrottle"],
+    # Trusted proxies in front: the client's address is the one the outermost added.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
@@ -235,14 +311,24 @@ REST_FRAMEWORK = {
 
 SWAGGER_SETTINGS = {
     "USE_SESSION_AUTH": False,
-    # Only the order writes need a token; they name it, nothing else does.
+    # Client systems send an API key to the rules API; order writes take a
+    # user's token. Each operation names what it takes.
     "SECURITY_DEFINITIONS": {
+        "Api-Key": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Api-Key <key>`; make one in the admin or with "
+                "`manage.py create_api_key NAME --scopes check,analyze`."
+            ),
+        },
         "Token": {
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
             "description": "`Token <key>`; issue one with `manage.py drf_create_token <user>`.",
-        }
+        },
     },
     "SECURITY_REQUIREMENTS": [],
     "DEFAULT_INFO": "config.urls.API_INFO",

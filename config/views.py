@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework.exceptions import APIException, NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,7 +48,19 @@ class NoRulesRegisteredError(APIException):
     default_code = "no_rules_registered"
 
 
-class HealthLiveView(APIView):
+class SiteView(APIView):
+    """A view of the site, not of the API: open to all, it neither authenticates nor counts.
+
+    A load balancer's probe must get its answer whatever header it sends and
+    however often it asks, without a query to count it.
+    """
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = ()
+
+
+class HealthLiveView(SiteView):
     """Report that the process answers, without touching the database."""
 
     @operation("health_live", {200: LivenessSerializer}, ())
@@ -59,7 +72,7 @@ class HealthLiveView(APIView):
         return Response({"status": "ok"})
 
 
-class HealthReadyView(APIView):
+class HealthReadyView(SiteView):
     """Report whether this process should receive traffic."""
 
     @operation(
@@ -98,7 +111,7 @@ class HealthView(HealthReadyView):
         return super().get(request)
 
 
-class UnknownPathView(APIView):
+class UnknownPathView(SiteView):
     """Answer any path that matches no route with a JSON 404, whatever the method."""
 
     swagger_schema = None

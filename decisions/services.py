@@ -12,7 +12,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
-from rest_framework.request import Request
 
 from decisions.models import Decision
 
@@ -70,12 +69,6 @@ class DecisionSource:
     ruleset: str = ""
     ruleset_version: int | None = None
     rules: list[dict[str, Any]] | None = None
-
-
-def caller_name(request: Request) -> str:
-    """Return how the record names who sent *request*: ``user:<id>``, or ``anonymous``."""
-    user = request.user
-    return f"user:{user.pk}" if user.is_authenticated else "anonymous"
 
 
 def decision_log_enabled() -> bool:

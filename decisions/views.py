@@ -1,6 +1,7 @@
 """Views of the decision log: the decisions, newest first, and one whole record.
 
-Reading decisions is analysis: it needs an API key with the `analyze` scope.
+Reading decisions is analysis: it needs an API key with the `analyze` scope
+(or a staff admin session).
 """
 
 from django.db.models import QuerySet
@@ -11,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.schema import operation, page_size_parameter
+from api.models import Scope
+from api.schema import CALLER_ERRORS, operation, page_size_parameter
 from decisions.filters import DecisionFilter
 from decisions.models import Decision
 from decisions.pagination import DecisionCursorPagination
@@ -34,9 +36,14 @@ FILTER_PARAMETERS = [
 ]
 
 
+# Reading decisions needs a key with `analyze`.
+ANALYZE_SECURITY = [{"Api-Key": []}]
+
+
 class DecisionListView(GenericAPIView):
     """List decisions, newest first, filtered."""
 
+    required_scope = Scope.ANALYZE
     serializer_class = DecisionSummarySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DecisionFilter
@@ -45,8 +52,9 @@ class DecisionListView(GenericAPIView):
     @operation(
         "decisions_list",
         {},
-        (400, 404, 405, 500, 503),
+        (400, 404, 405, 500, 503, *CALLER_ERRORS),
         manual_parameters=[*FILTER_PARAMETERS, page_size_parameter(DecisionCursorPagination)],
+        security=ANALYZE_SECURITY,
     )
     def get(self, request: Request) -> Response:
         """List decisions.
@@ -56,7 +64,7 @@ class DecisionListView(GenericAPIView):
         `min_total_100` failed (`outcome` only beside a `rule`: Swagger 2.0
         cannot state it); `created_min` and `created_max` bound when the
         decision was made, inclusive. An invalid filter value is a 400.
-        Needs an API key with the `analyze` scope.
+        Needs an API key with the `analyze` scope, or a staff admin session.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(DecisionSummarySerializer(page, many=True).data)
@@ -69,12 +77,19 @@ class DecisionListView(GenericAPIView):
 class DecisionDetailView(APIView):
     """Show one decision: the whole record."""
 
-    @operation("decisions_read", {200: DecisionSerializer}, (404, 405, 500, 503))
+    required_scope = Scope.ANALYZE
+
+    @operation(
+        "decisions_read",
+        {200: DecisionSerializer},
+        (404, 405, 500, 503, *CALLER_ERRORS),
+        security=ANALYZE_SECURITY,
+    )
     def get(self, request: Request, pk: int) -> Response:
         """Show a decision.
 
         Who asked and when, the order as the rules read it, the rule set
         version or the listed rules, every rule's result and the verdict.
-        Needs an API key with the `analyze` scope.
+        Needs an API key with the `analyze` scope, or a staff admin session.
         """
         return Response(DecisionSerializer(decision_get(pk)).data)

@@ -16,13 +16,13 @@ from drf_yasg import openapi
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
-from api.schema import JSON_BODY_ERRORS, operation, page_size_parameter
+from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, page_size_parameter
 from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
@@ -32,12 +32,17 @@ from orders.services import order_create, order_delete, order_update
 logger = logging.getLogger(__name__)
 
 WRITE_DESCRIPTION = (
-    "Needs an authenticated user: `Authorization: Token <key>` (tokens are issued with "
-    "`python manage.py drf_create_token <username>`), or an admin session with its CSRF token."
+    "Needs a user with the order permission (`orders.add_order`, `change_order` or "
+    "`delete_order`, given in the admin): `Authorization: Token <key>` (tokens are issued "
+    "with `python manage.py drf_create_token <username>`), or an admin session with its "
+    "CSRF token."
 )
-# What a write can answer besides its success: it needs a user, and may name a missing order.
-WRITE_ERRORS = (*JSON_BODY_ERRORS, 401, 403)
+# What a write can answer besides its success: it needs a user with the model
+# permission, counts its caller, and may name a missing order.
+WRITE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS)
 CHANGE_ERRORS = (*WRITE_ERRORS, 404)
+# What a read can answer: a wrong token, too many requests, a missing order.
+READ_ERRORS = (401, 404, 405, 429, 500, 503)
 
 FILTER_PARAMETERS = [
     openapi.Parameter(name, openapi.IN_QUERY, **schema)
@@ -67,10 +72,10 @@ def write_operation(
 
 
 class OrderAPIView(GenericAPIView):
-    """Base of the order views: open to read, token or session auth to write."""
+    """Base of the order views: open to read; writing takes a user with the model permission."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
-    permission_classes = [IsAuthenticatedOrReadOnly]
+    permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     queryset = Order.objects.all()
     serializer_class = OrderSerializer
 
@@ -92,7 +97,7 @@ class OrderListView(OrderAPIView):
     @operation(
         "orders_list",
         {},
-        (400, 401, 404, 405, 500, 503),
+        (400, *READ_ERRORS),
         manual_parameters=[*FILTER_PARAMETERS, page_size_parameter(OrderCursorPagination)],
     )
     def get(self, request: Request) -> Response:
@@ -133,7 +138,7 @@ class OrderDetailView(OrderAPIView):
             return Order.objects.select_for_update()
         return Order.objects.all()
 
-    @operation("orders_read", {200: OrderSerializer}, (401, 404, 405, 500, 503))
+    @operation("orders_read", {200: OrderSerializer}, READ_ERRORS)
     def get(self, request: Request, pk: int) -> Response:
         """Show an order."""
         return Response(OrderSerializer(self.get_object()).data)
@@ -159,7 +164,7 @@ class OrderDetailView(OrderAPIView):
         """Change some of an order's fields; the others keep their values."""
         return self._change(request, OrderChangesSerializer)
 
-    @write_operation("orders_delete", {204: "Deleted."}, (401, 403, 404, 405, 500, 503))
+    @write_operation("orders_delete", {204: "Deleted."}, (*CALLER_ERRORS, 404, 405, 500, 503))
     def delete(self, request: Request, pk: int) -> Response:
         """Delete an order."""
         order_delete(order=self.get_object())

@@ -57,6 +57,10 @@ def acting_username() -> str:
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
     """Queries of rule sets: the resolver's source of rule sets."""
 
+    def active(self) -> "RuleSetQuerySet":
+        """Return the active rule sets."""
+        return self.filter(active=True)
+
     def find_set(
         self, name: str, *, version: int | None = None, active_only: bool = True
     ) -> "RuleSetVersion | None":
@@ -66,7 +70,7 @@ class RuleSetQuerySet(models.QuerySet["RuleSet"]):
         with *active_only*, no active one); raises
         ``UnknownRuleSetVersionError`` when the set has no such version.
         """
-        ruleset = (self.filter(active=True) if active_only else self).filter(name=name).first()
+        ruleset = (self.active() if active_only else self).filter(name=name).first()
         if ruleset is None:
             return None
         number = ruleset.version if version is None else version

@@ -13,13 +13,13 @@ from typing import Any
 
 from rest_framework.request import Request
 
+from api.auth import caller_name
 from api.request_ids import current_request_id
 from decisions.models import Decision
 from decisions.services import (
     DecisionEntry,
     DecisionSource,
     as_recorded,
-    caller_name,
     decision_log_enabled,
     decisions_record,
 )

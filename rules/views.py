@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -18,10 +19,12 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from api.auth import may_see_inactive_sets
 from api.metrics import count_check
+from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import JSON_BODY_ERRORS, operation
+from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from orders.models import Order
@@ -52,7 +55,13 @@ from rules.serializers import (
 logger = logging.getLogger(__name__)
 
 # What any view that looks rules or a rule set up can answer besides its success.
-RULE_ERRORS = (*JSON_BODY_ERRORS, 404)
+RULE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS, 404)
+# What the views that read without a body can answer besides their success.
+READ_ERRORS = (*CALLER_ERRORS, 405, 500, 503)
+# Checks take a key or nothing (while anonymous checks are allowed); the
+# analysis over stored orders takes a key with `analyze` (or a staff session).
+CHECK_SECURITY = [{"Api-Key": []}, {}]
+ANALYZE_SECURITY = [{"Api-Key": []}]
 # The path's parameters as its URL converters read them (`slug`, `int`).
 RULESET_NAME = openapi.Parameter(
     "name",
@@ -75,7 +84,9 @@ VERSION_NUMBER = openapi.Parameter(
 class RuleListView(APIView):
     """List every rule: code rules and stored condition rules."""
 
-    @operation("rules_list", {200: RuleSerializer(many=True)}, (405, 500, 503))
+    @operation(
+        "rules_list", {200: RuleSerializer(many=True)}, READ_ERRORS, security=CHECK_SECURITY
+    )
     def get(self, request: Request) -> Response:
         """List the rules.
 
@@ -100,7 +111,10 @@ class RuleBodyView(APIView):
         """
         data = _validated(self.body_serializer, request)
         check, ruleset = resolver.resolve(
-            data.get("rules"), ruleset=data.get("ruleset"), version=data.get("ruleset_version")
+            data.get("rules"),
+            ruleset=data.get("ruleset"),
+            version=data.get("ruleset_version"),
+            active_only=not may_see_inactive_sets(request),
         )
         return data, check, ruleset
 
@@ -115,6 +129,7 @@ class RuleCheckView(RuleBodyView):
         {200: RuleCheckResponseSerializer},
         RULE_ERRORS,
         request_body=RuleCheckRequestSerializer,
+        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check an order against rules, and put the decision on the record.
@@ -174,6 +189,7 @@ class RuleBatchCheckView(RuleBodyView):
         {200: RuleBatchCheckResponseSerializer},
         RULE_ERRORS,
         request_body=RuleBatchCheckRequestSerializer,
+        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check up to 1000 stored orders against rules.
@@ -224,12 +240,21 @@ class RuleBatchCheckView(RuleBodyView):
 
 
 class RuleSetListView(APIView):
-    """List the rule sets."""
+    """List the rule sets the caller may see."""
 
-    @operation("rulesets_list", {200: RuleSetSerializer(many=True)}, (405, 500, 503))
+    @operation(
+        "rulesets_list",
+        {200: RuleSetSerializer(many=True)},
+        READ_ERRORS,
+        security=CHECK_SECURITY,
+    )
     def get(self, request: Request) -> Response:
-        """List the rule sets, sorted by name, with their rules."""
-        rulesets = RuleSet.objects.prefetch_related("items")
+        """List the rule sets, sorted by name, with their rules.
+
+        Active sets only; staff and keys with the `analyze` scope see the
+        inactive ones too.
+        """
+        rulesets = _visible_sets(request).prefetch_related("items")
         return Response(RuleSetSerializer(rulesets, many=True).data)
 
 
@@ -239,23 +264,31 @@ class RuleSetDetailView(APIView):
     @operation(
         "rulesets_read",
         {200: RuleSetSerializer},
-        (404, 405, 500, 503),
+        (*READ_ERRORS, 404),
         manual_parameters=[RULESET_NAME],
+        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
-        """Show a rule set with its rules."""
-        ruleset = get_object_or_404(RuleSet.objects.prefetch_related("items"), name=name)
+        """Show a rule set with its rules.
+
+        An inactive set is a 404, like a missing one, except for staff and
+        keys with the `analyze` scope.
+        """
+        ruleset = get_object_or_404(_visible_sets(request).prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
 
 
 class RuleSetBacktestView(APIView):
     """Try a change to a rule set on its recorded decisions, before saving it."""
 
+    required_scope = Scope.ANALYZE
+
     @operation(
         "rulesets_backtest",
         {200: RuleSetBacktestResponseSerializer},
         RULE_ERRORS,
         request_body=RuleSetBacktestRequestSerializer,
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Backtest proposed rules on a rule set's recorded decisions.
@@ -265,7 +298,8 @@ class RuleSetBacktestView(APIView):
         under the proposed rules, per rule, with samples of decision ids —
         computed in the database over the decisions' order snapshots when
         every rule has a database form. Refused with 413 `report_too_large`
-        above `REPORT_MAX_CELLS` decisions x rules. Nothing is saved.
+        above `REPORT_MAX_CELLS` decisions x rules. Nothing is saved. Needs a
+        key with the `analyze` scope, or a staff admin session.
         """
         data = _validated(RuleSetBacktestRequestSerializer, request)
         _, ruleset = resolver.resolve(ruleset=name, active_only=False)
@@ -284,12 +318,13 @@ class RuleSetVersionListView(APIView):
     @operation(
         "rulesets_versions_list",
         {200: RuleSetVersionSerializer(many=True)},
-        (404, 405, 500, 503),
+        (*READ_ERRORS, 404),
         manual_parameters=[RULESET_NAME],
+        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
         """List a rule set's versions, newest first, each with its complete content."""
-        ruleset = get_object_or_404(RuleSet, name=name)
+        ruleset = get_object_or_404(_visible_sets(request), name=name)
         versions = ruleset.versions.select_related("ruleset")
         return Response(RuleSetVersionSerializer(versions, many=True).data)
 
@@ -300,12 +335,13 @@ class RuleSetVersionDetailView(APIView):
     @operation(
         "rulesets_versions_read",
         {200: RuleSetVersionSerializer},
-        (404, 405, 500, 503),
+        (*READ_ERRORS, 404),
         manual_parameters=[RULESET_NAME, VERSION_NUMBER],
+        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         """Show one version of a rule set: its complete content, as it was saved."""
-        ruleset = get_object_or_404(RuleSet, name=name)
+        ruleset = get_object_or_404(_visible_sets(request), name=name)
         version = ruleset.versions.filter(number=number).select_related("ruleset").first()
         if version is None:
             raise UnknownRuleSetVersionError(name, number)
@@ -316,12 +352,14 @@ class RuleQueryView(RuleBodyView):
     """Find the stored orders that pass, or fail, rules or a rule set."""
 
     body_serializer = RuleQueryRequestSerializer
+    required_scope = Scope.ANALYZE
 
     @operation(
         "rules_query",
         {200: RuleQueryResponseSerializer},
         RULE_ERRORS,
         request_body=RuleQueryRequestSerializer,
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Find the stored orders that pass or fail rules.
@@ -329,7 +367,8 @@ class RuleQueryView(RuleBodyView):
         One SQL query when every rule has a database form (`evaluated_in:
         database`); otherwise the orders are streamed through the Python
         engine (`evaluated_in: python`). Pages are newest id first; pass
-        `next` back as `cursor` for the next page.
+        `next` back as `cursor` for the next page. Needs a key with the
+        `analyze` scope, or a staff admin session.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
@@ -350,6 +389,7 @@ class RuleReportView(RuleBodyView):
 
     body_serializer = RuleReportRequestSerializer
     content_negotiation_class = JSONOnlyNegotiation
+    required_scope = Scope.ANALYZE
 
     @operation(
         "rules_report",
@@ -364,6 +404,7 @@ class RuleReportView(RuleBodyView):
         request_body=RuleReportRequestSerializer,
         # The rows are JSON lines or CSV; an error is the JSON error body.
         produces=["application/x-ndjson", "text/csv", "application/json"],
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
@@ -373,7 +414,8 @@ class RuleReportView(RuleBodyView):
         Computed by one annotated SQL query when every rule has a database
         form (header `X-Evaluated-In`), streamed in constant memory.
         An error is answered before any row, as `application/json` in the
-        error body, whatever `Accept` asks for.
+        error body, whatever `Accept` asks for. Needs a key with the
+        `analyze` scope, or a staff admin session.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
@@ -398,12 +440,15 @@ class RuleReportView(RuleBodyView):
 class RuleSetPreviewView(APIView):
     """Show what a change to a rule set would do to the stored orders, before saving it."""
 
+    required_scope = Scope.ANALYZE
+
     @operation(
         "rulesets_preview",
         {200: RuleSetPreviewResponseSerializer},
         RULE_ERRORS,
         request_body=RuleSetPreviewRequestSerializer,
         manual_parameters=[RULESET_NAME],
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Preview the impact of changing a rule set's rules.
@@ -412,6 +457,8 @@ class RuleSetPreviewView(APIView):
         pass the set now, how many would pass with the proposed rules, how
         many flip each way, and a sample of flipped ids — computed in the
         database when every rule has a database form. Nothing is saved.
+        Needs a key with the `analyze` scope, or a staff admin session (the
+        admin's "Preview impact" button).
         """
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
@@ -426,10 +473,13 @@ class RuleSetPreviewView(APIView):
 class DecisionReplayView(APIView):
     """Run a recorded decision again, as it was decided and as it would be now."""
 
+    required_scope = Scope.ANALYZE
+
     @operation(
         "decisions_replay",
         {200: DecisionReplayResponseSerializer},
-        (400, 404, 405, 500, 503),
+        (400, 404, 405, 500, 503, *CALLER_ERRORS),
+        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, pk: int) -> Response:
         """Replay a decision.
@@ -442,7 +492,7 @@ class DecisionReplayView(APIView):
         outcome changed. A set deleted since, or no longer active, is a 404
         `unknown_ruleset`; a rule that no longer exists, a 400
         `unknown_rule`. Nothing is stored. Needs an API key with the
-        `analyze` scope.
+        `analyze` scope, or a staff admin session.
         """
         replay = decision_replay(decision_get(pk))
         return Response(DecisionReplayResponseSerializer(replay).data)
@@ -455,6 +505,11 @@ def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
         passed=result.passed,
         rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
     )
+
+
+def _visible_sets(request: Request) -> QuerySet[RuleSet]:
+    """Return the rule sets the caller may see: active ones, or all for analysts."""
+    return RuleSet.objects.all() if may_see_inactive_sets(request) else RuleSet.objects.active()
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def _ratio(out: str, line: str) -> tuple[float, float, float]:
 @pytest.mark.parametrize(
     ("database", "endpoints"),
     [
-        ("sqlite", ("plain", "ours", "log-off", "metrics-off")),
+        ("sqlite", ("plain", "ours", "log-off", "metrics-off", "key", "throttled")),
         pytest.param("postgresql", ("ours", "log-off"), marks=pytest.mark.postgres),
     ],
 )
@@ -51,11 +51,17 @@ def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
     ]
     if "plain" in endpoints:
         ratios += ["ratio ours/plain req/s at c2", "ratio plain/ours server CPU per request at c2"]
-    if "metrics-off" in endpoints:
-        ratios += [
-            "ratio metrics on/off req/s at c2",
-            "ratio metrics off/on server CPU per request at c2",
-        ]
+    pairs = {
+        "metrics-off": ("ours", "metrics-off"),
+        "key": ("key", "ours"),
+        "throttled": ("throttled", "ours"),
+    }
+    for side, (left, right) in pairs.items():
+        if side in endpoints:
+            ratios += [
+                f"ratio {left}/{right} req/s at c2",
+                f"ratio {right}/{left} server CPU per request at c2",
+            ]
     for line in ratios:
         _ratio(out, line)
     batch = r"^batch of 1000 orders/s: log on \d+ \(\d+\.\.\d+\), log off \d+ "
@@ -65,6 +71,6 @@ def test_check_throughput_compares_the_stacks_and_the_decision_log_over_rounds(
     assert "(median of 3 rounds, min..max; each ratio within one round)" in out
     assert "total errors (all runs, warm-up included): 0" in out
     assert (
-        "targets: ours/plain req/s >= 0.75, log on/off req/s >= 0.8, "
-        "metrics on/off req/s >= 0.95 at every level, " in out
+        "targets: ours/plain req/s >= 0.75, log on/off req/s >= 0.8, ours/metrics-off >= 0.95, "
+        "key/ours >= 0.95, throttled/ours >= 0.9 at every level, " in out
     )

@@ -3,7 +3,8 @@
 ``gunicorn_site`` is one prepared site (see ``config.tests.servers``) for the
 session; ``gunicorn_server`` is one gunicorn serving it for the whole
 session; ``gunicorn_factory`` starts more of them, with extra environment,
-for tests that stop or break the server they use.
+for tests that stop or break the server they use. ``redis_url`` is a
+throw-away Redis for the session, emptied before each test that asks for it.
 """
 
 import time
@@ -11,8 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
-from config.tests.servers import GunicornServer, prepare_site, start_gunicorn
+from config.tests.servers import GunicornServer, prepare_site, start_gunicorn, start_redis
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +56,17 @@ def gunicorn_factory(
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run a throw-away redis-server for the session; yield its URL."""
+    with start_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """Return the URL of the session's Redis, emptied for this test."""
+    redis.Redis.from_url(redis_server).flushall()
+    return redis_server

@@ -4,7 +4,8 @@ A *site* is a folder holding a migrated, seeded SQLite database and the
 collected static files. ``production_env`` is the environment a production
 deployment gives the service on it (``DEBUG`` off, a random ``SECRET_KEY``,
 plain HTTP on the loopback), ``prepare_site`` builds the site, and
-``start_gunicorn`` serves it with ``gunicorn.conf.py`` until stopped. The
+``start_gunicorn`` serves it with ``gunicorn.conf.py`` until stopped;
+``start_redis`` starts a throw-away Redis for the cache (``REDIS_URL``). The
 fixtures in ``config/tests/conftest.py`` and every script in ``bench/`` start
 the service through this module, so a test and a benchmark run the same stack.
 
@@ -28,10 +29,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+import redis
 from django.core.management.utils import get_random_secret_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
+# Debian's package by default; a machine with another one names it here.
+REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 SETUP_TIMEOUT = 300.0
@@ -228,3 +232,79 @@ def start_gunicorn(env: Mapping[str, str], log_path: Path) -> GunicornServer:
         server.stop()
         raise
     return server
+
+
+@dataclass
+class RedisServer:
+    """A running throw-away redis-server: its process, URL and log file.
+
+    Used as a context manager, it is stopped when the block ends.
+    """
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def __enter__(self) -> "RedisServer":
+        """Return the server itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        self.stop()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop redis-server (SIGTERM), killing it after *timeout* seconds."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+
+
+def start_redis(workdir: Path) -> RedisServer:
+    """Start Debian's redis-server on a free loopback port, keeping nothing on disk.
+
+    Returns once it answers ``PING``. Raises ``RuntimeError``, with its log,
+    when it exits or does not answer within ``STARTUP_TIMEOUT`` seconds.
+    """
+    port = free_port()
+    log_path = workdir / "redis.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(workdir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = RedisServer(process, f"redis://127.0.0.1:{port}/0", log_path)
+    client = redis.Redis.from_url(server.url, socket_connect_timeout=1.0)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited:\n{log_path.read_text(errors='replace')}")
+        try:
+            if client.ping():
+                return server
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"redis-server did not answer in {STARTUP_TIMEOUT} s")

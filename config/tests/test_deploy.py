@@ -33,7 +33,7 @@ CONFIG_SOURCES = [
     REPO_ROOT / "gunicorn.conf.py",
 ]
 ENV_READ = re.compile(
-    r"""(?:env_bool|env_int|env_list|os\.environ\.get|os\.environ\[|getenv)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
+    r"""(?:env_bool|env_int|env_list|env_rate|os\.environ\.get|os\.environ\[|getenv)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
     r"""|\$\{([A-Z][A-Z0-9_]+):-"""
 )
 ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]+)=", re.MULTILINE)

@@ -41,6 +41,13 @@ def large_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     return site, env
 
 
+@pytest.fixture(scope="module")
+def analyst_key(large_site: tuple[Path, dict[str, str]]) -> str:
+    """Return an API key of the large site with the ``analyze`` scope, which reports need."""
+    _, env = large_site
+    return manage(env, "create_api_key", "analyst", "--scopes", "analyze").splitlines()[-1]
+
+
 @pytest.fixture
 def slow_timeout_server(large_site: tuple[Path, dict[str, str]]) -> Iterator[GunicornServer]:
     """Serve the large site with a 5 s worker timeout."""
@@ -50,12 +57,13 @@ def slow_timeout_server(large_site: tuple[Path, dict[str, str]]) -> Iterator[Gun
         yield server
 
 
-def _report_request(url: str) -> bytes:
-    """Return the raw HTTP request of a JSON-lines report of every order."""
+def _report_request(url: str, key: str) -> bytes:
+    """Return the raw HTTP request of a JSON-lines report of every order, sent with *key*."""
     parts = urlsplit(url)
     body = json.dumps({"rules": RULES}).encode()
     head = (
         f"POST /rules/report/ HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\n"
+        f"Authorization: Api-Key {key}\r\n"
         "Content-Type: application/json\r\nConnection: close\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
@@ -65,13 +73,13 @@ def _report_request(url: str) -> bytes:
 class SlowReader:
     """A client that asks for the report and reads it slowly, in a thread of its own."""
 
-    def __init__(self, url: str) -> None:
-        """Connect to *url* with a small receive buffer and send the request."""
+    def __init__(self, url: str, key: str) -> None:
+        """Connect to *url* with a small receive buffer and send the request with *key*."""
         parts = urlsplit(url)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.connect((parts.hostname, parts.port))
-        self.sock.sendall(_report_request(url))
+        self.sock.sendall(_report_request(url, key))
         self.response = http.client.HTTPResponse(self.sock)
         self.received = bytearray()
         self.first_bytes = threading.Event()
@@ -112,11 +120,11 @@ def _stored_orders(site: Path) -> int:
 
 
 def test_a_report_read_slowly_for_longer_than_the_worker_timeout_completes(
-    slow_timeout_server, large_site
+    slow_timeout_server, large_site, analyst_key
 ):
     site, _ = large_site
     started = time.monotonic()
-    with SlowReader(slow_timeout_server.url) as reader:
+    with SlowReader(slow_timeout_server.url, analyst_key) as reader:
         pass
     took = time.monotonic() - started
 
@@ -128,10 +136,10 @@ def test_a_report_read_slowly_for_longer_than_the_worker_timeout_completes(
 
 
 def test_an_order_written_while_a_report_streams_is_stored_at_once(
-    slow_timeout_server, large_site
+    slow_timeout_server, large_site, analyst_key
 ):
     site, _ = large_site
-    with SlowReader(slow_timeout_server.url) as reader:
+    with SlowReader(slow_timeout_server.url, analyst_key) as reader:
         assert reader.first_bytes.wait(timeout=60)
         # A writer that would wait at most a tenth of a second for the write lock.
         with closing(sqlite3.connect(site / "db.sqlite3", timeout=0.1)) as writer, writer:

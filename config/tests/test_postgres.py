@@ -5,6 +5,7 @@ cluster) and, for the outage tests, ``TEST_DATABASE_CONTROL``: a command that
 takes ``stop`` or ``start``. ``make test`` deselects them by their marker.
 """
 
+import json
 import os
 import shlex
 import subprocess
@@ -20,6 +21,7 @@ import psycopg2
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from api.models import ClientKey
 from config.tests.scrapes import Scrape, labels
 from config.tests.servers import REPO_ROOT, http_request
 from orders.models import Order
@@ -73,11 +75,15 @@ def live_database_url() -> str:
 
 
 def call(
-    url: str, payload: dict | None = None, timeout: float = 10.0
+    url: str, payload: dict | None = None, timeout: float = 10.0, key: str | None = None
 ) -> tuple[int, str, object, float]:
-    """Send a GET (or a JSON POST of *payload*); return status, type, JSON body, seconds."""
+    """Send a GET (or a JSON POST of *payload*), with API *key* if given.
+
+    Return the status, type, JSON body and seconds.
+    """
     started = time.monotonic()
-    reply = http_request(url, payload, timeout=timeout)
+    headers = {"Authorization": f"Api-Key {key}"} if key else None
+    reply = http_request(url, payload, timeout=timeout, headers=headers)
     return reply.status, reply.headers["Content-Type"], reply.json(), time.monotonic() - started
 
 
@@ -215,6 +221,7 @@ def test_statements_that_run_out_of_time_are_503_query_timeout_and_the_service_r
     gunicorn_factory,
 ):
     order = order_create(total=Decimal("150.00"), items_count=3)
+    _, key = ClientKey.objects.create_key(name="analyst", scopes=["analyze"])
     check = {"order_id": order.pk, "rules": ["min_total_100"]}
     query = {"rules": ["min_total_100"], "outcome": "passed"}
     server = gunicorn_factory(
@@ -226,16 +233,16 @@ def test_statements_that_run_out_of_time_are_503_query_timeout_and_the_service_r
 
     with orders_table_locked():
         checked = call(f"{server.url}/rules/check/", check)
-        queried = call(f"{server.url}/rules/query/", query)
-        reported = call(f"{server.url}/rules/report/", query)
+        queried = call(f"{server.url}/rules/query/", query, key=key)
+        reported = call(f"{server.url}/rules/report/", query, key=key)
     checked_after = call(f"{server.url}/rules/check/", check)
-    queried_after = call(f"{server.url}/rules/query/", query)
+    queried_after = call(f"{server.url}/rules/query/", query, key=key)
 
     for status, content_type, body, _ in (checked, queried, reported):
         assert (status, content_type, body) == (503, "application/json", QUERY_TIMEOUT)
     assert (checked_after[0], checked_after[2]["passed"]) == (200, True)
     assert (queried_after[0], queried_after[2]["count"]) == (200, 1)
-    logged = server.log()
-    assert logged.count('"message":"query timed out"') == 3
+    logged = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert [line["message"] for line in logged].count("query timed out") == 3
     scrape = Scrape(http_request(f"{server.url}/metrics").body.decode())
     assert scrape.samples["rule_engine_budget_refusals_total"] == {labels(kind="query_timeout"): 3}

@@ -77,15 +77,12 @@ def test_a_check_logs_its_verdict_with_the_request_id(client, json_log_lines):
 
 
 def test_a_streamed_report_is_logged_when_its_stream_ends_with_the_bytes_sent(
-    client, json_log_lines
+    analyst, json_log_lines
 ):
     OrderFactory.create_batch(3)
 
-    response = client.post(
-        "/rules/report/",
-        {"rules": ["min_items_2"]},
-        content_type="application/json",
-        HTTP_X_REQUEST_ID="report-1",
+    response = analyst.post(
+        "/rules/report/", {"rules": ["min_items_2"]}, format="json", HTTP_X_REQUEST_ID="report-1"
     )
     logged_before_reading = [
         line for line in json_log_lines() if line["logger"] == "config.access"
@@ -95,9 +92,62 @@ def test_a_streamed_report_is_logged_when_its_stream_ends_with_the_bytes_sent(
 
     [line] = [line for line in json_log_lines() if line["logger"] == "config.access"]
     assert logged_before_reading == []
-    assert (line["path"], line["status"], line["request_id"]) == (
+    assert (line["path"], line["status"], line["request_id"], line["caller"]) == (
         "/rules/report/",
         200,
         "report-1",
+        "key:analyst",
     )
     assert line["bytes"] == len(body) > 0
+
+
+def _access_line(json_log_lines) -> dict:
+    [line] = [line for line in json_log_lines() if line["logger"] == "config.access"]
+    return line
+
+
+def test_the_access_line_names_an_anonymous_caller_and_its_address(client, json_log_lines):
+    client.get("/rules/", REMOTE_ADDR="203.0.113.7")
+
+    line = _access_line(json_log_lines)
+    assert (line["caller"], line["client_ip"]) == ("anonymous", "203.0.113.7")
+
+
+def test_the_access_line_names_a_key_by_its_name(api_client, make_key, json_log_lines):
+    _, key = make_key("checkout-eu", ["check"])
+
+    api_client.get("/rules/", HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    assert _access_line(json_log_lines)["caller"] == "key:checkout-eu"
+
+
+def test_the_access_line_names_a_user_by_id_in_the_admin_too(admin_client, json_log_lines):
+    admin_client.get("/admin/")
+
+    user_id = admin_client.session["_auth_user_id"]
+    assert _access_line(json_log_lines)["caller"] == f"user:{user_id}"
+
+
+def test_a_request_refused_for_its_key_is_logged_as_anonymous(api_client, json_log_lines):
+    api_client.get("/rules/", HTTP_AUTHORIZATION="Api-Key wrong.key")
+
+    line = _access_line(json_log_lines)
+    assert (line["status"], line["caller"]) == (401, "anonymous")
+
+
+@pytest.mark.parametrize(
+    ("num_proxies", "client_ip"),
+    [(0, "10.0.0.1"), (1, "198.51.100.2"), (2, "203.0.113.9"), (5, "192.0.2.66")],
+)
+def test_x_forwarded_for_counts_only_for_the_trusted_proxies(
+    client, settings, json_log_lines, num_proxies, client_ip
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+
+    client.get(
+        "/rules/",
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="192.0.2.66, 203.0.113.9, 198.51.100.2",
+    )
+
+    assert _access_line(json_log_lines)["client_ip"] == client_ip

@@ -3,30 +3,49 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 POST_ERRORS = {"400", "404", "405", "413", "415", "500", "503"}
+# Every call that authenticates and counts its caller: wrong or missing
+# credentials, credentials without the scope or permission, too many requests.
+CALLER_ERRORS = {"401", "403", "429"}
+READ_ERRORS = {"405", "500", "503", *CALLER_ERRORS}
 OPERATIONS = {
-    ("/rules/", "get"): {"200", "405", "500", "503"},
-    ("/rules/check/", "post"): {"200", *POST_ERRORS},
-    ("/rules/check/batch/", "post"): {"200", *POST_ERRORS},
-    ("/rules/query/", "post"): {"200", *POST_ERRORS},
-    ("/rules/report/", "post"): {"200", *POST_ERRORS},
-    ("/rulesets/{name}/preview/", "post"): {"200", *POST_ERRORS},
-    ("/rulesets/{name}/backtest/", "post"): {"200", *POST_ERRORS},
-    ("/rulesets/", "get"): {"200", "405", "500", "503"},
-    ("/rulesets/{name}/", "get"): {"200", "404", "405", "500", "503"},
-    ("/orders/", "get"): {"200", "400", "401", "404", "405", "500", "503"},
-    ("/orders/", "post"): {"201", "401", "403", *POST_ERRORS} - {"404"},
-    ("/orders/{id}/", "get"): {"200", "401", "404", "405", "500", "503"},
-    ("/orders/{id}/", "put"): {"200", "401", "403", *POST_ERRORS},
-    ("/orders/{id}/", "patch"): {"200", "401", "403", *POST_ERRORS},
-    ("/orders/{id}/", "delete"): {"204", "401", "403", "404", "405", "500", "503"},
-    ("/rulesets/{name}/versions/", "get"): {"200", "404", "405", "500", "503"},
-    ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", "405", "500", "503"},
-    ("/decisions/", "get"): {"200", "400", "404", "405", "500", "503"},
-    ("/decisions/{id}/", "get"): {"200", "404", "405", "500", "503"},
-    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", "405", "500", "503"},
+    ("/rules/", "get"): {"200", *READ_ERRORS},
+    ("/rules/check/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rules/check/batch/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rules/query/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rules/report/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rulesets/{name}/preview/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rulesets/{name}/backtest/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
+    ("/rulesets/", "get"): {"200", *READ_ERRORS},
+    ("/rulesets/{name}/", "get"): {"200", "404", *READ_ERRORS},
+    ("/rulesets/{name}/versions/", "get"): {"200", "404", *READ_ERRORS},
+    ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", *READ_ERRORS},
+    ("/orders/", "get"): {"200", "400", "401", "404", "405", "429", "500", "503"},
+    ("/orders/", "post"): {"201", *CALLER_ERRORS, *POST_ERRORS} - {"404"},
+    ("/orders/{id}/", "get"): {"200", "401", "404", "405", "429", "500", "503"},
+    ("/orders/{id}/", "put"): {"200", *CALLER_ERRORS, *POST_ERRORS},
+    ("/orders/{id}/", "patch"): {"200", *CALLER_ERRORS, *POST_ERRORS},
+    ("/orders/{id}/", "delete"): {"204", "404", *READ_ERRORS},
+    ("/decisions/", "get"): {"200", "400", "404", *READ_ERRORS},
+    ("/decisions/{id}/", "get"): {"200", "404", *READ_ERRORS},
+    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", *READ_ERRORS},
     ("/health/", "get"): {"200", "503"},
     ("/health/live", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
+}
+# A check takes an API key or, while anonymous checks are allowed, nothing;
+# the analysis of stored orders needs a key; order writes a user's token.
+SECURITY = {
+    "/rules/": [{"Api-Key": []}, {}],
+    "/rules/check/": [{"Api-Key": []}, {}],
+    "/rules/check/batch/": [{"Api-Key": []}, {}],
+    "/rules/query/": [{"Api-Key": []}],
+    "/rules/report/": [{"Api-Key": []}],
+    "/rulesets/{name}/preview/": [{"Api-Key": []}],
+    "/rulesets/{name}/backtest/": [{"Api-Key": []}],
+    "/rulesets/": [{"Api-Key": []}, {}],
+    "/rulesets/{name}/": [{"Api-Key": []}, {}],
+    "/rulesets/{name}/versions/": [{"Api-Key": []}, {}],
+    "/rulesets/{name}/versions/{number}/": [{"Api-Key": []}, {}],
 }
 
 
@@ -57,6 +76,27 @@ def test_schema_lists_every_endpoint_with_its_error_responses(schema):
     }
 
     assert documented == OPERATIONS
+
+
+def test_every_rules_operation_names_the_api_key_it_takes(schema):
+    security = {
+        path: operation.get("security")
+        for path, methods in schema["paths"].items()
+        if path.startswith(("/rules", "/rulesets"))
+        for method, operation in methods.items()
+        if method != "parameters"
+    }
+
+    assert security == SECURITY
+    assert schema["securityDefinitions"]["Api-Key"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": (
+            "`Api-Key <key>`; make one in the admin or with "
+            "`manage.py create_api_key NAME --scopes check,analyze`."
+        ),
+    }
 
 
 def test_error_responses_are_documented_with_the_error_body(schema):

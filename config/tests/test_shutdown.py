@@ -114,10 +114,15 @@ def connection_accepted(url: str) -> bool:
         return False
 
 
+def logged_messages(server) -> list[str]:
+    """Return the messages of the JSON lines *server* has logged so far."""
+    return [json.loads(line)["message"] for line in server.log().splitlines() if line[:1] == "{"]
+
+
 def wait_for_log(server, message: str) -> None:
     """Return once gunicorn has logged *message*; fail after ``LOG_TIMEOUT`` seconds."""
     deadline = time.monotonic() + LOG_TIMEOUT
-    while f'"message":"{message}"' not in server.log():
+    while message not in logged_messages(server):
         if time.monotonic() > deadline:
             pytest.fail(f"gunicorn did not log {message!r}:\n{server.log()}")
         time.sleep(0.05)

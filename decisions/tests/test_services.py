@@ -6,12 +6,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.forms.models import model_to_dict
 from rest_framework.test import APIRequestFactory
 
+from api.auth import caller_name
 from decisions.models import Decision
 from decisions.services import (
     COLUMNS,
     DecisionEntry,
     DecisionSource,
-    caller_name,
     decisions_record,
 )
 from decisions.tests.factories import PLACED, result

@@ -50,11 +50,11 @@ def three():
     ]
 
 
-def test_list_shows_decisions_newest_first_in_cursor_pages(api_client, three):
+def test_list_shows_decisions_newest_first_in_cursor_pages(analyst, three):
     old, middle, new = three
 
-    first = api_client.get(LIST, {"page_size": 2})
-    second = api_client.get(first.json()["next"])
+    first = analyst.get(LIST, {"page_size": 2})
+    second = analyst.get(first.json()["next"])
 
     assert first.status_code == second.status_code == 200
     assert first.json() == {
@@ -69,11 +69,11 @@ def test_list_shows_decisions_newest_first_in_cursor_pages(api_client, three):
     }
 
 
-def test_decisions_made_at_the_same_time_are_paged_by_id(api_client):
+def test_decisions_made_at_the_same_time_are_paged_by_id(analyst):
     same = [DecisionFactory(decided_at=T0) for _ in range(5)]
 
-    first = api_client.get(LIST, {"page_size": 3})
-    second = api_client.get(first.json()["next"])
+    first = analyst.get(LIST, {"page_size": 3})
+    second = analyst.get(first.json()["next"])
 
     assert _ids(first) + _ids(second) == [decision.pk for decision in reversed(same)]
 
@@ -97,7 +97,7 @@ def test_decisions_made_at_the_same_time_are_paged_by_id(api_client):
         ({"created_min": "2026-11-19T12:00:00+00:00", "created_max": "2026-11-19T12:00Z"}, [1]),
     ],
 )
-def test_each_filter_selects_its_decisions(api_client, query, expected):
+def test_each_filter_selects_its_decisions(analyst, query, expected):
     made = [
         DecisionFactory(order_id=41, decided_at=T0 - timedelta(days=2)),
         DecisionFactory(
@@ -115,31 +115,31 @@ def test_each_filter_selects_its_decisions(api_client, query, expected):
         ),
     ]
 
-    response = api_client.get(LIST, query)
+    response = analyst.get(LIST, query)
 
     assert response.status_code == 200
     assert _ids(response) == [made[index].pk for index in expected]
 
 
 @pytest.mark.parametrize("key", ["big__order", "a.b", "$[0]", "it's", "é", 'say "hi"'])
-def test_a_rule_key_is_matched_whole_whatever_its_characters(api_client, key):
+def test_a_rule_key_is_matched_whole_whatever_its_characters(analyst, key):
     if '"' in key and connection.vendor == "sqlite":
         pytest.skip("SQLite's JSON paths cannot name such a key: see the next test")
     wanted = DecisionFactory(results=[result(key, "failed")])
     DecisionFactory(results=[result("big", "failed")])
 
-    response = api_client.get(LIST, {"rule": key, "outcome": "failed"})
+    response = analyst.get(LIST, {"rule": key, "outcome": "failed"})
 
     assert _ids(response) == [wanted.pk]
 
 
 def test_on_sqlite_a_rule_key_with_a_double_quote_is_refused_not_silently_unmatched(
-    api_client,
+    analyst,
 ):
     if connection.vendor != "sqlite":
         pytest.skip("only SQLite's JSON paths cannot name such a key")
 
-    response = api_client.get(LIST, {"rule": 'say "hi"'})
+    response = analyst.get(LIST, {"rule": 'say "hi"'})
 
     assert response.status_code == 400
     assert response.json() == {
@@ -149,8 +149,8 @@ def test_on_sqlite_a_rule_key_with_a_double_quote_is_refused_not_silently_unmatc
     }
 
 
-def test_an_outcome_without_its_rule_is_a_400(api_client):
-    response = api_client.get(LIST, {"outcome": "failed"})
+def test_an_outcome_without_its_rule_is_a_400(analyst):
+    response = analyst.get(LIST, {"outcome": "failed"})
 
     assert response.status_code == 400
     assert response.json() == {
@@ -171,24 +171,24 @@ def test_an_outcome_without_its_rule_is_a_400(api_client):
         ("created_max", "0001-01-01T00:00:00+01:00"),
     ],
 )
-def test_an_invalid_filter_value_is_a_400_naming_it(api_client, name, value):
+def test_an_invalid_filter_value_is_a_400_naming_it(analyst, name, value):
     query = {name: value, "rule": "min_total_100"} if name == "outcome" else {name: value}
 
-    response = api_client.get(LIST, query)
+    response = analyst.get(LIST, query)
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
     assert list(response.json()["detail"]) == [name]
 
 
-def test_a_huge_order_id_finds_nothing(api_client, three):
-    response = api_client.get(LIST, {"order_id": str(2**70)})
+def test_a_huge_order_id_finds_nothing(analyst, three):
+    response = analyst.get(LIST, {"order_id": str(2**70)})
 
     assert (response.status_code, response.json()["results"]) == (200, [])
 
 
-def test_a_forged_cursor_is_a_404(api_client):
-    response = api_client.get(LIST, {"cursor": "not-a-cursor"})
+def test_a_forged_cursor_is_a_404(analyst):
+    response = analyst.get(LIST, {"cursor": "not-a-cursor"})
 
     assert response.status_code == 404
     assert response.json() == {
@@ -198,7 +198,7 @@ def test_a_forged_cursor_is_a_404(api_client):
     }
 
 
-def test_detail_shows_the_whole_record(api_client):
+def test_detail_shows_the_whole_record(analyst):
     decision = DecisionFactory(
         order_id=None,
         updated_at=None,
@@ -236,7 +236,7 @@ def test_detail_shows_the_whole_record(api_client):
         ],
     )
 
-    response = api_client.get(_detail(decision.pk))
+    response = analyst.get(_detail(decision.pk))
 
     assert response.status_code == 200
     assert response.json() == {
@@ -256,16 +256,16 @@ def test_detail_shows_the_whole_record(api_client):
     }
 
 
-def test_detail_of_a_rule_set_decision_names_the_version_and_no_rules(api_client):
+def test_detail_of_a_rule_set_decision_names_the_version_and_no_rules(analyst):
     decision = DecisionFactory(ruleset="checkout", ruleset_version=7)
 
-    body = api_client.get(_detail(decision.pk)).json()
+    body = analyst.get(_detail(decision.pk)).json()
 
     assert (body["ruleset"], body["rules"]) == ({"name": "checkout", "version": 7}, None)
 
 
-def test_detail_of_a_missing_decision_is_a_404(api_client):
-    response = api_client.get(_detail(999))
+def test_detail_of_a_missing_decision_is_a_404(analyst):
+    response = analyst.get(_detail(999))
 
     assert response.status_code == 404
     assert response.json() == {
@@ -276,8 +276,8 @@ def test_detail_of_a_missing_decision_is_a_404(api_client):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_decisions_cannot_be_written_through_the_api(api_client, method, three):
-    response = getattr(api_client, method)(_detail(three[0].pk), {}, format="json")
+def test_decisions_cannot_be_written_through_the_api(analyst, method, three):
+    response = getattr(analyst, method)(_detail(three[0].pk), {}, format="json")
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"

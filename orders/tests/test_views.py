@@ -310,6 +310,41 @@ def test_create_with_an_unknown_token_is_refused(api_client):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", LIST), ("put", "detail"), ("patch", "detail"), ("delete", "detail")],
+)
+def test_a_user_without_the_order_permission_may_read_but_not_write(reader, method, path):
+    order = _order("10.00", items_count=3)
+    url = _detail(order.pk) if path == "detail" else path
+
+    response = getattr(reader, method)(url, {"total": "1.00", "items_count": 1}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == _error(
+        "Forbidden", "permission_denied", "You do not have permission to perform this action."
+    )
+    assert reader.get(_detail(order.pk)).json() == _body(order)
+    assert Order.objects.count() == 1
+
+
+def test_each_write_needs_its_own_permission(django_user_model):
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    adder = django_user_model.objects.create_user(username="adder")
+    adder.user_permissions.add(Permission.objects.get(codename="add_order"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=adder).key}")
+
+    created = client.post(LIST, {"total": "1.00", "items_count": 1}, format="json")
+    deleted = client.delete(_detail(created.json()["id"]))
+
+    assert created.status_code == 201
+    assert deleted.status_code == 403
+    assert Order.objects.count() == 1
+
+
 def test_create_in_a_logged_in_session_works(api_client, user):
     api_client.force_login(user)
 

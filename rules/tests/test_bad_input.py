@@ -121,8 +121,8 @@ def test_a_large_body_within_the_limit_is_still_parsed(client):
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
 )
-def test_a_body_that_is_not_json_is_a_415_at_every_post_endpoint(client, url, content_type):
-    response = client.post(url, data="rules=min_total_100", content_type=content_type)
+def test_a_body_that_is_not_json_is_a_415_at_every_post_endpoint(analyst, url, content_type):
+    response = analyst.post(url, data="rules=min_total_100", content_type=content_type)
 
     _assert_error(response, 415, "unsupported_media_type")
 

@@ -58,10 +58,10 @@ def test_a_batch_over_its_budget_is_refused_with_the_limit(api_client, orders, s
     }
 
 
-def test_a_report_over_its_budget_is_refused_before_anything_streams(api_client, orders, settings):
+def test_a_report_over_its_budget_is_refused_before_anything_streams(analyst, orders, settings):
     settings.REPORT_MAX_CELLS = 9
 
-    response = api_client.post(REPORT, {"rules": TWO_RULES}, format="json")
+    response = analyst.post(REPORT, {"rules": TWO_RULES}, format="json")
 
     assert response.status_code == 413
     assert response["Content-Type"] == "application/json"
@@ -69,12 +69,12 @@ def test_a_report_over_its_budget_is_refused_before_anything_streams(api_client,
     assert response.json()["detail"]["limit"] == 9
 
 
-def test_a_reports_budget_counts_only_the_orders_its_filters_select(api_client, orders, settings):
+def test_a_reports_budget_counts_only_the_orders_its_filters_select(analyst, orders, settings):
     settings.REPORT_MAX_CELLS = 4
     big = OrderFactory(total=Decimal("150.00"), items_count=5)
 
-    everything = api_client.post(REPORT, {"rules": TWO_RULES}, format="json")
-    narrowed = api_client.post(
+    everything = analyst.post(REPORT, {"rules": TWO_RULES}, format="json")
+    narrowed = analyst.post(
         REPORT, {"rules": TWO_RULES, "filters": {"items_min": 5}}, format="json"
     )
 
@@ -83,10 +83,10 @@ def test_a_reports_budget_counts_only_the_orders_its_filters_select(api_client, 
     assert [json.loads(line)["order_id"] for line in _lines(narrowed)] == [big.pk]
 
 
-def test_a_report_past_its_time_ends_with_an_error_record(api_client, orders, settings):
+def test_a_report_past_its_time_ends_with_an_error_record(analyst, orders, settings):
     settings.REPORT_MAX_SECONDS = 0
 
-    response = api_client.post(REPORT, {"rules": TWO_RULES}, format="json")
+    response = analyst.post(REPORT, {"rules": TWO_RULES}, format="json")
 
     lines = [json.loads(line) for line in _lines(response)]
     assert response.status_code == 200
@@ -98,10 +98,10 @@ def test_a_report_past_its_time_ends_with_an_error_record(api_client, orders, se
     }
 
 
-def test_a_csv_report_past_its_time_ends_with_a_comment_line(api_client, orders, settings):
+def test_a_csv_report_past_its_time_ends_with_a_comment_line(analyst, orders, settings):
     settings.REPORT_MAX_SECONDS = 0
 
-    response = api_client.post(REPORT, {"rules": TWO_RULES}, format="json", HTTP_ACCEPT="text/csv")
+    response = analyst.post(REPORT, {"rules": TWO_RULES}, format="json", HTTP_ACCEPT="text/csv")
 
     lines = _lines(response)
     rows = list(csv.reader(io.StringIO("\n".join(lines[:-1]))))

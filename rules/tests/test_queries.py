@@ -47,12 +47,12 @@ def _ids(response) -> list[int]:
     return [order["id"] for order in response.json()["results"]]
 
 
-def _query(api_client, **body):
-    return api_client.post(QUERY, body, format="json")
+def _query(analyst, **body):
+    return analyst.post(QUERY, body, format="json")
 
 
-def test_query_finds_failing_orders_in_the_database(api_client, orders):
-    response = _query(api_client, rules=BUILT_INS, outcome="failed")
+def test_query_finds_failing_orders_in_the_database(analyst, orders):
+    response = _query(analyst, rules=BUILT_INS, outcome="failed")
 
     assert response.status_code == 200
     data = response.json()
@@ -61,10 +61,10 @@ def test_query_finds_failing_orders_in_the_database(api_client, orders):
     assert data["results"][0]["total"] == "12.34"
 
 
-def test_query_pages_with_a_cursor(api_client, orders):
-    first = _query(api_client, rules=BUILT_INS, outcome="failed", page_size=2).json()
+def test_query_pages_with_a_cursor(analyst, orders):
+    first = _query(analyst, rules=BUILT_INS, outcome="failed", page_size=2).json()
     second = _query(
-        api_client, rules=BUILT_INS, outcome="failed", page_size=2, cursor=first["next"]
+        analyst, rules=BUILT_INS, outcome="failed", page_size=2, cursor=first["next"]
     ).json()
 
     assert [o["id"] for o in first["results"]] == [orders[4].pk, orders[3].pk]
@@ -73,9 +73,9 @@ def test_query_pages_with_a_cursor(api_client, orders):
     assert first["count"] == second["count"] == 3
 
 
-def test_query_applies_total_and_date_filters(api_client, orders):
+def test_query_applies_total_and_date_filters(analyst, orders):
     response = _query(
-        api_client,
+        analyst,
         rules=BUILT_INS,
         outcome="passed",
         filters={"total_min": "160.00", "total_max": "300", "created_from": "2000-01-01T00:00Z"},
@@ -95,22 +95,20 @@ def test_query_applies_total_and_date_filters(api_client, orders):
         ({"created_to": "2000-01-01T00:00:00Z"}, []),
     ],
 )
-def test_query_filters_are_the_orders_apis_inclusive_filters(
-    api_client, orders, filters, expected
-):
-    response = _query(api_client, rules=BUILT_INS, outcome="passed", filters=filters)
+def test_query_filters_are_the_orders_apis_inclusive_filters(analyst, orders, filters, expected):
+    response = _query(analyst, rules=BUILT_INS, outcome="passed", filters=filters)
 
     assert response.status_code == 200
     assert _ids(response) == [orders[index].pk for index in expected]
 
 
-def test_created_from_and_created_to_are_older_names_of_created_min_and_max(api_client, orders):
+def test_created_from_and_created_to_are_older_names_of_created_min_and_max(analyst, orders):
     moment = orders[2].created_at.isoformat()
     older = {"created_from": moment, "created_to": moment}
     newer = {"created_min": moment, "created_max": moment}
 
-    by_older_names = _query(api_client, rules=BUILT_INS, outcome="passed", filters=older)
-    by_newer_names = _query(api_client, rules=BUILT_INS, outcome="passed", filters=newer)
+    by_older_names = _query(analyst, rules=BUILT_INS, outcome="passed", filters=older)
+    by_newer_names = _query(analyst, rules=BUILT_INS, outcome="passed", filters=newer)
 
     assert _ids(by_older_names) == _ids(by_newer_names) == [orders[2].pk]
 
@@ -132,8 +130,8 @@ def test_created_from_and_created_to_are_older_names_of_created_min_and_max(api_
         ([], ['Expected a dictionary of items but got type "list".']),
     ],
 )
-def test_invalid_filters_are_a_400_naming_the_filter(api_client, orders, filters, detail):
-    response = _query(api_client, rules=BUILT_INS, outcome="passed", filters=filters)
+def test_invalid_filters_are_a_400_naming_the_filter(analyst, orders, filters, detail):
+    response = _query(analyst, rules=BUILT_INS, outcome="passed", filters=filters)
 
     assert response.status_code == 400
     assert response.json() == {
@@ -143,18 +141,18 @@ def test_invalid_filters_are_a_400_naming_the_filter(api_client, orders, filters
     }
 
 
-def test_query_warnings_do_not_decide(api_client, orders):
+def test_query_warnings_do_not_decide(analyst, orders):
     rules = ["min_items_2", {"name": "min_total_100", "severity": "warning"}]
 
-    response = _query(api_client, rules=rules, outcome="passed")
+    response = _query(analyst, rules=rules, outcome="passed")
 
     assert set(_ids(response)) == {orders[0].pk, orders[2].pk, orders[3].pk, orders[4].pk}
 
 
 def test_query_falls_back_to_python_for_a_rule_without_a_database_form(
-    api_client, orders, no_sql_rule
+    analyst, orders, no_sql_rule
 ):
-    response = _query(api_client, rules=["odd_items", "min_total_100"], outcome="passed")
+    response = _query(analyst, rules=["odd_items", "min_total_100"], outcome="passed")
 
     data = response.json()
     assert data["evaluated_in"] == "python"
@@ -162,10 +160,10 @@ def test_query_falls_back_to_python_for_a_rule_without_a_database_form(
     assert data["count"] == 2
 
 
-def test_python_fallback_pages_like_the_database(api_client, orders, no_sql_rule):
-    first = _query(api_client, rules=["odd_items"], outcome="passed", page_size=1).json()
+def test_python_fallback_pages_like_the_database(analyst, orders, no_sql_rule):
+    first = _query(analyst, rules=["odd_items"], outcome="passed", page_size=1).json()
     second = _query(
-        api_client, rules=["odd_items"], outcome="passed", page_size=1, cursor=first["next"]
+        analyst, rules=["odd_items"], outcome="passed", page_size=1, cursor=first["next"]
     ).json()
 
     assert [o["id"] for o in first["results"]] == [orders[4].pk]
@@ -174,8 +172,8 @@ def test_python_fallback_pages_like_the_database(api_client, orders, no_sql_rule
 
 
 @pytest.mark.parametrize("cursor", ["nonsense", "YmVmb3JlOng=", "!!"])
-def test_a_foreign_cursor_is_a_400(api_client, orders, cursor):
-    response = _query(api_client, rules=BUILT_INS, outcome="failed", cursor=cursor)
+def test_a_foreign_cursor_is_a_400(analyst, orders, cursor):
+    response = _query(analyst, rules=BUILT_INS, outcome="failed", cursor=cursor)
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_cursor"
@@ -191,17 +189,17 @@ def test_a_foreign_cursor_is_a_400(api_client, orders, cursor):
         {"outcome": "passed"},
     ],
 )
-def test_invalid_queries_are_a_400(api_client, body):
-    response = api_client.post(QUERY, body, format="json")
+def test_invalid_queries_are_a_400(analyst, body):
+    response = analyst.post(QUERY, body, format="json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
 
 
-def test_report_streams_json_lines_computed_in_the_database(api_client, orders):
+def test_report_streams_json_lines_computed_in_the_database(analyst, orders):
     rules = ["min_total_100", {"name": "min_items", "params": {"count": 3}, "as": "three"}]
 
-    response = api_client.post(REPORT, {"rules": rules}, format="json")
+    response = analyst.post(REPORT, {"rules": rules}, format="json")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/x-ndjson"
@@ -214,8 +212,8 @@ def test_report_streams_json_lines_computed_in_the_database(api_client, orders):
     assert len(lines) == len(orders)
 
 
-def test_report_streams_csv_when_asked(api_client, orders):
-    response = api_client.post(REPORT, {"rules": BUILT_INS}, format="json", HTTP_ACCEPT="text/csv")
+def test_report_streams_csv_when_asked(analyst, orders):
+    response = analyst.post(REPORT, {"rules": BUILT_INS}, format="json", HTTP_ACCEPT="text/csv")
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -224,12 +222,12 @@ def test_report_streams_csv_when_asked(api_client, orders):
     assert len(rows) == 1 + len(orders)
 
 
-def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(api_client, orders):
+def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(analyst, orders):
     key = 'a%s, "b"'
     rules = [{"name": "min_items_2", "as": key}]
 
-    json_lines = api_client.post(REPORT, {"rules": rules}, format="json")
-    csv_text = api_client.post(REPORT, {"rules": rules}, format="json", HTTP_ACCEPT="text/csv")
+    json_lines = analyst.post(REPORT, {"rules": rules}, format="json")
+    csv_text = analyst.post(REPORT, {"rules": rules}, format="json", HTTP_ACCEPT="text/csv")
 
     first = json.loads(b"".join(json_lines.streaming_content).splitlines()[0])
     rows = list(csv.reader(io.StringIO(b"".join(csv_text.streaming_content).decode())))
@@ -237,9 +235,9 @@ def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(api_client,
     assert rows[:2] == [["order_id", key, "passed"], [str(orders[0].pk), "true", "true"]]
 
 
-def test_report_falls_back_to_python_with_the_same_rows(api_client, orders, no_sql_rule):
-    python = api_client.post(REPORT, {"rules": ["odd_items", *BUILT_INS]}, format="json")
-    database = api_client.post(REPORT, {"rules": BUILT_INS}, format="json")
+def test_report_falls_back_to_python_with_the_same_rows(analyst, orders, no_sql_rule):
+    python = analyst.post(REPORT, {"rules": ["odd_items", *BUILT_INS]}, format="json")
+    database = analyst.post(REPORT, {"rules": BUILT_INS}, format="json")
 
     python_rows = [json.loads(x) for x in b"".join(python.streaming_content).splitlines()]
     database_rows = [json.loads(x) for x in b"".join(database.streaming_content).splitlines()]
@@ -249,8 +247,8 @@ def test_report_falls_back_to_python_with_the_same_rows(api_client, orders, no_s
     ] == [{k: v for k, v in row.items() if k != "passed"} for row in database_rows]
 
 
-def test_report_errors_are_json_even_when_csv_was_asked(api_client):
-    response = api_client.post(REPORT, {"rules": ["nope"]}, format="json", HTTP_ACCEPT="text/csv")
+def test_report_errors_are_json_even_when_csv_was_asked(analyst):
+    response = analyst.post(REPORT, {"rules": ["nope"]}, format="json", HTTP_ACCEPT="text/csv")
 
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_rule"
@@ -265,11 +263,11 @@ def checkout(db):
     return ruleset
 
 
-def test_preview_counts_what_a_change_would_flip(api_client, orders, checkout):
+def test_preview_counts_what_a_change_would_flip(analyst, orders, checkout):
     url = reverse("rules:ruleset-preview", args=["checkout"])
     proposed = [{"name": "total_greater_than", "params": {"amount": "99.99"}}, "min_items_2"]
 
-    response = api_client.post(url, {"rules": proposed, "sample_size": 5}, format="json")
+    response = analyst.post(url, {"rules": proposed, "sample_size": 5}, format="json")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -286,11 +284,11 @@ def test_preview_counts_what_a_change_would_flip(api_client, orders, checkout):
     assert list(checkout.specs()) == list(RuleSet.objects.get().specs())
 
 
-def test_preview_counts_only_the_orders_its_filters_select(api_client, orders, checkout):
+def test_preview_counts_only_the_orders_its_filters_select(analyst, orders, checkout):
     url = reverse("rules:ruleset-preview", args=["checkout"])
     body = {"rules": ["min_items_2"], "filters": {"total_min": "100.00", "items_max": 3}}
 
-    response = api_client.post(url, body, format="json")
+    response = analyst.post(url, body, format="json")
 
     assert response.status_code == 200
     data = response.json()
@@ -298,20 +296,20 @@ def test_preview_counts_only_the_orders_its_filters_select(api_client, orders, c
     assert data["sample_newly_passing"] == [orders[3].pk]
 
 
-def test_report_takes_the_same_filters(api_client, orders):
+def test_report_takes_the_same_filters(analyst, orders):
     body = {"rules": BUILT_INS, "filters": {"items_min": 5}}
 
-    response = api_client.post(REPORT, body, format="json")
+    response = analyst.post(REPORT, body, format="json")
 
     rows = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
     assert [row["order_id"] for row in rows] == [orders[2].pk, orders[4].pk]
 
 
-def test_preview_in_python_agrees_with_the_database(api_client, orders, checkout, no_sql_rule):
+def test_preview_in_python_agrees_with_the_database(analyst, orders, checkout, no_sql_rule):
     url = reverse("rules:ruleset-preview", args=["checkout"])
 
-    python = api_client.post(url, {"rules": ["odd_items", "min_items_2"]}, format="json").json()
-    database = api_client.post(
+    python = analyst.post(url, {"rules": ["odd_items", "min_items_2"]}, format="json").json()
+    database = analyst.post(
         url, {"rules": [{"name": "max_items", "params": {"count": 1}}]}, format="json"
     ).json()
 
@@ -323,10 +321,10 @@ def test_preview_in_python_agrees_with_the_database(api_client, orders, checkout
     assert database["sample_newly_failing"] == [orders[0].pk, orders[2].pk]
 
 
-def test_preview_of_a_missing_set_is_a_404(api_client):
+def test_preview_of_a_missing_set_is_a_404(analyst):
     url = reverse("rules:ruleset-preview", args=["nope"])
 
-    assert api_client.post(url, {"rules": ["min_items_2"]}, format="json").status_code == 404
+    assert analyst.post(url, {"rules": ["min_items_2"]}, format="json").status_code == 404
 
 
 @pytest.fixture
@@ -340,19 +338,19 @@ def big_and_many(db):
 
 
 def test_a_stored_condition_rule_works_in_checks_batches_and_queries(
-    api_client, orders, big_and_many
+    analyst, orders, big_and_many
 ):
-    check = api_client.post(
+    check = analyst.post(
         reverse("rules:rule-check"),
         {"order_id": orders[0].pk, "rules": ["big_and_many"]},
         format="json",
     )
-    batch = api_client.post(
+    batch = analyst.post(
         reverse("rules:rule-check-batch"),
         {"order_ids": [o.pk for o in orders], "rules": ["big_and_many"]},
         format="json",
     )
-    query = _query(api_client, rules=["big_and_many"], outcome="passed")
+    query = _query(analyst, rules=["big_and_many"], outcome="passed")
 
     assert check.json()["details"] == {"big_and_many": True}
     assert batch.json()["summary"]["passed"] == 2
@@ -360,44 +358,44 @@ def test_a_stored_condition_rule_works_in_checks_batches_and_queries(
     assert set(_ids(query)) == {orders[0].pk, orders[2].pk}
 
 
-def test_a_stored_rule_that_does_not_compile_passes_no_order_in_queries(api_client, orders):
+def test_a_stored_rule_that_does_not_compile_passes_no_order_in_queries(analyst, orders):
     ConditionRule.objects.create(
         name="broken_stored_rule",
         description="Saved before the limits.",
         condition={">": [{"var": "total"}, "1e999990"]},
     )
 
-    passed = _query(api_client, rules=["broken_stored_rule"], outcome="passed")
-    failed = _query(api_client, rules=["broken_stored_rule"], outcome="failed")
+    passed = _query(analyst, rules=["broken_stored_rule"], outcome="passed")
+    failed = _query(analyst, rules=["broken_stored_rule"], outcome="failed")
 
     assert (passed.status_code, failed.status_code) == (200, 200)
     assert (passed.json()["count"], passed.json()["evaluated_in"]) == (0, "database")
     assert set(_ids(failed)) == {order.pk for order in orders}
 
 
-def test_a_stored_rule_is_listed_as_stored(api_client, big_and_many):
-    rules = {rule["name"]: rule for rule in api_client.get(reverse("rules:rule-list")).json()}
+def test_a_stored_rule_is_listed_as_stored(analyst, big_and_many):
+    rules = {rule["name"]: rule for rule in analyst.get(reverse("rules:rule-list")).json()}
 
     assert rules["big_and_many"]["stored"] is True
     assert rules["big_and_many"]["condition"] == big_and_many.condition
     assert rules["min_total_100"]["stored"] is False
 
 
-def test_a_change_to_a_stored_rule_is_used_by_the_next_check(api_client, orders, big_and_many):
+def test_a_change_to_a_stored_rule_is_used_by_the_next_check(analyst, orders, big_and_many):
     body = {"order_id": orders[3].pk, "rules": ["big_and_many"]}
-    before = api_client.post(reverse("rules:rule-check"), body, format="json").json()
+    before = analyst.post(reverse("rules:rule-check"), body, format="json").json()
     big_and_many.condition = {">=": [{"var": "total"}, "100"]}
     big_and_many.save()
 
-    after = api_client.post(reverse("rules:rule-check"), body, format="json").json()
+    after = analyst.post(reverse("rules:rule-check"), body, format="json").json()
 
     assert (before["passed"], after["passed"]) == (False, True)
 
 
-def test_a_stored_rule_takes_no_params(api_client, orders, big_and_many):
+def test_a_stored_rule_takes_no_params(analyst, orders, big_and_many):
     body = {"order_id": orders[0].pk, "rules": [{"name": "big_and_many", "params": {"x": 1}}]}
 
-    response = api_client.post(reverse("rules:rule-check"), body, format="json")
+    response = analyst.post(reverse("rules:rule-check"), body, format="json")
 
     assert response.status_code == 400
     assert response.json()["detail"]["rules"] == {"big_and_many": {"x": ["Unknown parameter."]}}
@@ -414,31 +412,31 @@ def test_a_stored_rule_can_be_an_item_of_a_rule_set(checkout, big_and_many):
     assert version.items[1]["stored"]["condition"] == big_and_many.condition
 
 
-def _check_all(api_client, orders, ruleset="checkout"):
+def _check_all(analyst, orders, ruleset="checkout"):
     """Check every order against *ruleset*, leaving one decision each."""
     for order in orders:
-        response = api_client.post(
+        response = analyst.post(
             reverse("rules:rule-check"), {"order_id": order.pk, "ruleset": ruleset}, format="json"
         )
         assert response.status_code == 200
 
 
-def _backtest(api_client, **body):
+def _backtest(analyst, **body):
     url = reverse("rules:ruleset-backtest", args=["checkout"])
-    return api_client.post(url, body, format="json")
+    return analyst.post(url, body, format="json")
 
 
 def test_backtest_counts_what_proposed_rules_would_flip_among_recorded_decisions(
-    api_client, orders, checkout
+    analyst, orders, checkout
 ):
-    _check_all(api_client, orders)
+    _check_all(analyst, orders)
     proposed = [{"name": "total_greater_than", "params": {"amount": "99.99"}}, "min_items_2"]
 
-    response = _backtest(api_client, rules=proposed, sample_size=5)
+    response = _backtest(analyst, rules=proposed, sample_size=5)
 
     assert response.status_code == 200
     data = response.json()
-    decisions = {d["order_id"]: d["id"] for d in api_client.get("/decisions/").json()["results"]}
+    decisions = {d["order_id"]: d["id"] for d in analyst.get("/decisions/").json()["results"]}
     assert {k: v for k, v in data.items() if k not in ("created_min", "created_max")} == {
         "ruleset": {"name": "checkout", "version": 1},
         "evaluated_in": "database",
@@ -456,11 +454,11 @@ def test_backtest_counts_what_proposed_rules_would_flip_among_recorded_decisions
     }
 
 
-def test_backtest_in_python_agrees_with_the_database(api_client, orders, checkout, no_sql_rule):
-    _check_all(api_client, orders)
+def test_backtest_in_python_agrees_with_the_database(analyst, orders, checkout, no_sql_rule):
+    _check_all(analyst, orders)
 
-    database = _backtest(api_client, rules=["min_items_2", "min_total_100"]).json()
-    python = _backtest(api_client, rules=["min_items_2", "min_total_100", "odd_items"]).json()
+    database = _backtest(analyst, rules=["min_items_2", "min_total_100"]).json()
+    python = _backtest(analyst, rules=["min_items_2", "min_total_100", "odd_items"]).json()
 
     assert (database["evaluated_in"], python["evaluated_in"]) == ("database", "python")
     assert python["rules"][:2] == database["rules"]
@@ -474,11 +472,11 @@ def test_backtest_in_python_agrees_with_the_database(api_client, orders, checkou
     assert python["decisions"] == database["decisions"] == 5
 
 
-def test_backtest_looks_only_at_the_window(api_client, orders, checkout):
-    _check_all(api_client, orders)
+def test_backtest_looks_only_at_the_window(analyst, orders, checkout):
+    _check_all(analyst, orders)
     long_ago = {"created_min": "2000-01-01T00:00Z", "created_max": "2000-01-02T00:00Z"}
 
-    response = _backtest(api_client, rules=["min_items_2"], **long_ago)
+    response = _backtest(analyst, rules=["min_items_2"], **long_ago)
 
     assert response.status_code == 200
     assert (response.json()["decisions"], response.json()["created_min"]) == (
@@ -487,31 +485,29 @@ def test_backtest_looks_only_at_the_window(api_client, orders, checkout):
     )
 
 
-def test_backtest_over_its_budget_is_refused(api_client, orders, checkout, settings):
-    _check_all(api_client, orders)
+def test_backtest_over_its_budget_is_refused(analyst, orders, checkout, settings):
+    _check_all(analyst, orders)
     settings.REPORT_MAX_CELLS = 9
 
-    response = _backtest(api_client, rules=["min_items_2", "min_total_100"])
+    response = _backtest(analyst, rules=["min_items_2", "min_total_100"])
 
     assert response.status_code == 413
     assert response.json()["code"] == "report_too_large"
 
 
-def test_backtest_of_a_missing_set_is_a_404(api_client):
+def test_backtest_of_a_missing_set_is_a_404(analyst):
     url = reverse("rules:ruleset-backtest", args=["nope"])
 
-    response = api_client.post(url, {"rules": ["min_items_2"]}, format="json")
+    response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (404, "unknown_ruleset")
 
 
-def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(
-    api_client, orders, checkout
-):
-    _check_all(api_client, orders)
+def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(analyst, orders, checkout):
+    _check_all(analyst, orders)
     looser = {"name": "total_greater_than", "params": {"amount": "99.99"}, "as": "min_total_100"}
 
-    response = _backtest(api_client, rules=[looser])
+    response = _backtest(analyst, rules=[looser])
 
     assert response.json()["rules"] == [
         {"rule": "min_total_100", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 1}

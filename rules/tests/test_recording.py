@@ -22,8 +22,8 @@ def _replay(pk: int) -> str:
     return reverse("rules:decision-replay", args=[pk])
 
 
-def _record(api_client, pk: int) -> dict:
-    return api_client.get(reverse("decisions:decision-detail", args=[pk])).json()
+def _record(client, pk: int) -> dict:
+    return client.get(reverse("decisions:decision-detail", args=[pk])).json()
 
 
 def _time(value: datetime) -> str:
@@ -62,7 +62,9 @@ def stored_rule(db) -> ConditionRule:
 # Recording
 
 
-def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(api_client, order):
+def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(
+    api_client, analyst, order
+):
     body = {
         "order_id": order.pk,
         "rules": ["min_total_100", {"name": "min_items", "params": {"count": 1}, "as": "one"}],
@@ -74,7 +76,7 @@ def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(a
     assert response.status_code == 200
     assert response["X-Decision-ID"] == str(decision.pk)
     assert response.json()["decision_id"] == decision.pk
-    assert _record(api_client, decision.pk) == {
+    assert _record(analyst, decision.pk) == {
         "id": decision.pk,
         "decided_at": _time(decision.decided_at),
         "caller": "anonymous",
@@ -123,15 +125,15 @@ def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(a
     }
 
 
-def test_a_check_of_a_rule_set_records_its_name_and_version(api_client, order, checkout):
+def test_a_check_of_a_rule_set_records_its_name_and_version(analyst, api_client, order, checkout):
     response = api_client.post(CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json")
 
-    record = _record(api_client, response.json()["decision_id"])
+    record = _record(analyst, response.json()["decision_id"])
     assert (record["ruleset"], record["rules"]) == ({"name": "checkout", "version": 1}, None)
     assert record["outcomes"] == {"min_items_2": "failed", "big": "passed"}
 
 
-def test_an_ad_hoc_order_is_recorded_with_no_id_and_no_update_time(api_client):
+def test_an_ad_hoc_order_is_recorded_with_no_id_and_no_update_time(analyst, api_client):
     body = {
         "order": {"total": "10.00", "items_count": 2, "created_at": "2026-11-21T10:00:00Z"},
         "rules": ["min_items_2"],
@@ -139,7 +141,7 @@ def test_an_ad_hoc_order_is_recorded_with_no_id_and_no_update_time(api_client):
 
     response = api_client.post(CHECK, body, format="json")
 
-    record = _record(api_client, response.json()["decision_id"])
+    record = _record(analyst, response.json()["decision_id"])
     assert (record["order_id"], record["order"]) == (
         None,
         {
@@ -152,10 +154,12 @@ def test_an_ad_hoc_order_is_recorded_with_no_id_and_no_update_time(api_client):
     assert Order.objects.count() == 0
 
 
-def test_a_listed_stored_condition_rule_is_recorded_as_it_ran(api_client, order, stored_rule):
+def test_a_listed_stored_condition_rule_is_recorded_as_it_ran(
+    analyst, api_client, order, stored_rule
+):
     response = api_client.post(CHECK, {"order_id": order.pk, "rules": ["over_70"]}, format="json")
 
-    [item] = _record(api_client, response.json()["decision_id"])["rules"]
+    [item] = _record(analyst, response.json()["decision_id"])["rules"]
     assert item["stored"] == {
         "description": "Total over 70.",
         "severity": "error",
@@ -262,13 +266,13 @@ def test_a_rules_database_filter_selects_the_decisions_whose_order_it_passes(api
 # Replaying
 
 
-def test_replay_of_an_unchanged_decision_reproduces_it(api_client, order, checkout):
+def test_replay_of_an_unchanged_decision_reproduces_it(analyst, api_client, order, checkout):
     decision_id = api_client.post(
         CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json"
     ).json()["decision_id"]
-    recorded = _record(api_client, decision_id)
+    recorded = _record(analyst, decision_id)
 
-    response = api_client.post(_replay(decision_id))
+    response = analyst.post(_replay(decision_id))
 
     run = {
         "ruleset": {"name": "checkout", "version": 1},
@@ -281,7 +285,7 @@ def test_replay_of_an_unchanged_decision_reproduces_it(api_client, order, checko
 
 
 def test_replay_after_a_rule_set_change_runs_then_and_now_and_names_the_changes(
-    api_client, order, checkout
+    analyst, api_client, order, checkout
 ):
     decision_id = api_client.post(
         CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json"
@@ -292,7 +296,7 @@ def test_replay_after_a_rule_set_change_runs_then_and_now_and_names_the_changes(
     big.save()
     checkout.publish()
 
-    body = api_client.post(_replay(decision_id)).json()
+    body = analyst.post(_replay(decision_id)).json()
 
     assert body["reproduced"] is True
     assert body["then"]["ruleset"] == {"name": "checkout", "version": 1}
@@ -307,7 +311,7 @@ def test_replay_after_a_rule_set_change_runs_then_and_now_and_names_the_changes(
 
 
 def test_replay_of_listed_rules_runs_a_stored_condition_as_it_was_then_and_as_it_is_now(
-    api_client, order, stored_rule
+    analyst, api_client, order, stored_rule
 ):
     decision_id = api_client.post(
         CHECK, {"order_id": order.pk, "rules": ["over_70"]}, format="json"
@@ -315,24 +319,26 @@ def test_replay_of_listed_rules_runs_a_stored_condition_as_it_was_then_and_as_it
     stored_rule.condition = {">": [{"var": "total"}, "80"]}
     stored_rule.save()
 
-    body = api_client.post(_replay(decision_id)).json()
+    body = analyst.post(_replay(decision_id)).json()
 
     assert body["reproduced"] is True
     assert (body["then"]["passed"], body["now"]["passed"]) == (True, False)
     assert body["differences"] == [{"rule": "over_70", "then": "passed", "now": "failed"}]
 
 
-def test_replay_of_a_fail_fast_check_skips_as_the_check_did(api_client, order):
+def test_replay_of_a_fail_fast_check_skips_as_the_check_did(analyst, api_client, order):
     body = {"order_id": order.pk, "rules": BUILT_INS, "fail_fast": True}
     decision_id = api_client.post(CHECK, body, format="json").json()["decision_id"]
 
-    replay = api_client.post(_replay(decision_id)).json()
+    replay = analyst.post(_replay(decision_id)).json()
 
     assert replay["reproduced"] is True
     assert [r["outcome"] for r in replay["then"]["results"]] == ["failed", "skipped", "skipped"]
 
 
-def test_replay_of_a_rule_that_errs_reproduces_though_its_reference_is_new(api_client, order):
+def test_replay_of_a_rule_that_errs_reproduces_though_its_reference_is_new(
+    analyst, api_client, order
+):
     class ExplodingRule(BaseRule):
         name = "exploding"
         description = "Always raises."
@@ -344,15 +350,17 @@ def test_replay_of_a_rule_that_errs_reproduces_though_its_reference_is_new(api_c
         CHECK, {"order_id": order.pk, "rules": ["exploding"]}, format="json"
     ).json()["decision_id"]
 
-    replay = api_client.post(_replay(decision_id)).json()
+    replay = analyst.post(_replay(decision_id)).json()
 
-    recorded = _record(api_client, decision_id)["results"][0]["message"]
+    recorded = _record(analyst, decision_id)["results"][0]["message"]
     assert replay["reproduced"] is True
     assert replay["then"]["results"][0]["outcome"] == "error"
     assert replay["then"]["results"][0]["message"] != recorded
 
 
-def test_a_replay_that_does_not_reproduce_says_so_and_logs_an_error(api_client, order, caplog):
+def test_a_replay_that_does_not_reproduce_says_so_and_logs_an_error(
+    analyst, api_client, order, caplog
+):
     class ThresholdRule(BaseRule):
         name = "over_threshold"
         description = "Total over a threshold that the code may change."
@@ -367,7 +375,7 @@ def test_a_replay_that_does_not_reproduce_says_so_and_logs_an_error(api_client, 
     ThresholdRule.threshold = Decimal("90.00")
 
     with caplog.at_level(logging.ERROR, logger="rules.recording"):
-        body = api_client.post(_replay(decision_id)).json()
+        body = analyst.post(_replay(decision_id)).json()
 
     assert body["reproduced"] is False
     assert body["differences"] == []
@@ -379,8 +387,8 @@ def test_a_replay_that_does_not_reproduce_says_so_and_logs_an_error(api_client, 
     )
 
 
-def test_replay_of_a_missing_decision_is_a_404(api_client):
-    response = api_client.post(_replay(999))
+def test_replay_of_a_missing_decision_is_a_404(analyst):
+    response = analyst.post(_replay(999))
 
     assert response.status_code == 404
     assert response.json() == {
@@ -390,13 +398,15 @@ def test_replay_of_a_missing_decision_is_a_404(api_client):
     }
 
 
-def test_replay_of_a_decision_whose_rule_set_is_inactive_now_is_a_404(api_client, order, checkout):
+def test_replay_of_a_decision_whose_rule_set_is_inactive_now_is_a_404(
+    analyst, api_client, order, checkout
+):
     decision_id = api_client.post(
         CHECK, {"order_id": order.pk, "ruleset": "checkout"}, format="json"
     ).json()["decision_id"]
     RuleSet.objects.filter(pk=checkout.pk).update(active=False)
 
-    response = api_client.post(_replay(decision_id))
+    response = analyst.post(_replay(decision_id))
 
     assert response.status_code == 404
     assert response.json() == {
@@ -406,12 +416,12 @@ def test_replay_of_a_decision_whose_rule_set_is_inactive_now_is_a_404(api_client
     }
 
 
-def test_replay_needs_no_body_and_refuses_other_methods(api_client, order):
+def test_replay_needs_no_body_and_refuses_other_methods(analyst, api_client, order):
     decision_id = api_client.post(
         CHECK, {"order_id": order.pk, "rules": ["min_items_2"]}, format="json"
     ).json()["decision_id"]
 
-    response = api_client.get(_replay(decision_id))
+    response = analyst.get(_replay(decision_id))
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"

@@ -466,3 +466,80 @@ def test_batch_with_invalid_ids_is_a_400(api_client, order_ids):
 
     assert response.status_code == 400
     assert "order_ids" in response.json()["detail"]
+
+
+# Inactive rule sets: only staff and keys with `analyze` see and use them.
+
+
+@pytest.fixture
+def inactive_set(checkout_set):
+    """Deactivate the checkout set, and add an active one beside it."""
+    RuleSet.objects.filter(pk=checkout_set.pk).update(active=False)
+    RuleSet.objects.create(name="backoffice").publish()
+    return checkout_set
+
+
+def _ruleset_views(name: str) -> list[str]:
+    return [
+        reverse("rules:ruleset-detail", args=[name]),
+        reverse("rules:ruleset-version-list", args=[name]),
+        reverse("rules:ruleset-version-detail", args=[name, 1]),
+    ]
+
+
+def test_an_inactive_set_is_not_listed_for_anonymous_callers(api_client, inactive_set):
+    response = api_client.get(reverse("rules:ruleset-list"))
+
+    assert [ruleset["name"] for ruleset in response.json()] == ["backoffice"]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_an_inactive_set_is_a_404_like_a_missing_one(api_client, make_key, inactive_set, index):
+    _, key = make_key("checkout", ["check"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    inactive = api_client.get(_ruleset_views("checkout")[index])
+    missing = api_client.get(_ruleset_views("nope")[index])
+
+    assert inactive.status_code == missing.status_code == 404
+    assert inactive.json()["code"] == missing.json()["code"] == "not_found"
+
+
+def test_an_inactive_set_in_a_check_is_a_404_for_a_check_key(
+    api_client, make_key, seeded, inactive_set
+):
+    _, key = make_key("checkout", ["check"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Unknown rule set",
+        "code": "unknown_ruleset",
+        "detail": "No active rule set named 'checkout'.",
+    }
+
+
+def test_an_analyze_key_lists_shows_and_checks_with_an_inactive_set(analyst, seeded, inactive_set):
+    listing = analyst.get(reverse("rules:ruleset-list"))
+    shown = [analyst.get(url) for url in _ruleset_views("checkout")]
+    check = _check(analyst, {"order_id": seeded[0].pk, "ruleset": "checkout"})
+    batch = analyst.post(
+        BATCH, {"order_ids": [seeded[0].pk], "ruleset": "checkout"}, format="json"
+    )
+
+    assert [ruleset["name"] for ruleset in listing.json()] == ["backoffice", "checkout"]
+    assert listing.json()[1]["active"] is False
+    assert [response.status_code for response in shown] == [200, 200, 200]
+    assert check.status_code == batch.status_code == 200
+    assert check.json()["ruleset"] == {"name": "checkout", "version": 1}
+
+
+def test_a_staff_session_sees_an_inactive_set(client, admin_user, inactive_set):
+    client.force_login(admin_user)
+
+    response = client.get(reverse("rules:ruleset-detail", args=["checkout"]))
+
+    assert response.status_code == 200
+    assert response.json()["active"] is False

@@ -49,9 +49,15 @@
       return;
     }
     show(box, ["Computing…"], false);
+    // The preview takes the staff session, which must prove the request is the page's own.
+    const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]").value;
     fetch(fieldset.dataset.url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-CSRFToken": csrfToken,
+      },
       body: JSON.stringify({ rules: rules, sample_size: 10 }),
     })
       .then(function (response) { return response.json().then(function (body) { return [response.ok, body]; }); })

@@ -1,0 +1,1 @@
+"""Commands: ``create_api_key``."""

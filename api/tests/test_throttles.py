@@ -1,0 +1,204 @@
+"""Limits per caller: each key, user or anonymous address has its own count and rate."""
+
+import logging
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from api.throttles import CallerRateThrottle
+from config.tests.servers import free_port
+from orders.tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+CHECK = reverse("rules:rule-check")
+QUERY = reverse("rules:rule-query")
+ORDERS = reverse("orders:order-list")
+# 40 s into a minute: a window of a minute ends in 20 s.
+START = 1_800_000_000.0 - 20
+
+
+class Clock:
+    """The throttles' time, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Give the throttles a clock that only the test moves (DRF's ``timer`` seam)."""
+    clock = Clock()
+    monkeypatch.setattr(CallerRateThrottle, "timer", clock)
+    return clock
+
+
+@pytest.fixture
+def rates(settings):
+    """Set small rates: check 3/min, analyze 2/min, anonymous 2/min."""
+    settings.THROTTLE_RATES = {"check": "3/min", "analyze": "2/min", "anonymous": "2/min"}
+    return settings.THROTTLE_RATES
+
+
+@pytest.fixture
+def order(db):
+    """Create one stored order."""
+    return OrderFactory(total=Decimal("150.00"), items_count=3)
+
+
+def _check(client: APIClient, order, **extra) -> int:
+    """Post one check; return its status."""
+    body = {"order_id": order.pk, "rules": ["min_total_100"]}
+    return client.post(CHECK, body, format="json", **extra).status_code
+
+
+def _keyed(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+def test_past_its_rate_a_caller_gets_a_429_with_retry_after(api_client, order, rates, clock):
+    statuses = [_check(api_client, order) for _ in range(2)]
+
+    response = api_client.post(
+        CHECK, {"order_id": order.pk, "rules": ["min_total_100"]}, format="json"
+    )
+
+    assert statuses == [200, 200]
+    assert response.status_code == 429
+    assert response["Retry-After"] == "20"
+    assert response.json() == {
+        "error": "Too Many Requests",
+        "code": "throttled",
+        "detail": "Request was throttled. Expected available in 20 seconds.",
+    }
+
+
+def test_the_count_starts_again_when_the_window_ends(api_client, order, rates, clock):
+    before = [_check(api_client, order) for _ in range(3)]
+    clock.now += 20
+
+    after = [_check(api_client, order) for _ in range(3)]
+
+    assert before == after == [200, 200, 429]
+
+
+def test_anonymous_callers_are_counted_by_address(api_client, order, rates, clock):
+    first = [_check(api_client, order, REMOTE_ADDR="192.0.2.1") for _ in range(3)]
+    second = [_check(api_client, order, REMOTE_ADDR="192.0.2.2") for _ in range(3)]
+
+    assert first == second == [200, 200, 429]
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(
+    api_client, order, rates, clock, settings
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    def check_from(address: str) -> int:
+        return _check(api_client, order, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=address)
+
+    assert [check_from("192.0.2.1") for _ in range(3)] == [200, 200, 429]
+    assert [check_from("192.0.2.2") for _ in range(3)] == [200, 200, 429]
+
+
+def test_each_key_has_its_own_count_at_the_check_rate(make_key, order, rates, clock):
+    first, second = (_keyed(make_key(name, ["check"])[1]) for name in ("eu", "us"))
+
+    from_first = [_check(first, order) for _ in range(4)]
+    from_second = [_check(second, order) for _ in range(4)]
+    anonymous = [_check(APIClient(), order) for _ in range(3)]
+
+    assert from_first == from_second == [200, 200, 200, 429]
+    assert anonymous == [200, 200, 429]
+
+
+def test_analysis_has_its_own_rate_and_count(make_key, order, rates, clock):
+    client = _keyed(make_key("reports", ["check", "analyze"])[1])
+    body = {"rules": ["min_total_100"], "outcome": "failed"}
+
+    queries = [client.post(QUERY, body, format="json").status_code for _ in range(3)]
+    checks = [_check(client, order) for _ in range(4)]
+
+    assert queries == [200, 200, 429]
+    assert checks == [200, 200, 200, 429]
+
+
+def test_a_user_writing_orders_is_counted_by_user(admin_user, rates, clock):
+    client = APIClient()
+    client.force_login(admin_user)
+
+    statuses = [
+        client.post(ORDERS, {"total": "1.00", "items_count": 1}, format="json").status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_counting_costs_a_read_and_a_write_of_the_database_cache(api_client, order, rates, clock):
+    def cache_statements() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert _check(api_client, order) == 200
+        return [q["sql"].split()[0] for q in queries if "django_cache" in q["sql"]]
+
+    # A window's first request finds no count and adds one (Django counts the
+    # rows, looks the key up, inserts); every request then reads and writes it.
+    assert cache_statements() == ["SELECT", "SELECT", "SELECT", "INSERT", "SELECT", "UPDATE"]
+    assert cache_statements() == ["SELECT", "UPDATE"]
+
+
+def test_a_rate_that_is_off_counts_nothing(
+    api_client, order, settings, clock, django_assert_num_queries
+):
+    settings.THROTTLE_RATES = {"check": None, "analyze": None, "anonymous": None}
+    settings.DECISION_LOG = "off"
+
+    with django_assert_num_queries(1):  # the order
+        status = _check(api_client, order)
+
+    assert status == 200
+
+
+@pytest.mark.parametrize("name", ["health", "health-live", "health-ready"])
+def test_health_checks_are_never_counted(api_client, settings, clock, name):
+    settings.THROTTLE_RATES = {"check": "1/min", "analyze": "1/min", "anonymous": "1/min"}
+
+    statuses = [api_client.get(reverse(name)).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+
+
+def test_the_documentation_counts_as_anonymous_calls(api_client, settings, clock):
+    settings.THROTTLE_RATES = {"check": None, "analyze": None, "anonymous": "1/min"}
+
+    statuses = [api_client.get("/swagger.json").status_code for _ in range(2)]
+
+    assert statuses == [200, 429]
+
+
+def test_a_redis_that_does_not_answer_counts_nothing_and_refuses_nothing(
+    api_client, order, rates, settings, clock, caplog
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+
+    with caplog.at_level(logging.WARNING, logger="api.throttles"):
+        statuses = [_check(api_client, order) for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+    assert [r.getMessage() for r in caplog.records if r.name == "api.throttles"] == [
+        "throttle cache unavailable"
+    ] * 3
