@@ -146,12 +146,11 @@ def _count_refusal(exc: Exception, code: str, context: dict[str, Any]) -> None:
 
 
 def _throttle_scope(context: dict[str, Any]) -> str:
-    """Return the scope of the throttle that refused the request in *context*.
+    """Return the rate the throttled request in *context* was counted at (its scope)."""
+    # Imported here: the throttles read the API settings, which name this module.
+    from api.throttles import throttle_scope
 
-    DRF does not say which of a view's throttles refused; this is the view's
-    ``throttle_scope`` (what DRF's scoped throttles read), or ``unscoped``.
-    """
-    return getattr(context.get("view"), "throttle_scope", None) or "unscoped"
+    return throttle_scope(context["request"], context["view"])
 
 
 def is_query_timeout(exc: DatabaseError) -> bool:

@@ -38,6 +38,13 @@ ANONYMOUS = "anonymous"
 INCREMENT_TRIES = 10
 
 
+def throttle_scope(request: Request, view: APIView) -> str:
+    """Return the rate a request is counted at: its view's scope, or ``anonymous``."""
+    if isinstance(request.auth, VerifiedKey) or request.user.is_authenticated:
+        return view_scope(view)
+    return ANONYMOUS
+
+
 class CountingDatabaseCache(DatabaseCache):
     """Django's database cache, with an ``incr`` of one read and one write that loses no count.
 
@@ -105,11 +112,12 @@ class CallerRateThrottle(SimpleRateThrottle):
     def bucket(self, request: Request, view: APIView) -> tuple[str, str]:
         """Return the name of the caller's rate and the name of its count."""
         key = request.auth
+        scope = throttle_scope(request, view)
         if isinstance(key, VerifiedKey):
-            return view_scope(view), f"key:{key.prefix}"
+            return scope, f"key:{key.prefix}"
         if request.user.is_authenticated:
-            return view_scope(view), f"user:{request.user.pk}"
-        return ANONYMOUS, f"address:{client_address(request)}"
+            return scope, f"user:{request.user.pk}"
+        return scope, f"address:{client_address(request)}"
 
     def get_rate(self) -> str | None:
         """Return the rate of ``self.scope`` from the settings; ``None`` is no limit."""

@@ -13,13 +13,9 @@ import psutil
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
-from django.urls import path
 from prometheus_client.multiprocess import MultiProcessCollector
-from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
-from config import metrics_directory, urls
+from config import metrics_directory
 from config.metrics_directory import SHARED_MEMORY
 from config.tests.scrapes import Scrape, labels
 from config.tests.servers import REPO_ROOT, GunicornServer, http_request, manage
@@ -50,42 +46,6 @@ PROCESS_METRICS = {
     "process_start_time_seconds",
 }
 CHECK = {"order_id": 1, "rules": ["min_total_100", "min_items_2"]}
-
-
-# --- Throttled views, served by this module's URLs ------------------------------------
-
-
-class RefuseEveryone(BaseThrottle):
-    """Throttle every request."""
-
-    def allow_request(self, request, view):
-        return False
-
-    def wait(self):
-        return 30
-
-
-class ScopedThrottledView(APIView):
-    throttle_classes = [RefuseEveryone]
-    throttle_scope = "check"
-
-    def get(self, request):
-        return Response({})
-
-
-class UnscopedThrottledView(APIView):
-    throttle_classes = [RefuseEveryone]
-
-    def get(self, request):
-        return Response({})
-
-
-urlpatterns = [
-    path("throttled/scoped/", ScopedThrottledView.as_view(), name="throttled-scoped"),
-    path("throttled/unscoped/", UnscopedThrottledView.as_view(), name="throttled-unscoped"),
-    *urls.urlpatterns,
-]
-handler404 = urls.handler404
 
 
 # --- Who may read the metrics ---------------------------------------------------------
@@ -298,19 +258,31 @@ def test_no_label_holds_an_id_a_clients_key_or_a_path(client, scrape):
     assert {"rules:rule-check", "orders:order-detail", "unknown-path"} <= routes
 
 
-@pytest.mark.urls(__name__)
-def test_throttled_requests_are_counted_by_scope(client, scrape):
+def test_throttled_requests_are_counted_by_the_rate_they_ran_out_of(
+    client, scrape, settings, make_key
+):
+    settings.THROTTLE_RATES = {"check": None, "analyze": "1/min", "anonymous": "1/min"}
+    _, key = make_key("analyst", ["analyze"])
+    analysis = {"rules": ["min_total_100"], "outcome": "passed"}
     before = scrape()
 
-    scoped = client.get("/throttled/scoped/")
-    unscoped = client.get("/throttled/unscoped/")
+    anonymous = [client.get("/rules/") for _ in range(2)]
+    analyzing = [
+        client.post(
+            "/rules/query/",
+            analysis,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Api-Key {key}",
+        )
+        for _ in range(2)
+    ]
     after = scrape()
 
-    assert (scoped.status_code, scoped.json()["code"]) == (429, "throttled")
-    assert (unscoped.status_code, unscoped.json()["code"]) == (429, "throttled")
+    assert [r.status_code for r in anonymous] == [200, 429]
+    assert [r.status_code for r in analyzing] == [200, 429]
     assert after.growth(before, "rule_engine_throttled_requests_total") == {
-        labels(scope="check"): 1,
-        labels(scope="unscoped"): 1,
+        labels(scope="anonymous"): 1,
+        labels(scope="analyze"): 1,
     }
 
 
