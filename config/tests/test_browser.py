@@ -236,9 +236,18 @@ def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, 
         )
     )
 
+    backtest = wait(browser).until(
+        lambda driver: (
+            driver.find_element(By.ID, "ruleset-backtest-result").text.count("\n") >= 3
+            and driver.find_element(By.ID, "ruleset-backtest-result")
+        )
+    )
+
     assert "Passing now: 2 — passing after: 1" in result.text
     assert "Would newly fail: 1 [1]" in result.text
     assert "Would newly pass: 0 []" in result.text
+    assert "Recorded decisions of the last 7 days: 0" in backtest.text
+    assert "Pass → fail: 0 []" in backtest.text
     ruleset = http_request(f"{gunicorn_server}/rulesets/checkout/").json()
     assert ruleset["items"][0]["name"] == "min_total_100"
 

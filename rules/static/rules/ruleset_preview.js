@@ -38,20 +38,12 @@
     });
   }
 
-  function preview() {
-    const fieldset = document.getElementById("ruleset-preview");
-    const box = document.getElementById("ruleset-preview-result");
-    let rules;
-    try {
-      rules = proposedRules();
-    } catch (error) {
-      show(box, ["Parameters must be valid JSON: " + error.message], true);
-      return;
-    }
+  // POST the proposed rules to one of the set's endpoints; show the answer in *box*.
+  function ask(url, rules, box, lines) {
     show(box, ["Computing…"], false);
-    // The preview takes the staff session, which must prove the request is the page's own.
+    // The staff session must prove that the request is the page's own.
     const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]").value;
-    fetch(fieldset.dataset.url, {
+    fetch(url, {
       method: "POST",
       headers: {
         "Content-Type": "application/json",
@@ -66,14 +58,38 @@
           show(box, [body.error + ": " + JSON.stringify(body.detail)], true);
           return;
         }
-        show(box, [
-          "Stored orders: " + body.total + " (evaluated in the " + body.evaluated_in + ")",
-          "Passing now: " + body.passing_now + " — passing after: " + body.passing_after,
-          "Would newly fail: " + body.newly_failing + " " + JSON.stringify(body.sample_newly_failing),
-          "Would newly pass: " + body.newly_passing + " " + JSON.stringify(body.sample_newly_passing),
-        ], false);
+        show(box, lines(body), false);
       })
-      .catch(function (error) { show(box, ["Preview failed: " + error.message], true); });
+      .catch(function (error) { show(box, ["Failed: " + error.message], true); });
+  }
+
+  function preview() {
+    const fieldset = document.getElementById("ruleset-preview");
+    const orders = document.getElementById("ruleset-preview-result");
+    const decisions = document.getElementById("ruleset-backtest-result");
+    let rules;
+    try {
+      rules = proposedRules();
+    } catch (error) {
+      show(orders, ["Parameters must be valid JSON: " + error.message], true);
+      return;
+    }
+    ask(fieldset.dataset.url, rules, orders, function (body) {
+      return [
+        "Stored orders: " + body.total + " (evaluated in the " + body.evaluated_in + ")",
+        "Passing now: " + body.passing_now + " — passing after: " + body.passing_after,
+        "Would newly fail: " + body.newly_failing + " " + JSON.stringify(body.sample_newly_failing),
+        "Would newly pass: " + body.newly_passing + " " + JSON.stringify(body.sample_newly_passing),
+      ];
+    });
+    ask(fieldset.dataset.backtestUrl, rules, decisions, function (body) {
+      return [
+        "Recorded decisions of the last 7 days: " + body.decisions + " (evaluated in the " + body.evaluated_in + ")",
+        "Passed then: " + body.passed_then + " — would pass: " + body.passed_after,
+        "Pass → fail: " + body.pass_to_fail + " " + JSON.stringify(body.sample_pass_to_fail),
+        "Fail → pass: " + body.fail_to_pass + " " + JSON.stringify(body.sample_fail_to_pass),
+      ];
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
