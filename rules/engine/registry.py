@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from abc import ABCMeta
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rules.engine.errors import DuplicateRuleError, UnknownRuleError
@@ -52,6 +53,12 @@ class RuleRegistry:
     def get_all_rules(cls) -> dict[str, type[BaseRule]]:
         """Return a copy of the registry: ``{name: rule class}``."""
         return dict(cls._rules)
+
+    @classmethod
+    def lookup(cls, names: Iterable[str]) -> tuple[type[BaseRule] | None, ...]:
+        """Return the class registered under each of *names*, ``None`` for an unknown one."""
+        rules = cls._rules
+        return tuple(rules.get(name) for name in names)
 
     @classmethod
     def rule_exists(cls, name: str) -> bool:

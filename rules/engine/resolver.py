@@ -97,8 +97,8 @@ class CodeRules:
 
     def find(self, names: Collection[str]) -> dict[str, type[BaseRule]]:
         """Return the registered rule classes among *names*."""
-        registry = self.registry
-        return {name: registry.get_rule(name) for name in names if registry.rule_exists(name)}
+        found = zip(names, self.registry.lookup(names), strict=True)
+        return {name: rule for name, rule in found if rule is not None}
 
     def all(self) -> Iterable[type[BaseRule]]:
         """Return every registered rule class."""
@@ -221,16 +221,13 @@ class RuleEngine:
         """
         names = tuple(rule_names)
         check = self._checks.get(names)
-        if check is None or not self._current(check):
+        if check is None or not self._current(names, check):
             if len(self._checks) >= MAX_CACHED_CHECKS:
                 self._checks.clear()
             check = self._checks[names] = self.resolver.resolve(names).check
         return check.run(order, explain=False).as_dict()
 
-    def _current(self, check: RuleCheck) -> bool:
+    def _current(self, names: tuple[str, ...], check: RuleCheck) -> bool:
         """Return whether the registry still holds the class of every rule of *check*."""
-        registry = self.registry
-        return all(
-            registry.rule_exists(bound.key) and registry.get_rule(bound.key) is type(bound.rule)
-            for bound in check.rules
-        )
+        classes = tuple(type(bound.rule) for bound in check.rules)
+        return self.registry.lookup(names) == classes

@@ -84,7 +84,10 @@ class RuleCheck:
                     reason = rule.explain(order, verdict)
             except Exception:
                 verdict, reference = None, _log_raised(rule, order)
-            if reference is None and _broken(verdict, reason):
+            if reference is None and (
+                type(verdict) is not bool
+                or (reason is not None and not RESULT_FIELDS.isdisjoint(reason[1]))
+            ):
                 reference = _log_broken(rule, order, verdict, reason)
             if reference is not None:
                 verdict = False
@@ -94,13 +97,6 @@ class RuleCheck:
             if not verdict and bound.blocking:
                 passed = False
         return CheckResult(tuple(results), passed, details)
-
-
-def _broken(verdict: object, reason: Reason | None) -> bool:
-    """Return whether a rule answered something other than a bool, or clashing facts."""
-    return type(verdict) is not bool or (
-        reason is not None and not RESULT_FIELDS.isdisjoint(reason[1])
-    )
 
 
 def _result(

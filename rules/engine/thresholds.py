@@ -48,12 +48,16 @@ def modulo(integer: Any, divisor: int) -> CombinedExpression:
 
 @dataclass(frozen=True, slots=True)
 class OrderValue:
-    """An order field a threshold reads: its name, smallest step, and how it is shown."""
+    """An order field a threshold reads: its name, smallest step, and how it is shown.
+
+    ``show`` gives the value as the facts hold it; ``phrase``, as a message
+    says it (``None``: as the facts show it).
+    """
 
     field: str
     step: Decimal | int
     show: Callable[[Any], Any]
-    phrase: Callable[[Any], str]
+    phrase: Callable[[Any], str] | None = None
 
 
 def _items(count: int) -> str:
@@ -62,7 +66,7 @@ def _items(count: int) -> str:
 
 
 # Money facts are strings ("75.50"), never floats; counts stay integers.
-TOTAL = OrderValue("total", CENT, str, str)
+TOTAL = OrderValue("total", CENT, str)
 ITEMS = OrderValue("items_count", 1, int, _items)
 
 
@@ -105,13 +109,16 @@ AT_MOST = Comparison(
     lambda value, required: Q(**{f"{value.field}__lte": required}),
     lambda observed, required, step: {"excess": observed - required},
 )
+
+
+def _remainder_gaps(observed: Any, divisor: Any, step: Any) -> dict[str, Any]:
+    """Return what is left over by *divisor*, and what would reach the next multiple."""
+    remainder = observed % divisor
+    return {"remainder": remainder, "shortfall": divisor - remainder}
+
+
 MULTIPLE_OF = Comparison(
-    lambda observed, divisor: observed % divisor == 0,
-    _multiple_of_q,
-    lambda observed, divisor, step: {
-        "remainder": observed % divisor,
-        "shortfall": divisor - observed % divisor,
-    },
+    lambda observed, divisor: observed % divisor == 0, _multiple_of_q, _remainder_gaps
 )
 
 
@@ -135,12 +142,16 @@ class ThresholdRule(BaseRule):
     """A rule that compares one order value with one parameter, as ``threshold`` declares."""
 
     def __init__(self, /, **params: Any) -> None:
-        """Validate *params*, then fill the required value into the declared messages once.
+        """Validate *params*, then read the declaration once for every order to come.
 
-        What is left to fill per order is the observed value (``%s``).
+        The required value is filled into the declared messages here; what is
+        left to fill per order is the observed value (``%s``).
         """
         super().__init__(**params)
         threshold = self.threshold
+        self._field = threshold.value.field
+        self._holds = threshold.comparison.holds
+        self._bound = self.params[threshold.parameter]
         self._required = self.shown_params[threshold.parameter]
         failed, passed = threshold.failed or threshold.passed, threshold.passed
         self._messages = tuple(
@@ -155,27 +166,23 @@ class ThresholdRule(BaseRule):
 
     def evaluate(self, order: Order) -> bool:
         """Return whether the order's value compares with the parameter as declared."""
-        threshold = self.threshold
-        observed = getattr(order, threshold.value.field)
-        return threshold.comparison.holds(observed, self.params[threshold.parameter])
+        return self._holds(getattr(order, self._field), self._bound)
 
     def as_q(self) -> Q:
         """Return the same comparison as a database filter."""
-        threshold = self.threshold
-        return threshold.comparison.q(threshold.value, self.params[threshold.parameter])
+        return self.threshold.comparison.q(self.threshold.value, self._bound)
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
-        threshold = self.threshold
-        value = threshold.value
-        observed = getattr(order, value.field)
+        value = self.threshold.value
+        observed = getattr(order, self._field)
         shown = value.show(observed)
         facts = {"observed": shown, "required": self._required}
         message = self._messages[passed] % (
-            shown if value.phrase is str else value.phrase(observed),
+            shown if value.phrase is None else value.phrase(observed),
         )
         if not passed:
-            required = self.params[threshold.parameter]
-            for name, gap in threshold.comparison.gaps(observed, required, value.step).items():
+            gaps = self.threshold.comparison.gaps(observed, self._bound, value.step)
+            for name, gap in gaps.items():
                 facts[name] = value.show(gap)
         return message, facts
