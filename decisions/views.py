@@ -38,6 +38,15 @@ FILTER_PARAMETERS = [
 
 # Reading decisions needs a key with `analyze`.
 ANALYZE_SECURITY = [{"Api-Key": []}]
+# The path's id as its URL converter reads it (`int`): drf-yasg says a string.
+DECISION_ID = openapi.Parameter(
+    "id",
+    openapi.IN_PATH,
+    description="The decision's id.",
+    type=openapi.TYPE_INTEGER,
+    minimum=0,
+    required=True,
+)
 
 
 class DecisionListView(GenericAPIView):
@@ -83,6 +92,7 @@ class DecisionDetailView(APIView):
         "decisions_read",
         {200: DecisionSerializer},
         (404, 405, 500, 503, *CALLER_ERRORS),
+        manual_parameters=[DECISION_ID],
         security=ANALYZE_SECURITY,
     )
     def get(self, request: Request, pk: int) -> Response:

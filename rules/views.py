@@ -27,6 +27,7 @@ from api.request_ids import current_request_id
 from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation
 from decisions.models import Decision
 from decisions.selectors import decision_get
+from decisions.views import DECISION_ID
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
@@ -479,6 +480,7 @@ class DecisionReplayView(APIView):
         "decisions_replay",
         {200: DecisionReplayResponseSerializer},
         (400, 404, 405, 500, 503, *CALLER_ERRORS),
+        manual_parameters=[DECISION_ID],
         security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, pk: int) -> Response:

@@ -11,8 +11,9 @@ fails ``test_every_documented_status_has_a_recipe``, naming what to add.
 To cover a new operation, add ``("/path/{param}/", "method"): {status: Recipe(...)}``
 to ``RECIPES``: a ``Recipe`` says only how its request differs from the
 operation's own (another method, a body, a query, path parameters, the
-caller, or a fault of the database or the code); ``WORLD`` below names the
-rows every request may refer to.
+caller, the settings it is served under, or a fault of the database or the
+code); ``WORLD`` below names the rows every request may refer to, and
+``OWN_CALLERS`` who sends an operation's requests.
 """
 
 import enum
@@ -26,11 +27,16 @@ from urllib.parse import urlencode
 import jsonschema
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Permission
+from django.core.management.color import no_style
 from django.db import OperationalError, connection
+from django.db.models import Model
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from decisions.models import Decision
+from decisions.tests.factories import DecisionFactory, result
 from orders.models import Order
 from rules.models import ConditionRule, RuleSet, RuleSetItem
 
@@ -38,9 +44,12 @@ from rules.models import ConditionRule, RuleSet, RuleSetItem
 class Caller(enum.Enum):
     """Who sends a recipe's request."""
 
-    TOKEN = "a user with a valid API token"
+    WRITER = "a user with the order permissions, by API token"
+    ANALYST = "an API key with the analyze scope only"
+    CHECKER = "an API key with the check scope only"
     ANONYMOUS = "no credentials"
     BAD_TOKEN = "an API token that does not exist"
+    BAD_KEY = "an API key that does not exist"
     SESSION_WITHOUT_CSRF = "a logged-in session that sends no CSRF token"
 
 
@@ -61,7 +70,8 @@ class Recipe:
 
     ``params`` fill the path's ``{parameters}`` over ``WORLD``'s; ``method``
     replaces the operation's (a 405); ``body`` is sent as JSON, ``raw`` as it
-    is with ``content_type``.
+    is with ``content_type``; ``caller`` replaces the operation's own
+    (``OWN_CALLERS``); ``settings`` are overridden while it is served.
     """
 
     body: Any = None
@@ -70,13 +80,17 @@ class Recipe:
     method: str | None = None
     raw: bytes | None = None
     content_type: str = "application/json"
-    caller: Caller = Caller.TOKEN
+    caller: Caller | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
     fault: Fault | None = None
 
 
 # The rows every request may name: an order, a rule set with one version
-# (a code rule and a stored condition rule), made by the `world` fixture.
+# (a code rule and a stored condition rule), and the decision of a check of
+# that order by that set, made by the `world` fixture; RETIRED_ID is a
+# decision by a rule that no longer exists.
 WORLD = {"id": 1, "name": "checkout", "number": 1}
+RETIRED_ID = 2
 MISSING_ID = 999_999
 
 CHECK = {"order_id": WORLD["id"], "rules": ["min_total_100", "big_and_many"]}
@@ -84,8 +98,14 @@ BATCH = {"order_ids": [WORLD["id"], MISSING_ID], "ruleset": "checkout"}
 QUERY = {"rules": ["min_total_100", "big_and_many"], "outcome": "passed"}
 REPORT = {"ruleset": "checkout", "filters": {"items_min": 1}}
 PREVIEW = {"rules": ["min_items_2"], "sample_size": 5}
+# Two items at most: the recorded decision on WORLD's order of three would flip.
+BACKTEST = {"rules": [{"name": "max_items", "params": {"count": 2}}], "sample_size": 5}
 ORDER = {"total": "42.50", "items_count": 2}
 NOT_JSON = Recipe(raw=b"order_id=1", content_type="text/plain")
+# Every caller has used up its rate: no request is allowed, whatever the clock says.
+RATE_USED_UP = {"THROTTLE_RATES": {"check": "0/min", "analyze": "0/min", "anonymous": "0/min"}}
+# Checks need a key with `check` (or a staff session), as analysis always does.
+NO_ANONYMOUS_CHECKS = {"ALLOW_ANONYMOUS_CHECKS": False}
 
 
 def failures(not_allowed: str, body: Any = None) -> dict[int, Recipe]:
@@ -106,59 +126,97 @@ def body_failures(not_allowed: str, body: Any) -> dict[int, Recipe]:
     }
 
 
+def check_refusals(body: Any = None) -> dict[int, Recipe]:
+    """Return the recipes of 401, 403 and 429 of a check, open to anyone by default.
+
+    A wrong key is a 401 even where no key is needed; a key without
+    ``check`` is a 403 once anonymous checks are off.
+    """
+    return {
+        401: Recipe(body=body, caller=Caller.BAD_KEY),
+        403: Recipe(body=body, caller=Caller.ANALYST, settings=NO_ANONYMOUS_CHECKS),
+        429: Recipe(body=body, settings=RATE_USED_UP),
+    }
+
+
+def analysis_refusals(body: Any = None) -> dict[int, Recipe]:
+    """Return the recipes of 401 (no key), 403 (a key without ``analyze``) and 429."""
+    return {
+        401: Recipe(body=body, caller=Caller.ANONYMOUS),
+        403: Recipe(body=body, caller=Caller.CHECKER),
+        429: Recipe(body=body, settings=RATE_USED_UP),
+    }
+
+
 RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
-    ("/rules/", "get"): {200: Recipe(), **failures("post")},
+    ("/rules/", "get"): {200: Recipe(), **failures("post"), **check_refusals()},
     ("/rules/check/", "post"): {
         200: Recipe(body=CHECK),
         400: Recipe(body={**CHECK, "rules": ["no_such_rule"]}),
         404: Recipe(body={**CHECK, "order_id": MISSING_ID}),
         **body_failures("get", CHECK),
+        **check_refusals(CHECK),
     },
     ("/rules/check/batch/", "post"): {
         200: Recipe(body=BATCH),
         400: Recipe(body={**BATCH, "order_ids": []}),
         404: Recipe(body={**BATCH, "ruleset": "no-such-set"}),
         **body_failures("get", BATCH),
+        **check_refusals(BATCH),
     },
     ("/rules/query/", "post"): {
         200: Recipe(body=QUERY),
         400: Recipe(raw=b'{"rules": '),
         404: Recipe(body={"ruleset": "no-such-set", "outcome": "passed"}),
         **body_failures("get", QUERY),
+        **analysis_refusals(QUERY),
     },
     ("/rules/report/", "post"): {
         200: Recipe(body=REPORT),
         400: Recipe(body={**REPORT, "filters": {"colour": "red"}}),
         404: Recipe(body={**REPORT, "ruleset": "checkout@7"}),
         **body_failures("get", REPORT),
+        **analysis_refusals(REPORT),
     },
-    ("/rulesets/", "get"): {200: Recipe(), **failures("post")},
+    ("/rulesets/", "get"): {200: Recipe(), **failures("post"), **check_refusals()},
     ("/rulesets/{name}/", "get"): {
         200: Recipe(),
         404: Recipe(params={"name": "no-such-set"}),
         **failures("post"),
+        **check_refusals(),
     },
     ("/rulesets/{name}/preview/", "post"): {
         200: Recipe(body=PREVIEW),
         400: Recipe(body={**PREVIEW, "sample_size": -1}),
         404: Recipe(body=PREVIEW, params={"name": "no-such-set"}),
         **body_failures("get", PREVIEW),
+        **analysis_refusals(PREVIEW),
+    },
+    ("/rulesets/{name}/backtest/", "post"): {
+        200: Recipe(body=BACKTEST),
+        400: Recipe(body={**BACKTEST, "sample_size": -1}),
+        404: Recipe(body=BACKTEST, params={"name": "no-such-set"}),
+        **body_failures("get", BACKTEST),
+        **analysis_refusals(BACKTEST),
     },
     ("/rulesets/{name}/versions/", "get"): {
         200: Recipe(),
         404: Recipe(params={"name": "no-such-set"}),
         **failures("post"),
+        **check_refusals(),
     },
     ("/rulesets/{name}/versions/{number}/", "get"): {
         200: Recipe(),
         404: Recipe(params={"number": 7}),
         **failures("post"),
+        **check_refusals(),
     },
     ("/orders/", "get"): {
         200: Recipe(query={"total_min": "10.00", "page_size": "1"}),
         400: Recipe(query={"total_min": "lots"}),
         401: Recipe(caller=Caller.BAD_TOKEN),
         404: Recipe(query={"cursor": "forged"}),
+        429: Recipe(settings=RATE_USED_UP),
         **failures("put"),
     },
     ("/orders/", "post"): {
@@ -166,12 +224,14 @@ RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
         400: Recipe(body={**ORDER, "total": "-1.00"}),
         401: Recipe(body=ORDER, caller=Caller.ANONYMOUS),
         403: Recipe(body=ORDER, caller=Caller.SESSION_WITHOUT_CSRF),
+        429: Recipe(body=ORDER, settings=RATE_USED_UP),
         **body_failures("put", ORDER),
     },
     ("/orders/{id}/", "get"): {
         200: Recipe(),
         401: Recipe(caller=Caller.BAD_TOKEN),
         404: Recipe(params={"id": MISSING_ID}),
+        429: Recipe(settings=RATE_USED_UP),
         **failures("post"),
     },
     ("/orders/{id}/", "put"): {
@@ -180,6 +240,7 @@ RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
         401: Recipe(body=ORDER, caller=Caller.ANONYMOUS),
         403: Recipe(body=ORDER, caller=Caller.SESSION_WITHOUT_CSRF),
         404: Recipe(body=ORDER, params={"id": MISSING_ID}),
+        429: Recipe(body=ORDER, settings=RATE_USED_UP),
         **body_failures("post", ORDER),
     },
     ("/orders/{id}/", "patch"): {
@@ -188,6 +249,7 @@ RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
         401: Recipe(body=ORDER, caller=Caller.ANONYMOUS),
         403: Recipe(body=ORDER, caller=Caller.SESSION_WITHOUT_CSRF),
         404: Recipe(body=ORDER, params={"id": MISSING_ID}),
+        429: Recipe(body=ORDER, settings=RATE_USED_UP),
         **body_failures("post", ORDER),
     },
     ("/orders/{id}/", "delete"): {
@@ -195,11 +257,55 @@ RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
         401: Recipe(caller=Caller.ANONYMOUS),
         403: Recipe(caller=Caller.SESSION_WITHOUT_CSRF),
         404: Recipe(params={"id": MISSING_ID}),
+        429: Recipe(settings=RATE_USED_UP),
         **failures("post"),
+    },
+    ("/decisions/", "get"): {
+        200: Recipe(query={"order_id": str(WORLD["id"]), "page_size": "1"}),
+        400: Recipe(query={"passed": "maybe"}),
+        404: Recipe(query={"cursor": "forged"}),
+        **failures("post"),
+        **analysis_refusals(),
+    },
+    ("/decisions/{id}/", "get"): {
+        200: Recipe(),
+        404: Recipe(params={"id": MISSING_ID}),
+        **failures("post"),
+        **analysis_refusals(),
+    },
+    ("/decisions/{id}/replay/", "post"): {
+        200: Recipe(),
+        400: Recipe(params={"id": RETIRED_ID}),
+        404: Recipe(params={"id": MISSING_ID}),
+        **failures("get"),
+        **analysis_refusals(),
     },
     ("/health/", "get"): {200: Recipe(), 503: Recipe(fault=Fault.DATABASE_DOWN)},
     ("/health/live", "get"): {200: Recipe()},
     ("/health/ready", "get"): {200: Recipe(), 503: Recipe(fault=Fault.DATABASE_DOWN)},
+}
+# Who sends an operation's requests unless its recipe names another caller:
+# the orders API, a user with the order permissions (a read would do
+# without, but a method the path does not allow would then be a 401, not a
+# 405); the analysis of stored orders and of decisions, a key with
+# `analyze`; anyone else, no credentials at all.
+OWN_CALLERS: dict[tuple[str, str], Caller] = {
+    **dict.fromkeys(
+        [(path, method) for path, method in RECIPES if path.startswith("/orders/")],
+        Caller.WRITER,
+    ),
+    **dict.fromkeys(
+        [
+            ("/rules/query/", "post"),
+            ("/rules/report/", "post"),
+            ("/rulesets/{name}/preview/", "post"),
+            ("/rulesets/{name}/backtest/", "post"),
+            ("/decisions/", "get"),
+            ("/decisions/{id}/", "get"),
+            ("/decisions/{id}/replay/", "post"),
+        ],
+        Caller.ANALYST,
+    ),
 }
 
 CASES = [
@@ -218,8 +324,8 @@ def schema() -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(db: None, django_user_model: Any) -> dict[str, Any]:
-    """Store the rows ``WORLD`` names, and a user; return what the callers need."""
+def world(db: None, django_user_model: Any, make_key: Any) -> dict[str, Any]:
+    """Store the rows ``WORLD`` names, a writer and keys; return what the callers need."""
     Order.objects.create(id=WORLD["id"], total="150.00", items_count=3)
     ConditionRule.objects.create(
         name="big_and_many",
@@ -232,8 +338,38 @@ def world(db: None, django_user_model: Any) -> dict[str, Any]:
         ruleset=ruleset, position=2, rule="big_and_many", severity="warning"
     )
     assert ruleset.publish().number == WORLD["number"]
+    decided = APIClient().post(
+        "/rules/check/", {"order_id": WORLD["id"], "ruleset": WORLD["name"]}, format="json"
+    )
+    assert decided.status_code == 200, decided.content
+    # The decision as the check recorded it, under the id WORLD names.
+    Decision.objects.filter(pk=decided.json()["decision_id"]).update(id=WORLD["id"])
+    DecisionFactory(id=RETIRED_ID, results=[result("retired_rule")])
+    _move_sequences_past_ids(Order, Decision)
     user = django_user_model.objects.create_user(username="writer")
-    return {"user": user, "token": Token.objects.create(user=user).key}
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="orders",
+            codename__in=["add_order", "change_order", "delete_order"],
+        )
+    )
+    return {
+        "user": user,
+        "token": Token.objects.create(user=user).key,
+        "analyst": make_key("analyst", ["analyze"])[1],
+        "checker": make_key("checker", ["check"])[1],
+    }
+
+
+def _move_sequences_past_ids(*models: type[Model]) -> None:
+    """Move the id sequences of *models* past the ids given explicitly, as loaddata does.
+
+    PostgreSQL's sequences ignore them (and do not roll back with a test), so
+    the next row stored without an id could take one of them.
+    """
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), list(models)):
+            cursor.execute(statement)
 
 
 def test_every_documented_status_has_a_recipe(schema):
@@ -285,11 +421,18 @@ def _send(recipe: Recipe, path: str, method: str, world: dict[str, Any]) -> Any:
     """Send *recipe*'s request for the operation at *path* and return the response."""
     client = APIClient(enforce_csrf_checks=True)
     client.raise_request_exception = False
-    if recipe.caller is Caller.TOKEN:
+    caller = recipe.caller or OWN_CALLERS.get((path, method), Caller.ANONYMOUS)
+    if caller is Caller.WRITER:
         client.credentials(HTTP_AUTHORIZATION=f"Token {world['token']}")
-    elif recipe.caller is Caller.BAD_TOKEN:
+    elif caller is Caller.ANALYST:
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {world['analyst']}")
+    elif caller is Caller.CHECKER:
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {world['checker']}")
+    elif caller is Caller.BAD_TOKEN:
         client.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
-    elif recipe.caller is Caller.SESSION_WITHOUT_CSRF:
+    elif caller is Caller.BAD_KEY:
+        client.credentials(HTTP_AUTHORIZATION="Api-Key 00000000.00000000000000000000000000000000")
+    elif caller is Caller.SESSION_WITHOUT_CSRF:
         client.force_login(world["user"])
     url = path.format(**{**WORLD, **recipe.params})
     if recipe.query:
@@ -300,7 +443,7 @@ def _send(recipe: Recipe, path: str, method: str, world: dict[str, Any]) -> Any:
         data = json.dumps({"padding": "x" * django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
     else:
         data = None if recipe.body is None else json.dumps(recipe.body)
-    with _fault(recipe.fault):
+    with override_settings(**recipe.settings), _fault(recipe.fault):
         return client.generic(
             (recipe.method or method).upper(), url, data or "", content_type=recipe.content_type
         )

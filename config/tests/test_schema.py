@@ -283,3 +283,12 @@ def test_rule_set_paths_give_their_parameters_as_the_urls_read_them(schema):
 
     assert parameters["name"]["pattern"] == "^[-a-zA-Z0-9_]+$"
     assert (parameters["number"]["type"], parameters["number"]["minimum"]) == ("integer", 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"), [("/decisions/{id}/", "get"), ("/decisions/{id}/replay/", "post")]
+)
+def test_decision_paths_give_their_id_as_the_url_reads_it(schema, path, method):
+    [parameter] = schema["paths"][path][method]["parameters"]
+
+    assert (parameter["name"], parameter["type"], parameter["minimum"]) == ("id", "integer", 0)
