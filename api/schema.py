@@ -74,3 +74,18 @@ def page_size_parameter(pagination: type[StrictCursorPagination]) -> openapi.Par
         type=openapi.TYPE_INTEGER,
         minimum=1,
     )
+
+
+def path_id_parameter(name: str, description: str) -> openapi.Parameter:
+    """Return the path parameter *name* as Django's ``int`` converter reads it: 0 or more.
+
+    Give it in ``manual_parameters``: drf-yasg documents such a parameter as a string.
+    """
+    return openapi.Parameter(
+        name,
+        openapi.IN_PATH,
+        description=description,
+        type=openapi.TYPE_INTEGER,
+        minimum=0,
+        required=True,
+    )

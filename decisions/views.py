@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.models import Scope
-from api.schema import CALLER_ERRORS, operation, page_size_parameter
+from api.schema import CALLER_ERRORS, operation, page_size_parameter, path_id_parameter
 from decisions.filters import DecisionFilter
 from decisions.models import Decision
 from decisions.pagination import DecisionCursorPagination
@@ -38,15 +38,7 @@ FILTER_PARAMETERS = [
 
 # Reading decisions needs a key with `analyze`.
 ANALYZE_SECURITY = [{"Api-Key": []}]
-# The path's id as its URL converter reads it (`int`): drf-yasg says a string.
-DECISION_ID = openapi.Parameter(
-    "id",
-    openapi.IN_PATH,
-    description="The decision's id.",
-    type=openapi.TYPE_INTEGER,
-    minimum=0,
-    required=True,
-)
+DECISION_ID = path_id_parameter("id", "The decision's id.")
 
 
 class DecisionListView(GenericAPIView):

@@ -24,7 +24,7 @@ from api.metrics import count_check
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation
+from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, path_id_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID
@@ -72,14 +72,7 @@ RULESET_NAME = openapi.Parameter(
     pattern=r"^[-a-zA-Z0-9_]+$",
     required=True,
 )
-VERSION_NUMBER = openapi.Parameter(
-    "number",
-    openapi.IN_PATH,
-    description="The version's number.",
-    type=openapi.TYPE_INTEGER,
-    minimum=0,
-    required=True,
-)
+VERSION_NUMBER = path_id_parameter("number", "The version's number.")
 
 
 class RuleListView(APIView):

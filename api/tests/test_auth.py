@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from orders.tests.factories import OrderFactory
-from rules.models import RuleSet, RuleSetItem
+from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +46,7 @@ def order(db):
 @pytest.fixture
 def checkout(db):
     """Create an active rule set with one rule."""
-    ruleset = RuleSet.objects.create(name="checkout")
-    RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
-    ruleset.publish()
-    return ruleset
+    return published_ruleset("checkout", "min_total_100")
 
 
 def _client(key: str | None = None) -> APIClient:

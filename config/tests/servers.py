@@ -22,12 +22,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import redis
 from django.core.management.utils import get_random_secret_key
@@ -140,8 +140,8 @@ def http_request(
 
 
 @dataclass
-class GunicornServer:
-    """A running gunicorn: its process, base URL and log file.
+class LiveProcess:
+    """A running server process of a test or benchmark: its process, URL and log file.
 
     Used as a context manager, it is stopped when the block ends.
     """
@@ -150,7 +150,7 @@ class GunicornServer:
     url: str
     log_path: Path
 
-    def __enter__(self) -> "GunicornServer":
+    def __enter__(self) -> Self:
         """Return the server itself."""
         return self
 
@@ -164,11 +164,11 @@ class GunicornServer:
         self.stop()
 
     def log(self) -> str:
-        """Return everything gunicorn and the service have logged so far."""
+        """Return everything the server has logged so far."""
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """Stop gunicorn gracefully (SIGTERM), killing it after *timeout* seconds.
+        """Stop the server gracefully (SIGTERM), killing it after *timeout* seconds.
 
         Return its exit code; a server that already exited is left alone.
         """
@@ -180,6 +180,10 @@ class GunicornServer:
                 self.process.kill()
                 self.process.wait(timeout)
         return self.process.returncode
+
+
+class GunicornServer(LiveProcess):
+    """A running production gunicorn serving the service."""
 
     def wait_until_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Return once ``GET /health/`` answers 200.
@@ -203,17 +207,21 @@ class GunicornServer:
         raise RuntimeError(f"gunicorn did not answer /health/ in {timeout} s:\n{self.log()}")
 
 
-def start_gunicorn(env: Mapping[str, str], log_path: Path) -> GunicornServer:
+def start_gunicorn(
+    env: Mapping[str, str], log_path: Path, prefix: Sequence[str] = ()
+) -> GunicornServer:
     """Start the production gunicorn on a free loopback port and wait until it is healthy.
 
     It runs ``gunicorn.conf.py`` with *env* (``WEB_CONCURRENCY`` workers of
-    ``DJANGO_SETTINGS_MODULE``), appending its output to *log_path*. It is
-    stopped again if it never becomes healthy.
+    ``DJANGO_SETTINGS_MODULE``), appending its output to *log_path*. A
+    *prefix* command, which must end by exec'ing the rest, runs gunicorn
+    (a namespace, say). It is stopped again if it never becomes healthy.
     """
     port = free_port()
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             [
+                *prefix,
                 str(BIN_DIR / "gunicorn"),
                 "--config",
                 "gunicorn.conf.py",
@@ -234,39 +242,8 @@ def start_gunicorn(env: Mapping[str, str], log_path: Path) -> GunicornServer:
     return server
 
 
-@dataclass
-class RedisServer:
-    """A running throw-away redis-server: its process, URL and log file.
-
-    Used as a context manager, it is stopped when the block ends.
-    """
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def __enter__(self) -> "RedisServer":
-        """Return the server itself."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop the server."""
-        self.stop()
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop redis-server (SIGTERM), killing it after *timeout* seconds."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+class RedisServer(LiveProcess):
+    """A running throw-away redis-server; its URL is the ``REDIS_URL`` to use."""
 
 
 def start_redis(workdir: Path) -> RedisServer:

@@ -101,6 +101,16 @@ def operation(driver: webdriver.Chrome, method: str, path: str) -> WebElement:
     )
 
 
+def log_in_to_admin(driver: webdriver.Chrome, origin: str, username: str, password: str) -> None:
+    """Log in to the admin at *origin* afresh, landing on the rule sets' list."""
+    driver.get(f"{origin}/admin/login/")
+    driver.delete_all_cookies()
+    driver.get(f"{origin}/admin/login/?next=/admin/rules/ruleset/")
+    driver.find_element(By.ID, "id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+
+
 def test_swagger_ui_lists_the_operations_of_the_schema(browser, gunicorn_server):
     console_errors(browser, gunicorn_server)
     browser.get(f"{gunicorn_server}/")
@@ -216,10 +226,7 @@ ruleset.publish()
 def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, gunicorn_server):
     _, env = gunicorn_site
     manage(env, "shell", "--command", SETUP_RULESET)
-    browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
-    browser.find_element(By.ID, "id_username").send_keys("admin")
-    browser.find_element(By.ID, "id_password").send_keys(ADMIN_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    log_in_to_admin(browser, gunicorn_server, "admin", ADMIN_PASSWORD)
     wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "checkout"))).click()
 
     rule = wait(browser).until(ec.presence_of_element_located((By.ID, "id_items-0-rule")))
@@ -273,12 +280,7 @@ def test_admin_restores_an_older_rule_set_version(
 ):
     _, env = gunicorn_site
     manage(env, "shell", "--command", SETUP_VERSIONED_RULESET)
-    browser.get(f"{gunicorn_server}/admin/login/")
-    browser.delete_all_cookies()
-    browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
-    browser.find_element(By.ID, "id_username").send_keys("auditor")
-    browser.find_element(By.ID, "id_password").send_keys(AUDITOR_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    log_in_to_admin(browser, gunicorn_server, "auditor", AUDITOR_PASSWORD)
     wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "audited"))).click()
     console_errors(browser, gunicorn_server)
 
@@ -340,12 +342,7 @@ def test_admin_shows_the_rules_at_a_glance_as_a_chart(
 ):
     _, env = gunicorn_site
     manage(env, "shell", "--command", SETUP_DECISIONS)
-    browser.get(f"{gunicorn_server}/admin/login/")
-    browser.delete_all_cookies()
-    browser.get(f"{gunicorn_server}/admin/login/?next=/admin/rules/ruleset/")
-    browser.find_element(By.ID, "id_username").send_keys("glance")
-    browser.find_element(By.ID, "id_password").send_keys(GLANCE_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    log_in_to_admin(browser, gunicorn_server, "glance", GLANCE_PASSWORD)
     # The admin draws object tools in capitals: find the link by its address.
     glance = (By.CSS_SELECTOR, ".object-tools a[href$='/ruleset/glance/']")
     wait(browser).until(ec.element_to_be_clickable(glance)).click()

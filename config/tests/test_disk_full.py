@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from config.tests.servers import BIN_DIR, REPO_ROOT, GunicornServer, free_port, http_request
+from config.tests.servers import REPO_ROOT, http_request, start_gunicorn
 
 pytestmark = pytest.mark.server
 
@@ -98,42 +98,21 @@ def test_a_full_disk_fails_writes_with_503_until_space_is_freed(gunicorn_site, t
     ).stdout.split()[-1]
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    port = free_port()
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            in_namespace(
-                "sh",
-                "-c",
-                MOUNT_AND_RUN,
-                "sh",
-                TMPFS_SIZE,
-                str(mount_point),
-                str(database),
-                str(BIN_DIR / "gunicorn"),
-                "--config",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ),
-            cwd=REPO_ROOT,
-            env={**env, "DATABASE_URL": f"sqlite:///{mount_point / 'db.sqlite3'}"},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = GunicornServer(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        server.wait_until_healthy()
+    with start_gunicorn(
+        {**env, "DATABASE_URL": f"sqlite:///{mount_point / 'db.sqlite3'}"},
+        tmp_path / "gunicorn.log",
+        prefix=in_namespace(
+            "sh", "-c", MOUNT_AND_RUN, "sh", TMPFS_SIZE, str(mount_point), str(database)
+        ),
+    ) as server:
         # The tmpfs as gunicorn sees it, inside its namespace.
-        disk = Path(f"/proc/{process.pid}/root") / mount_point.relative_to("/")
+        disk = Path(f"/proc/{server.process.pid}/root") / mount_point.relative_to("/")
         before = post_order(server.url, token)
 
         filler = fill(disk)
         while_full = [post_order(server.url, token), post_order(server.url, token)]
         filler.unlink()
         after = post_order(server.url, token)
-    finally:
-        server.stop()
 
     assert before[0] == 201
     assert while_full == [(503, UNAVAILABLE)] * 2

@@ -88,15 +88,13 @@ def test_every_rules_operation_names_the_api_key_it_takes(schema):
     }
 
     assert security == SECURITY
-    assert schema["securityDefinitions"]["Api-Key"] == {
-        "type": "apiKey",
-        "in": "header",
-        "name": "Authorization",
-        "description": (
-            "`Api-Key <key>`; make one in the admin or with "
-            "`manage.py create_api_key NAME --scopes check,analyze`."
-        ),
-    }
+    api_key = schema["securityDefinitions"]["Api-Key"]
+    assert (api_key["type"], api_key["in"], api_key["name"]) == (
+        "apiKey",
+        "header",
+        "Authorization",
+    )
+    assert "create_api_key NAME --scopes check,analyze" in api_key["description"]
 
 
 def test_error_responses_are_documented_with_the_error_body(schema):

@@ -1,14 +1,11 @@
 """What the rules API counts: checks, rule outcomes, budget refusals and report rows."""
 
-from decimal import Decimal
-
 import pytest
 from django.urls import reverse
 
 from config.tests.scrapes import labels
-from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule
-from rules.models import RuleSet, RuleSetItem
+from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -18,31 +15,18 @@ REPORT = reverse("rules:rule-report")
 
 
 @pytest.fixture
-def orders(db):
-    """Store two orders that pass the built-in rules and one that fails them all."""
-    return [
-        OrderFactory(total=Decimal("150.00"), items_count=3),
-        OrderFactory(total=Decimal("75.50"), items_count=1),
-        OrderFactory(total=Decimal("200.00"), items_count=5),
-    ]
-
-
-@pytest.fixture
 def checkout(db):
     """Create an active rule set that asks for two items."""
-    ruleset = RuleSet.objects.create(name="checkout")
-    RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
-    ruleset.publish()
-    return ruleset
+    return published_ruleset("checkout", "min_items_2")
 
 
 def test_a_check_is_counted_by_verdict_and_each_rule_by_its_name_not_its_key(
-    api_client, orders, scrape
+    api_client, seeded, scrape
 ):
     before = scrape()
     rules = ["min_total_100", {"name": "min_items", "params": {"count": 1}, "as": "one_item"}]
 
-    response = api_client.post(CHECK, {"order_id": orders[1].pk, "rules": rules}, format="json")
+    response = api_client.post(CHECK, {"order_id": seeded[1].pk, "rules": rules}, format="json")
     after = scrape()
 
     assert response.json()["details"] == {"min_total_100": False, "one_item": True}
@@ -55,11 +39,11 @@ def test_a_check_is_counted_by_verdict_and_each_rule_by_its_name_not_its_key(
     }
 
 
-def test_a_check_of_a_rule_set_is_counted_as_such(api_client, orders, checkout, scrape):
+def test_a_check_of_a_rule_set_is_counted_as_such(api_client, seeded, checkout, scrape):
     before = scrape()
 
     response = api_client.post(
-        CHECK, {"order_id": orders[0].pk, "ruleset": "checkout"}, format="json"
+        CHECK, {"order_id": seeded[0].pk, "ruleset": "checkout"}, format="json"
     )
     after = scrape()
 
@@ -69,7 +53,7 @@ def test_a_check_of_a_rule_set_is_counted_as_such(api_client, orders, checkout, 
     }
 
 
-def test_rules_that_error_or_are_skipped_are_counted_so(api_client, orders, scrape):
+def test_rules_that_error_or_are_skipped_are_counted_so(api_client, seeded, scrape):
     class ExplodingRule(BaseRule):
         name = "exploding"
         description = "Always raises."
@@ -81,7 +65,7 @@ def test_rules_that_error_or_are_skipped_are_counted_so(api_client, orders, scra
 
     api_client.post(
         CHECK,
-        {"order_id": orders[0].pk, "rules": ["exploding", "min_items_2"], "fail_fast": True},
+        {"order_id": seeded[0].pk, "rules": ["exploding", "min_items_2"], "fail_fast": True},
         format="json",
     )
     after = scrape()
@@ -92,9 +76,9 @@ def test_rules_that_error_or_are_skipped_are_counted_so(api_client, orders, scra
     }
 
 
-def test_a_batch_counts_one_check_per_order_found(api_client, orders, scrape):
+def test_a_batch_counts_one_check_per_order_found(api_client, seeded, scrape):
     before = scrape()
-    ids = [*(order.pk for order in orders), 999_999]
+    ids = [*(order.pk for order in seeded), 999_999]
 
     response = api_client.post(
         BATCH, {"order_ids": ids, "rules": ["min_total_100"]}, format="json"
@@ -113,14 +97,14 @@ def test_a_batch_counts_one_check_per_order_found(api_client, orders, scrape):
 
 
 def test_requests_over_their_budget_are_counted_by_kind(
-    api_client, analyst, orders, settings, scrape
+    api_client, analyst, seeded, settings, scrape
 ):
     settings.BATCH_MAX_CELLS = 1
     settings.REPORT_MAX_CELLS = 1
     before = scrape()
 
     batch = api_client.post(
-        BATCH, {"order_ids": [o.pk for o in orders], "rules": ["min_total_100"]}, format="json"
+        BATCH, {"order_ids": [o.pk for o in seeded], "rules": ["min_total_100"]}, format="json"
     )
     report = analyst.post(REPORT, {"rules": ["min_total_100"]}, format="json")
     after = scrape()
@@ -133,7 +117,7 @@ def test_requests_over_their_budget_are_counted_by_kind(
     assert after.growth(before, "rule_engine_checks_total") == {}
 
 
-def test_report_rows_and_bytes_are_counted_as_they_stream(analyst, orders, scrape):
+def test_report_rows_and_bytes_are_counted_as_they_stream(analyst, seeded, scrape):
     before = scrape()
 
     response = analyst.post(
@@ -143,12 +127,12 @@ def test_report_rows_and_bytes_are_counted_as_they_stream(analyst, orders, scrap
     after = scrape()
 
     assert response.status_code == 200
-    assert body.count(b"\n") == 1 + len(orders)
-    assert after.growth(before, "rule_engine_report_rows_total") == {labels(): len(orders)}
+    assert body.count(b"\n") == 1 + len(seeded)
+    assert after.growth(before, "rule_engine_report_rows_total") == {labels(): len(seeded)}
     assert after.growth(before, "rule_engine_report_bytes_total") == {labels(): len(body)}
 
 
-def test_a_report_cut_short_by_its_time_budget_is_counted(analyst, orders, settings, scrape):
+def test_a_report_cut_short_by_its_time_budget_is_counted(analyst, seeded, settings, scrape):
     settings.REPORT_MAX_SECONDS = -1
     before = scrape()
 

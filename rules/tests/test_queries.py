@@ -9,6 +9,7 @@ from django.urls import reverse
 from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule
 from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -257,10 +258,7 @@ def test_report_errors_are_json_even_when_csv_was_asked(analyst):
 @pytest.fixture
 def checkout(db):
     """Create a rule set that requires a total over 100.00."""
-    ruleset = RuleSet.objects.create(name="checkout")
-    RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
-    ruleset.publish()
-    return ruleset
+    return published_ruleset("checkout", "min_total_100")
 
 
 def test_preview_counts_what_a_change_would_flip(analyst, orders, checkout):

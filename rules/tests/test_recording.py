@@ -9,7 +9,8 @@ from decisions.models import Decision
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule, RuleSpec
-from rules.models import ConditionRule, RuleSet, RuleSetItem, resolver
+from rules.models import ConditionRule, RuleSet, resolver
+from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -38,18 +39,8 @@ def order(db) -> Order:
 @pytest.fixture
 def checkout(db) -> RuleSet:
     """Return an active rule set of two rules, published as version 1."""
-    ruleset = RuleSet.objects.create(name="checkout")
-    RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_items_2")
-    RuleSetItem.objects.create(
-        ruleset=ruleset,
-        position=2,
-        rule="total_greater_than",
-        params={"amount": "50.00"},
-        alias="big",
-        severity="warning",
-    )
-    ruleset.publish()
-    return ruleset
+    big = {"rule": "total_greater_than", "params": {"amount": "50.00"}, "alias": "big"}
+    return published_ruleset("checkout", "min_items_2", {**big, "severity": "warning"})
 
 
 @pytest.fixture

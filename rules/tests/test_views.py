@@ -1,13 +1,11 @@
-from decimal import Decimal
-
 import pytest
 from django.urls import reverse
 
 from decisions.models import Decision
 from orders.models import Order
-from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule
-from rules.models import RuleSet, RuleSetItem
+from rules.models import RuleSet
+from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -17,30 +15,12 @@ BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
 
 
 @pytest.fixture
-def seeded(db):
-    """Create the three sample orders, as `seed_orders` does."""
-    return [
-        OrderFactory(total=Decimal("150.00"), items_count=3),
-        OrderFactory(total=Decimal("75.50"), items_count=1),
-        OrderFactory(total=Decimal("200.00"), items_count=5),
-    ]
-
-
-@pytest.fixture
 def checkout_set(db):
     """Create an active rule set with a preset, a parameterized warning and an alias."""
-    ruleset = RuleSet.objects.create(name="checkout", description="At checkout.")
-    RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_items_2")
-    RuleSetItem.objects.create(
-        ruleset=ruleset,
-        position=2,
-        rule="total_greater_than",
-        params={"amount": "180.00"},
-        alias="big_order",
-        severity="warning",
+    big = {"rule": "total_greater_than", "params": {"amount": "180.00"}, "alias": "big_order"}
+    return published_ruleset(
+        "checkout", "min_items_2", {**big, "severity": "warning"}, description="At checkout."
     )
-    ruleset.publish()
-    return ruleset
 
 
 def _check(api_client, body):
