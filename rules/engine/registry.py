@@ -57,8 +57,7 @@ class RuleRegistry:
     @classmethod
     def lookup(cls, names: Iterable[str]) -> tuple[type[BaseRule] | None, ...]:
         """Return the class registered under each of *names*, ``None`` for an unknown one."""
-        rules = cls._rules
-        return tuple(rules.get(name) for name in names)
+        return tuple(map(cls._rules.get, names))
 
     @classmethod
     def rule_exists(cls, name: str) -> bool:

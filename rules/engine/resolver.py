@@ -209,7 +209,8 @@ class RuleEngine:
         """Look rules up in *registry*."""
         self.registry = registry
         self.resolver = Resolver((CodeRules(registry),))
-        self._checks: dict[tuple[str, ...], RuleCheck] = {}
+        # Each list of names: its check, and the classes it was resolved from.
+        self._checks: dict[tuple[str, ...], tuple[RuleCheck, tuple[type, ...]]] = {}
 
     def evaluate_rules(self, order: Order, rule_names: Iterable[str]) -> dict[str, Any]:
         """Return ``{"passed": bool, "details": {name: bool}}`` for *order*.
@@ -220,14 +221,11 @@ class RuleEngine:
         for them.
         """
         names = tuple(rule_names)
-        check = self._checks.get(names)
-        if check is None or not self._current(names, check):
+        cached = self._checks.get(names)
+        if cached is None or self.registry.lookup(names) != cached[1]:
             if len(self._checks) >= MAX_CACHED_CHECKS:
                 self._checks.clear()
-            check = self._checks[names] = self.resolver.resolve(names).check
-        return check.run(order, explain=False).as_dict()
-
-    def _current(self, names: tuple[str, ...], check: RuleCheck) -> bool:
-        """Return whether the registry still holds the class of every rule of *check*."""
-        classes = tuple(type(bound.rule) for bound in check.rules)
-        return self.registry.lookup(names) == classes
+            check = self.resolver.resolve(names).check
+            classes = tuple(type(bound.rule) for bound in check.rules)
+            cached = self._checks[names] = (check, classes)
+        return cached[0].run(order, explain=False).as_dict()

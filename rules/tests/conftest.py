@@ -13,10 +13,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture(autouse=True)
 def _restore_rule_registry() -> Iterator[None]:
-    """Drop rules that a test defines, so registry state never leaks.
-
-    The one place tests touch the registry's private attribute.
-    """
+    """Put the registry back as it was: rules a test defines or drops never leak."""
     saved = dict(RuleRegistry._rules)
     yield
     RuleRegistry._rules.clear()

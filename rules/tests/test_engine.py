@@ -125,6 +125,32 @@ def test_evaluate_rules_keeps_request_order_in_details():
     assert list(result["details"]) == list(reversed(BUILT_INS))
 
 
+def test_an_engine_runs_the_class_registered_now_not_the_one_it_first_resolved():
+    engine = RuleEngine()
+    order = OrderFactory.build()
+
+    class Yes(BaseRule):
+        name = "changing"
+        description = "Passes."
+
+        def evaluate(self, order):
+            return True
+
+    before = engine.evaluate_rules(order, ["changing"])
+    del RuleRegistry._rules["changing"]
+
+    class No(BaseRule):
+        name = "changing"
+        description = "Fails."
+
+        def evaluate(self, order):
+            return False
+
+    after = engine.evaluate_rules(order, ["changing"])
+
+    assert (before["passed"], after["passed"]) == (True, False)
+
+
 def test_unknown_names_fail_before_any_rule_runs_and_all_are_named():
     calls = []
 
