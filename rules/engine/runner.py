@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
+PASSED, FAILED, ERROR, SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class RuleCheck:
             if fail_fast and not passed:
                 details[bound.key] = None
                 if explain:
-                    results.append(RuleResult(bound, Outcome.SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
+                    results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
             rule = bound.rule
             reference = reason = None
@@ -91,23 +92,15 @@ class RuleCheck:
                 reference = _log_broken(rule, order, verdict, reason)
             if reference is not None:
                 verdict = False
+                if explain:
+                    message = f"Rule {rule.name} could not be evaluated (reference {reference})."
+                    results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
+            elif explain:
+                results.append(RuleResult(bound, PASSED if verdict else FAILED, *reason))  # type: ignore[misc]
             details[bound.key] = verdict
-            if explain:
-                results.append(_result(bound, verdict, reason, reference))
             if not verdict and bound.blocking:
                 passed = False
         return CheckResult(tuple(results), passed, details)
-
-
-def _result(
-    bound: BoundRule, verdict: bool, reason: Reason | None, reference: str | None
-) -> RuleResult:
-    """Return the result of one rule: passed or failed with why, or an error."""
-    if reference is not None:
-        message = f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
-        return RuleResult(bound, Outcome.ERROR, message, NO_FACTS, reference)
-    message, facts = reason  # type: ignore[misc]
-    return RuleResult(bound, Outcome.PASSED if verdict else Outcome.FAILED, message, facts)
 
 
 def _log_raised(rule: Rule, order: Order) -> str:

@@ -149,8 +149,10 @@ class ThresholdRule(BaseRule):
         """
         super().__init__(**params)
         threshold = self.threshold
+        self._value = threshold.value
         self._field = threshold.value.field
         self._holds = threshold.comparison.holds
+        self._gaps = threshold.comparison.gaps
         self._bound = self.params[threshold.parameter]
         self._required = self.shown_params[threshold.parameter]
         failed, passed = threshold.failed or threshold.passed, threshold.passed
@@ -174,7 +176,7 @@ class ThresholdRule(BaseRule):
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
-        value = self.threshold.value
+        value = self._value
         observed = getattr(order, self._field)
         shown = value.show(observed)
         facts = {"observed": shown, "required": self._required}
@@ -182,7 +184,6 @@ class ThresholdRule(BaseRule):
             shown if value.phrase is None else value.phrase(observed),
         )
         if not passed:
-            gaps = self.threshold.comparison.gaps(observed, self._bound, value.step)
-            for name, gap in gaps.items():
+            for name, gap in self._gaps(observed, self._bound, value.step).items():
                 facts[name] = value.show(gap)
         return message, facts
