@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
@@ -31,6 +32,9 @@ _TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
 PURGE_BATCH_SIZE = 10_000
 # The JSON fields' encoder (DjangoJSONEncoder: decimals, times), without the spaces.
 _JSON = DjangoJSONEncoder(separators=(",", ":"))
+# orjson writes the same JSON ten times faster; what it does not know (decimals,
+# and times, passed through) it asks DjangoJSONEncoder for.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
 # The INSERT of each database vendor, made once: see _statement.
 _STATEMENTS: dict[str, tuple[str, str, str]] = {}
 
@@ -113,7 +117,19 @@ def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> 
 
 def as_recorded(value: Any) -> Any:
     """Return *value* as the record gives it back: encoded to JSON and decoded again."""
-    return json.loads(_JSON.encode(value))
+    return json.loads(_encode(value))
+
+
+def _encode(value: Any) -> str:
+    """Return *value* as the JSON text a JSON field of the record stores.
+
+    The text decodes to what DjangoJSONEncoder's would; an integer beyond 64
+    bits, which orjson refuses, is encoded by DjangoJSONEncoder itself.
+    """
+    try:
+        return orjson.dumps(value, default=_JSON.default, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return _JSON.encode(value)
 
 
 def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[int]:
@@ -135,7 +151,7 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
         source.request_id,
         source.ruleset,
         source.ruleset_version,
-        None if source.rules is None else _JSON.encode(source.rules),
+        None if source.rules is None else _encode(source.rules),
         source.fail_fast,
     )
     params: list[Any] = []
@@ -148,8 +164,8 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
                 entry.items_count,
                 ops.adapt_datetimefield_value(entry.created_at),
                 ops.adapt_datetimefield_value(entry.updated_at),
-                _JSON.encode(entry.results),
-                _JSON.encode({result["rule"]: result["outcome"] for result in entry.results}),
+                _encode(entry.results),
+                _encode({result["rule"]: result["outcome"] for result in entry.results}),
                 entry.passed,
             )
         )
