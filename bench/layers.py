@@ -65,6 +65,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "django.utils.deprecation",
     ),
     "whitenoise middleware": ("whitenoise",),
+    "history + lockout middleware (simple_history, axes)": ("simple_history", "axes"),
+    "metrics (middleware, counters, prometheus_client)": (
+        "config.metrics",
+        "api.metrics",
+        "prometheus_client",
+    ),
     "Django handler, URL routing, HttpRequest/Response": (
         "django.core.handlers",
         "django.urls",
