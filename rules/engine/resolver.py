@@ -207,25 +207,21 @@ class RuleEngine:
 
     def __init__(self, registry: type[RuleRegistry] = RuleRegistry) -> None:
         """Look rules up in *registry*."""
-        self.registry = registry
         self.resolver = Resolver((CodeRules(registry),))
-        # Each list of names: its check, and the classes it was resolved from.
-        self._checks: dict[tuple[str, ...], tuple[RuleCheck, tuple[type, ...]]] = {}
+        self._checks: dict[tuple[str, ...], RuleCheck] = {}
 
     def evaluate_rules(self, order: Order, rule_names: Iterable[str]) -> dict[str, Any]:
         """Return ``{"passed": bool, "details": {name: bool}}`` for *order*.
 
         Every name is resolved before any rule runs: unknown names raise
         ``UnknownRuleError`` naming them all. A list of names is resolved
-        once and its check reused while the registry gives the same classes
-        for them.
+        once and its check reused: a name, once registered, keeps its class
+        (the registry refuses a second class under it).
         """
         names = tuple(rule_names)
-        cached = self._checks.get(names)
-        if cached is None or self.registry.lookup(names) != cached[1]:
+        check = self._checks.get(names)
+        if check is None:
             if len(self._checks) >= MAX_CACHED_CHECKS:
                 self._checks.clear()
-            check = self.resolver.resolve(names).check
-            classes = tuple(type(bound.rule) for bound in check.rules)
-            cached = self._checks[names] = (check, classes)
-        return cached[0].run(order, explain=False).as_dict()
+            check = self._checks[names] = self.resolver.resolve(names).check
+        return check.run(order, explain=False).as_dict()

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture(autouse=True)
 def _restore_rule_registry() -> Iterator[None]:
-    """Put the registry back as it was: rules a test defines or drops never leak."""
+    """Drop rules that a test defines, so registry state never leaks.
+
+    The one place tests touch the registry's private attribute.
+    """
     saved = dict(RuleRegistry._rules)
     yield
     RuleRegistry._rules.clear()
