@@ -87,6 +87,7 @@ def record_checks(
         ruleset_version=ruleset.version if ruleset else None,
         rules=None if ruleset else _listed(rules or (), check),
     )
+    heads = _rule_heads(check)
     entries = [
         DecisionEntry(
             order_id=order.pk,
@@ -94,7 +95,7 @@ def record_checks(
             items_count=order.items_count,
             created_at=order.created_at,
             updated_at=order.updated_at,
-            results=_results(result),
+            results=_results(result, heads),
             passed=result.passed,
         )
         for order, result in checked
@@ -165,30 +166,41 @@ def _spec(item: dict[str, Any]) -> RuleSpec:
     return RuleSpec(item["name"], item["params"], item["as"], severity)
 
 
-def _results(result: CheckResult) -> list[dict[str, Any]]:
-    """Return each rule's result as the record keeps it.
+def _rule_heads(check: RuleCheck) -> list[dict[str, Any]]:
+    """Return what each rule's results share on the record: its key, name and params.
 
+    Made once per check, not once per order: a batch's orders share them.
+    """
+    return [
+        {"rule": bound.key, "name": bound.rule.name, "params": dict(bound.rule.shown_params)}
+        for bound in check.rules
+    ]
+
+
+def _results(result: CheckResult, heads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return each rule's result as the record keeps it, from its check's *heads*.
+
+    A check explained gives one result per rule, in the check's order.
     Outcomes and severities are ``StrEnum`` members: strings already, as JSON
     encodes them (a batch makes thousands of these).
     """
     return [
         {
-            "rule": rule_result.key,
-            "name": rule_result.name,
-            "params": dict(rule_result.params),
+            **head,
             "outcome": rule_result.outcome,
             "severity": rule_result.severity,
             "message": rule_result.message,
             "facts": dict(rule_result.facts),
         }
-        for rule_result in result.results
+        for head, rule_result in zip(heads, result.results, strict=True)
     ]
 
 
 def _run(resolution: Resolution, order: Order, *, fail_fast: bool) -> ReplayRun:
     """Run a resolved check on *order*; return its results as the record would keep them."""
     result = resolution.check.run(order, fail_fast=fail_fast, explain=True)
-    return ReplayRun(resolution.ruleset, result.passed, as_recorded(_results(result)))
+    results = _results(result, _rule_heads(resolution.check))
+    return ReplayRun(resolution.ruleset, result.passed, as_recorded(results))
 
 
 def _differing(recorded: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> list[str]:
