@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from decisions.models import Decision
 from rules.conditions import ConditionError, compile_condition
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.tests.factories import published_ruleset
 from rules.tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db
@@ -440,16 +441,23 @@ def test_restoring_a_version_publishes_its_items_as_the_next_version(admin_clien
     assert "Restored from version 1" in reasons
 
 
-def test_restoring_a_version_whose_condition_rule_changed_says_so(admin_client):
+@pytest.fixture
+def replaced_condition(db) -> tuple[ConditionRule, RuleSet]:
+    """Return a condition rule and the set whose version 1 held it and version 2 does not."""
     rule = ConditionRule.objects.create(
         name="big", description="Over 100.", condition={">": [{"var": "total"}, "100"]}
     )
-    ruleset = RuleSet.objects.create(name="checkout")
-    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
-    ruleset.publish()
+    ruleset = published_ruleset("checkout", "big")
     ruleset.items.all().delete()
     RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
     ruleset.publish()
+    return rule, ruleset
+
+
+def test_restoring_a_version_whose_condition_rule_changed_says_so(
+    admin_client, replaced_condition
+):
+    rule, ruleset = replaced_condition
     rule.condition = {">": [{"var": "total"}, "150"]}
     rule.save()
 
@@ -467,16 +475,10 @@ def test_restoring_a_version_whose_condition_rule_changed_says_so(admin_client):
     ) in [str(message) for message in response.context["messages"]]
 
 
-def test_restoring_a_version_whose_condition_rule_was_deleted_is_refused(admin_client):
-    rule = ConditionRule.objects.create(
-        name="big", description="Over 100.", condition={">": [{"var": "total"}, "100"]}
-    )
-    ruleset = RuleSet.objects.create(name="checkout")
-    RuleSetItem.objects.create(ruleset=ruleset, rule="big")
-    ruleset.publish()
-    ruleset.items.all().delete()
-    RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
-    ruleset.publish()
+def test_restoring_a_version_whose_condition_rule_was_deleted_is_refused(
+    admin_client, replaced_condition
+):
+    rule, ruleset = replaced_condition
     rule.delete()
 
     response = admin_client.post(_restore_url(ruleset, 1), follow=True)
