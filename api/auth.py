@@ -1,7 +1,7 @@
 """Callers of the API: client systems with API keys, admin sessions, anonymous callers.
 
-A client system sends ``Authorization: Api-Key <key>``; an operator's admin
-session (with its CSRF token on writes) works too. A view belongs to a
+A client system sends ``Authorization: Api-Key <key>`` (``api.authentication``);
+an operator's admin session (with its CSRF token on writes) works too. A view belongs to a
 scope, ``check`` (the default) or ``analyze`` (``required_scope``): checks
 are open to anyone while ``ALLOW_ANONYMOUS_CHECKS`` is on, and otherwise,
 like ``analyze`` always, need a key with the scope. A session needs what
@@ -19,13 +19,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject, empty
-from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
-from rest_framework_api_key.permissions import KeyParser
 
-from api.models import ClientKey, Scope, VerifiedKey
+from api.models import Scope, VerifiedKey
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -33,38 +30,6 @@ if TYPE_CHECKING:
 
 # DRF's reading of the client's address, NUM_PROXIES included.
 _ADDRESS_READER = BaseThrottle()
-
-
-class ApiKeyAuthentication(BaseAuthentication):
-    """Authenticate a client system by ``Authorization: Api-Key <key>``.
-
-    One indexed lookup by the key's public prefix and a SHA-512 comparison,
-    no password hash. Nothing is cached: a key revoked, or past its expiry,
-    fails from the next request on. Without the header the caller is left
-    to the next authentication, and else anonymous.
-    """
-
-    keyword = "Api-Key"
-    _parser = KeyParser()
-
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, VerifiedKey] | None:
-        """Return no user and the caller's key, or ``None`` when no key is sent.
-
-        Raises ``AuthenticationFailed`` (401) for a wrong, revoked or expired key.
-        """
-        key = self._parser.get_from_authorization(request)
-        if key is None:
-            return None
-        verified = ClientKey.objects.verify(key)
-        if verified is None:
-            raise AuthenticationFailed("Invalid API key.")
-        if verified.expired:
-            raise AuthenticationFailed("API key has expired.")
-        return AnonymousUser(), verified
-
-    def authenticate_header(self, request: Request) -> str:
-        """Name the scheme in ``WWW-Authenticate``, which makes DRF answer 401, not 403."""
-        return self.keyword
 
 
 def view_scope(view: APIView) -> str:

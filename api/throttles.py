@@ -125,7 +125,19 @@ class CallerRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         """Count the request; return whether the caller is still within its rate."""
-        self.scope, ident = self.bucket(request, view)
+        return self._allow(*self.bucket(request, view))
+
+    def allow_failure(self, request: Request) -> bool:
+        """Count a failed authentication as an anonymous request of its address.
+
+        Return whether the address is still within the anonymous rate. It
+        reads no credential: authentication has not finished.
+        """
+        return self._allow(ANONYMOUS, f"address:{client_address(request)}")
+
+    def _allow(self, scope: str, ident: str) -> bool:
+        """Count a request of *ident* at the rate *scope*; return whether it is within it."""
+        self.scope = scope
         self.rate = self.get_rate()
         if self.rate is None:
             return True

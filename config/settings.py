@@ -284,7 +284,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Callers (api/auth.py) and their limits (api/throttles.py).
+# Callers (api/auth.py, api/authentication.py) and their limits (api/throttles.py).
 ALLOW_ANONYMOUS_CHECKS = env_bool("ALLOW_ANONYMOUS_CHECKS", True)
 THROTTLE_RATES = {
     "check": env_rate("THROTTLE_CHECK", "12000/min"),
@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
     # API keys, then the admin's session (CSRF-checked). No HTTP Basic: a
     # bogus Authorization header must not cost a password hash.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.auth.ApiKeyAuthentication",
+        "api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.ScopePermission"],
