@@ -32,7 +32,9 @@ def _login(client, username: str, password: str, address: str = "192.0.2.1"):
     return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
-def test_five_failures_lock_the_address_out_even_with_the_right_password(client, operator, caplog):
+def test_five_failures_lock_the_name_out_at_that_address_even_with_the_right_password(
+    client, operator, caplog
+):
     with caplog.at_level(logging.WARNING, logger="api.lockouts"):
         failures = [_login(client, "operator", "wrong").status_code for _ in range(4)]
         fifth = _login(client, "operator", "wrong")

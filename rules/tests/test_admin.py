@@ -1,9 +1,13 @@
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -674,3 +678,60 @@ def test_a_save_that_does_not_say_which_state_it_was_opened_on_is_refused(admin_
     assert response.status_code == 200
     assert STALE in response.content.decode()
     assert ruleset.items.get().severity == ""
+
+
+# How long the other save waits for this one to queue behind its lock.
+WAIT_SECONDS = 10
+
+
+def _wait_for_a_lock_waiter() -> None:
+    """Return once another connection waits for a lock; fail after ``WAIT_SECONDS``."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no save waited for the rule set's lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_save_made_while_another_commits_waits_for_it_and_is_refused(admin_client):
+    """On PostgreSQL: the check reads the set under its lock, so this save waits and sees."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL: run `make test-postgres`")
+    ruleset = published_ruleset("checkout", "min_items_2")
+    item = ruleset.items.get()
+    opened = _opened(admin_client, ruleset)
+    locked = threading.Event()
+
+    def other_save() -> None:
+        """Save a change to the set as the admin does, holding its row until this one waits."""
+        try:
+            with transaction.atomic():
+                RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+                locked.set()
+                _wait_for_a_lock_waiter()
+                RuleSetItem.objects.filter(pk=item.pk).update(severity="warning")
+                RuleSet.objects.filter(pk=ruleset.pk).update(updated_at=timezone.now())
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(other_save)
+        assert locked.wait(WAIT_SECONDS)
+        response = admin_client.post(
+            _change_url(ruleset),
+            {**_form("checkout", _existing(item, alias="items"), initial=1), **opened},
+        )
+        other.result(timeout=WAIT_SECONDS * 2)
+
+    assert response.status_code == 200
+    assert STALE in response.content.decode()
+    item.refresh_from_db()
+    assert (item.severity, item.alias) == ("warning", "")
