@@ -1,14 +1,14 @@
 """Callers of the API: client systems with API keys, admin sessions, anonymous callers.
 
-A client system sends ``Authorization: Api-Key <key>`` (``api.authentication``);
-an operator's admin session (with its CSRF token on writes) works too. A view belongs to a
-scope, ``check`` (the default) or ``analyze`` (``required_scope``): checks
-are open to anyone while ``ALLOW_ANONYMOUS_CHECKS`` is on, and otherwise,
-like ``analyze`` always, need a key with the scope. A session needs what
-the admin would ask of it for the same data: a staff user holding the
-model permissions the view declares (``session_permissions``, none for
-checks), ``change`` standing for ``view`` as in the admin. A superuser holds
-every permission.
+A client system sends ``Authorization: Api-Key <key>`` (checked in
+``api.authentication``); an operator's admin session (with its CSRF token on
+writes) works too. A view belongs to a scope, ``check`` (the default) or
+``analyze`` (``required_scope``): checks are open to anyone while
+``ALLOW_ANONYMOUS_CHECKS`` is on, and otherwise, like ``analyze`` always, need
+a key with the scope. A session needs what the admin would ask of it for the
+same data: a staff user holding the model permissions the view declares
+(``session_permissions``, none for checks), ``change`` standing for ``view``
+as in the admin. A superuser holds every permission.
 """
 
 from __future__ import annotations

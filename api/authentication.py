@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
 
-def refuse(request: Request, failure: AuthenticationFailed) -> NoReturn:
+def _refuse(request: Request, failure: AuthenticationFailed) -> NoReturn:
     """Raise *failure*, or ``Throttled`` once the client's address is past its rate."""
     throttle = CallerRateThrottle()
     if not throttle.allow_failure(request):
@@ -55,9 +55,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             return None
         verified = ClientKey.objects.verify(key)
         if verified is None:
-            refuse(request, AuthenticationFailed("Invalid API key."))
+            _refuse(request, AuthenticationFailed("Invalid API key."))
         if verified.expired:
-            refuse(request, AuthenticationFailed("API key has expired."))
+            _refuse(request, AuthenticationFailed("API key has expired."))
         return AnonymousUser(), verified
 
     def authenticate_header(self, request: Request) -> str:
@@ -78,4 +78,4 @@ class UserTokenAuthentication(TokenAuthentication):
         try:
             return super().authenticate(request)
         except AuthenticationFailed as failure:
-            refuse(request, failure)
+            _refuse(request, failure)

@@ -4,7 +4,8 @@ Every worker and every replica counts in the same cache: the database's by
 default (``CountingDatabaseCache``: Django's ``DatabaseCache`` with an
 increment that loses no count), Redis when ``REDIS_URL`` is set. A key or a
 user has the rate of the view's scope (``THROTTLE_CHECK``,
-``THROTTLE_ANALYZE``); an anonymous caller, by address, ``THROTTLE_ANONYMOUS``.
+``THROTTLE_ANALYZE``); an anonymous caller, by address, ``THROTTLE_ANONYMOUS``,
+and so does a wrong key or token (``api.authentication``).
 """
 
 from __future__ import annotations
