@@ -1,17 +1,24 @@
-"""Admin of the API's callers: API keys with their scopes, and DRF tokens without their keys."""
+"""Admin of the API's callers: API keys with their scopes, and DRF tokens without their keys.
+
+Neither a key's hash nor a token's key is in any page, URL or log entry of
+the admin: a key is known by its prefix, a token by its user.
+"""
+
+from typing import Any
 
 from django import forms
 from django.contrib import admin
-from rest_framework.authtoken.admin import TokenAdmin
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
 from rest_framework.authtoken.models import TokenProxy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from api.models import ClientKey, Scope
+from api.models import ClientKey, Scope, TokenHolder
 
 # The library's own key model is not ours: keys are made here, with scopes.
 admin.site.unregister(APIKey)
-# DRF lists every token's key in its changelist; a secret is never shown.
+# DRF's token admin shows each token's key in its pages and URLs.
 admin.site.unregister(TokenProxy)
 
 
@@ -49,8 +56,46 @@ class ClientKeyAdmin(APIKeyModelAdmin):
         return ", ".join(obj.scopes)
 
 
-@admin.register(TokenProxy)
-class KeylessTokenAdmin(TokenAdmin):
-    """DRF's token admin, listing whose tokens exist but never their keys."""
+@admin.register(TokenHolder)
+class TokenHolderAdmin(admin.ModelAdmin):
+    """List whose DRF tokens exist, and delete them; a token's key is never shown.
 
-    list_display = ("user", "created")
+    Tokens are issued by ``manage.py drf_create_token``. Each row is the
+    token's user (``TokenHolder``), so the URLs and the log name the user;
+    deleting one deletes the token, never the user.
+    """
+
+    list_display = ("username", "token_created")
+    fields = ("username", "token_created")
+    readonly_fields = fields
+    search_fields = ("username",)
+    ordering = ("username",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TokenHolder]:
+        """Return the users who hold a token, with when it was made."""
+        return (
+            super()
+            .get_queryset(request)
+            .filter(auth_token__isnull=False)
+            .annotate(created=F("auth_token__created"))
+        )
+
+    @admin.display(description="created", ordering="created")
+    def token_created(self, obj: Any) -> Any:
+        """Return when the user's token was made."""
+        return obj.created
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Refuse: a token made here could never be shown to its user."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Refuse: there is nothing to change in a token."""
+        return False
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        """List the tokens that deleting *objs* deletes, and nothing else: the users stay."""
+        tokens = [f"The token of {holder}" for holder in objs]
+        return tokens, {str(self.opts.verbose_name_plural): len(tokens)}, set(), []

@@ -1,10 +1,14 @@
-"""Callers of the API: client systems with API keys, staff sessions, anonymous callers.
+"""Callers of the API: client systems with API keys, admin sessions, anonymous callers.
 
-A client system sends ``Authorization: Api-Key <key>``; an operator's admin
-session (with its CSRF token on writes) works too. A view belongs to a
-scope, ``check`` (the default) or ``analyze`` (``required_scope``): checks
-are open to anyone while ``ALLOW_ANONYMOUS_CHECKS`` is on, and otherwise,
-like ``analyze`` always, need a key with the scope or a staff session.
+A client system sends ``Authorization: Api-Key <key>`` (checked in
+``api.authentication``); an operator's admin session (with its CSRF token on
+writes) works too. A view belongs to a scope, ``check`` (the default) or
+``analyze`` (``required_scope``): checks are open to anyone while
+``ALLOW_ANONYMOUS_CHECKS`` is on, and otherwise, like ``analyze`` always, need
+a key with the scope. A session needs what the admin would ask of it for the
+same data: a staff user holding the model permissions the view declares
+(``session_permissions``, none for checks), ``change`` standing for ``view``
+as in the admin. A superuser holds every permission.
 """
 
 from __future__ import annotations
@@ -12,16 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject, empty
-from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
-from rest_framework_api_key.permissions import KeyParser
 
-from api.models import ClientKey, Scope, VerifiedKey
+from api.models import Scope, VerifiedKey
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -31,54 +32,36 @@ if TYPE_CHECKING:
 _ADDRESS_READER = BaseThrottle()
 
 
-class ApiKeyAuthentication(BaseAuthentication):
-    """Authenticate a client system by ``Authorization: Api-Key <key>``.
-
-    One indexed lookup by the key's public prefix and a SHA-512 comparison,
-    no password hash. Nothing is cached: a key revoked, or past its expiry,
-    fails from the next request on. Without the header the caller is left
-    to the next authentication, and else anonymous.
-    """
-
-    keyword = "Api-Key"
-    _parser = KeyParser()
-
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, VerifiedKey] | None:
-        """Return no user and the caller's key, or ``None`` when no key is sent.
-
-        Raises ``AuthenticationFailed`` (401) for a wrong, revoked or expired key.
-        """
-        key = self._parser.get_from_authorization(request)
-        if key is None:
-            return None
-        verified = ClientKey.objects.verify(key)
-        if verified is None:
-            raise AuthenticationFailed("Invalid API key.")
-        if verified.expired:
-            raise AuthenticationFailed("API key has expired.")
-        return AnonymousUser(), verified
-
-    def authenticate_header(self, request: Request) -> str:
-        """Name the scheme in ``WWW-Authenticate``, which makes DRF answer 401, not 403."""
-        return self.keyword
-
-
 def view_scope(view: APIView) -> str:
     """Return the scope of *view*: its ``required_scope``, ``check`` by default."""
     return getattr(view, "required_scope", Scope.CHECK)
 
 
-def caller_may(request: Request, scope: str) -> bool:
-    """Return whether the authenticated caller holds *scope*: a key with it, or staff."""
+def view_session_permissions(view: APIView) -> tuple[str, ...]:
+    """Return the permissions a session needs for *view*: its ``session_permissions``."""
+    return getattr(view, "session_permissions", ())
+
+
+def caller_may(request: Request, scope: str, permissions: tuple[str, ...]) -> bool:
+    """Return whether the caller may: a key with *scope*, or staff with *permissions*."""
     key = request.auth
     if isinstance(key, VerifiedKey):
         return key.has_scope(scope)
-    return bool(request.user.is_staff)
+    user = request.user
+    return bool(user.is_staff) and all(_holds(user, permission) for permission in permissions)
 
 
-def may_see_inactive_sets(request: Request) -> bool:
-    """Return whether the caller sees inactive rule sets: staff and ``analyze`` keys do."""
-    return caller_may(request, Scope.ANALYZE)
+def _holds(user: AbstractUser | AnonymousUser, permission: str) -> bool:
+    """Return whether *user* holds *permission*, ``change_x`` standing for ``view_x``.
+
+    The admin shows an object to whoever may change it; so does the API.
+    """
+    if user.has_perm(permission):
+        return True
+    app_label, _, codename = permission.partition(".")
+    return codename.startswith("view_") and user.has_perm(
+        f"{app_label}.change_{codename.removeprefix('view_')}"
+    )
 
 
 class ScopePermission(BasePermission):
@@ -93,7 +76,7 @@ class ScopePermission(BasePermission):
         scope = view_scope(view)
         if scope == Scope.CHECK and settings.ALLOW_ANONYMOUS_CHECKS:
             return True
-        return caller_may(request, scope)
+        return caller_may(request, scope, view_session_permissions(view))
 
 
 def client_address(request: HttpRequest) -> str:

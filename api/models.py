@@ -2,14 +2,19 @@
 
 ``djangorestframework-api-key`` keeps the key: a public prefix (indexed) and
 the SHA-512 hash of the whole key; the key itself is shown once, when made.
+A key's primary key is its prefix, which the admin shows anyway: the
+library's, ``<prefix>.<hash>``, put the hash in the admin's URLs, its pages
+and the access log.
 """
 
 import functools
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connections, models
+from rest_framework.authtoken.models import Token
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 
@@ -47,6 +52,12 @@ class VerifiedKey:
 
 class ClientKeyManager(APIKeyManager):
     """The keys, and the one lookup that authenticating a request makes."""
+
+    def assign_key(self, obj: AbstractAPIKey) -> str:
+        """Give *obj* a new key's prefix and hash, its prefix as primary key; return the key."""
+        key = super().assign_key(obj)
+        obj.id = obj.prefix
+        return key
 
     def verify(self, key: str) -> VerifiedKey | None:
         """Return the unrevoked key *key* if its hash matches, else ``None``.
@@ -100,3 +111,32 @@ class ClientKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+
+class TokenHolderQuerySet(models.QuerySet["TokenHolder"]):
+    """Users who hold a DRF token; deleting them deletes their tokens, never the users."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete these users' tokens; return what was deleted, as ``QuerySet.delete`` does."""
+        return Token.objects.filter(user__in=self.values("pk")).delete()
+
+
+class TokenHolder(User):
+    """A user who holds a DRF token: how the admin shows a token, by whose it is.
+
+    A token's primary key is its key, so an admin of tokens puts the key in
+    its URLs, titles and log; this proxy's is the user's id. Deleting one
+    deletes the token and keeps the user.
+    """
+
+    objects = models.Manager.from_queryset(TokenHolderQuerySet)()
+
+    class Meta:
+        proxy = True
+        verbose_name = "token"
+        verbose_name_plural = "tokens"
+        default_permissions = ("view", "delete")
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the user's token and keep the user."""
+        return Token.objects.filter(user_id=self.pk).delete()

@@ -24,7 +24,10 @@ _WHEN = {
     405: "The method is not allowed on this path.",
     413: "The request body is too large.",
     415: "The request body is not JSON.",
-    429: "Too many requests from this caller; `Retry-After` gives the seconds to wait.",
+    429: (
+        "Too many requests from this caller, or too many wrong credentials from its address; "
+        "`Retry-After` gives the seconds to wait."
+    ),
     500: "Unexpected server error; `detail` gives a reference id.",
     503: "The database is not available.",
 }

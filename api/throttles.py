@@ -4,7 +4,8 @@ Every worker and every replica counts in the same cache: the database's by
 default (``CountingDatabaseCache``: Django's ``DatabaseCache`` with an
 increment that loses no count), Redis when ``REDIS_URL`` is set. A key or a
 user has the rate of the view's scope (``THROTTLE_CHECK``,
-``THROTTLE_ANALYZE``); an anonymous caller, by address, ``THROTTLE_ANONYMOUS``.
+``THROTTLE_ANALYZE``); an anonymous caller, by address, ``THROTTLE_ANONYMOUS``,
+and so does a wrong key or token (``api.authentication``).
 """
 
 from __future__ import annotations
@@ -125,7 +126,19 @@ class CallerRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         """Count the request; return whether the caller is still within its rate."""
-        self.scope, ident = self.bucket(request, view)
+        return self._allow(*self.bucket(request, view))
+
+    def allow_failure(self, request: Request) -> bool:
+        """Count a failed authentication as an anonymous request of its address.
+
+        Return whether the address is still within the anonymous rate. It
+        reads no credential: authentication has not finished.
+        """
+        return self._allow(ANONYMOUS, f"address:{client_address(request)}")
+
+    def _allow(self, scope: str, ident: str) -> bool:
+        """Count a request of *ident* at the rate *scope*; return whether it is within it."""
+        self.scope = scope
         self.rate = self.get_rate()
         if self.rate is None:
             return True

@@ -89,6 +89,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "rest_framework.versioning",
         "rest_framework_api_key",
         "api.auth",
+        "api.authentication",
         "api.throttles",
         "api.negotiation",
         "api.errors",

@@ -198,11 +198,15 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Admin login: this many failures from one address, or for one user name,
-# lock it out for ADMIN_LOCKOUT_MINUTES; a success resets the count.
+# Admin login (api/lockouts.py): this many failures for one user name from one
+# address lock that name out at that address; this many more from one address,
+# whatever the names (a spray), lock the address out. For ADMIN_LOCKOUT_MINUTES;
+# a success resets the count. The handler reads the parameters in this order.
+AXES_HANDLER = "api.lockouts.UserAtAddressLockoutHandler"
 AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+ADMIN_ADDRESS_FAILURE_LIMIT = env_int("ADMIN_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "api.auth.client_address"
 AXES_VERBOSE = False
@@ -280,7 +284,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Callers (api/auth.py) and their limits (api/throttles.py).
+# Callers (api/auth.py, api/authentication.py) and their limits (api/throttles.py).
 ALLOW_ANONYMOUS_CHECKS = env_bool("ALLOW_ANONYMOUS_CHECKS", True)
 THROTTLE_RATES = {
     "check": env_rate("THROTTLE_CHECK", "12000/min"),
@@ -296,7 +300,7 @@ REST_FRAMEWORK = {
     # API keys, then the admin's session (CSRF-checked). No HTTP Basic: a
     # bogus Authorization header must not cost a password hash.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.auth.ApiKeyAuthentication",
+        "api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.ScopePermission"],

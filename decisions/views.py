@@ -1,7 +1,7 @@
 """Views of the decision log: the decisions, newest first, and one whole record.
 
 Reading decisions is analysis: it needs an API key with the `analyze` scope
-(or a staff admin session).
+(or an admin session of staff allowed to view decisions).
 """
 
 from django.db.models import QuerySet
@@ -36,8 +36,9 @@ FILTER_PARAMETERS = [
 ]
 
 
-# Reading decisions needs a key with `analyze`.
+# Reading decisions needs a key with `analyze`, or a session with this permission.
 ANALYZE_SECURITY = [{"Api-Key": []}]
+VIEW_DECISION = "decisions.view_decision"
 DECISION_ID = path_id_parameter("id", "The decision's id.")
 
 
@@ -45,6 +46,7 @@ class DecisionListView(GenericAPIView):
     """List decisions, newest first, filtered."""
 
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_DECISION,)
     serializer_class = DecisionSummarySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DecisionFilter
@@ -65,7 +67,8 @@ class DecisionListView(GenericAPIView):
         `min_total_100` failed (`outcome` only beside a `rule`: Swagger 2.0
         cannot state it); `created_min` and `created_max` bound when the
         decision was made, inclusive. An invalid filter value is a 400.
-        Needs an API key with the `analyze` scope, or a staff admin session.
+        Needs an API key with the `analyze` scope, or an admin session of
+        staff allowed to view decisions.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(DecisionSummarySerializer(page, many=True).data)
@@ -79,6 +82,7 @@ class DecisionDetailView(APIView):
     """Show one decision: the whole record."""
 
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_DECISION,)
 
     @operation(
         "decisions_read",
@@ -92,6 +96,7 @@ class DecisionDetailView(APIView):
 
         Who asked and when, the order as the rules read it, the rule set
         version or the listed rules, every rule's result and the verdict.
-        Needs an API key with the `analyze` scope, or a staff admin session.
+        Needs an API key with the `analyze` scope, or an admin session of
+        staff allowed to view decisions.
         """
         return Response(DecisionSerializer(decision_get(pk)).data)

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_yasg import openapi
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
+from api.authentication import UserTokenAuthentication
 from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, page_size_parameter
 from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
@@ -74,7 +75,7 @@ def write_operation(
 class OrderAPIView(GenericAPIView):
     """Base of the order views: open to read; writing takes a user with the model permission."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [UserTokenAuthentication, SessionAuthentication]
     permission_classes = [DjangoModelPermissionsOrAnonReadOnly]
     queryset = Order.objects.all()
     serializer_class = OrderSerializer

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -70,6 +71,51 @@ class RuleSetItemFormSet(BaseInlineFormSet):
             seen.add(key)
 
 
+class RuleSetForm(forms.ModelForm):
+    """A rule set's own fields, and the state of the set that the page was opened on.
+
+    Without it, the later of two operators editing one set would save the
+    page they opened before the other's save, and silently put back all
+    that the other changed. The page carries, hidden, the set's
+    ``updated_at`` when it was opened; ``clean`` locks the set's row and
+    refuses the save when that has moved on. The admin validates and saves
+    in one transaction, so no save comes between the check and this one.
+    """
+
+    seen_updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = RuleSet
+        fields = ("name", "description", "active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Fill the hidden field in with the state of the set being edited."""
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["seen_updated_at"].initial = self.instance.updated_at.isoformat()
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse the save of a page opened on an earlier state of the set."""
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        current = (
+            RuleSet.objects.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values("updated_at", "version")
+            .get()
+        )
+        if cleaned.get("seen_updated_at") != current["updated_at"].isoformat():
+            saved_at = timezone.localtime(current["updated_at"]).strftime("%Y-%m-%d %H:%M:%S %Z")
+            raise ValidationError(
+                "Someone else changed this rule set since you opened this page (it is now "
+                f"version {current['version']}, changed at {saved_at}). Nothing was saved: "
+                "open the page again to see their change, then make yours.",
+                code="stale",
+            )
+        return cleaned
+
+
 class RuleSetItemInline(admin.TabularInline):
     """The ordered rules of a set."""
 
@@ -83,15 +129,17 @@ class RuleSetItemInline(admin.TabularInline):
 class RuleSetAdmin(SimpleHistoryAdmin):
     """List and edit rule sets; every save publishes the set as its next version.
 
-    The change page lists the versions, each with its changes from the one
+    A save from a page opened before someone else's save is refused
+    (``RuleSetForm``). The change page lists the versions, each with its changes from the one
     before and a button that restores it as the next version.
     """
 
+    form = RuleSetForm
     list_display = ("name", "active", "version", "rule_count", "updated_at")
     list_filter = ("active",)
     search_fields = ("name", "description")
     readonly_fields = ("version", "updated_at")
-    fields = ("name", "description", "active", "version", "updated_at")
+    fields = ("name", "description", "active", "version", "updated_at", "seen_updated_at")
     inlines = (RuleSetItemInline,)
     object_history_template = "admin/rules/ruleset/object_history.html"
 

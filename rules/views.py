@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from api.auth import may_see_inactive_sets
+from api.auth import caller_may
 from api.metrics import count_check
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
@@ -27,7 +27,7 @@ from api.request_ids import current_request_id
 from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, path_id_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
-from decisions.views import DECISION_ID
+from decisions.views import DECISION_ID, VIEW_DECISION
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
@@ -60,7 +60,8 @@ RULE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS, 404)
 # What the views that read without a body can answer besides their success.
 READ_ERRORS = (*CALLER_ERRORS, 405, 500, 503)
 # Checks take a key or nothing (while anonymous checks are allowed); the
-# analysis over stored orders takes a key with `analyze` (or a staff session).
+# analysis over stored orders takes a key with `analyze` (or an admin session
+# with the view's `session_permissions`).
 CHECK_SECURITY = [{"Api-Key": []}, {}]
 ANALYZE_SECURITY = [{"Api-Key": []}]
 # The path's parameters as its URL converters read them (`slug`, `int`).
@@ -73,6 +74,9 @@ RULESET_NAME = openapi.Parameter(
     required=True,
 )
 VERSION_NUMBER = path_id_parameter("number", "The version's number.")
+# What a session needs to read stored orders, and rule sets (inactive ones too).
+VIEW_ORDER = "orders.view_order"
+VIEW_RULESET = "rules.view_ruleset"
 
 
 class RuleListView(APIView):
@@ -108,7 +112,7 @@ class RuleBodyView(APIView):
             data.get("rules"),
             ruleset=data.get("ruleset"),
             version=data.get("ruleset_version"),
-            active_only=not may_see_inactive_sets(request),
+            active_only=not _may_see_inactive_sets(request),
         )
         return data, check, ruleset
 
@@ -245,8 +249,8 @@ class RuleSetListView(APIView):
     def get(self, request: Request) -> Response:
         """List the rule sets, sorted by name, with their rules.
 
-        Active sets only; staff and keys with the `analyze` scope see the
-        inactive ones too.
+        Active sets only; keys with the `analyze` scope, and admin sessions
+        of staff allowed to view rule sets, see the inactive ones too.
         """
         rulesets = _visible_sets(request).prefetch_related("items")
         return Response(RuleSetSerializer(rulesets, many=True).data)
@@ -265,8 +269,9 @@ class RuleSetDetailView(APIView):
     def get(self, request: Request, name: str) -> Response:
         """Show a rule set with its rules.
 
-        An inactive set is a 404, like a missing one, except for staff and
-        keys with the `analyze` scope.
+        An inactive set is a 404, like a missing one, except for keys with
+        the `analyze` scope and admin sessions of staff allowed to view rule
+        sets.
         """
         ruleset = get_object_or_404(_visible_sets(request).prefetch_related("items"), name=name)
         return Response(RuleSetSerializer(ruleset).data)
@@ -276,6 +281,7 @@ class RuleSetBacktestView(APIView):
     """Try a change to a rule set on its recorded decisions, before saving it."""
 
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_RULESET,)
 
     @operation(
         "rulesets_backtest",
@@ -293,7 +299,8 @@ class RuleSetBacktestView(APIView):
         computed in the database over the decisions' order snapshots when
         every rule has a database form. Refused with 413 `report_too_large`
         above `REPORT_MAX_CELLS` decisions x rules. Nothing is saved. Needs a
-        key with the `analyze` scope, or a staff admin session.
+        key with the `analyze` scope, or an admin session of staff allowed to
+        view (or change) rule sets: the admin's "Preview impact" button.
         """
         data = _validated(RuleSetBacktestRequestSerializer, request)
         _, ruleset = resolver.resolve(ruleset=name, active_only=False)
@@ -347,6 +354,7 @@ class RuleQueryView(RuleBodyView):
 
     body_serializer = RuleQueryRequestSerializer
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_ORDER,)
 
     @operation(
         "rules_query",
@@ -362,7 +370,7 @@ class RuleQueryView(RuleBodyView):
         database`); otherwise the orders are streamed through the Python
         engine (`evaluated_in: python`). Pages are newest id first; pass
         `next` back as `cursor` for the next page. Needs a key with the
-        `analyze` scope, or a staff admin session.
+        `analyze` scope, or an admin session of staff allowed to view orders.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
@@ -384,6 +392,7 @@ class RuleReportView(RuleBodyView):
     body_serializer = RuleReportRequestSerializer
     content_negotiation_class = JSONOnlyNegotiation
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_ORDER,)
 
     @operation(
         "rules_report",
@@ -409,7 +418,7 @@ class RuleReportView(RuleBodyView):
         form (header `X-Evaluated-In`), streamed in constant memory.
         An error is answered before any row, as `application/json` in the
         error body, whatever `Accept` asks for. Needs a key with the
-        `analyze` scope, or a staff admin session.
+        `analyze` scope, or an admin session of staff allowed to view orders.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
@@ -435,6 +444,7 @@ class RuleSetPreviewView(APIView):
     """Show what a change to a rule set would do to the stored orders, before saving it."""
 
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_RULESET,)
 
     @operation(
         "rulesets_preview",
@@ -451,8 +461,9 @@ class RuleSetPreviewView(APIView):
         pass the set now, how many would pass with the proposed rules, how
         many flip each way, and a sample of flipped ids — computed in the
         database when every rule has a database form. Nothing is saved.
-        Needs a key with the `analyze` scope, or a staff admin session (the
-        admin's "Preview impact" button).
+        Needs a key with the `analyze` scope, or an admin session of staff
+        allowed to view (or change) rule sets: the admin's "Preview impact"
+        button.
         """
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
@@ -468,6 +479,7 @@ class DecisionReplayView(APIView):
     """Run a recorded decision again, as it was decided and as it would be now."""
 
     required_scope = Scope.ANALYZE
+    session_permissions = (VIEW_DECISION,)
 
     @operation(
         "decisions_replay",
@@ -487,7 +499,8 @@ class DecisionReplayView(APIView):
         outcome changed. A set deleted since, or no longer active, is a 404
         `unknown_ruleset`; a rule that no longer exists, a 400
         `unknown_rule`. Nothing is stored. Needs an API key with the
-        `analyze` scope, or a staff admin session.
+        `analyze` scope, or an admin session of staff allowed to view
+        decisions.
         """
         replay = decision_replay(decision_get(pk))
         return Response(DecisionReplayResponseSerializer(replay).data)
@@ -502,9 +515,17 @@ def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
     )
 
 
+def _may_see_inactive_sets(request: Request) -> bool:
+    """Return whether the caller sees inactive rule sets.
+
+    Keys with ``analyze`` do, and sessions of staff allowed to view rule sets.
+    """
+    return caller_may(request, Scope.ANALYZE, (VIEW_RULESET,))
+
+
 def _visible_sets(request: Request) -> QuerySet[RuleSet]:
     """Return the rule sets the caller may see: active ones, or all for analysts."""
-    return RuleSet.objects.all() if may_see_inactive_sets(request) else RuleSet.objects.active()
+    return RuleSet.objects.all() if _may_see_inactive_sets(request) else RuleSet.objects.active()
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

@@ -1,14 +1,17 @@
-"""Who may call what: API keys and their scopes, staff sessions, anonymous callers."""
+"""Who may call what: API keys and their scopes, sessions and their permissions, anonymity."""
 
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from decisions.tests.factories import DecisionFactory
 from orders.tests.factories import OrderFactory
+from rules.models import RuleSet
 from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
@@ -244,8 +247,6 @@ def test_a_token_header_is_no_credential_for_the_rules_api(api_client, order):
 @pytest.fixture
 def staff_client(django_user_model) -> APIClient:
     """Return a client logged in as an operator who edits rule sets, checking CSRF."""
-    from django.contrib.auth.models import Permission
-
     staff = django_user_model.objects.create_user(username="operator", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="change_ruleset"))
     client = APIClient(enforce_csrf_checks=True)
@@ -279,6 +280,107 @@ def test_a_staff_session_without_its_csrf_token_is_a_403(staff_client, order, ch
 def test_a_session_of_a_user_who_is_not_staff_cannot_analyze(django_user_model, order):
     client = APIClient()
     client.force_login(django_user_model.objects.create_user(username="clerk"))
+
+    response = client.post(QUERY, {"rules": RULES, "outcome": "failed"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == PERMISSION_DENIED
+
+
+# What a session needs for each analysis call: the permission the admin asks for the same.
+VIEW_ORDER, VIEW_RULESET, VIEW_DECISION = (
+    "orders.view_order",
+    "rules.view_ruleset",
+    "decisions.view_decision",
+)
+SESSION_PERMISSIONS = [
+    ("post", QUERY, {"rules": RULES, "outcome": "failed"}, VIEW_ORDER),
+    ("post", REPORT, {"rules": RULES}, VIEW_ORDER),
+    ("post", PREVIEW, {"rules": ["min_items_2"]}, VIEW_RULESET),
+    ("post", reverse("rules:ruleset-backtest", args=["checkout"]), {"rules": RULES}, VIEW_RULESET),
+    ("get", reverse("decisions:decision-list"), None, VIEW_DECISION),
+    ("get", "/decisions/{decision}/", None, VIEW_DECISION),
+    ("post", "/decisions/{decision}/replay/", None, VIEW_DECISION),
+]
+
+
+@pytest.fixture
+def decision(order, checkout):
+    """Record one decision on the order, under the checkout set."""
+    return DecisionFactory(
+        order_id=order.pk, ruleset="checkout", ruleset_version=1, rules=None, results=[]
+    )
+
+
+def _session(django_user_model, *permissions: str) -> APIClient:
+    """Return a client logged in as a staff user holding *permissions* and no others."""
+    user = django_user_model.objects.create_user(username="operator", is_staff=True)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(("method", "url", "body", "needed"), SESSION_PERMISSIONS)
+def test_a_staff_session_without_the_calls_permission_is_a_403(
+    django_user_model, decision, method, url, body, needed
+):
+    others = {VIEW_ORDER, VIEW_RULESET, VIEW_DECISION} - {needed}
+    client = _session(django_user_model, *others)
+
+    response = getattr(client, method)(url.format(decision=decision.pk), body, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == PERMISSION_DENIED
+
+
+@pytest.mark.parametrize(("method", "url", "body", "needed"), SESSION_PERMISSIONS)
+def test_a_staff_session_with_the_calls_permission_is_served(
+    django_user_model, decision, method, url, body, needed
+):
+    client = _session(django_user_model, needed)
+
+    response = getattr(client, method)(url.format(decision=decision.pk), body, format="json")
+
+    assert response.status_code == 200
+
+
+def test_the_permission_to_change_rule_sets_lets_a_session_preview_and_backtest(
+    django_user_model, order, checkout
+):
+    client = _session(django_user_model, "rules.change_ruleset")
+
+    preview = client.post(PREVIEW, {"rules": ["min_items_2"]}, format="json")
+    backtest = client.post(
+        reverse("rules:ruleset-backtest", args=["checkout"]), {"rules": RULES}, format="json"
+    )
+
+    assert (preview.status_code, backtest.status_code) == (200, 200)
+
+
+@pytest.mark.parametrize(("permissions", "status"), [((), 404), ((VIEW_RULESET,), 200)])
+def test_a_session_sees_inactive_sets_with_the_permission_to_view_rule_sets(
+    django_user_model, checkout, permissions, status
+):
+    RuleSet.objects.filter(pk=checkout.pk).update(active=False)
+    client = _session(django_user_model, *permissions)
+
+    response = client.get(reverse("rules:ruleset-detail", args=["checkout"]))
+
+    assert response.status_code == status
+
+
+def test_a_session_of_a_user_who_is_not_staff_cannot_analyze_even_with_the_permission(
+    django_user_model, order
+):
+    user = django_user_model.objects.create_user(username="clerk")
+    user.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client = APIClient()
+    client.force_login(user)
 
     response = client.post(QUERY, {"rules": RULES, "outcome": "failed"}, format="json")
 

@@ -144,6 +144,83 @@ def test_a_user_writing_orders_is_counted_by_user(admin_user, rates, clock):
     assert statuses == [201, 201, 201, 429]
 
 
+THROTTLED = {
+    "error": "Too Many Requests",
+    "code": "throttled",
+    "detail": "Request was throttled. Expected available in 20 seconds.",
+}
+
+
+@pytest.fixture
+def anonymous_ten(settings):
+    """Let an address send ten requests a minute without credentials; keys and users more."""
+    settings.THROTTLE_RATES = {"check": "100/min", "analyze": "100/min", "anonymous": "10/min"}
+
+
+def test_wrong_keys_count_against_the_address_at_the_anonymous_rate(
+    order, make_key, anonymous_ten, clock
+):
+    real, key = make_key("checkout", ["check"])
+    wrong = _keyed(f"{real.prefix}.{'0' * 32}")
+
+    responses = [
+        wrong.post(CHECK, {"order_id": order.pk, "rules": ["min_total_100"]}, format="json")
+        for _ in range(25)
+    ]
+    right = _check(_keyed(key), order)
+    elsewhere = _check(wrong, order, REMOTE_ADDR="192.0.2.9")
+
+    assert [r.status_code for r in responses] == [401] * 10 + [429] * 15
+    assert responses[0].json() == {
+        "error": "Unauthorized",
+        "code": "authentication_failed",
+        "detail": "Invalid API key.",
+    }
+    assert responses[-1]["Retry-After"] == "20"
+    assert responses[-1].json() == THROTTLED
+    assert (right, elsewhere) == (200, 401)
+
+
+def test_wrong_keys_and_anonymous_calls_share_the_addresses_count(
+    api_client, order, anonymous_ten, clock
+):
+    anonymous = [_check(api_client, order) for _ in range(6)]
+
+    wrong = [_check(_keyed("wrong"), order) for _ in range(6)]
+
+    assert anonymous == [200] * 6
+    assert wrong == [401] * 4 + [429] * 2
+
+
+def test_wrong_tokens_count_against_the_address_at_the_anonymous_rate(anonymous_ten, clock):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
+
+    responses = [
+        client.post(ORDERS, {"total": "1.00", "items_count": 1}, format="json") for _ in range(25)
+    ]
+
+    assert [r.status_code for r in responses] == [401] * 10 + [429] * 15
+    assert responses[0].json() == {
+        "error": "Unauthorized",
+        "code": "authentication_failed",
+        "detail": "Invalid token.",
+    }
+    assert responses[-1].json() == THROTTLED
+
+
+def test_a_right_key_costs_no_count_of_its_address(make_key, order, anonymous_ten, clock):
+    _, key = make_key("checkout", ["check"])
+    client = _keyed(key)
+    _check(client, order)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _check(client, order) == 200
+
+    statements = [q["sql"].split()[0] for q in queries if "django_cache" in q["sql"]]
+    assert statements == ["SELECT", "UPDATE"]
+
+
 def test_counting_costs_a_read_and_a_write_of_the_database_cache(api_client, order, rates, clock):
     def cache_statements() -> list[str]:
         with CaptureQueriesContext(connection) as queries:

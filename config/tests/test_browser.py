@@ -213,10 +213,16 @@ def test_admin_login_page_is_styled_by_static_files_from_whitenoise(browser, gun
 
 
 ADMIN_PASSWORD = "preview-admin-password-1234"
+# An operator who may edit rule sets and nothing else: the preview and the
+# backtest must answer their session, not only a superuser's.
 SETUP_RULESET = f"""
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from rules.models import RuleSet, RuleSetItem
-User.objects.create_superuser("admin", "admin@example.com", "{ADMIN_PASSWORD}")
+operator = User.objects.create_user("operator", password="{ADMIN_PASSWORD}", is_staff=True)
+operator.user_permissions.set(Permission.objects.filter(
+    codename__in=["view_ruleset", "change_ruleset", "add_rulesetitem", "change_rulesetitem",
+                  "delete_rulesetitem", "view_rulesetitem"]
+))
 ruleset = RuleSet.objects.create(name="checkout")
 RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
 ruleset.publish()
@@ -226,7 +232,7 @@ ruleset.publish()
 def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, gunicorn_server):
     _, env = gunicorn_site
     manage(env, "shell", "--command", SETUP_RULESET)
-    log_in_to_admin(browser, gunicorn_server, "admin", ADMIN_PASSWORD)
+    log_in_to_admin(browser, gunicorn_server, "operator", ADMIN_PASSWORD)
     wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, "checkout"))).click()
 
     rule = wait(browser).until(ec.presence_of_element_located((By.ID, "id_items-0-rule")))

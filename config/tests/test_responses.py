@@ -104,7 +104,7 @@ ORDER = {"total": "42.50", "items_count": 2}
 NOT_JSON = Recipe(raw=b"order_id=1", content_type="text/plain")
 # Every caller has used up its rate: no request is allowed, whatever the clock says.
 RATE_USED_UP = {"THROTTLE_RATES": {"check": "0/min", "analyze": "0/min", "anonymous": "0/min"}}
-# Checks need a key with `check` (or a staff session), as analysis always does.
+# Checks need a key with `check` (or a staff session), as analysis always needs a key.
 NO_ANONYMOUS_CHECKS = {"ALLOW_ANONYMOUS_CHECKS": False}
 
 

@@ -1,9 +1,13 @@
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -127,7 +131,7 @@ def test_one_admin_save_is_one_new_version_holding_the_sets_content(admin_client
     )
     data["items-0-severity"] = "warning"
 
-    response = admin_client.post(change, data)
+    response = admin_client.post(change, {**data, **_opened(admin_client, ruleset)})
 
     assert response.status_code == 302
     ruleset.refresh_from_db()
@@ -154,7 +158,7 @@ def test_a_save_that_changes_no_rule_makes_no_new_version(admin_client):
         active=False,
     )
 
-    response = admin_client.post(change, data)
+    response = admin_client.post(change, {**data, **_opened(admin_client, ruleset)})
 
     assert response.status_code == 302
     ruleset.refresh_from_db()
@@ -286,6 +290,12 @@ def _existing(item: RuleSetItem, **changes: str) -> dict:
     return {**fields, **changes, "id": str(item.pk), "ruleset": str(item.ruleset_id)}
 
 
+def _opened(client: Client, ruleset: RuleSet) -> dict:
+    """Return the hidden fields of the set's change page as it is now: what a save sends back."""
+    form = client.get(_change_url(ruleset)).context["adminform"].form
+    return {name: form[name].value() for name in form.fields if form[name].is_hidden}
+
+
 def _unchanged_params(data: dict, *indexes: int) -> dict:
     """Add the initial params the page sends beside each item's (a callable default)."""
     return {**data, **{f"initial-items-{index}-params": "{}" for index in indexes}}
@@ -297,7 +307,7 @@ def test_the_history_of_a_rule_set_shows_who_changed_which_field_from_what_to_wh
     data = _unchanged_params(_form("checkout", _existing(ruleset.items.get()), initial=1), 0)
     data["description"] = "At checkout, in the shop."
 
-    admin_client.post(_change_url(ruleset), data)
+    admin_client.post(_change_url(ruleset), {**data, **_opened(admin_client, ruleset)})
     page = admin_client.get(reverse("admin:rules_ruleset_history", args=[ruleset.pk]))
 
     latest = ruleset.history.first()
@@ -327,7 +337,7 @@ def test_the_history_of_a_rule_set_shows_its_items_changes_by_whom(admin_client)
         initial=1,
     )
 
-    admin_client.post(_change_url(ruleset), data)
+    admin_client.post(_change_url(ruleset), {**data, **_opened(admin_client, ruleset)})
     page = admin_client.get(reverse("admin:rules_ruleset_history", args=[ruleset.pk]))
 
     records = RuleSetItem.history.filter(ruleset_id=ruleset.pk)
@@ -590,3 +600,138 @@ def test_rules_at_a_glance_says_when_nothing_failed(admin_client):
 
     assert response.status_code == 200
     assert "No rule failed or errored in these days." in response.content.decode()
+
+
+STALE = "Someone else changed this rule set since you opened this page"
+
+
+@pytest.fixture
+def colleague(django_user_model) -> Client:
+    """Return a client logged in as a second admin."""
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("colleague"))
+    return client
+
+
+def test_a_save_from_a_page_opened_before_anothers_save_is_refused(admin_client, colleague):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2"), _item(2, "min_total_100")))
+    ruleset = RuleSet.objects.get()
+    first, second = ruleset.items.all()
+    mine, theirs = _opened(admin_client, ruleset), _opened(colleague, ruleset)
+    saved = admin_client.post(
+        _change_url(ruleset),
+        {
+            **_form(
+                "checkout", _existing(first, severity="warning"), _existing(second), initial=2
+            ),
+            **mine,
+        },
+    )
+
+    refused = colleague.post(
+        _change_url(ruleset),
+        {
+            **_form("checkout", _existing(first), _existing(second, alias="big"), initial=2),
+            **theirs,
+        },
+    )
+
+    assert saved.status_code == 302
+    assert refused.status_code == 200
+    assert STALE in refused.content.decode()
+    assert [(item.rule, item.severity, item.alias) for item in ruleset.items.all()] == [
+        ("min_items_2", "warning", ""),
+        ("min_total_100", "", ""),
+    ]
+    ruleset.refresh_from_db()
+    assert ruleset.version == 2
+    assert ruleset.current().created_by == "admin"
+
+
+def test_a_save_refused_as_stale_goes_through_from_the_page_opened_again(admin_client, colleague):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+    theirs = _opened(colleague, ruleset)
+    admin_client.post(
+        _change_url(ruleset),
+        {
+            **_form("checkout", _existing(ruleset.items.get()), initial=1, active=False),
+            **_opened(admin_client, ruleset),
+        },
+    )
+    data = _form("checkout", _existing(ruleset.items.get(), severity="warning"), initial=1)
+    refused = colleague.post(_change_url(ruleset), {**data, **theirs})
+
+    saved = colleague.post(_change_url(ruleset), {**data, **_opened(colleague, ruleset)})
+
+    assert (refused.status_code, saved.status_code) == (200, 302)
+    assert ruleset.items.get().severity == "warning"
+
+
+def test_a_save_that_does_not_say_which_state_it_was_opened_on_is_refused(admin_client):
+    admin_client.post(ADD, _form("checkout", _item(1, "min_items_2")))
+    ruleset = RuleSet.objects.get()
+    data = _form("checkout", _existing(ruleset.items.get(), severity="warning"), initial=1)
+
+    response = admin_client.post(_change_url(ruleset), data)
+
+    assert response.status_code == 200
+    assert STALE in response.content.decode()
+    assert ruleset.items.get().severity == ""
+
+
+# How long the other save waits for this one to queue behind its lock.
+WAIT_SECONDS = 10
+
+
+def _wait_for_a_lock_waiter() -> None:
+    """Return once another connection waits for a lock; fail after ``WAIT_SECONDS``."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no save waited for the rule set's lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_save_made_while_another_commits_waits_for_it_and_is_refused(admin_client):
+    """On PostgreSQL: the check reads the set under its lock, so this save waits and sees."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL: run `make test-postgres`")
+    ruleset = published_ruleset("checkout", "min_items_2")
+    item = ruleset.items.get()
+    opened = _opened(admin_client, ruleset)
+    locked = threading.Event()
+
+    def other_save() -> None:
+        """Save a change to the set as the admin does, holding its row until this one waits."""
+        try:
+            with transaction.atomic():
+                RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+                locked.set()
+                _wait_for_a_lock_waiter()
+                RuleSetItem.objects.filter(pk=item.pk).update(severity="warning")
+                RuleSet.objects.filter(pk=ruleset.pk).update(updated_at=timezone.now())
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(other_save)
+        assert locked.wait(WAIT_SECONDS)
+        response = admin_client.post(
+            _change_url(ruleset),
+            {**_form("checkout", _existing(item, alias="items"), initial=1), **opened},
+        )
+        other.result(timeout=WAIT_SECONDS * 2)
+
+    assert response.status_code == 200
+    assert STALE in response.content.decode()
+    item.refresh_from_db()
+    assert (item.severity, item.alias) == ("warning", "")

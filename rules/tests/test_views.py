@@ -448,7 +448,7 @@ def test_batch_with_invalid_ids_is_a_400(api_client, order_ids):
     assert "order_ids" in response.json()["detail"]
 
 
-# Inactive rule sets: only staff and keys with `analyze` see and use them.
+# Inactive rule sets: only keys with `analyze` and sessions allowed to view rule sets see them.
 
 
 @pytest.fixture
