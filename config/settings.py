@@ -171,14 +171,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's cache holds the throttles' counts, shared by every worker and replica:
 # the database's by default (its table is made by `migrate`), Redis with REDIS_URL.
+# A store that fails lets requests through uncounted (api/throttles.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # A Redis that does not answer holds a request up this long, once per
+    # breaker period of each worker (api.throttles.StoreBreaker).
+    redis_timeout = env_int("REDIS_TIMEOUT_MS", 50) / 1000
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # A Redis that does not answer must not hold requests up for long.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
         }
     }
 else:
@@ -188,7 +191,8 @@ else:
             "BACKEND": "api.throttles.CountingDatabaseCache",
             "LOCATION": "django_cache",
             # Every write counts the rows: few rows, cheap writes. A count
-            # lives until its window ends; expired rows go when this is passed.
+            # lives until its window ends; past this many rows, a window's
+            # first count deletes the expired ones (never a live one).
             "OPTIONS": {"MAX_ENTRIES": 1000},
         }
     }
