@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "drf_yasg",
     "simple_history",
     "axes",
+    "csp",
     "api.apps.ApiConfig",
     "orders.apps.OrdersConfig",
     "decisions.apps.DecisionsConfig",
@@ -112,6 +114,8 @@ MIDDLEWARE = [
     "config.metrics.MetricsEndpointMiddleware",
     "config.request_logging.RequestLoggingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A Content-Security-Policy on HTML pages (the admin, the docs); none on JSON.
+    "config.pages.PageSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -196,6 +200,22 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 1000},
         }
     }
+
+# The pages' Content-Security-Policy (django-csp): scripts, styles and images from
+# this site only, nothing embedded, framed or posted elsewhere. The documentation
+# views add what Swagger UI and ReDoc need (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out address or user name before any password check.
