@@ -99,8 +99,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     A ``ServiceError`` keeps its own status, code and title; DRF's default
     handler deals with its exceptions, ``Http404`` and ``PermissionDenied``;
     a body over Django's size limit is a 413 and a database that cannot be
-    used a 503, logged once with its cause. Anything else is left to Django,
-    which logs it with its traceback and answers with the JSON ``handler500``.
+    used a 503, logged once with its cause, its connection not kept.
+    Anything else is left to Django, which logs it with its traceback and
+    answers with the JSON ``handler500``.
     Throttled requests, budget refusals and database outages are counted
     (``api.metrics``).
     """
@@ -122,6 +123,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = QueryTimeoutError()
     elif isinstance(exc, DatabaseError) and _database_unusable(exc):
         logger.warning("database unavailable", exc_info=exc)
+        discard_connections()
         exc = DatabaseUnavailableError()
     response = exception_handler(exc, context)
     if response is None:
@@ -156,6 +158,20 @@ def _throttle_scope(context: dict[str, Any]) -> str:
 def is_query_timeout(exc: DatabaseError) -> bool:
     """Return whether *exc* is a statement cancelled for running past its timeout."""
     return getattr(exc.__cause__, "pgcode", None) == _POSTGRESQL_CANCELED
+
+
+def discard_connections() -> None:
+    """Close the open database connections that no transaction holds, after a failure.
+
+    A failed connection must not be kept for the next requests
+    (``CONN_MAX_AGE``): SQLite opened on a read-only file stays read-only
+    after the file is writable again, so only a new connection recovers.
+    One inside a transaction is left open, as closing it would break the
+    transaction; the next query opens a connection anew.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def _database_unusable(exc: DatabaseError) -> bool:

@@ -9,7 +9,7 @@ unless that variable names the server's directory too.
 
 Every label value comes from a small, fixed set: route names, HTTP methods,
 status classes, rule names (registered or stored), outcomes, throttle
-scopes, refusal kinds and command names; never an id, a key a client chose,
+scopes and stores, refusal kinds and command names; never an id, a key a client chose,
 or a raw path. While ``METRICS_ENABLED`` is off nothing is counted.
 """
 
@@ -50,6 +50,13 @@ THROTTLED = Counter(
     "rule_engine_throttled_requests",
     "Requests refused with 429 throttled, by throttle scope.",
     ["scope"],
+)
+THROTTLE_STORE_ERRORS = Counter(
+    "rule_engine_throttle_store_errors",
+    "Throttle store operations that failed, or were not tried while a Redis that failed is "
+    "left alone, by store (database, redis): each a request let through uncounted, or a "
+    "readiness check that found the store unavailable.",
+    ["store"],
 )
 BUDGET_REFUSALS = Counter(
     "rule_engine_budget_refusals",
@@ -118,6 +125,12 @@ def count_throttled(scope: str) -> None:
     """Count one request refused by the throttle of *scope*."""
     if settings.METRICS_ENABLED:
         THROTTLED.labels(scope).inc()
+
+
+def count_throttle_store_error(store: str) -> None:
+    """Count one operation of the throttle *store* that failed or was not tried."""
+    if settings.METRICS_ENABLED:
+        _labelled(THROTTLE_STORE_ERRORS, store).inc()
 
 
 def count_budget_refusal(kind: str) -> None:

@@ -14,3 +14,10 @@ class HealthSerializer(serializers.Serializer):
 
     status = serializers.CharField(help_text="'ok' when the service and its database answer.")
     database = serializers.CharField(help_text="'ok' when the database holds the code's schema.")
+    throttle_store = serializers.ChoiceField(
+        choices=["ok", "unavailable"],
+        help_text=(
+            "'ok' when the store of the throttles' counts (the database's cache table, or "
+            "Redis) answers a read; 'unavailable' otherwise, while requests pass uncounted."
+        ),
+    )

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "drf_yasg",
     "simple_history",
     "axes",
+    "csp",
     "api.apps.ApiConfig",
     "orders.apps.OrdersConfig",
     "decisions.apps.DecisionsConfig",
@@ -112,6 +114,8 @@ MIDDLEWARE = [
     "config.metrics.MetricsEndpointMiddleware",
     "config.request_logging.RequestLoggingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A Content-Security-Policy on HTML pages (the admin, the docs); none on JSON.
+    "config.pages.PageSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -171,14 +175,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's cache holds the throttles' counts, shared by every worker and replica:
 # the database's by default (its table is made by `migrate`), Redis with REDIS_URL.
+# A store that fails lets requests through uncounted (api/throttles.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # A Redis that does not answer holds a request up this long, once per
+    # breaker period of each worker (api.throttles.StoreBreaker).
+    redis_timeout = env_int("REDIS_TIMEOUT_MS", 50) / 1000
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # A Redis that does not answer must not hold requests up for long.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
         }
     }
 else:
@@ -188,10 +195,27 @@ else:
             "BACKEND": "api.throttles.CountingDatabaseCache",
             "LOCATION": "django_cache",
             # Every write counts the rows: few rows, cheap writes. A count
-            # lives until its window ends; expired rows go when this is passed.
+            # lives until its window ends; past this many rows, a window's
+            # first count deletes the expired ones (never a live one).
             "OPTIONS": {"MAX_ENTRIES": 1000},
         }
     }
+
+# The pages' Content-Security-Policy (django-csp): scripts, styles and images from
+# this site only, nothing embedded, framed or posted elsewhere. The documentation
+# views add what Swagger UI and ReDoc need (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out address or user name before any password check.

@@ -16,6 +16,9 @@ closed, and any new connection is refused, including one whose SYN was
 dropped meanwhile: the client's TCP retries it about a second later. Stock
 gunicorn resets the queued connections instead, and a worker that drained
 without the filter kept accepting new connections for the whole drain.
+
+The same worker answers without gunicorn's ``Server`` header
+(``AnonymousResponse``): the service does not tell what serves it.
 """
 
 import ctypes
@@ -26,9 +29,14 @@ import signal
 import socket
 import struct
 import sys
+from datetime import datetime
 from types import FrameType
 
+from gunicorn import util
 from gunicorn.arbiter import Arbiter
+from gunicorn.http import wsgi
+from gunicorn.http.message import Request
+from gunicorn.sock import BaseSocket
 from gunicorn.workers.sync import SyncWorker
 
 logger = logging.getLogger(__name__)
@@ -159,6 +167,14 @@ _worker: SyncWorker | None = None
 STREAM_SEND_BUFFER = 64 * 1024
 
 
+class AnonymousResponse(wsgi.Response):
+    """gunicorn's HTTP/1 response, without the ``Server: gunicorn`` header."""
+
+    def default_headers(self) -> list[str]:
+        """Return gunicorn's status line and headers, all but ``Server``."""
+        return [line for line in super().default_headers() if not line.startswith("Server:")]
+
+
 class DrainingSyncWorker(SyncWorker):
     """A sync worker that serves every queued connection before it exits on SIGTERM.
 
@@ -186,6 +202,65 @@ class DrainingSyncWorker(SyncWorker):
         # Let a request in progress carry on through the alarm.
         signal.siginterrupt(signal.SIGALRM, False)
         signal.setitimer(signal.ITIMER_REAL, max(drain_seconds(), 0.001))
+
+    def handle_request(
+        self, listener: BaseSocket, req: Request, client: socket.socket, addr: tuple
+    ) -> None:
+        """Serve one request as gunicorn's sync worker does, with an ``AnonymousResponse``.
+
+        gunicorn builds a response in ``wsgi.create``, whose ``response_class``
+        its HTTP/2 workers use for their own writer; the sync worker passes
+        none, and has no other seam short of rebinding gunicorn's module
+        globals. So its ``handle_request`` (gunicorn 27.0.1) is restated here
+        with that one argument added; a test holds it to gunicorn's.
+        """
+        environ: dict = {}
+        resp = None
+        try:
+            self.cfg.pre_request(self, req)
+            request_start = datetime.now()
+            resp, environ = wsgi.create(
+                req,
+                client,
+                addr,
+                listener.getsockname(),
+                self.cfg,
+                response_class=AnonymousResponse,
+            )
+            # As gunicorn's: one request per connection behind a proxy that buffers.
+            resp.force_close()
+            self.nr += 1
+            if self.nr >= self.max_requests:
+                self.log.info("Autorestarting worker after current request.")
+                self.alive = False
+            respiter = self.wsgi(environ, resp.start_response)
+            try:
+                if isinstance(respiter, environ["wsgi.file_wrapper"]):
+                    resp.write_file(respiter)
+                else:
+                    for item in respiter:
+                        resp.write(item)
+                resp.close()
+            finally:
+                request_time = datetime.now() - request_start
+                self.log.access(resp, req, environ, request_time)
+                if hasattr(respiter, "close"):
+                    respiter.close()
+        except OSError:
+            util.reraise(*sys.exc_info())
+        except (Exception, SystemExit):
+            if resp and resp.headers_sent:
+                # A response under way (a timeout's SystemExit among them):
+                # writing a 500 after it would corrupt the stream.
+                self.log.exception("Error handling request")
+                util.close_graceful(client)
+                raise StopIteration from None
+            raise
+        finally:
+            try:
+                self.cfg.post_request(self, req, environ, resp)
+            except Exception:  # a hook's failure must not fail the request
+                self.log.exception("Exception in post_request hook")
 
     def wait(self, timeout: float) -> list[object] | None:
         """Wait for connections, or stop once a draining worker's backlog is empty.

@@ -1,5 +1,7 @@
 """Root URLs: admin, the rules, orders and decisions APIs, health, Swagger/ReDoc/JSON schema."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_yasg import openapi
@@ -34,10 +36,23 @@ API_INFO = openapi.Info(
 schema_view = get_schema_view(
     API_INFO, public=True, permission_classes=[AllowAny], authentication_classes=[]
 )
+# What the documentation pages need beyond the site's policy (settings): both
+# style themselves with inline <style> elements (drf-yasg's insertion-query
+# helper, ReDoc's styled components) and draw data: images; ReDoc parses the
+# schema in a worker made from a blob: URL, and shows Redocly's logo from its CDN.
+DOCS_POLICY = {"style-src": [UNSAFE_INLINE], "img-src": ["data:"]}
+swagger_ui = csp_update(DOCS_POLICY)(schema_view.with_ui("swagger", cache_timeout=0))
+redoc = csp_update(
+    {
+        **DOCS_POLICY,
+        "img-src": ["data:", "https://cdn.redoc.ly/redoc/logo-mini.svg"],
+        "worker-src": ["blob:"],
+    }
+)(schema_view.with_ui("redoc", cache_timeout=0))
 
 urlpatterns = [
-    path("", schema_view.with_ui("swagger", cache_timeout=0), name="schema-swagger-ui"),
-    path("redoc/", schema_view.with_ui("redoc", cache_timeout=0), name="schema-redoc"),
+    path("", swagger_ui, name="schema-swagger-ui"),
+    path("redoc/", redoc, name="schema-redoc"),
     path(
         "swagger.json",
         schema_view.as_cached_view(

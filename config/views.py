@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from api.errors import error_body
 from api.request_ids import current_request_id
 from api.schema import operation
+from api.throttles import throttle_store_state
 from config.health import check_database
 from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
@@ -26,6 +27,8 @@ HTML_PREFIXES = ("/admin/", "/static/")
 
 READINESS_DESCRIPTION = (
     "200 when the database holds every migration of the code and rules are registered. "
+    "`throttle_store` says whether the store of the throttles' counts answers a read: "
+    "`unavailable` keeps the 200, as requests then pass uncounted (the throttles fail open). "
     "503 in the error shape while the service shuts down (`shutting_down`), when the "
     "database is missing, unusable or holds no schema (`database_unavailable`), or when "
     "migrations are pending (`migrations_pending`)."
@@ -87,13 +90,17 @@ class HealthReadyView(SiteView):
 
         Raises a 503 while the service shuts down, when the database is
         missing, unusable or behind the code, or when no rule is registered.
+        A throttle store that fails is reported, not a 503: the throttles
+        then let requests through uncounted.
         """
         if is_shutting_down():
             raise ServerShuttingDownError
         check_database()
         if not RuleRegistry.get_all_rules():
             raise NoRulesRegisteredError
-        return Response({"status": "ok", "database": "ok"})
+        return Response(
+            {"status": "ok", "database": "ok", "throttle_store": throttle_store_state()}
+        )
 
 
 class HealthView(HealthReadyView):

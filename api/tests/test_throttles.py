@@ -1,6 +1,8 @@
 """Limits per caller: each key, user or anonymous address has its own count and rate."""
 
 import logging
+import socket
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -9,13 +11,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from api.throttles import CallerRateThrottle
+from api.throttles import CallerRateThrottle, StoreBreaker
+from config.tests.scrapes import labels
 from config.tests.servers import free_port
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
 
 CHECK = reverse("rules:rule-check")
+RULES = reverse("rules:rule-list")
 QUERY = reverse("rules:rule-query")
 ORDERS = reverse("orders:order-list")
 # 40 s into a minute: a window of a minute ends in 20 s.
@@ -262,20 +266,117 @@ def test_the_documentation_counts_as_anonymous_calls(api_client, settings, clock
     assert statuses == [200, 429]
 
 
-def test_a_redis_that_does_not_answer_counts_nothing_and_refuses_nothing(
-    api_client, order, rates, settings, clock, caplog
-):
-    settings.CACHES = {
+def _store_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the warnings the throttles logged."""
+    return [r.getMessage() for r in caplog.records if r.name == "api.throttles"]
+
+
+def _redis_cache(port: int) -> dict:
+    """Return ``CACHES`` for a Redis on *port*, with timeouts short enough for a test."""
+    options = {"socket_connect_timeout": 0.05, "socket_timeout": 0.05}
+    return {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": options,
         }
     }
+
+
+def test_a_redis_that_refuses_connections_counts_nothing_and_refuses_nothing(
+    api_client, order, rates, settings, clock, caplog, scrape
+):
+    settings.CACHES = _redis_cache(free_port())
+    before = scrape()
 
     with caplog.at_level(logging.WARNING, logger="api.throttles"):
         statuses = [_check(api_client, order) for _ in range(3)]
 
     assert statuses == [200, 200, 200]
-    assert [r.getMessage() for r in caplog.records if r.name == "api.throttles"] == [
-        "throttle cache unavailable"
-    ] * 3
+    # Tried once, then left alone for the breaker's period: every request is counted.
+    assert _store_warnings(caplog) == ["throttle store unavailable"]
+    assert scrape().growth(before, "rule_engine_throttle_store_errors_total") == {
+        labels(store="redis"): 3.0
+    }
+
+
+@pytest.fixture
+def black_hole() -> Iterator[socket.socket]:
+    """Listen on a loopback port that accepts connections and never answers.
+
+    Nothing accepts them while the test runs: the kernel completes each
+    handshake and queues it, so the queue holds every attempt to connect.
+    """
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
+        yield listener
+
+
+def attempts(listener: socket.socket) -> int:
+    """Return how many connections reached *listener* since the last call."""
+    listener.setblocking(False)
+    count = 0
+    while True:
+        try:
+            accepted, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        accepted.close()
+        count += 1
+
+
+def test_a_redis_that_never_answers_is_tried_once_per_breaker_period(
+    api_client, order, rates, settings, clock, black_hole, monkeypatch, caplog
+):
+    settings.CACHES = _redis_cache(black_hole.getsockname()[1])
+    breaker_clock = Clock()
+    monkeypatch.setattr(StoreBreaker, "clock", breaker_clock)
+
+    with caplog.at_level(logging.WARNING, logger="api.throttles"):
+        first = [_check(api_client, order) for _ in range(5)]
+        tried_first = attempts(black_hole)
+        breaker_clock.now += StoreBreaker.seconds
+        again = [_check(api_client, order) for _ in range(5)]
+        tried_again = attempts(black_hole)
+
+    # Before the breaker, every request waited for its own timeout: five attempts each time.
+    assert first == again == [200] * 5
+    assert (tried_first, tried_again) == (1, 1)
+    assert _store_warnings(caplog) == ["throttle store unavailable"] * 2
+
+
+def test_without_its_cache_table_the_database_store_lets_requests_through(
+    api_client, order, rates, clock, caplog, scrape
+):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE django_cache RENAME TO django_cache_away")
+    before = scrape()
+
+    with caplog.at_level(logging.WARNING, logger="api.throttles"):
+        checks = [_check(api_client, order) for _ in range(3)]
+        rules = api_client.get(RULES)
+
+    # Counted, the third check would have been a 429; a store that fails refuses nothing.
+    assert checks == [200, 200, 200]
+    assert rules.status_code == 200
+    assert _store_warnings(caplog) == ["throttle store unavailable"] * 4
+    assert scrape().growth(before, "rule_engine_throttle_store_errors_total") == {
+        labels(store="database"): 4.0
+    }
+
+
+def test_counts_of_many_other_callers_never_remove_a_live_count(make_key, rates, clock, settings):
+    """Django's database cache culls live rows past ``MAX_ENTRIES``; the counts stay."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 10}}}
+    analyst = _keyed(make_key("reports", ["analyze"])[1])
+    body = {"rules": ["min_total_100"], "outcome": "failed"}
+
+    refused = [analyst.post(QUERY, body, format="json").status_code for _ in range(3)]
+    others = {
+        APIClient().get(RULES, REMOTE_ADDR=f"192.0.2.{number}").status_code
+        for number in range(1, 31)
+    }
+    still = [analyst.post(QUERY, body, format="json").status_code for _ in range(5)]
+
+    assert refused == [200, 200, 429]
+    assert others == {200}
+    assert still == [429] * 5

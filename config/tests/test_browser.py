@@ -47,6 +47,14 @@ CHROMIUM_FLAGS = [
     "--window-size=1280,1024",
 ]
 WAIT_SECONDS = 20
+# Run in every page before its own scripts: what the page's Content-Security-Policy
+# refused, as the browser reports it (the console says so as well).
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+    window.cspViolations.push(event.effectiveDirective + " " + event.blockedURI);
+});
+"""
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +69,9 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.set_page_load_timeout(WAIT_SECONDS)
         driver.set_script_timeout(WAIT_SECONDS)
+        driver.execute_cdp_cmd(
+            "Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS}
+        )
         try:
             yield driver
         finally:
@@ -90,6 +101,11 @@ def console_errors(driver: webdriver.Chrome, origin: str) -> list[str]:
             and not entry["message"].startswith(origin)
         )
     ]
+
+
+def csp_violations(driver: webdriver.Chrome) -> list[str]:
+    """Return what the current page's Content-Security-Policy refused so far."""
+    return driver.execute_script("return window.cspViolations;")
 
 
 def operation(driver: webdriver.Chrome, method: str, path: str) -> WebElement:
@@ -135,6 +151,7 @@ def test_swagger_ui_lists_the_operations_of_the_schema(browser, gunicorn_server)
         "Pluggable Rule Engine API"
     )
     assert console_errors(browser, gunicorn_server) == []
+    assert csp_violations(browser) == []
 
 
 def test_swagger_ui_try_it_out_checks_a_seeded_order(browser, gunicorn_server):
@@ -165,6 +182,7 @@ def test_swagger_ui_try_it_out_checks_a_seeded_order(browser, gunicorn_server):
     )
 
     assert status.text.strip() == "200"
+    assert csp_violations(browser) == []
     verdict = json.loads(response_body.text)
     assert verdict["passed"] is False
     assert verdict["details"] == {"min_total_100": False, "divisible_by_5": False}
@@ -183,6 +201,7 @@ def test_redoc_renders_the_api_title(browser, gunicorn_server):
     assert title.is_displayed()
     assert browser.find_elements(By.XPATH, "//*[contains(text(), '/rules/check/')]")
     assert console_errors(browser, gunicorn_server) == []
+    assert csp_violations(browser) == []
 
 
 def test_admin_login_page_is_styled_by_static_files_from_whitenoise(browser, gunicorn_server):
@@ -210,6 +229,25 @@ def test_admin_login_page_is_styled_by_static_files_from_whitenoise(browser, gun
     assert all(sheet["rules"] > 0 for sheet in admin_sheets), sheets
     assert header_background not in ("", "transparent", "rgba(0, 0, 0, 0)")
     assert console_errors(browser, gunicorn_server) == []
+    assert csp_violations(browser) == []
+
+
+def test_the_pages_policy_refuses_a_script_written_into_the_page(browser, gunicorn_server):
+    browser.get(f"{gunicorn_server}/admin/login/")
+    wait(browser).until(ec.presence_of_element_located((By.ID, "login-form")))
+
+    ran = browser.execute_script(
+        """
+        const script = document.createElement("script");
+        script.textContent = "window.injected = true;";
+        document.head.appendChild(script);
+        return window.injected === true;
+        """
+    )
+
+    assert ran is False
+    assert csp_violations(browser) == ["script-src-elem inline"]
+    console_errors(browser, gunicorn_server)
 
 
 ADMIN_PASSWORD = "preview-admin-password-1234"
@@ -261,6 +299,7 @@ def test_admin_previews_a_rule_set_change_before_saving(browser, gunicorn_site, 
     assert "Would newly pass: 0 []" in result.text
     assert "Recorded decisions of the last 7 days: 0" in backtest.text
     assert "Pass → fail: 0 []" in backtest.text
+    assert csp_violations(browser) == []
     ruleset = http_request(f"{gunicorn_server}/rulesets/checkout/").json()
     assert ruleset["items"][0]["name"] == "min_total_100"
 
@@ -318,6 +357,7 @@ def test_admin_restores_an_older_rule_set_version(
     assert versions[0]["items"] == versions[2]["items"]
     assert versions[0]["items"] != versions[1]["items"]
     assert console_errors(browser, gunicorn_server) == []
+    assert csp_violations(browser) == []
 
 
 GLANCE_PASSWORD = "glance-viewer-password-1234"
@@ -369,3 +409,4 @@ def test_admin_shows_the_rules_at_a_glance_as_a_chart(
     assert top[0].text.split() == ["min_total_100", "2", "1"]
     assert (tmp_path / "rules-at-a-glance.png").stat().st_size > 0
     assert console_errors(browser, gunicorn_server) == []
+    assert csp_violations(browser) == []

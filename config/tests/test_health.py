@@ -1,15 +1,17 @@
 """Health checks for orchestrators: liveness, readiness, and a database that breaks."""
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
-from config.tests.servers import http_request
+from config.tests.servers import http_request, start_gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +20,7 @@ UNAVAILABLE = {
     "code": "database_unavailable",
     "detail": "The database is not available. Try again shortly.",
 }
-READY = {"status": "ok", "database": "ok"}
+READY = {"status": "ok", "database": "ok", "throttle_store": "ok"}
 CHECK = {"order_id": 1, "rules": ["min_total_100"]}
 
 
@@ -43,7 +45,18 @@ def test_readiness_is_ok_when_the_database_answers_and_rules_are_registered(clie
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == READY
+
+
+def test_readiness_reports_a_throttle_store_that_fails_and_stays_ready(client):
+    """Throttling fails open without its store, so the service still takes traffic."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE django_cache RENAME TO django_cache_away")
+
+    response = client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "throttle_store": "unavailable"}
 
 
 @pytest.mark.parametrize("path", ["/health/", "/health/live", "/health/ready"])
@@ -84,7 +97,7 @@ def test_a_missing_database_file_is_a_503_and_recovery_needs_no_restart(
     # Each answered (within the client's 10 s guard against a hang), none a 500.
     assert [(status, body) for status, body, _ in answers] == [(503, UNAVAILABLE)] * 3
     assert live[:2] == (200, {"status": "ok"})
-    assert call(f"{server.url}/health/ready")[:2] == (200, {"status": "ok", "database": "ok"})
+    assert call(f"{server.url}/health/ready")[:2] == (200, READY)
     status, body, _ = call(f"{server.url}/rules/check/", check)
     assert (status, body["passed"]) == (200, True)
 
@@ -183,6 +196,44 @@ def test_a_corrupt_table_is_503_database_unavailable_logged_with_its_cause(
     ]
 
 
+# gunicorn as root, but without the capability that lets root write whatever the
+# file's mode: a file without write permission is then read-only to it, as to any user.
+WITHOUT_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.server
+def test_a_read_only_database_file_is_503_until_writable_again_with_no_restart(
+    gunicorn_site, tmp_path
+):
+    """A SQLite connection opened on a read-only file stays read-only: it must not be kept."""
+    site, env = gunicorn_site
+    database = tmp_path / "db.sqlite3"
+    copy_database(site / "db.sqlite3", database)
+    rates = {name: "1000/min" for name in ("THROTTLE_CHECK", "THROTTLE_ANONYMOUS")}
+    env = {**env, **rates, "DATABASE_URL": f"sqlite:///{database}", "WEB_CONCURRENCY": "1"}
+    prefix = WITHOUT_OVERRIDE if os.geteuid() == 0 else []
+
+    database.chmod(0o444)
+    # One worker, whose kept connection (CONN_MAX_AGE) opens on the read-only file.
+    with start_gunicorn(env, tmp_path / "gunicorn.log", prefix) as server:
+        read_only = [
+            call(f"{server.url}/rules/check/", CHECK)[:2],
+            call(f"{server.url}/orders/")[0],
+            call(f"{server.url}/rules/")[0],
+            call(f"{server.url}/health/ready")[:2],
+        ]
+        # SQLite made its -wal and -shm files read-only like the database: all three.
+        for path in tmp_path.glob("db.sqlite3*"):
+            path.chmod(0o644)
+        writable = [call(f"{server.url}/rules/check/", CHECK)[:2] for _ in range(2)]
+        log = server.log()
+
+    # Reads pass (throttling fails open); the check, which records its decision, cannot.
+    assert read_only == [(503, UNAVAILABLE), 200, 200, (200, READY)]
+    assert [(status, body["passed"]) for status, body in writable] == [(200, True)] * 2
+    assert '"Internal Server Error' not in log
+
+
 @pytest.mark.parametrize("path", ["/health/", "/health/ready"])
 def test_readiness_answers_migrations_pending_while_a_migration_is_not_applied(client, path):
     MigrationRecorder.Migration.objects.filter(app="orders").order_by("-name")[:1].get().delete()
@@ -205,10 +256,14 @@ def test_readiness_accepts_migrations_the_code_does_not_know(client):
     assert (response.status_code, response.json()) == (200, READY)
 
 
-def test_readiness_checks_the_schema_with_two_small_queries(client, django_assert_num_queries):
+# Outside a test's transaction, as in production: no savepoint around the store's read.
+@pytest.mark.django_db(transaction=True)
+def test_readiness_checks_the_schema_and_the_throttle_store_with_three_small_queries(
+    client, django_assert_num_queries
+):
     client.get("/health/ready")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         response = client.get("/health/ready")
 
-    assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
+    assert (response.status_code, response.json()) == (200, READY)

@@ -30,6 +30,7 @@ OUR_FAMILIES = {
     "rule_engine_checks": {"outcome", "source"},
     "rule_engine_rule_results": {"rule", "outcome"},
     "rule_engine_throttled_requests": {"scope"},
+    "rule_engine_throttle_store_errors": {"store"},
     "rule_engine_budget_refusals": {"kind"},
     "rule_engine_database_unavailable_responses": set(),
     "rule_engine_report_rows": set(),

@@ -162,7 +162,7 @@ def test_a_database_outage_is_a_503_and_the_service_recovers_without_restart(
     assert call(f"{server.url}/health/ready")[:3] == (
         200,
         "application/json",
-        {"status": "ok", "database": "ok"},
+        {"status": "ok", "database": "ok", "throttle_store": "ok"},
     )
     status, _, body, _ = call(f"{server.url}/rules/check/", check)
     assert (status, body["passed"]) == (200, True)

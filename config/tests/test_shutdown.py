@@ -3,7 +3,9 @@
 Nothing is lost either: every check answered 200 has its decision stored.
 """
 
+import hashlib
 import http.client
+import inspect
 import itertools
 import json
 import signal
@@ -17,6 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from gunicorn.workers.sync import SyncWorker
+
+from config.tests.servers import http_request
 
 pytestmark = pytest.mark.server
 
@@ -192,3 +197,25 @@ def test_an_idle_server_stops_at_once_on_sigterm(gunicorn_factory):
 
     # Far below the drain period: with nothing queued there is nothing to wait for.
     assert server.process.wait(RUN_SECONDS) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/health/", 200), ("/admin/login/", 200), ("/no/such/path", 404), ("/rules/check/", 405)],
+)
+def test_gunicorn_does_not_name_itself(gunicorn_server, path, status):
+    reply = http_request(f"{gunicorn_server}{path}")
+
+    assert reply.status == status
+    assert reply.headers.get_all("Server") is None
+
+
+# The source of gunicorn 27.0.1's SyncWorker.handle_request, which DrainingSyncWorker restates.
+RESTATED_HANDLE_REQUEST = "c706b9604ab86dd826389ae6261fcc7732732a80d28c0e3ef6e8bb1f564d709f"
+
+
+def test_the_restated_request_handling_is_gunicorns_own():
+    """A gunicorn upgrade that changes it fails here: restate it again, then update the hash."""
+    source = inspect.getsource(SyncWorker.handle_request)
+
+    assert hashlib.sha256(source.encode()).hexdigest() == RESTATED_HANDLE_REQUEST

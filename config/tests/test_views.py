@@ -17,7 +17,7 @@ def test_health_is_ok_when_the_database_answers(client):
     response = client.get("/health/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "throttle_store": "ok"}
 
 
 UNREACHABLE_DB_SCRIPT = """
