@@ -12,6 +12,7 @@ from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
 
+CHECK = reverse("rules:rule-check")
 BATCH = reverse("rules:rule-check-batch")
 REPORT = reverse("rules:rule-report")
 TWO_RULES = ["min_total_100", "min_items_2"]
@@ -110,3 +111,31 @@ def test_a_csv_report_past_its_time_ends_with_a_comment_line(analyst, orders, se
     assert lines[-1] == (
         f"# error: Report cut short; code: report_timeout; request_id: {response['X-Request-ID']}"
     )
+
+
+def test_a_key_of_64_characters_is_taken(api_client, orders):
+    key = "k" * 64
+
+    response = api_client.post(
+        CHECK,
+        {"order_id": orders[0].pk, "rules": [{"name": "min_items_2", "as": key}]},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["details"] == {key: True}
+
+
+def test_a_key_over_64_characters_is_a_400_naming_the_field(api_client, orders):
+    response = api_client.post(
+        CHECK,
+        {"order_id": orders[0].pk, "rules": [{"name": "min_items_2", "as": "k" * 65}]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"rules": {"0": {"as": ["Ensure this field has no more than 64 characters."]}}},
+    }
