@@ -76,6 +76,11 @@ def caller_may(request: Request, scope: str) -> bool:
     return bool(request.user.is_staff)
 
 
+def is_anonymous(request: Request) -> bool:
+    """Return whether *request* came with neither an API key nor a signed-in user."""
+    return not isinstance(request.auth, VerifiedKey) and not request.user.is_authenticated
+
+
 def may_see_inactive_sets(request: Request) -> bool:
     """Return whether the caller sees inactive rule sets: staff and ``analyze`` keys do."""
     return caller_may(request, Scope.ANALYZE)

@@ -231,6 +231,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 
 # Budgets (rules/budgets.py): what one request may cost. A cell is one rule on one order.
 BATCH_MAX_CELLS = env_int("BATCH_MAX_CELLS", 100_000)
+# Callers with neither a key nor a session (ALLOW_ANONYMOUS_CHECKS) get far smaller
+# batches: a checkout checks one cart at a time, and a back office that checks
+# thousands of orders at once is a client system with a key.
+BATCH_ANONYMOUS_MAX_CELLS = env_int("BATCH_ANONYMOUS_MAX_CELLS", 1_000)
 REPORT_MAX_CELLS = env_int("REPORT_MAX_CELLS", 50_000_000)
 REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
 # PostgreSQL statement timeouts: queries over stored orders, and every other

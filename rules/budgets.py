@@ -42,7 +42,7 @@ class BudgetError(ServiceError):
 
 
 class BatchTooLargeError(BudgetError):
-    """A batch asks for more orders x rules than ``BATCH_MAX_CELLS``."""
+    """A batch asks for more orders x rules than its caller's budget."""
 
     code = "batch_too_large"
     title = "Batch too large"
@@ -55,11 +55,18 @@ class ReportTooLargeError(BudgetError):
     title = "Report too large"
 
 
-def check_batch_budget(orders: int, rules: int) -> None:
-    """Raise ``BatchTooLargeError`` if *orders* x *rules* is over ``BATCH_MAX_CELLS``."""
-    limit = settings.BATCH_MAX_CELLS
+def check_batch_budget(orders: int, rules: int, *, anonymous: bool) -> None:
+    """Raise ``BatchTooLargeError`` if *orders* x *rules* is over the caller's budget.
+
+    That is ``BATCH_MAX_CELLS``, and for an *anonymous* caller the smaller
+    of it and ``BATCH_ANONYMOUS_MAX_CELLS``.
+    """
+    budgets = [("BATCH_MAX_CELLS", settings.BATCH_MAX_CELLS)]
+    if anonymous:
+        budgets.append(("BATCH_ANONYMOUS_MAX_CELLS", settings.BATCH_ANONYMOUS_MAX_CELLS))
+    setting, limit = min(budgets, key=lambda budget: budget[1])
     if orders * rules > limit:
-        raise BatchTooLargeError(orders * rules, limit, "BATCH_MAX_CELLS")
+        raise BatchTooLargeError(orders * rules, limit, setting)
 
 
 def check_report_budget(orders: int, rules: int) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from decisions.models import Decision
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,56 @@ def test_a_batch_over_its_budget_is_refused_with_the_limit(api_client, orders, s
             "limit": 9,
         },
     }
+
+
+def test_an_anonymous_batch_has_a_smaller_budget_and_is_refused_with_its_setting(
+    api_client, orders, settings
+):
+    settings.BATCH_ANONYMOUS_MAX_CELLS = 9
+
+    response = api_client.post(
+        BATCH, {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "Batch too large",
+        "code": "batch_too_large",
+        "detail": {
+            "message": "10 orders x rules asked for; at most 9 are allowed "
+            "(BATCH_ANONYMOUS_MAX_CELLS). Ask for fewer orders or rules, or narrow the filters.",
+            "cells": 10,
+            "limit": 9,
+        },
+    }
+    assert not Decision.objects.exists()
+
+
+def test_a_batch_with_a_key_has_the_larger_budget(api_client, make_key, orders, settings):
+    settings.BATCH_ANONYMOUS_MAX_CELLS = 9
+    _, key = make_key("checkout", ["check"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    response = api_client.post(
+        BATCH, {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["summary"]["passed"] == 5
+
+
+def test_an_anonymous_budget_above_the_batch_budget_does_not_raise_it(
+    api_client, orders, settings
+):
+    settings.BATCH_MAX_CELLS = 9
+    settings.BATCH_ANONYMOUS_MAX_CELLS = 1000
+
+    response = api_client.post(
+        BATCH, {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["detail"]["limit"] == 9
 
 
 def test_a_report_over_its_budget_is_refused_before_anything_streams(analyst, orders, settings):
