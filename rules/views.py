@@ -31,7 +31,12 @@ from decisions.views import DECISION_ID
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
-from rules.budgets import check_batch_budget
+from rules.budgets import (
+    BatchTooLargeError,
+    CheckTooLargeError,
+    check_batch_answer,
+    check_batch_budget,
+)
 from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
 from rules.recording import decision_replay, record_checks
@@ -140,7 +145,8 @@ class RuleCheckView(RuleBodyView):
         Unknown rule names are a 400 that lists the available rules. A 200
         means the decision is stored: `decision_id` (and the `X-Decision-ID`
         header) names it, null (and no header) when `DECISION_LOG` leaves it
-        out.
+        out. A decision over `DECISION_LOG_MAX_BYTES` is a 413
+        `request_too_large`, and nothing is stored.
         """
         data, check, ruleset = self.resolve_body(request)
         if "order" in data:
@@ -155,6 +161,7 @@ class RuleCheckView(RuleBodyView):
             rules=data.get("rules"),
             fail_fast=data["fail_fast"],
             checked=[(order, result)],
+            refusal=CheckTooLargeError,
         )
         logger.info(
             "rules checked",
@@ -192,6 +199,10 @@ class RuleBatchCheckView(RuleBodyView):
         no stored order are listed in `summary.missing`, not an error. Each
         entry's decision is stored, all in one statement, before the answer:
         its `decision_id`, null when `DECISION_LOG` leaves it out.
+        A 413 `batch_too_large`, with nothing stored, when orders x rules is
+        over `BATCH_MAX_CELLS` (`BATCH_ANONYMOUS_MAX_CELLS` without a key or
+        a session), the answer over `BATCH_MAX_BYTES` or the decisions over
+        `DECISION_LOG_MAX_BYTES`.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
@@ -206,6 +217,23 @@ class RuleBatchCheckView(RuleBodyView):
             for order_id in data["order_ids"]
             if order_id in orders
         ]
+        passed = sum(result.passed for _, result in checked)
+        summary = {
+            "total": len(data["order_ids"]),
+            "passed": passed,
+            "failed": len(checked) - passed,
+            "errors": sum(bool(result.errors) for _, result in checked),
+            "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
+        }
+        results = [
+            {"decision_id": None, "order_id": order.pk, "result": result}
+            for order, result in checked
+        ]
+        answer = {"ruleset": ruleset, "results": results, "summary": summary}
+        # The answer is made, and measured, before any decision is written; its
+        # decision ids are filled in once they are.
+        body = RuleBatchCheckResponseSerializer(answer).data
+        check_batch_answer(body, pending_ids=len(checked))
         decision_ids = record_checks(
             request,
             check=check,
@@ -213,26 +241,16 @@ class RuleBatchCheckView(RuleBodyView):
             rules=data.get("rules"),
             fail_fast=data["fail_fast"],
             checked=checked,
+            refusal=BatchTooLargeError,
         )
-        results = [
-            {"decision_id": decision_id, "order_id": order.pk, "result": result}
-            for (order, result), decision_id in zip(checked, decision_ids, strict=True)
-        ]
+        for entry, decision_id in zip(body["results"], decision_ids, strict=True):
+            entry["decision_id"] = decision_id
         for _, result in checked:
             _count(result, ruleset)
-        passed = sum(entry["result"].passed for entry in results)
-        summary = {
-            "total": len(data["order_ids"]),
-            "passed": passed,
-            "failed": len(results) - passed,
-            "errors": sum(bool(entry["result"].errors) for entry in results),
-            "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
-        }
         logger.info(
             "rules checked in batch", extra={k: v for k, v in summary.items() if k != "missing"}
         )
-        answer = {"ruleset": ruleset, "results": results, "summary": summary}
-        return Response(RuleBatchCheckResponseSerializer(answer).data)
+        return Response(body)
 
 
 class RuleSetListView(APIView):

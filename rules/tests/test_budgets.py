@@ -190,3 +190,104 @@ def test_a_key_over_64_characters_is_a_400_naming_the_field(api_client, orders):
         "code": "invalid_request",
         "detail": {"rules": {"0": {"as": ["Ensure this field has no more than 64 characters."]}}},
     }
+
+
+# Every built-in rule, with its parameters.
+BUILT_IN_RULES = [
+    {"name": "total_greater_than", "params": {"amount": "100.00"}},
+    {"name": "total_at_most", "params": {"amount": "5000.00"}},
+    {"name": "min_items", "params": {"count": 2}},
+    {"name": "max_items", "params": {"count": 50}},
+    {"name": "total_divisible_by", "params": {"divisor": "5.00"}},
+    "is_weekend_order",
+    "min_total_100",
+    "min_items_2",
+    "divisible_by_5",
+]
+
+
+def _bytes_refusal(code: str, title: str, asked: int, limit: int, setting: str) -> dict:
+    """Return the 413 body of a byte budget."""
+    return {
+        "error": title,
+        "code": code,
+        "detail": {
+            "message": f"{asked:,} bytes asked for; at most {limit:,} are allowed ({setting}). "
+            "Ask for fewer orders or rules, or narrow the filters.",
+            "bytes": asked,
+            "limit": limit,
+        },
+    }
+
+
+def test_a_keyed_batch_of_1000_orders_with_every_built_in_rule_is_within_the_defaults(
+    api_client, make_key
+):
+    ids = [order.pk for order in OrderFactory.create_batch(1000)]
+    _, key = make_key("checkout", ["check"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    response = api_client.post(BATCH, {"order_ids": ids, "rules": BUILT_IN_RULES}, format="json")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1000
+    assert Decision.objects.count() == 1000
+
+
+def test_a_batch_answer_is_measured_before_anything_is_written(api_client, orders, settings):
+    body = {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}
+    settings.DECISION_LOG = "off"
+    unrecorded = api_client.post(BATCH, body, format="json")
+    # Each decision id, null until written, is counted at its 19 digits at most.
+    size = len(unrecorded.content) + 15 * len(orders)
+    settings.DECISION_LOG = "all"
+    settings.BATCH_MAX_BYTES = size - 1
+
+    refused = api_client.post(BATCH, body, format="json")
+
+    assert refused.status_code == 413
+    assert refused.json() == _bytes_refusal(
+        "batch_too_large", "Batch too large", size, size - 1, "BATCH_MAX_BYTES"
+    )
+    assert not Decision.objects.exists()
+    settings.BATCH_MAX_BYTES = size
+    assert api_client.post(BATCH, body, format="json").status_code == 200
+
+
+def test_a_batch_whose_decisions_are_over_their_budget_writes_none(api_client, orders, settings):
+    body = {"order_ids": [o.pk for o in orders], "rules": TWO_RULES}
+    settings.DECISION_LOG_MAX_BYTES = 1
+
+    refused = api_client.post(BATCH, body, format="json")
+    size = refused.json()["detail"]["bytes"]
+    settings.DECISION_LOG_MAX_BYTES = size - 1
+    refused_again = api_client.post(BATCH, body, format="json")
+    nothing_written = not Decision.objects.exists()
+    settings.DECISION_LOG_MAX_BYTES = size
+    taken = api_client.post(BATCH, body, format="json")
+
+    assert refused_again.status_code == 413
+    assert refused_again.json() == _bytes_refusal(
+        "batch_too_large", "Batch too large", size, size - 1, "DECISION_LOG_MAX_BYTES"
+    )
+    assert nothing_written
+    assert taken.status_code == 200
+    assert Decision.objects.count() == len(orders)
+
+
+def test_a_check_whose_decision_is_over_its_budget_is_a_413_and_writes_nothing(
+    api_client, orders, settings
+):
+    settings.DECISION_LOG_MAX_BYTES = 100
+
+    response = api_client.post(
+        CHECK, {"order_id": orders[0].pk, "rules": TWO_RULES}, format="json"
+    )
+
+    size = response.json()["detail"]["bytes"]
+    assert size > 100
+    assert response.status_code == 413
+    assert response.json() == _bytes_refusal(
+        "request_too_large", "Request Entity Too Large", size, 100, "DECISION_LOG_MAX_BYTES"
+    )
+    assert not Decision.objects.exists()
