@@ -243,6 +243,10 @@ BATCH_ANONYMOUS_MAX_CELLS = env_int("BATCH_ANONYMOUS_MAX_CELLS", 1_000)
 BATCH_MAX_BYTES = env_int("BATCH_MAX_BYTES", 64 * 1024 * 1024)
 DECISION_LOG_MAX_BYTES = env_int("DECISION_LOG_MAX_BYTES", 64 * 1024 * 1024)
 REPORT_MAX_CELLS = env_int("REPORT_MAX_CELLS", 50_000_000)
+# A report's row is an id and a boolean per rule: a million orders x 50 rules take
+# 316 MB. Within REPORT_MAX_CELLS only a report of three rules or fewer over more
+# than 15 million orders is longer: an export for the database's own tools.
+REPORT_MAX_BYTES = env_int("REPORT_MAX_BYTES", 512 * 1024 * 1024)
 REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
 # PostgreSQL statement timeouts: queries over stored orders, and every other
 # statement of the served processes (set on their connections in config/wsgi.py).

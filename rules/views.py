@@ -36,6 +36,7 @@ from rules.budgets import (
     CheckTooLargeError,
     check_batch_answer,
     check_batch_budget,
+    check_report_bytes,
 )
 from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
@@ -409,8 +410,9 @@ class RuleReportView(RuleBodyView):
         "rules_report",
         {
             200: openapi.Response(
-                "One row per order: JSON lines (`application/x-ndjson`) by default, CSV "
-                "(`text/csv`) with `Accept: text/csv`.",
+                "The columns, then one row per order: JSON lines (`application/x-ndjson`: "
+                "a `columns` record, then an array per order) by default, CSV (`text/csv`) "
+                "with `Accept: text/csv`.",
                 schema=openapi.Schema(type="string"),
             )
         },
@@ -423,31 +425,46 @@ class RuleReportView(RuleBodyView):
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
 
-        One row per order: `order_id`, one boolean column per rule key,
-        `passed`. JSON lines by default, CSV with `Accept: text/csv`.
-        Computed by one annotated SQL query when every rule has a database
-        form (header `X-Evaluated-In`), streamed in constant memory.
-        An error is answered before any row, as `application/json` in the
-        error body, whatever `Accept` asks for. Needs a key with the
-        `analyze` scope, or a staff admin session.
+        The columns are named once, first: `order_id`, one boolean column
+        per rule key, `passed`. JSON lines by default: a header record
+        `{"columns": ["order_id", "min_total_100", "passed"]}`, then an
+        array per order, `[17,true,true]`; CSV with `Accept: text/csv`: a
+        header row, then a row per order. Computed by one annotated SQL
+        query when every rule has a database form (header
+        `X-Evaluated-In`), streamed in constant memory. An error is answered
+        before any row, as `application/json` in the error body, whatever
+        `Accept` asks for: a 413 `report_too_large` when orders x rules is
+        over `REPORT_MAX_CELLS`, or the report could be longer than
+        `REPORT_MAX_BYTES`. A report cut short while it streams (past
+        `REPORT_MAX_SECONDS` or `REPORT_MAX_BYTES`, or a database failure)
+        ends with an error record: `{"error", "code", "request_id"}`, or in
+        CSV a line starting with `#`. Needs a key with the `analyze` scope,
+        or a staff admin session.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, _ = self.resolve_body(request)
-        rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
+        rows = queries.report_rows(check, data["filters"].qs)
         content_type = (
             reports.CSV if "text/csv" in request.headers.get("Accept", "") else reports.JSON_LINES
         )
+        header = ["order_id", *(bound.key for bound in check.rules), "passed"]
+        check_report_bytes(
+            reports.largest_size(
+                header, content_type=content_type, rows=rows.count, last_id=rows.last_id
+            )
+        )
         body = reports.report_lines(
-            ["order_id", *(bound.key for bound in check.rules), "passed"],
-            rows,
+            header,
+            rows.batches,
             content_type=content_type,
             seconds=settings.REPORT_MAX_SECONDS,
+            max_bytes=settings.REPORT_MAX_BYTES,
             request_id=current_request_id(),
         )
         response = StreamingHttpResponse(body, content_type=content_type)
-        response["X-Evaluated-In"] = evaluated_in
+        response["X-Evaluated-In"] = rows.evaluated_in
         return response
 
 

@@ -132,7 +132,7 @@ def test_a_reports_budget_counts_only_the_orders_its_filters_select(analyst, ord
 
     assert everything.status_code == 413
     assert narrowed.status_code == 200
-    assert [json.loads(line)["order_id"] for line in _lines(narrowed)] == [big.pk]
+    assert [json.loads(line) for line in _lines(narrowed)][1:] == [[big.pk, True, True, True]]
 
 
 def test_a_report_past_its_time_ends_with_an_error_record(analyst, orders, settings):
@@ -142,7 +142,8 @@ def test_a_report_past_its_time_ends_with_an_error_record(analyst, orders, setti
 
     lines = [json.loads(line) for line in _lines(response)]
     assert response.status_code == 200
-    assert [line["order_id"] for line in lines[:-1]] == [o.pk for o in orders]
+    assert lines[0] == {"columns": ["order_id", *TWO_RULES, "passed"]}
+    assert [line[0] for line in lines[1:-1]] == [o.pk for o in orders]
     assert lines[-1] == {
         "error": "Report cut short",
         "code": "report_timeout",
@@ -291,3 +292,54 @@ def test_a_check_whose_decision_is_over_its_budget_is_a_413_and_writes_nothing(
         "request_too_large", "Request Entity Too Large", size, 100, "DECISION_LOG_MAX_BYTES"
     )
     assert not Decision.objects.exists()
+
+
+def _longest_report(orders: list, content_type: str) -> int:
+    """Return the bytes of a report of TWO_RULES over *orders*, each row at its longest."""
+    columns = ["order_id", *TWO_RULES, "passed"]
+    last = max(order.pk for order in orders)
+    if content_type == "text/csv":
+        return len(",".join(columns) + "\n") + len(orders) * len(f"{last},false,false,false\n")
+    header = json.dumps({"columns": columns}) + "\n"
+    return len(header) + len(orders) * len(f"[{last},false,false,false]\n")
+
+
+@pytest.mark.parametrize("accept", ["application/x-ndjson", "text/csv"])
+def test_a_report_that_could_be_longer_than_its_byte_budget_is_refused_up_front(
+    analyst, orders, settings, accept
+):
+    size = _longest_report(orders, accept)
+    settings.REPORT_MAX_BYTES = size - 1
+
+    refused = analyst.post(REPORT, {"rules": TWO_RULES}, format="json", HTTP_ACCEPT=accept)
+    settings.REPORT_MAX_BYTES = size
+    taken = analyst.post(REPORT, {"rules": TWO_RULES}, format="json", HTTP_ACCEPT=accept)
+
+    assert refused.status_code == 413
+    assert refused["Content-Type"] == "application/json"
+    assert refused.json() == _bytes_refusal(
+        "report_too_large", "Report too large", size, size - 1, "REPORT_MAX_BYTES"
+    )
+    assert taken.status_code == 200
+    assert len(_lines(taken)) == 1 + len(orders)
+
+
+def test_a_report_that_grows_past_its_byte_budget_as_it_streams_ends_with_an_error_record(
+    analyst, orders, settings
+):
+    settings.REPORT_MAX_BYTES = _longest_report(orders, "application/x-ndjson")
+    response = analyst.post(REPORT, {"rules": TWO_RULES}, format="json")
+    # Orders stored after the report was measured, before its rows are read.
+    OrderFactory.create_batch(5, total=Decimal("150.00"), items_count=3)
+
+    lines = [json.loads(line) for line in _lines(response)]
+
+    assert response.status_code == 200
+    assert lines == [
+        {"columns": ["order_id", *TWO_RULES, "passed"]},
+        {
+            "error": "Report too large",
+            "code": "report_too_large",
+            "request_id": response["X-Request-ID"],
+        },
+    ]
