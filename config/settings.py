@@ -264,6 +264,12 @@ DECISION_LOG_RETENTION_DAYS = env_int("DECISION_LOG_RETENTION_DAYS", 90)
 if DECISION_LOG_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DECISION_LOG_RETENTION_DAYS must be at least 1")
 
+# Readiness (config/health.py) answers 503 disk_low when the SQLite file's volume has
+# less free space than this: room for a few requests at DECISION_LOG_MAX_BYTES, with
+# their journal, while the load balancer takes the replica out. (PostgreSQL's volume
+# is the database server's: not checked.)
+DISK_FREE_MIN_BYTES = env_int("DISK_FREE_MIN_BYTES", 256 * 1024 * 1024)
+
 # Metrics (api/metrics.py, config/metrics.py): GET /metrics in Prometheus's text format,
 # for callers from these addresses or networks, or sending `Authorization: Bearer <token>`.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
