@@ -238,7 +238,7 @@ BATCH_ANONYMOUS_MAX_CELLS = env_int("BATCH_ANONYMOUS_MAX_CELLS", 1_000)
 # Bytes, measured before anything is answered or written: a batch's answer, and the
 # JSON that a request's decisions put on the record (DECISION_LOG_MAX_BYTES, a single
 # check's too). The largest batch a key may ask for, 1,000 orders x 100 built-in rules
-# with 64-character keys, answers 32 MB and records 49 MB: both fit, and what only
+# with 64-character keys, answers 34 MB and records 49 MB: both fit, and what only
 # outsized params, messages or facts could add does not.
 BATCH_MAX_BYTES = env_int("BATCH_MAX_BYTES", 64 * 1024 * 1024)
 DECISION_LOG_MAX_BYTES = env_int("DECISION_LOG_MAX_BYTES", 64 * 1024 * 1024)
