@@ -3,10 +3,10 @@
 A *cell* is one rule on one order. Each budget has a setting; a request over
 it is refused with 413 before any work is done, or, for what only the work
 can tell (a batch's answer and decisions in bytes), before anything is
-answered or written. On PostgreSQL every statement
-of the served processes runs under ``CHECK_STATEMENT_TIMEOUT_MS`` (set on each
-connection, see ``config/wsgi.py``); queries over stored orders run under the
-longer ``ANALYZE_STATEMENT_TIMEOUT_MS``.
+answered or written. On PostgreSQL every statement of the served processes
+runs under ``CHECK_STATEMENT_TIMEOUT_MS`` (set on each connection, see
+``config/wsgi.py``); queries over stored orders run under the longer
+``ANALYZE_STATEMENT_TIMEOUT_MS``.
 """
 
 from collections.abc import Iterator
