@@ -64,6 +64,11 @@ def _holds(user: AbstractUser | AnonymousUser, permission: str) -> bool:
     )
 
 
+def is_anonymous(request: Request) -> bool:
+    """Return whether *request* came with neither an API key nor a signed-in user."""
+    return not isinstance(request.auth, VerifiedKey) and not request.user.is_authenticated
+
+
 class ScopePermission(BasePermission):
     """Let a caller use a view of its scope (see the module's docstring).
 

@@ -22,7 +22,10 @@ _WHEN = {
     ),
     404: "No such resource.",
     405: "The method is not allowed on this path.",
-    413: "The request body is too large.",
+    413: (
+        "The request body is too large, or what it asks for is over a budget (`detail` "
+        "names the setting)."
+    ),
     415: "The request body is not JSON.",
     429: (
         "Too many requests from this caller, or too many wrong credentials from its address; "

@@ -1,10 +1,13 @@
-"""Readiness of the database: it is there, and it holds the schema the code expects."""
+"""Readiness of the database: it is there, it holds the schema the code expects, it has room."""
 
 import functools
 import logging
+import shutil
 from http import HTTPStatus
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
@@ -24,6 +27,17 @@ class MigrationsPendingError(APIException):
     default_code = "migrations_pending"
 
 
+class DiskLowError(APIException):
+    """The database's volume has less free space than ``DISK_FREE_MIN_BYTES``."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_detail = (
+        "The database's volume is nearly full (under DISK_FREE_MIN_BYTES free): "
+        "free space or grow the volume."
+    )
+    default_code = "disk_low"
+
+
 @functools.cache
 def _code_migrations() -> frozenset[tuple[str, str]]:
     """Return every migration the code holds, as ``(app, name)``; read once per process."""
@@ -41,7 +55,7 @@ def check_database() -> None:
     one migrates. It never creates a SQLite file, and costs two small
     queries: the tables, and the migrations recorded.
     """
-    if _sqlite_file_missing():
+    if sqlite_file_missing():
         logger.warning("database unavailable", extra={"cause": "the SQLite file is missing"})
         raise DatabaseUnavailableError
     recorder = MigrationRecorder(connection)
@@ -58,7 +72,36 @@ def check_database() -> None:
         raise MigrationsPendingError
 
 
-def _sqlite_file_missing() -> bool:
+def check_disk() -> None:
+    """Raise ``DiskLowError`` when the SQLite file's volume is short of free space.
+
+    Short is under ``DISK_FREE_MIN_BYTES``, free to an unprivileged process.
+    Writes would soon fail (503 ``database_unavailable``); a replica that
+    says so is taken out of the load balancer first. On PostgreSQL the
+    volume is the database server's, not ours to see: nothing is checked.
+    """
+    folder = database_folder()
+    if folder is None:
+        return
+    free, floor = shutil.disk_usage(folder).free, settings.DISK_FREE_MIN_BYTES
+    if free < floor:
+        logger.warning("disk low", extra={"free_bytes": free, "min_bytes": floor})
+        raise DiskLowError
+
+
+def database_folder() -> Path | None:
+    """Return the folder of the SQLite database file, or ``None``.
+
+    ``None`` for PostgreSQL, whose files are the server's, and for a SQLite
+    database in memory.
+    """
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return None
+    name = str(connection.settings_dict["NAME"])
+    return Path(urlsplit(name).path if name.startswith("file:") else name).parent
+
+
+def sqlite_file_missing() -> bool:
     """Return whether the database is a SQLite file that is not there.
 
     Checked before the connection is touched: opening a missing SQLite file

@@ -12,21 +12,29 @@ Under gunicorn (``PROMETHEUS_MULTIPROC_DIR``, set by ``gunicorn.conf.py``)
 the answer adds up what every worker counted, workers that have exited
 included, and gives the library's process metrics for the master and each
 live worker, by ``pid``. Outside gunicorn it is the process's own registry.
+Either way the database's gauges are read at the scrape, by the process
+that answers it (``DatabaseCollector``).
 """
 
+import contextlib
 import hmac
 import ipaddress
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from config.health import database_folder, sqlite_file_missing
+from decisions.selectors import decision_log_size
 
 PATH = "/metrics"
 
@@ -90,13 +98,52 @@ def allowed_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
 def exposition(accept: str) -> tuple[bytes, str]:
     """Return every metric of this server and its content type, in the format *accept* asks."""
     encode, content_type = choose_encoder(accept)
-    directory = settings.METRICS_MULTIPROC_DIR
-    if not directory:
-        return encode(REGISTRY), content_type
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
-    registry.register(ServerProcessCollector())
+    directory = settings.METRICS_MULTIPROC_DIR
+    if directory:
+        MultiProcessCollector(registry, path=directory)
+        registry.register(ServerProcessCollector())
+    else:
+        registry.register(REGISTRY)
+    registry.register(DatabaseCollector())
     return encode(registry), content_type
+
+
+class DatabaseCollector:
+    """Gauges of the database's room, read at each scrape: a statfs and one small query.
+
+    The free space of the SQLite file's volume and its floor
+    (``DISK_FREE_MIN_BYTES``, below which readiness answers 503
+    ``disk_low``), and the bytes the decision log takes. A gauge that cannot
+    be read has no sample, only its name: PostgreSQL's volume is the
+    database server's, and a database that does not answer is counted by
+    the answers it fails.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        """Return the three gauges, each with its sample when it can be read."""
+        free = GaugeMetricFamily(
+            "rule_engine_database_volume_free_bytes",
+            "Bytes free on the SQLite database file's volume (none on PostgreSQL).",
+        )
+        floor = GaugeMetricFamily(
+            "rule_engine_database_volume_free_min_bytes",
+            "DISK_FREE_MIN_BYTES: below it readiness answers 503 disk_low (none on PostgreSQL).",
+        )
+        size = GaugeMetricFamily(
+            "rule_engine_decision_log_bytes",
+            "Bytes the decision log takes: on PostgreSQL its table with indexes and TOAST, "
+            "on SQLite the whole database file.",
+        )
+        folder = database_folder()
+        if folder is not None and folder.is_dir():
+            free.add_metric([], shutil.disk_usage(folder).free)
+            floor.add_metric([], settings.DISK_FREE_MIN_BYTES)
+        # Opening a missing SQLite file would create an empty one.
+        if not sqlite_file_missing():
+            with contextlib.suppress(DatabaseError):
+                size.add_metric([], decision_log_size())
+        return [free, floor, size]
 
 
 class ServerProcessCollector:

@@ -259,7 +259,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 
 # Budgets (rules/budgets.py): what one request may cost. A cell is one rule on one order.
 BATCH_MAX_CELLS = env_int("BATCH_MAX_CELLS", 100_000)
+# Callers with neither a key nor a session (ALLOW_ANONYMOUS_CHECKS) get far smaller
+# batches: a checkout checks one cart at a time, and a back office that checks
+# thousands of orders at once is a client system with a key.
+BATCH_ANONYMOUS_MAX_CELLS = env_int("BATCH_ANONYMOUS_MAX_CELLS", 1_000)
+# Bytes, measured before anything is answered or written: a batch's answer, and the
+# JSON that a request's decisions put on the record (DECISION_LOG_MAX_BYTES, a single
+# check's too). The largest batch a key may ask for, 1,000 orders x 100 built-in rules
+# with 64-character keys, answers 34 MB and records 49 MB: both fit, and what only
+# outsized params, messages or facts could add does not.
+BATCH_MAX_BYTES = env_int("BATCH_MAX_BYTES", 64 * 1024 * 1024)
+DECISION_LOG_MAX_BYTES = env_int("DECISION_LOG_MAX_BYTES", 64 * 1024 * 1024)
 REPORT_MAX_CELLS = env_int("REPORT_MAX_CELLS", 50_000_000)
+# A report's row is an id and a boolean per rule: a million orders x 50 rules take
+# 316 MB. Within REPORT_MAX_CELLS only a report of three rules or fewer over more
+# than 15 million orders is longer: an export for the database's own tools.
+REPORT_MAX_BYTES = env_int("REPORT_MAX_BYTES", 512 * 1024 * 1024)
 REPORT_MAX_SECONDS = env_int("REPORT_MAX_SECONDS", 300)
 # PostgreSQL statement timeouts: queries over stored orders, and every other
 # statement of the served processes (set on their connections in config/wsgi.py).
@@ -276,6 +291,12 @@ if DECISION_LOG not in DECISION_LOG_MODES:
 DECISION_LOG_RETENTION_DAYS = env_int("DECISION_LOG_RETENTION_DAYS", 90)
 if DECISION_LOG_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DECISION_LOG_RETENTION_DAYS must be at least 1")
+
+# Readiness (config/health.py) answers 503 disk_low when the SQLite file's volume has
+# less free space than this: room for a few requests at DECISION_LOG_MAX_BYTES, with
+# their journal, while the load balancer takes the replica out. (PostgreSQL's volume
+# is the database server's: not checked.)
+DISK_FREE_MIN_BYTES = env_int("DISK_FREE_MIN_BYTES", 256 * 1024 * 1024)
 
 # Metrics (api/metrics.py, config/metrics.py): GET /metrics in Prometheus's text format,
 # for callers from these addresses or networks, or sending `Authorization: Bearer <token>`.

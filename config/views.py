@@ -16,7 +16,7 @@ from api.errors import error_body
 from api.request_ids import current_request_id
 from api.schema import operation
 from api.throttles import throttle_store_state
-from config.health import check_database
+from config.health import check_database, check_disk
 from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
 from rules.engine import RuleRegistry
@@ -30,8 +30,10 @@ READINESS_DESCRIPTION = (
     "`throttle_store` says whether the store of the throttles' counts answers a read: "
     "`unavailable` keeps the 200, as requests then pass uncounted (the throttles fail open). "
     "503 in the error shape while the service shuts down (`shutting_down`), when the "
-    "database is missing, unusable or holds no schema (`database_unavailable`), or when "
-    "migrations are pending (`migrations_pending`)."
+    "database is missing, unusable or holds no schema (`database_unavailable`), when "
+    "migrations are pending (`migrations_pending`), or when the SQLite database's volume "
+    "has less free space than `DISK_FREE_MIN_BYTES` (`disk_low`; on PostgreSQL the "
+    "volume is the database server's, and is not checked)."
 )
 
 
@@ -82,20 +84,24 @@ class HealthReadyView(SiteView):
         "health_ready",
         {200: HealthSerializer},
         (503,),
-        operation_summary="Readiness: the database holds the schema, rules are registered",
+        operation_summary=(
+            "Readiness: the database holds the schema and has room, rules are registered"
+        ),
         operation_description=READINESS_DESCRIPTION,
     )
     def get(self, request: Request) -> Response:
         """Answer 200 when the database holds the code's schema and rules are registered.
 
         Raises a 503 while the service shuts down, when the database is
-        missing, unusable or behind the code, or when no rule is registered.
-        A throttle store that fails is reported, not a 503: the throttles
-        then let requests through uncounted.
+        missing, unusable or behind the code, when the SQLite file's volume
+        is short of free space, or when no rule is registered. A throttle
+        store that fails is reported, not a 503: the throttles then let
+        requests through uncounted.
         """
         if is_shutting_down():
             raise ServerShuttingDownError
         check_database()
+        check_disk()
         if not RuleRegistry.get_all_rules():
             raise NoRulesRegisteredError
         return Response(

@@ -75,6 +75,20 @@ class DecisionSource:
     rules: list[dict[str, Any]] | None = None
 
 
+class DecisionLogTooLargeError(Exception):
+    """The checks of one request would put more bytes on the record than allowed.
+
+    Raised before anything is written. ``size`` is the JSON the decisions
+    would hold (``results``, ``outcomes`` and the listed ``rules``, which
+    every decision repeats), ``limit`` is ``DECISION_LOG_MAX_BYTES``.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        """Record the bytes the decisions would take and the limit."""
+        self.size, self.limit = size, limit
+        super().__init__(size, limit)
+
+
 def decision_log_enabled() -> bool:
     """Return whether ``DECISION_LOG`` keeps any check (it is not ``off``)."""
     return settings.DECISION_LOG != OFF
@@ -88,7 +102,9 @@ def decisions_record(
     ``DECISION_LOG`` decides which are kept: ``all``, ``failed`` (the checks
     that did not pass) or ``off``; an entry left out has the id ``None``.
     The decisions share one time and *source*. One statement is atomic in
-    autocommit, so they are stored, all or none, once this returns.
+    autocommit, so they are stored, all or none, once this returns. Raises
+    ``DecisionLogTooLargeError``, having written nothing, when their JSON
+    would be over ``DECISION_LOG_MAX_BYTES``.
     """
     mode = settings.DECISION_LOG
     kept = [mode == ALL or (mode == FAILED and not entry.passed) for entry in entries]
@@ -120,16 +136,16 @@ def as_recorded(value: Any) -> Any:
     return json.loads(_encode(value))
 
 
-def _encode(value: Any) -> str:
-    """Return *value* as the JSON text a JSON field of the record stores.
+def _encode(value: Any) -> bytes:
+    """Return *value* as the JSON a JSON field of the record stores, in UTF-8.
 
     The text decodes to what DjangoJSONEncoder's would; an integer beyond 64
     bits, which orjson refuses, is encoded by DjangoJSONEncoder itself.
     """
     try:
-        return orjson.dumps(value, default=_JSON.default, option=_ORJSON_OPTIONS).decode()
+        return orjson.dumps(value, default=_JSON.default, option=_ORJSON_OPTIONS)
     except TypeError:
-        return _JSON.encode(value)
+        return _JSON.encode(value).encode()
 
 
 def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[int]:
@@ -141,21 +157,28 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
     own operations, as the ORM adapts them, so the rows read back, and
     filter, exactly as if the ORM had written them; JSON goes as text made by
     the fields' encoder, which either database stores as JSON (psycopg2 would
-    encode it again for every row). What all rows share is adapted once.
+    encode it again for every row). What all rows share is adapted once. The
+    JSON is measured as it is made: over ``DECISION_LOG_MAX_BYTES`` raises
+    ``DecisionLogTooLargeError`` before the statement runs.
     """
     connection = connections[Decision.objects.db]
     ops = connection.ops
+    rules = None if source.rules is None else _encode(source.rules)
     shared = (
         ops.adapt_datetimefield_value(timezone.now()),
         source.caller,
         source.request_id,
         source.ruleset,
         source.ruleset_version,
-        None if source.rules is None else _encode(source.rules),
+        None if rules is None else rules.decode(),
         source.fail_fast,
     )
+    size = (0 if rules is None else len(rules)) * len(entries)
     params: list[Any] = []
     for entry in entries:
+        results = _encode(entry.results)
+        outcomes = _encode({result["rule"]: result["outcome"] for result in entry.results})
+        size += len(results) + len(outcomes)
         params.extend(shared)
         params.extend(
             (
@@ -164,11 +187,13 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
                 entry.items_count,
                 ops.adapt_datetimefield_value(entry.created_at),
                 ops.adapt_datetimefield_value(entry.updated_at),
-                _encode(entry.results),
-                _encode({result["rule"]: result["outcome"] for result in entry.results}),
+                results.decode(),
+                outcomes.decode(),
                 entry.passed,
             )
         )
+    if size > settings.DECISION_LOG_MAX_BYTES:
+        raise DecisionLogTooLargeError(size, settings.DECISION_LOG_MAX_BYTES)
     insert, values, returning = _statement(connection)
     with connection.cursor() as cursor:
         cursor.execute(f"{insert} VALUES {', '.join([values] * len(entries))} {returning}", params)

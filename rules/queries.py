@@ -17,7 +17,15 @@ from operator import and_
 from typing import Any, Literal
 
 from django.db import connections
-from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    Max,
+    Q,
+    QuerySet,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
@@ -112,10 +120,23 @@ def _orders_matching(
     return OrderPage(page[:page_size], count, next_cursor, evaluated_in)
 
 
-def report_rows(
-    check: RuleCheck, orders: QuerySet[Order]
-) -> tuple[Iterator[list[tuple[Any, ...]]], EvaluatedIn]:
-    """Return ``(order_id, verdict per rule..., passed)`` rows in id order, in batches.
+@dataclass(frozen=True)
+class ReportRows:
+    """A report's rows, ``(order_id, verdict per rule..., passed)`` in batches, and their extent.
+
+    ``count`` rows will come, unless orders are added as they stream, with
+    ids up to ``last_id`` (0 when there are none): enough to know, before
+    the first row, how long the report can be.
+    """
+
+    batches: Iterator[list[tuple[Any, ...]]]
+    evaluated_in: EvaluatedIn
+    count: int
+    last_id: int
+
+
+def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
+    """Return the report's rows in id order, in batches, with their count and largest id.
 
     The orders are counted first: a report over its budget raises
     ``ReportTooLargeError`` before any row is read. The rows come from one
@@ -125,14 +146,16 @@ def report_rows(
     Verdicts are ``True``/``False`` or ``1``/``0``.
     """
     with analysis(orders.db):
-        check_report_budget(orders.count(), len(check.rules))
+        extent = orders.aggregate(count=Count("pk"), last_id=Max("pk"))
+    count, last_id = extent["count"], extent["last_id"] or 0
+    check_report_budget(count, len(check.rules))
     parts = rule_qs(check)
     if parts is None:
-        return _python_rows(check, orders), "python"
+        return ReportRows(_python_rows(check, orders), "python", count, last_id)
     columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
     columns["passed"] = _as_boolean(_all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
-    return _database_rows(query), "database"
+    return ReportRows(_database_rows(query), "database", count, last_id)
 
 
 def _database_rows(query: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:

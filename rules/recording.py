@@ -18,12 +18,14 @@ from api.request_ids import current_request_id
 from decisions.models import Decision
 from decisions.services import (
     DecisionEntry,
+    DecisionLogTooLargeError,
     DecisionSource,
     as_recorded,
     decision_log_enabled,
     decisions_record,
 )
 from orders.models import Order
+from rules.budgets import BYTES, BudgetError
 from rules.conditions import StoredRule
 from rules.engine import (
     CheckResult,
@@ -71,11 +73,14 @@ def record_checks(
     rules: Sequence[RuleSpec] | None,
     fail_fast: bool,
     checked: Sequence[tuple[Order, CheckResult]],
+    refusal: type[BudgetError],
 ) -> list[int | None]:
     """Put each order's check on the record, in one INSERT; return the decision ids.
 
     *check* is what ran, resolved from the listed *rules* or from *ruleset*.
-    An id is ``None`` for a check that ``DECISION_LOG`` leaves out.
+    An id is ``None`` for a check that ``DECISION_LOG`` leaves out. Checks
+    whose record would be over ``DECISION_LOG_MAX_BYTES`` raise the
+    endpoint's *refusal*, and nothing is written.
     """
     if not decision_log_enabled():
         return [None] * len(checked)
@@ -100,7 +105,10 @@ def record_checks(
         )
         for order, result in checked
     ]
-    return decisions_record(source=source, entries=entries)
+    try:
+        return decisions_record(source=source, entries=entries)
+    except DecisionLogTooLargeError as exc:
+        raise refusal(exc.size, exc.limit, "DECISION_LOG_MAX_BYTES", BYTES) from None
 
 
 def decision_replay(decision: Decision) -> Replay:

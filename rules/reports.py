@@ -1,11 +1,14 @@
 """Writing a report as it streams: a row per order, as JSON lines or CSV.
 
-A report that cannot finish — it ran past ``REPORT_MAX_SECONDS``, or the
-database failed while it streamed — ends with a final error record, never a
-body that looks complete: in JSON lines an object with ``error``, ``code``
-and ``request_id``; in CSV a last line starting with ``#``. The rows and
-bytes handed to the server, and the reasons a report was cut short, are
-counted (``api.metrics``).
+The columns are named once, first: in JSON lines a header record
+``{"columns": ["order_id", <rule keys>..., "passed"]}`` and then an array
+per order (``[17,true,false,true]``); in CSV a header row. A report that
+cannot finish — it ran past ``REPORT_MAX_SECONDS`` or ``REPORT_MAX_BYTES``,
+or the database failed while it streamed — ends with a final error record,
+never a body that looks complete: in JSON lines an object with ``error``,
+``code`` and ``request_id``; in CSV a last line starting with ``#``. The
+rows and bytes handed to the server, and the reasons a report was cut
+short, are counted (``api.metrics``).
 """
 
 import csv
@@ -29,39 +32,59 @@ JSON_LINES = "application/x-ndjson"
 CSV = "text/csv; charset=utf-8"
 
 
+def largest_size(header: list[str], *, content_type: str, rows: int, last_id: int) -> int:
+    """Return the most bytes a report of *rows* rows, with ids up to *last_id*, can take.
+
+    That is its header and *rows* times its longest row: the largest id,
+    every verdict ``false``. The final error record, if any, comes on top.
+    """
+    head, line = _layout(header, content_type)
+    longest = line % (last_id, *[_TRUE_FALSE[False]] * (len(header) - 1))
+    return len(head.encode()) + rows * len(longest)
+
+
 def report_lines(
     header: list[str],
     batches: Iterable[list[tuple[Any, ...]]],
     *,
     content_type: str,
     seconds: float,
+    max_bytes: int,
     request_id: str | None,
 ) -> Iterator[bytes]:
-    """Yield the report in *content_type*: the header (CSV), then a chunk of lines per batch.
+    """Yield the report in *content_type*: the header, then a chunk of lines per batch.
 
-    Each line fills a template whose keys were escaped once: the values are
-    an id and booleans, so no per-row ``json.dumps`` or CSV writer is needed.
-    Text is encoded here, once, so that its bytes are counted as they go.
+    Each line fills a template of the row's values, an id and booleans, so
+    no per-row ``json.dumps`` or CSV writer is needed. Text is encoded here,
+    once, so that its bytes are counted as they go. A chunk that would take
+    the report past *max_bytes* is not sent: the error record is.
     """
-    if content_type == CSV:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(header)
-        yield _counted(buffer.getvalue(), rows=0)
-        line = ",".join(["%d"] + ["%s"] * (len(header) - 1)) + "\n"
-    else:
-        keys = [json.dumps(key).replace("%", "%%") for key in header]
-        line = "{" + f"{keys[0]}: %d, " + ", ".join(f"{key}: %s" for key in keys[1:]) + "}\n"
+    head, line = _layout(header, content_type)
+    first = _counted(head, rows=0)
+    yield first
     deadline = time.monotonic() + seconds
-    rows = 0
+    size, rows = len(first), 0
     try:
         for batch in batches:
-            rows += len(batch)
             text = "".join(
                 [
                     line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
                     for pk, *verdicts in batch
                 ]
             )
+            # The lines hold digits, brackets, commas and true/false: a byte each.
+            if size + len(text) > max_bytes:
+                logger.error(
+                    "report cut short",
+                    extra={"reason": "bytes", "rows": rows, "max_bytes": max_bytes},
+                )
+                count_budget_refusal("report_too_large")
+                yield _error_record(
+                    content_type, "Report too large", "report_too_large", request_id
+                )
+                return
+            size += len(text)
+            rows += len(batch)
             yield _counted(text, rows=len(batch))
             if time.monotonic() > deadline:
                 logger.error(
@@ -79,6 +102,16 @@ def report_lines(
             code = "database_unavailable"
             count_database_unavailable()
         yield _error_record(content_type, "Service Unavailable", code, request_id)
+
+
+def _layout(header: list[str], content_type: str) -> tuple[str, str]:
+    """Return the report's header, as its first line, and the template of its rows."""
+    template = ",".join(["%d"] + ["%s"] * (len(header) - 1))
+    if content_type == CSV:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(header)
+        return buffer.getvalue(), template + "\n"
+    return json.dumps({"columns": header}) + "\n", "[" + template + "]\n"
 
 
 def _counted(text: str, *, rows: int) -> bytes:

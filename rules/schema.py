@@ -10,7 +10,7 @@ from drf_yasg import openapi
 from drf_yasg.inspectors import FieldInspector, NotHandled
 
 from rules.engine import Severity
-from rules.serializers import MAX_NAME_LENGTH, RuleItemField
+from rules.serializers import MAX_KEY_LENGTH, MAX_NAME_LENGTH, RuleItemField
 
 
 class RuleItemFieldInspector(FieldInspector):
@@ -34,7 +34,7 @@ class RuleItemFieldInspector(FieldInspector):
             properties={
                 "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
                 "params": {"type": "object"},
-                "as": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+                "as": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
                 "severity": {"type": "string", "enum": [s.value for s in Severity]},
             },
             required=["name"],

@@ -29,6 +29,9 @@ MAX_ORDER_ID = 2**63 - 1
 MAX_RULES_PER_CHECK = 100
 MAX_ORDERS_PER_BATCH = 1000
 MAX_NAME_LENGTH = 100
+# A key (`as`) is repeated in every result of a batch and every decision: at most
+# 64 characters, which any name a person would read fits in.
+MAX_KEY_LENGTH = 64
 # A backtest looks at this much of the past by default.
 BACKTEST_WINDOW = timedelta(days=7)
 # A rule set's name, optionally pinned to a version: "checkout" or "checkout@7".
@@ -113,7 +116,7 @@ class RuleItemSerializer(RequestSerializer):
         source="alias",
         required=False,
         min_length=1,
-        max_length=MAX_NAME_LENGTH,
+        max_length=MAX_KEY_LENGTH,
         help_text="Key of this rule in `details` and `results`; the name if omitted.",
     )
     severity = serializers.ChoiceField(

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from api.auth import caller_may
+from api.auth import caller_may, is_anonymous
 from api.metrics import count_check
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
@@ -31,7 +31,13 @@ from decisions.views import DECISION_ID, VIEW_DECISION
 from orders.models import Order
 from orders.selectors import order_get
 from rules import queries, reports
-from rules.budgets import check_batch_budget
+from rules.budgets import (
+    BatchTooLargeError,
+    CheckTooLargeError,
+    check_batch_answer,
+    check_batch_budget,
+    check_report_bytes,
+)
 from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet, resolver
 from rules.recording import decision_replay, record_checks
@@ -144,7 +150,8 @@ class RuleCheckView(RuleBodyView):
         Unknown rule names are a 400 that lists the available rules. A 200
         means the decision is stored: `decision_id` (and the `X-Decision-ID`
         header) names it, null (and no header) when `DECISION_LOG` leaves it
-        out.
+        out. A decision over `DECISION_LOG_MAX_BYTES` is a 413
+        `request_too_large`, and nothing is stored.
         """
         data, check, ruleset = self.resolve_body(request)
         if "order" in data:
@@ -159,6 +166,7 @@ class RuleCheckView(RuleBodyView):
             rules=data.get("rules"),
             fail_fast=data["fail_fast"],
             checked=[(order, result)],
+            refusal=CheckTooLargeError,
         )
         logger.info(
             "rules checked",
@@ -196,18 +204,41 @@ class RuleBatchCheckView(RuleBodyView):
         no stored order are listed in `summary.missing`, not an error. Each
         entry's decision is stored, all in one statement, before the answer:
         its `decision_id`, null when `DECISION_LOG` leaves it out.
+        A 413 `batch_too_large`, with nothing stored, when orders x rules is
+        over `BATCH_MAX_CELLS` (`BATCH_ANONYMOUS_MAX_CELLS` without a key or
+        a session), the answer over `BATCH_MAX_BYTES` or the decisions over
+        `DECISION_LOG_MAX_BYTES`.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
-        check_batch_budget(len(data["order_ids"]), len(check.rules))
+        check_batch_budget(
+            len(data["order_ids"]), len(check.rules), anonymous=is_anonymous(request)
+        )
         orders = Order.objects.in_bulk(data["order_ids"])
         checked = [
             (orders[order_id], check.run(orders[order_id], fail_fast=data["fail_fast"]))
             for order_id in data["order_ids"]
             if order_id in orders
         ]
+        passed = sum(result.passed for _, result in checked)
+        summary = {
+            "total": len(data["order_ids"]),
+            "passed": passed,
+            "failed": len(checked) - passed,
+            "errors": sum(bool(result.errors) for _, result in checked),
+            "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
+        }
+        results = [
+            {"decision_id": None, "order_id": order.pk, "result": result}
+            for order, result in checked
+        ]
+        answer = {"ruleset": ruleset, "results": results, "summary": summary}
+        # The answer is made, and measured, before any decision is written; its
+        # decision ids are filled in once they are.
+        body = RuleBatchCheckResponseSerializer(answer).data
+        check_batch_answer(body, pending_ids=len(checked))
         decision_ids = record_checks(
             request,
             check=check,
@@ -215,26 +246,16 @@ class RuleBatchCheckView(RuleBodyView):
             rules=data.get("rules"),
             fail_fast=data["fail_fast"],
             checked=checked,
+            refusal=BatchTooLargeError,
         )
-        results = [
-            {"decision_id": decision_id, "order_id": order.pk, "result": result}
-            for (order, result), decision_id in zip(checked, decision_ids, strict=True)
-        ]
+        for entry, decision_id in zip(body["results"], decision_ids, strict=True):
+            entry["decision_id"] = decision_id
         for _, result in checked:
             _count(result, ruleset)
-        passed = sum(entry["result"].passed for entry in results)
-        summary = {
-            "total": len(data["order_ids"]),
-            "passed": passed,
-            "failed": len(results) - passed,
-            "errors": sum(bool(entry["result"].errors) for entry in results),
-            "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
-        }
         logger.info(
             "rules checked in batch", extra={k: v for k, v in summary.items() if k != "missing"}
         )
-        answer = {"ruleset": ruleset, "results": results, "summary": summary}
-        return Response(RuleBatchCheckResponseSerializer(answer).data)
+        return Response(body)
 
 
 class RuleSetListView(APIView):
@@ -398,8 +419,9 @@ class RuleReportView(RuleBodyView):
         "rules_report",
         {
             200: openapi.Response(
-                "One row per order: JSON lines (`application/x-ndjson`) by default, CSV "
-                "(`text/csv`) with `Accept: text/csv`.",
+                "The columns, then one row per order: JSON lines (`application/x-ndjson`: "
+                "a `columns` record, then an array per order) by default, CSV (`text/csv`) "
+                "with `Accept: text/csv`.",
                 schema=openapi.Schema(type="string"),
             )
         },
@@ -412,31 +434,46 @@ class RuleReportView(RuleBodyView):
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
 
-        One row per order: `order_id`, one boolean column per rule key,
-        `passed`. JSON lines by default, CSV with `Accept: text/csv`.
-        Computed by one annotated SQL query when every rule has a database
-        form (header `X-Evaluated-In`), streamed in constant memory.
-        An error is answered before any row, as `application/json` in the
-        error body, whatever `Accept` asks for. Needs a key with the
-        `analyze` scope, or an admin session of staff allowed to view orders.
+        The columns are named once, first: `order_id`, one boolean column
+        per rule key, `passed`. JSON lines by default: a header record
+        `{"columns": ["order_id", "min_total_100", "passed"]}`, then an
+        array per order, `[17,true,true]`; CSV with `Accept: text/csv`: a
+        header row, then a row per order. Computed by one annotated SQL
+        query when every rule has a database form (header
+        `X-Evaluated-In`), streamed in constant memory. An error is answered
+        before any row, as `application/json` in the error body, whatever
+        `Accept` asks for: a 413 `report_too_large` when orders x rules is
+        over `REPORT_MAX_CELLS`, or the report could be longer than
+        `REPORT_MAX_BYTES`. A report cut short while it streams (past
+        `REPORT_MAX_SECONDS` or `REPORT_MAX_BYTES`, or a database failure)
+        ends with an error record: `{"error", "code", "request_id"}`, or in
+        CSV a line starting with `#`. Needs a key with the `analyze` scope,
+        or an admin session of staff allowed to view orders.
         Exactly one of `rules` and `ruleset` (`ruleset_version` only beside
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, _ = self.resolve_body(request)
-        rows, evaluated_in = queries.report_rows(check, data["filters"].qs)
+        rows = queries.report_rows(check, data["filters"].qs)
         content_type = (
             reports.CSV if "text/csv" in request.headers.get("Accept", "") else reports.JSON_LINES
         )
+        header = ["order_id", *(bound.key for bound in check.rules), "passed"]
+        check_report_bytes(
+            reports.largest_size(
+                header, content_type=content_type, rows=rows.count, last_id=rows.last_id
+            )
+        )
         body = reports.report_lines(
-            ["order_id", *(bound.key for bound in check.rules), "passed"],
-            rows,
+            header,
+            rows.batches,
             content_type=content_type,
             seconds=settings.REPORT_MAX_SECONDS,
+            max_bytes=settings.REPORT_MAX_BYTES,
             request_id=current_request_id(),
         )
         response = StreamingHttpResponse(body, content_type=content_type)
-        response["X-Evaluated-In"] = evaluated_in
+        response["X-Evaluated-In"] = rows.evaluated_in
         return response
 
 

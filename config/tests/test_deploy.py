@@ -421,6 +421,7 @@ ALERTS = {
     "ReadinessFailing",
     "ServiceDown",
     "ThrottlingSpike",
+    "DatabaseDiskLow",
 }
 
 
@@ -474,6 +475,8 @@ def test_the_scrape_config_is_valid_and_asks_every_replica_with_the_token():
     assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
 
 
+# A scrape reads the decision log's size from the database.
+@pytest.mark.django_db
 def test_the_alerts_ask_only_for_metrics_the_service_exports(scrape):
     """A renamed metric would leave an alert that never fires; promtool cannot tell."""
     rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())

@@ -1,5 +1,8 @@
 """A full disk: writes answer 503 ``database_unavailable``, and work again once space is back.
 
+Readiness says so first: below ``DISK_FREE_MIN_BYTES`` free it answers 503
+``disk_low``, while writes still work.
+
 The SQLite file lives on a small tmpfs in a user and mount namespace of its
 own (``unshare``), and gunicorn runs inside that namespace; the test reaches
 the tmpfs through ``/proc/<pid>/root``. Where the system allows no such
@@ -11,16 +14,28 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from config.tests.servers import REPO_ROOT, http_request, start_gunicorn
+from config.tests.scrapes import Scrape
+from config.tests.servers import REPO_ROOT, GunicornServer, http_request, start_gunicorn
 
 pytestmark = pytest.mark.server
 
 TMPFS_SIZE = "1m"
+# Readiness's floor on the tmpfs: under what the database leaves free of it.
+FLOOR = 256 * 1024
+READY = {"status": "ok", "database": "ok"}
+DISK_LOW = {
+    "error": "Service Unavailable",
+    "code": "disk_low",
+    "detail": "The database's volume is nearly full (under DISK_FREE_MIN_BYTES free): "
+    "free space or grow the volume.",
+}
 ORDER = {"total": "10.00", "items_count": 2}
 UNAVAILABLE = {
     "error": "Service Unavailable",
@@ -78,8 +93,27 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-@pytest.mark.usefixtures("tmpfs_allowed")
-def test_a_full_disk_fails_writes_with_503_until_space_is_freed(gunicorn_site, tmp_path):
+@dataclass
+class SmallDisk:
+    """A gunicorn whose SQLite file is alone on a 1 MiB tmpfs, the tmpfs, and a writer's token."""
+
+    server: GunicornServer
+    disk: Path
+    token: str
+
+    def ready(self) -> tuple[int, dict]:
+        """Ask for readiness; return the status and the JSON body."""
+        reply = http_request(f"{self.server.url}/health/ready", timeout=10)
+        return reply.status, reply.json()
+
+    def post_order(self) -> tuple[int, dict]:
+        """Create an order through the API; return the status and the JSON body."""
+        return post_order(self.server.url, self.token)
+
+
+@pytest.fixture
+def small_disk(gunicorn_site, tmp_path, tmpfs_allowed) -> Iterator[SmallDisk]:
+    """Serve a copy of the site's database from a 1 MiB tmpfs, its floor at FLOOR bytes."""
     site, env = gunicorn_site
     database = tmp_path / "db.sqlite3"
     with (
@@ -99,7 +133,11 @@ def test_a_full_disk_fails_writes_with_503_until_space_is_freed(gunicorn_site, t
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     with start_gunicorn(
-        {**env, "DATABASE_URL": f"sqlite:///{mount_point / 'db.sqlite3'}"},
+        {
+            **env,
+            "DATABASE_URL": f"sqlite:///{mount_point / 'db.sqlite3'}",
+            "DISK_FREE_MIN_BYTES": str(FLOOR),
+        },
         tmp_path / "gunicorn.log",
         prefix=in_namespace(
             "sh", "-c", MOUNT_AND_RUN, "sh", TMPFS_SIZE, str(mount_point), str(database)
@@ -107,14 +145,41 @@ def test_a_full_disk_fails_writes_with_503_until_space_is_freed(gunicorn_site, t
     ) as server:
         # The tmpfs as gunicorn sees it, inside its namespace.
         disk = Path(f"/proc/{server.process.pid}/root") / mount_point.relative_to("/")
-        before = post_order(server.url, token)
+        yield SmallDisk(server, disk, token)
 
-        filler = fill(disk)
-        while_full = [post_order(server.url, token), post_order(server.url, token)]
-        filler.unlink()
-        after = post_order(server.url, token)
 
-    assert before[0] == 201
+def test_a_full_disk_fails_writes_with_503_until_space_is_freed(small_disk):
+    before = small_disk.post_order(), small_disk.ready()
+
+    filler = fill(small_disk.disk)
+    while_full = [small_disk.post_order(), small_disk.post_order()]
+    ready_while_full = small_disk.ready()
+    filler.unlink()
+    after = small_disk.post_order(), small_disk.ready()
+
+    assert before[0][0] == 201
+    assert before[1] == (200, READY)
     assert while_full == [(503, UNAVAILABLE)] * 2
-    assert after[0] == 201
-    assert after[1]["id"] == before[1]["id"] + 1
+    assert ready_while_full == (503, DISK_LOW)
+    assert after[0][0] == 201
+    assert after[0][1]["id"] == before[0][1]["id"] + 1
+    assert after[1] == (200, READY)
+
+
+def test_readiness_answers_disk_low_below_the_floor_while_writes_still_work(small_disk):
+    free = shutil.disk_usage(small_disk.disk).free
+    filler = small_disk.disk / "filler"
+    filler.write_bytes(bytes(free - FLOOR // 2))
+
+    ready_below_floor = small_disk.ready()
+    written_below_floor = small_disk.post_order()
+    scrape = Scrape(http_request(f"{small_disk.server.url}/metrics", timeout=10).body.decode())
+    filler.unlink()
+    ready_after = small_disk.ready()
+
+    assert ready_below_floor == (503, DISK_LOW)
+    assert written_below_floor[0] == 201
+    assert scrape.total("rule_engine_database_volume_free_bytes") < FLOOR
+    assert scrape.total("rule_engine_database_volume_free_min_bytes") == FLOOR
+    assert scrape.total("rule_engine_decision_log_bytes") > 0
+    assert ready_after == (200, READY)

@@ -37,6 +37,9 @@ OUR_FAMILIES = {
     "rule_engine_report_bytes": set(),
     "rule_engine_command_runs": {"command"},
     "rule_engine_command_rows": {"command"},
+    "rule_engine_database_volume_free_bytes": set(),
+    "rule_engine_database_volume_free_min_bytes": set(),
+    "rule_engine_decision_log_bytes": set(),
 }
 PROCESS_METRICS = {
     "process_cpu_seconds",
@@ -467,3 +470,21 @@ def test_a_command_run_with_the_servers_directory_shows_in_its_scrape(
     assert "nothing seeded" in output
     assert scrape.samples["rule_engine_command_runs_total"] == {labels(command="seed_orders"): 1}
     assert scrape.samples["rule_engine_command_rows_total"] == {labels(command="seed_orders"): 0}
+
+
+# --- The database's room ----------------------------------------------------------------
+
+
+def test_the_decision_logs_size_is_read_at_each_scrape(client, scrape):
+    ids = [order.pk for order in OrderFactory.create_batch(200)]
+    before = scrape().total("rule_engine_decision_log_bytes")
+
+    checked = client.post(
+        "/rules/check/batch/",
+        {"order_ids": ids, "rules": ["min_total_100", "min_items_2"]},
+        "application/json",
+    )
+    after = scrape().total("rule_engine_decision_log_bytes")
+
+    assert checked.status_code == 200
+    assert after > before > 0

@@ -246,3 +246,27 @@ def test_statements_that_run_out_of_time_are_503_query_timeout_and_the_service_r
     assert [line["message"] for line in logged].count("query timed out") == 3
     scrape = Scrape(http_request(f"{server.url}/metrics").body.decode())
     assert scrape.samples["rule_engine_budget_refusals_total"] == {labels(kind="query_timeout"): 3}
+
+
+def test_readiness_leaves_the_servers_volume_alone_and_a_scrape_sizes_the_decision_table(
+    client, settings, scrape
+):
+    # A floor no volume could meet: on PostgreSQL the volume is not ours to see.
+    settings.DISK_FREE_MIN_BYTES = 2**62
+    client.post(
+        "/rules/check/",
+        {"order": {"total": "150.00", "items_count": 3}, "rules": ["min_total_100"]},
+        "application/json",
+    )
+
+    ready = client.get("/health/ready")
+    samples = scrape().samples
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size('decisions_decision')")
+        [table_bytes] = cursor.fetchone()
+
+    assert ready.status_code == 200
+    assert "rule_engine_database_volume_free_bytes" not in samples
+    assert "rule_engine_database_volume_free_min_bytes" not in samples
+    assert samples["rule_engine_decision_log_bytes"] == {labels(): table_bytes}
+    assert table_bytes > 0

@@ -206,11 +206,12 @@ def test_report_streams_json_lines_computed_in_the_database(analyst, orders):
     assert response["Content-Type"] == "application/x-ndjson"
     assert response["X-Evaluated-In"] == "database"
     lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
-    assert lines[:2] == [
-        {"order_id": orders[0].pk, "min_total_100": True, "three": True, "passed": True},
-        {"order_id": orders[1].pk, "min_total_100": False, "three": False, "passed": False},
+    assert lines[:3] == [
+        {"columns": ["order_id", "min_total_100", "three", "passed"]},
+        [orders[0].pk, True, True, True],
+        [orders[1].pk, False, False, False],
     ]
-    assert len(lines) == len(orders)
+    assert len(lines) == 1 + len(orders)
 
 
 def test_report_streams_csv_when_asked(analyst, orders):
@@ -230,9 +231,12 @@ def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(analyst, or
     json_lines = analyst.post(REPORT, {"rules": rules}, format="json")
     csv_text = analyst.post(REPORT, {"rules": rules}, format="json", HTTP_ACCEPT="text/csv")
 
-    first = json.loads(b"".join(json_lines.streaming_content).splitlines()[0])
+    lines = b"".join(json_lines.streaming_content).splitlines()
     rows = list(csv.reader(io.StringIO(b"".join(csv_text.streaming_content).decode())))
-    assert first == {"order_id": orders[0].pk, key: True, "passed": True}
+    assert [json.loads(line) for line in lines[:2]] == [
+        {"columns": ["order_id", key, "passed"]},
+        [orders[0].pk, True, True],
+    ]
     assert rows[:2] == [["order_id", key, "passed"], [str(orders[0].pk), "true", "true"]]
 
 
@@ -243,9 +247,11 @@ def test_report_falls_back_to_python_with_the_same_rows(analyst, orders, no_sql_
     python_rows = [json.loads(x) for x in b"".join(python.streaming_content).splitlines()]
     database_rows = [json.loads(x) for x in b"".join(database.streaming_content).splitlines()]
     assert python["X-Evaluated-In"] == "python"
-    assert [
-        {k: v for k, v in row.items() if k not in ("odd_items", "passed")} for row in python_rows
-    ] == [{k: v for k, v in row.items() if k != "passed"} for row in database_rows]
+    assert python_rows[0] == {"columns": ["order_id", "odd_items", *BUILT_INS, "passed"]}
+    # Leave out odd_items and passed: the rest are the database's columns.
+    assert [[row[0], *row[2:-1]] for row in python_rows[1:]] == [
+        row[:-1] for row in database_rows[1:]
+    ]
 
 
 def test_report_errors_are_json_even_when_csv_was_asked(analyst):
@@ -300,7 +306,7 @@ def test_report_takes_the_same_filters(analyst, orders):
     response = analyst.post(REPORT, body, format="json")
 
     rows = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
-    assert [row["order_id"] for row in rows] == [orders[2].pk, orders[4].pk]
+    assert [row[0] for row in rows[1:]] == [orders[2].pk, orders[4].pk]
 
 
 def test_preview_in_python_agrees_with_the_database(analyst, orders, checkout, no_sql_rule):
