@@ -217,15 +217,25 @@ def test_env_example_and_the_readme_list_every_configuration_variable():
 def test_gunicorn_takes_workers_and_timeouts_from_the_environment(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
     monkeypatch.setenv("PORT", "10000")
-    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    monkeypatch.delenv("BIND", raising=False)
 
     conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
 
-    assert (conf["workers"], conf["bind"]) == (5, "0.0.0.0:10000")
+    # The loopback only, unless BIND says otherwise: a proxy stands in front.
+    assert (conf["workers"], conf["bind"]) == (5, "127.0.0.1:10000")
     assert conf["worker_class"] == "config.shutdown.DrainingSyncWorker"
     # Render and docker-compose (stop_grace_period) allow 30 s after SIGTERM.
     assert conf["timeout"] <= 30
     assert conf["graceful_timeout"] < 30
+
+
+def test_gunicorn_binds_where_bind_says(monkeypatch):
+    monkeypatch.setenv("PORT", "10000")
+    monkeypatch.setenv("BIND", "0.0.0.0:8000")
+
+    conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+
+    assert conf["bind"] == "0.0.0.0:8000"
 
 
 # --- What the image, docker-compose and Render run --------------------------------
@@ -273,7 +283,7 @@ def test_the_images_build_compose_and_start_commands_serve_a_healthy_service(tmp
         STATIC_ROOT=str(tmp_path / "static"),
         PORT=str(port),
         # The image binds 0.0.0.0; tests stay on the loopback.
-        GUNICORN_BIND=f"127.0.0.1:{port}",
+        BIND=f"127.0.0.1:{port}",
         SECURE_SSL_REDIRECT="True",
     )
     stage = runtime_stage()
@@ -312,7 +322,11 @@ def test_render_starts_the_image_command_and_builds_with_the_build_script():
     [web] = read_yaml("render.yaml")["services"]
     [cmd] = [exec_form(args) for keyword, args in runtime_stage() if keyword == "CMD"]
 
+    env = {var["key"]: var["value"] for var in web["envVars"] if "value" in var}
+
     assert shlex.split(web["startCommand"]) == cmd
+    # Render's proxy reaches the service on every interface, at PORT.
+    assert env["BIND"] == f"0.0.0.0:{env['PORT']}"
     assert web["buildCommand"] == "./build.sh"
     assert os.access(REPO_ROOT / "build.sh", os.X_OK)
 
@@ -333,6 +347,8 @@ def test_dockerfile_builds_wheels_then_a_slim_non_root_runtime():
     assert all("-slim" in stage for stage in stages)
     assert "PYTHONDONTWRITEBYTECODE=1" in env_lines
     assert "PYTHONUNBUFFERED=1" in env_lines
+    # Reached by the proxy over the compose network, not by the loopback.
+    assert "BIND=0.0.0.0:8000" in env_lines
     assert user.split(":")[0] not in {"0", "root"}
     assert ("EXPOSE", "8000") in runtime
     assert "scripts/healthcheck.py" in healthcheck
