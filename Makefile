@@ -84,6 +84,10 @@ bench: install-dev
 bench-bulk: install-dev
 	$(BIN)/python bench/bulk.py
 
+# A check's latency behind clients that try to hold the workers: bare gunicorn, then proxied.
+bench-hostile: install-dev nginx
+	$(BIN)/python bench/hostile_mix.py
+
 # Not a ratio: where the time of one POST /rules/check/ goes, layer by layer (cProfile).
 bench-layers: install-dev
 	$(BIN)/python bench/layers.py

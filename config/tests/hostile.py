@@ -81,8 +81,9 @@ class HostileClient(threading.Thread):
             self.rounds += 1
             try:
                 self.attack()
-            except OSError:
-                # Cut off (timeout, reset or closed): an attacker just reconnects.
+            except (OSError, http.client.HTTPException):
+                # Cut off (timeout, reset, closed, an answer cut short): an
+                # attacker just reconnects.
                 self.stopping.wait(0.05)
             finally:
                 if self._sock is not None:
@@ -90,7 +91,7 @@ class HostileClient(threading.Thread):
                     self._sock = None
 
     def attack(self) -> None:
-        """Do the harm once; raises ``OSError`` when the server cuts the client off."""
+        """Do the harm once; raises ``OSError`` or ``HTTPException`` when cut off."""
         raise NotImplementedError
 
     def connect(self, url: str, receive_buffer: int | None = None) -> socket.socket:
@@ -222,7 +223,8 @@ class CheckClient:
     def check(self) -> tuple[int, float]:
         """Check one of the seeded orders; return the status and seconds taken.
 
-        Raises ``OSError`` (``TimeoutError`` included) when no answer comes.
+        Raises ``OSError`` (``TimeoutError`` included) or ``HTTPException``
+        when no whole answer comes.
         """
         self.count += 1
         body = json.dumps({"order_id": self.count % 3 + 1, "rules": RULES})
