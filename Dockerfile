@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
 # The Pluggable Rule Engine: gunicorn serving the Django app as a non-root user.
+# It listens on all interfaces (BIND) for the proxy in front of it, nginx in
+# docker-compose.yml; sync workers must not face clients directly.
 #   docker build -t rule-engine .
 #   docker run --rm -p 8000:8000 --env-file .env -e DATABASE_URL=postgres://... rule-engine
 ARG PYTHON_VERSION=3.11
@@ -19,6 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PORT=8000 \
+    BIND=0.0.0.0:8000 \
     DATABASE_URL=sqlite:////app/data/db.sqlite3
 WORKDIR /app
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \

@@ -9,7 +9,7 @@ PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 
-.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers chromium promtool redis clean
+.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers bench-hostile chromium promtool redis nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,12 @@ promtool:
 redis:
 	bash scripts/ensure-redis.sh
 
+# Debian's nginx, for the tests and benchmarks that run the proxied stack.
+nginx:
+	bash scripts/ensure-nginx.sh
+
 # The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected.
-test: install-dev chromium promtool redis
+test: install-dev chromium promtool redis nginx
 	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 # The tests that need nothing beyond their own process: no browser, no live
@@ -61,7 +65,7 @@ test-fast: install-dev
 
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
 # PostgreSQL 15 cluster that the script starts and removes.
-test-postgres: install-dev chromium promtool redis
+test-postgres: install-dev chromium promtool redis nginx
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff, bandit (no medium or high findings) and hadolint, all with no warnings.
@@ -79,6 +83,10 @@ bench: install-dev
 
 bench-bulk: install-dev
 	$(BIN)/python bench/bulk.py
+
+# A check's latency behind clients that try to hold the workers: bare gunicorn, then proxied.
+bench-hostile: install-dev nginx
+	$(BIN)/python bench/hostile_mix.py
 
 # Not a ratio: where the time of one POST /rules/check/ goes, layer by layer (cProfile).
 bench-layers: install-dev

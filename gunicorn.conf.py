@@ -13,7 +13,10 @@ from config import metrics_directory
 from config.logs import logging_config
 from config.shutdown import refuse_new_connections_on_sigterm
 
-bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+# The loopback unless told otherwise: sync workers must not face clients
+# directly (a slow client holds one), so the process listens where only the
+# proxy in front reaches it. The image and render.yaml set BIND themselves.
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 wsgi_app = "config.wsgi:application"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # On SIGTERM the master fails readiness and refuses new connections at once

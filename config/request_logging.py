@@ -2,17 +2,24 @@
 
 import logging
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from api.auth import caller_name, client_address
 from api.metrics import observe_request
 from api.request_ids import REQUEST_ID
-from config.shutdown import notify_alive, stream_in_small_steps
+from config.shutdown import (
+    STREAM_GRACE_SECONDS,
+    StreamDeadline,
+    notify_alive,
+    stream_in_small_steps,
+)
 
 logger = logging.getLogger("config.access")
 
@@ -62,9 +69,12 @@ class RequestLoggingMiddleware:
                 sent = int(response.get("Content-Length", 0))
                 _log_access(access, response.status_code, started, sent)
             elif isinstance(response, StreamingHttpResponse):
-                stream_in_small_steps(request.META.get("gunicorn.socket"))
                 response.streaming_content = _logged_stream(
-                    response.streaming_content, response.status_code, access, started
+                    response.streaming_content,
+                    response.status_code,
+                    access,
+                    started,
+                    request.META.get("gunicorn.socket"),
                 )
             else:
                 _log_access(access, response.status_code, started, len(response.content))
@@ -88,15 +98,36 @@ def route_name(request: HttpRequest) -> str:
     return "admin" if name.startswith("admin:") else name
 
 
+def _stream_deadline(sock: socket.socket | None) -> StreamDeadline | None:
+    """Prepare gunicorn's client socket *sock* for a stream, and cap the stream's wall time.
+
+    Whatever the client reads, the stream ends ``REPORT_MAX_SECONDS`` (the
+    report's own limit, when it ends with its error record) plus
+    ``STREAM_GRACE_SECONDS`` after it starts. Outside gunicorn (*sock* is
+    ``None``) nothing is capped.
+    """
+    if sock is None:
+        return None
+    stream_in_small_steps(sock)
+    return StreamDeadline(sock, settings.REPORT_MAX_SECONDS + STREAM_GRACE_SECONDS)
+
+
 def _logged_stream(
-    chunks: Iterator[bytes], status: int, access: dict[str, Any], started: float
+    chunks: Iterator[bytes],
+    status: int,
+    access: dict[str, Any],
+    started: float,
+    sock: socket.socket | None,
 ) -> Iterator[bytes]:
     """Yield *chunks* in pieces, then log the access line: when the stream ends or is cut.
 
     Before each piece the worker tells gunicorn it is alive, so a long stream
     to a slow client is not killed by the worker timeout; a piece is small
     enough for a client reading slowly to take it well within the timeout.
+    On gunicorn's client socket *sock*, the stream's deadline ends it
+    however the client reads (``_stream_deadline``).
     """
+    deadline = _stream_deadline(sock)
     sent = 0
     try:
         for chunk in chunks:
@@ -106,6 +137,11 @@ def _logged_stream(
                 sent += len(piece)
                 yield piece
     finally:
+        if deadline is not None and deadline.cancel():
+            logger.warning(
+                "stream cut off",
+                extra={"request_id": access["request_id"], "bytes": sent},
+            )
         _log_access(access, status, started, sent)
 
 

@@ -21,6 +21,7 @@ The same worker answers without gunicorn's ``Server`` header
 (``AnonymousResponse``): the service does not tell what serves it.
 """
 
+import contextlib
 import ctypes
 import logging
 import mmap
@@ -29,6 +30,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 from datetime import datetime
 from types import FrameType
 
@@ -162,9 +164,44 @@ def stream_in_small_steps(sock: socket.socket | None) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SEND_BUFFER)
 
 
+class StreamDeadline:
+    """Shut a streamed response's client socket down at a deadline, unless the stream ended first.
+
+    A sync worker writing to a client that reads slowly waits in the write,
+    and ``notify_alive`` between writes keeps the master from killing it: a
+    client that keeps reading, however slowly, would hold the worker for as
+    long as it liked. Shutting the socket down makes the blocked write fail
+    at once (``EPIPE``, which gunicorn ignores quietly) and the worker is free.
+    A timer thread does it, since the worker's own thread is the one waiting.
+    The client sees the stream end cut short, never complete: chunked
+    encoding without its last chunk.
+    """
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        """Start counting *seconds* for the stream written to *sock*."""
+        self._cut_off = threading.Event()
+        self._timer = threading.Timer(seconds, self._shut_down, (sock,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _shut_down(self, sock: socket.socket) -> None:
+        """Cut the stream off: both directions of *sock*, unless it is closed already."""
+        self._cut_off.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> bool:
+        """Stop counting; return whether the deadline had already cut the stream off."""
+        self._timer.cancel()
+        return self._cut_off.is_set()
+
+
 _worker: SyncWorker | None = None
 # Bytes of send buffer for a streamed response (the kernel doubles it).
 STREAM_SEND_BUFFER = 64 * 1024
+# A report ends with its error record after REPORT_MAX_SECONDS; a client that
+# has not taken the stream this much later is cut off (StreamDeadline).
+STREAM_GRACE_SECONDS = 5.0
 
 
 class AnonymousResponse(wsgi.Response):

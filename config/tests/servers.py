@@ -5,9 +5,12 @@ collected static files. ``production_env`` is the environment a production
 deployment gives the service on it (``DEBUG`` off, a random ``SECRET_KEY``,
 plain HTTP on the loopback), ``prepare_site`` builds the site, and
 ``start_gunicorn`` serves it with ``gunicorn.conf.py`` until stopped;
-``start_redis`` starts a throw-away Redis for the cache (``REDIS_URL``). The
-fixtures in ``config/tests/conftest.py`` and every script in ``bench/`` start
-the service through this module, so a test and a benchmark run the same stack.
+``start_proxied_stack`` serves it as docker-compose does, nginx (with
+``deploy/nginx``'s configuration) in front of a check pool and an analysis
+pool; ``start_redis`` starts a throw-away Redis for the cache (``REDIS_URL``).
+The fixtures in ``config/tests/conftest.py`` and every script in ``bench/``
+start the service through this module, so a test and a benchmark run the same
+stack.
 
 It imports neither pytest nor Django's settings: scripts use it before (or
 without) setting Django up.
@@ -15,6 +18,8 @@ without) setting Django up.
 
 import json
 import os
+import pwd
+import re
 import signal
 import socket
 import subprocess
@@ -22,20 +27,26 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, ClassVar, NamedTuple, Self
+from urllib.parse import urlsplit
 
 import redis
 from django.core.management.utils import get_random_secret_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
-# Debian's package by default; a machine with another one names it here.
+# Debian's packages by default; a machine with others names them here.
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
+NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+PROXY_TEMPLATE = REPO_ROOT / "deploy" / "nginx" / "templates" / "rule-engine.conf.template"
+# The service's default MAX_REQUEST_BYTES (config/settings.py), which nginx enforces too.
+MAX_REQUEST_BYTES = 1024 * 1024
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 SETUP_TIMEOUT = 300.0
@@ -103,6 +114,16 @@ def prepare_site(site: Path, **overrides: str) -> dict[str, str]:
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["seed_orders"]):
         manage(env, *command)
     return env
+
+
+def wait_until(condition: Callable[[], object], timeout: float) -> bool:
+    """Return whether *condition* became true within *timeout* seconds, asking every 10 ms."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 class Reply(NamedTuple):
@@ -182,20 +203,22 @@ class LiveProcess:
         return self.process.returncode
 
 
-class GunicornServer(LiveProcess):
-    """A running production gunicorn serving the service."""
+class HttpServer(LiveProcess):
+    """A running HTTP server of the stack, which answers ``GET /health/`` once ready."""
+
+    program: ClassVar[str] = "the server"
 
     def wait_until_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Return once ``GET /health/`` answers 200.
 
-        Raises ``RuntimeError``, with the log, when gunicorn exits or does not
+        Raises ``RuntimeError``, with the log, when the server exits or does not
         answer within *timeout* seconds.
         """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"gunicorn exited with {self.process.returncode}:\n{self.log()}"
+                    f"{self.program} exited with {self.process.returncode}:\n{self.log()}"
                 )
             try:
                 status = http_request(f"{self.url}/health/", timeout=1.0).status
@@ -204,7 +227,13 @@ class GunicornServer(LiveProcess):
             if status == 200:
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"gunicorn did not answer /health/ in {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"{self.program} did not answer /health/ in {timeout} s:\n{self.log()}")
+
+
+class GunicornServer(HttpServer):
+    """A running production gunicorn serving the service."""
+
+    program = "gunicorn"
 
 
 def start_gunicorn(
@@ -240,6 +269,163 @@ def start_gunicorn(
         server.stop()
         raise
     return server
+
+
+class ProxyServer(HttpServer):
+    """A running nginx with ``deploy/nginx``'s configuration, in front of the pools."""
+
+    program = "nginx"
+
+
+# The variables of deploy/nginx's template, as docker-compose sets them.
+_PROXY_VARIABLE = re.compile(r"\$\{(PROXY_[A-Z_]+)\}")
+# Around the template, what the official image's nginx.conf provides; every
+# file nginx writes (temporary bodies, its pid and lock) stays in *folder*.
+_PROXY_MAIN = """\
+{user}worker_processes 1;
+lock_file {folder}/nginx.lock;
+events {{
+    worker_connections 512;
+}}
+http {{
+    client_body_temp_path {folder}/client-body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    access_log off;
+    include {folder}/rule-engine.conf;
+}}
+"""
+
+
+def render_proxy_config(values: Mapping[str, str]) -> str:
+    """Return ``deploy/nginx``'s template with each ``${PROXY_...}`` replaced from *values*.
+
+    The official nginx image does the same with its environment. Raises
+    ``KeyError`` for a variable of the template missing from *values*.
+    """
+    return _PROXY_VARIABLE.sub(lambda found: values[found.group(1)], PROXY_TEMPLATE.read_text())
+
+
+def start_proxy(
+    folder: Path, *, check_pool: str, analysis_pool: str, max_body: int
+) -> ProxyServer:
+    """Start nginx on a free loopback port in front of the two pools (``host:port`` each).
+
+    It refuses bodies over *max_body* bytes. nginx runs ``deploy/nginx``'s template as it
+    is, rendered into *folder*, which holds everything nginx writes; its
+    output goes to ``folder/nginx.log``. Returns once ``GET /health/``
+    answers 200 through it; it is stopped again if it never does.
+    """
+    port = free_port()
+    (folder / "rule-engine.conf").write_text(
+        render_proxy_config(
+            {
+                "PROXY_LISTEN": f"127.0.0.1:{port}",
+                "PROXY_CHECK_POOL": check_pool,
+                "PROXY_ANALYSIS_POOL": analysis_pool,
+                "PROXY_MAX_BODY": str(max_body),
+            }
+        )
+    )
+    # As root, nginx's workers would become `nobody`, who may not enter a test's folder.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(_PROXY_MAIN.format(user=user, folder=folder))
+    log_path = folder / "nginx.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [
+                NGINX,
+                "-p",
+                str(folder),
+                "-c",
+                str(folder / "nginx.conf"),
+                "-e",
+                "stderr",
+                "-g",
+                f"daemon off; pid {folder / 'nginx.pid'};",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = ProxyServer(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        server.wait_until_healthy()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@dataclass
+class ProxiedStack:
+    """nginx in front of a check pool and an analysis pool: the service as docker-compose runs it.
+
+    Used as a context manager, everything is stopped when the block ends.
+    """
+
+    proxy: ProxyServer
+    checks: GunicornServer
+    analysis: GunicornServer
+
+    @property
+    def url(self) -> str:
+        """Return the base URL of the service: nginx's."""
+        return self.proxy.url
+
+    def __enter__(self) -> Self:
+        """Return the stack itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop nginx, then the pools."""
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop nginx, then the pools behind it."""
+        for server in (self.proxy, self.checks, self.analysis):
+            server.stop()
+
+
+def start_proxied_stack(
+    env: Mapping[str, str], folder: Path, *, check_workers: int = 2, analysis_workers: int = 2
+) -> ProxiedStack:
+    """Serve the site of *env* as docker-compose does: nginx before a check and an analysis pool.
+
+    Each pool is the production gunicorn (``start_gunicorn``) with its own
+    number of workers and ``NUM_PROXIES=1``, since nginx fronts it; nginx is
+    ``start_proxy``'s, with the site's ``MAX_REQUEST_BYTES``. Every part
+    listens on a free loopback port and logs to ``folder`` (``checks.log``,
+    ``analysis.log``, ``nginx.log``). Returns once the service answers through
+    nginx; whatever had started is stopped again if a part does not start.
+    """
+    pool_env = {**env, "NUM_PROXIES": "1"}
+    max_body = int(env.get("MAX_REQUEST_BYTES", MAX_REQUEST_BYTES))
+    with ExitStack() as started:
+        checks = started.enter_context(
+            start_gunicorn(
+                {**pool_env, "WEB_CONCURRENCY": str(check_workers)}, folder / "checks.log"
+            )
+        )
+        analysis = started.enter_context(
+            start_gunicorn(
+                {**pool_env, "WEB_CONCURRENCY": str(analysis_workers)}, folder / "analysis.log"
+            )
+        )
+        proxy = start_proxy(
+            folder,
+            check_pool=urlsplit(checks.url).netloc,
+            analysis_pool=urlsplit(analysis.url).netloc,
+            max_body=max_body,
+        )
+        started.pop_all()
+    return ProxiedStack(proxy, checks, analysis)
 
 
 class RedisServer(LiveProcess):

@@ -16,12 +16,26 @@ import sqlite3
 import subprocess
 import sys
 import time
+from http import HTTPStatus
 
 import pytest
 import yaml
 from django.core.management.utils import get_random_secret_key
+from django.urls import URLPattern, resolve, reverse
+from django.urls.converters import IntConverter, SlugConverter
 
-from config.tests.servers import BIN_DIR, REPO_ROOT, free_port
+from api.auth import view_scope
+from api.models import Scope
+from config.tests.servers import (
+    BIN_DIR,
+    PROXY_TEMPLATE,
+    REPO_ROOT,
+    free_port,
+    http_request,
+    start_proxied_stack,
+)
+from decisions import urls as decisions_urls
+from rules import urls as rules_urls
 
 COMMAND_TIMEOUT = 180
 
@@ -217,15 +231,25 @@ def test_env_example_and_the_readme_list_every_configuration_variable():
 def test_gunicorn_takes_workers_and_timeouts_from_the_environment(monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
     monkeypatch.setenv("PORT", "10000")
-    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    monkeypatch.delenv("BIND", raising=False)
 
     conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
 
-    assert (conf["workers"], conf["bind"]) == (5, "0.0.0.0:10000")
+    # The loopback only, unless BIND says otherwise: a proxy stands in front.
+    assert (conf["workers"], conf["bind"]) == (5, "127.0.0.1:10000")
     assert conf["worker_class"] == "config.shutdown.DrainingSyncWorker"
     # Render and docker-compose (stop_grace_period) allow 30 s after SIGTERM.
     assert conf["timeout"] <= 30
     assert conf["graceful_timeout"] < 30
+
+
+def test_gunicorn_binds_where_bind_says(monkeypatch):
+    monkeypatch.setenv("PORT", "10000")
+    monkeypatch.setenv("BIND", "0.0.0.0:8000")
+
+    conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+
+    assert conf["bind"] == "0.0.0.0:8000"
 
 
 # --- What the image, docker-compose and Render run --------------------------------
@@ -273,7 +297,7 @@ def test_the_images_build_compose_and_start_commands_serve_a_healthy_service(tmp
         STATIC_ROOT=str(tmp_path / "static"),
         PORT=str(port),
         # The image binds 0.0.0.0; tests stay on the loopback.
-        GUNICORN_BIND=f"127.0.0.1:{port}",
+        BIND=f"127.0.0.1:{port}",
         SECURE_SSL_REDIRECT="True",
     )
     stage = runtime_stage()
@@ -312,7 +336,11 @@ def test_render_starts_the_image_command_and_builds_with_the_build_script():
     [web] = read_yaml("render.yaml")["services"]
     [cmd] = [exec_form(args) for keyword, args in runtime_stage() if keyword == "CMD"]
 
+    env = {var["key"]: var["value"] for var in web["envVars"] if "value" in var}
+
     assert shlex.split(web["startCommand"]) == cmd
+    # Render's proxy reaches the service on every interface, at PORT.
+    assert env["BIND"] == f"0.0.0.0:{env['PORT']}"
     assert web["buildCommand"] == "./build.sh"
     assert os.access(REPO_ROOT / "build.sh", os.X_OK)
 
@@ -333,6 +361,8 @@ def test_dockerfile_builds_wheels_then_a_slim_non_root_runtime():
     assert all("-slim" in stage for stage in stages)
     assert "PYTHONDONTWRITEBYTECODE=1" in env_lines
     assert "PYTHONUNBUFFERED=1" in env_lines
+    # Reached by the proxy over the compose network, not by the loopback.
+    assert "BIND=0.0.0.0:8000" in env_lines
     assert user.split(":")[0] not in {"0", "root"}
     assert ("EXPOSE", "8000") in runtime
     assert "scripts/healthcheck.py" in healthcheck
@@ -344,9 +374,11 @@ def test_dockerignore_keeps_environments_secrets_databases_and_caches_out():
     assert {".venv", ".env", "*.sqlite3", "__pycache__", ".pytest_cache", ".git"} <= ignored
 
 
-def test_compose_runs_postgres_migrates_once_then_serves():
+def test_compose_runs_postgres_migrates_once_then_serves_both_pools():
     compose = read_yaml("docker-compose.yml")
-    db, migrate, web = (compose["services"][name] for name in ("db", "migrate", "web"))
+    db, migrate, web, analysis = (
+        compose["services"][name] for name in ("db", "migrate", "web", "analysis")
+    )
 
     assert db["image"] == "postgres:15"
     volume = db["volumes"][0].split(":")
@@ -355,15 +387,115 @@ def test_compose_runs_postgres_migrates_once_then_serves():
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert migrate["command"] == ["bash", "scripts/release.sh"]
-    assert web["depends_on"] == {
-        "db": {"condition": "service_healthy"},
-        "migrate": {"condition": "service_completed_successfully"},
-    }
-    for service in (migrate, web):
+    for pool in (web, analysis):
+        assert pool["depends_on"] == {
+            "db": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }
+        assert "command" not in pool  # the image's gunicorn command
+        # nginx is the one proxy in front, setting X-Forwarded-For.
+        assert pool["environment"]["NUM_PROXIES"] == "1"
+    for service in (migrate, web, analysis):
         assert service["env_file"] == ".env"
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert "@db:5432/" in service["environment"]["DATABASE_URL"]
-    assert "command" not in web  # the image's gunicorn command
+    # The analysis pool has its own number of workers.
+    assert analysis["environment"]["WEB_CONCURRENCY"] == "${ANALYSIS_CONCURRENCY:-2}"
+    assert "WEB_CONCURRENCY" not in web["environment"]
+
+
+def test_compose_publishes_only_nginx_which_runs_deploy_nginx_in_front_of_the_pools():
+    compose = read_yaml("docker-compose.yml")
+    nginx = compose["services"]["nginx"]
+    template = PROXY_TEMPLATE.read_text()
+    variables = set(re.findall(r"\$\{([A-Z_]+)\}", template))
+
+    published = sorted(name for name, service in compose["services"].items() if "ports" in service)
+    assert published == ["nginx", "prometheus"]
+    assert nginx["ports"] == ["${WEB_PORTS:-8000}:8000"]
+    assert re.fullmatch(r"nginx:\d+\.\d+", nginx["image"])
+    assert nginx["volumes"] == ["./deploy/nginx/templates:/etc/nginx/templates:ro"]
+    assert nginx["depends_on"] == {
+        "web": {"condition": "service_healthy"},
+        "analysis": {"condition": "service_healthy"},
+    }
+    environment = dict(nginx["environment"])
+    # The image substitutes only these: nginx's own $variables stay as they are.
+    assert environment.pop("NGINX_ENVSUBST_FILTER") == "^PROXY_"
+    assert set(environment) == variables
+    assert environment["PROXY_LISTEN"] == "8000"
+    assert environment["PROXY_CHECK_POOL"] == "web:8000"
+    assert environment["PROXY_ANALYSIS_POOL"] == "analysis:8000"
+    assert environment["PROXY_MAX_BODY"] == "${MAX_REQUEST_BYTES:-1048576}"
+
+
+def test_the_proxys_own_errors_have_the_apis_error_body():
+    template = PROXY_TEMPLATE.read_text()
+    pages = dict(re.findall(r"error_page (\d+) @([a-z_]+);", template))
+    bodies = {
+        name: (int(status), json.loads(body))
+        for name, status, body in re.findall(
+            r"location @([a-z_]+) \{\s*default_type application/json;\s*return (\d+) '([^']*)';",
+            template,
+        )
+    }
+
+    assert sorted(pages) == ["413", "502", "504"]
+    assert set(pages.values()) == set(bodies)
+    for status, name in pages.items():
+        returned, body = bodies[name]
+        assert returned == int(status)
+        assert set(body) == {"error", "code", "detail"}
+        assert body["error"] == HTTPStatus(returned).phrase
+        assert body["code"] == name
+
+
+def _sample_path(namespace: str, pattern: URLPattern) -> str:
+    """Return a path that *pattern* of *namespace* matches, with made-up arguments."""
+    samples = {IntConverter: 1, SlugConverter: "checkout"}
+    arguments = {
+        name: samples[type(converter)] for name, converter in pattern.pattern.converters.items()
+    }
+    return reverse(f"{namespace}:{pattern.name}", kwargs=arguments)
+
+
+# Besides the views of the `analyze` scope, what holds a worker for seconds:
+# the largest batch (1000 orders x 100 rules) takes seconds to check.
+BULK_ROUTES = {"rules:rule-check-batch"}
+
+
+@pytest.mark.server
+def test_the_proxy_sends_exactly_analysis_and_batches_to_the_analysis_pool(
+    gunicorn_site, tmp_path
+):
+    """Every URL of the rules and decisions APIs is asked through nginx; its log says where."""
+    _, env = gunicorn_site
+    paths = {
+        f"{urls.app_name}:{pattern.name}": _sample_path(urls.app_name, pattern)
+        for urls in (rules_urls, decisions_urls)
+        for pattern in urls.urlpatterns
+    }
+    expected = {
+        route
+        for route, path in paths.items()
+        if view_scope(resolve(path).func.view_class) == Scope.ANALYZE or route in BULK_ROUTES
+    }
+
+    with start_proxied_stack(env, tmp_path) as stack:
+        for route, path in paths.items():
+            http_request(f"{stack.url}{path}", headers={"X-Request-ID": route.replace(":", ".")})
+        analysis_log = stack.analysis.log()
+        checks_log = stack.checks.log()
+
+    served = {
+        route for route in paths if f'"request_id":"{route.replace(":", ".")}"' in analysis_log
+    }
+    assert {"rules:rule-report", "decisions:decision-list"} < expected
+    assert served == expected
+    assert all(
+        f'"request_id":"{route.replace(":", ".")}"' in checks_log
+        for route in paths.keys() - expected
+    )
 
 
 def test_render_blueprint_wires_a_free_web_service_to_a_free_database():
@@ -406,7 +538,13 @@ def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_th
 
 
 @pytest.mark.parametrize(
-    "script", ["build.sh", "scripts/with-postgres.sh", "scripts/ensure-promtool.sh"]
+    "script",
+    [
+        "build.sh",
+        "scripts/with-postgres.sh",
+        "scripts/ensure-promtool.sh",
+        "scripts/ensure-nginx.sh",
+    ],
 )
 def test_shell_scripts_stop_at_the_first_error(script):
     assert "set -euo pipefail" in (REPO_ROOT / script).read_text()
@@ -472,7 +610,7 @@ def test_the_scrape_config_is_valid_and_asks_every_replica_with_the_token():
         "type": "Bearer",
         "credentials_file": "/run/secrets/metrics_token",
     }
-    assert job["dns_sd_configs"] == [{"names": ["web"], "type": "A", "port": 8000}]
+    assert job["dns_sd_configs"] == [{"names": ["web", "analysis"], "type": "A", "port": 8000}]
 
 
 # A scrape reads the decision log's size from the database.
@@ -504,4 +642,7 @@ def test_compose_runs_prometheus_only_under_the_monitoring_profile():
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
     assert prometheus["secrets"] == ["metrics_token"]
     assert compose["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
-    assert all("profiles" not in compose["services"][name] for name in ("db", "migrate", "web"))
+    assert all(
+        "profiles" not in compose["services"][name]
+        for name in ("db", "migrate", "web", "analysis", "nginx")
+    )
