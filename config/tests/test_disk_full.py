@@ -29,7 +29,7 @@ pytestmark = pytest.mark.server
 TMPFS_SIZE = "1m"
 # Readiness's floor on the tmpfs: under what the database leaves free of it.
 FLOOR = 256 * 1024
-READY = {"status": "ok", "database": "ok"}
+READY = {"status": "ok", "database": "ok", "throttle_store": "ok"}
 DISK_LOW = {
     "error": "Service Unavailable",
     "code": "disk_low",
