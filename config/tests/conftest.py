@@ -3,7 +3,8 @@
 ``gunicorn_site`` is one prepared site (see ``config.tests.servers``) for the
 session; ``gunicorn_server`` is one gunicorn serving it for the whole
 session; ``gunicorn_factory`` starts more of them, with extra environment,
-for tests that stop or break the server they use. ``redis_url`` is a
+for tests that stop or break the server they use; ``proxied_stack`` serves
+the site as docker-compose does, nginx in front of the two pools. ``redis_url`` is a
 throw-away Redis for the session, emptied before each test that asks for it.
 """
 
@@ -14,7 +15,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from config.tests.servers import GunicornServer, prepare_site, start_gunicorn, start_redis
+from config.tests.servers import (
+    GunicornServer,
+    ProxiedStack,
+    prepare_site,
+    start_gunicorn,
+    start_proxied_stack,
+    start_redis,
+)
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +38,16 @@ def gunicorn_server(gunicorn_site: tuple[Path, dict[str, str]]) -> Iterator[str]
     site, env = gunicorn_site
     with start_gunicorn(env, site / "gunicorn-session.log") as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def proxied_stack(
+    gunicorn_site: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProxiedStack]:
+    """Serve the prepared site through nginx and its two pools for the session."""
+    _, env = gunicorn_site
+    with start_proxied_stack(env, tmp_path_factory.mktemp("proxied")) as stack:
+        yield stack
 
 
 @pytest.fixture

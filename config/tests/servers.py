@@ -27,6 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -160,19 +161,11 @@ def http_request(
         return Reply(error.code, error.headers, error.read())
 
 
-@dataclass
-class LiveProcess:
-    """A running server process of a test or benchmark: its process, URL and log file.
-
-    Used as a context manager, it is stopped when the block ends.
-    """
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
+class Stoppable(ABC):
+    """Something a test or benchmark started; as a context manager, stopped when the block ends."""
 
     def __enter__(self) -> Self:
-        """Return the server itself."""
+        """Return what was started."""
         return self
 
     def __exit__(
@@ -181,8 +174,24 @@ class LiveProcess:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Stop the server."""
+        """Stop it."""
         self.stop()
+
+    @abstractmethod
+    def stop(self) -> object:
+        """Stop it."""
+
+
+@dataclass
+class LiveProcess(Stoppable):
+    """A running server process of a test or benchmark: its process, URL and log file.
+
+    Used as a context manager, it is stopped when the block ends.
+    """
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
 
     def log(self) -> str:
         """Return everything the server has logged so far."""
@@ -359,7 +368,7 @@ def start_proxy(
 
 
 @dataclass
-class ProxiedStack:
+class ProxiedStack(Stoppable):
     """nginx in front of a check pool and an analysis pool: the service as docker-compose runs it.
 
     Used as a context manager, everything is stopped when the block ends.
@@ -373,19 +382,6 @@ class ProxiedStack:
     def url(self) -> str:
         """Return the base URL of the service: nginx's."""
         return self.proxy.url
-
-    def __enter__(self) -> Self:
-        """Return the stack itself."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop nginx, then the pools."""
-        self.stop()
 
     def stop(self) -> None:
         """Stop nginx, then the pools behind it."""

@@ -6,26 +6,14 @@ pool of production gunicorn (``start_proxied_stack``), on the session's site.
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from config.tests.servers import ProxiedStack, http_request, start_proxied_stack, wait_until
+from config.tests.servers import http_request, start_proxied_stack, wait_until
 
 pytestmark = pytest.mark.server
 
 CHECK = {"order_id": 1, "rules": ["min_total_100"]}
-
-
-@pytest.fixture(scope="module")
-def stack(
-    gunicorn_site: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ProxiedStack]:
-    """Serve the session's site through nginx for the module."""
-    _, env = gunicorn_site
-    with start_proxied_stack(env, tmp_path_factory.mktemp("proxied")) as served:
-        yield served
 
 
 def logged(log: str, message: str, request_id: str) -> list[dict]:
@@ -38,50 +26,56 @@ def logged(log: str, message: str, request_id: str) -> list[dict]:
     ]
 
 
-def test_a_client_cannot_pick_the_address_the_service_sees(stack):
+def test_a_client_cannot_pick_the_address_the_service_sees(proxied_stack):
     reply = http_request(
-        f"{stack.url}/rules/check/",
+        f"{proxied_stack.url}/rules/check/",
         CHECK,
         headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "spoofed-address"},
     )
 
     assert reply.status == 200
-    [served] = logged(stack.checks.log(), "request served", "spoofed-address")
+    [served] = logged(proxied_stack.checks.log(), "request served", "spoofed-address")
     assert served["client_ip"] == "127.0.0.1"
 
 
-def test_the_proxy_and_the_service_log_one_request_id(stack):
-    kept = http_request(f"{stack.url}/rules/check/", CHECK, headers={"X-Request-ID": "abc.123"})
-    replaced = http_request(f"{stack.url}/rules/check/", CHECK, headers={"X-Request-ID": "a b"})
+def test_the_proxy_and_the_service_log_one_request_id(proxied_stack):
+    kept = http_request(
+        f"{proxied_stack.url}/rules/check/", CHECK, headers={"X-Request-ID": "abc.123"}
+    )
+    replaced = http_request(
+        f"{proxied_stack.url}/rules/check/", CHECK, headers={"X-Request-ID": "a b"}
+    )
 
     assert kept.headers["X-Request-ID"] == "abc.123"
     new_id = replaced.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", new_id)
     ids = ("abc.123", new_id)
     # nginx logs a request once it has sent the whole answer: a moment after it came.
-    assert wait_until(lambda: all(logged(stack.proxy.log(), "request proxied", i) for i in ids), 5)
+    assert wait_until(
+        lambda: all(logged(proxied_stack.proxy.log(), "request proxied", i) for i in ids), 5
+    )
     for request_id in ids:
-        [proxied] = logged(stack.proxy.log(), "request proxied", request_id)
-        [served] = logged(stack.checks.log(), "request served", request_id)
+        [proxied] = logged(proxied_stack.proxy.log(), "request proxied", request_id)
+        [served] = logged(proxied_stack.checks.log(), "request served", request_id)
         assert proxied["status"] == served["status"] == 200
 
 
-def test_the_proxy_names_no_version(stack):
-    reply = http_request(f"{stack.url}/health/")
+def test_the_proxy_names_no_version(proxied_stack):
+    reply = http_request(f"{proxied_stack.url}/health/")
 
     assert reply.headers["Server"] == "nginx"
 
 
-def test_a_body_over_the_limit_is_refused_by_the_proxy_in_the_error_shape(stack):
+def test_a_body_over_the_limit_is_refused_by_the_proxy_in_the_error_shape(proxied_stack):
     reply = http_request(
-        f"{stack.url}/rules/check/",
+        f"{proxied_stack.url}/rules/check/",
         {**CHECK, "pad": "x" * (1024 * 1024)},
         headers={"X-Request-ID": "too-large"},
     )
 
     # What the service itself answers, asked directly.
     direct = http_request(
-        f"{stack.checks.url}/rules/check/", {**CHECK, "pad": "x" * (1024 * 1024)}
+        f"{proxied_stack.checks.url}/rules/check/", {**CHECK, "pad": "x" * (1024 * 1024)}
     )
 
     assert (reply.status, reply.headers["Content-Type"]) == (413, "application/json")
@@ -90,7 +84,7 @@ def test_a_body_over_the_limit_is_refused_by_the_proxy_in_the_error_shape(stack)
         "code": "request_too_large",
         "detail": "Request body is too large.",
     }
-    assert logged(stack.checks.log(), "request served", "too-large") == []
+    assert logged(proxied_stack.checks.log(), "request served", "too-large") == []
     assert (direct.status, direct.json()) == (reply.status, reply.json())
 
 

@@ -1,13 +1,9 @@
 """The longest request line the production server reads, and its answer past it."""
 
 import http.client
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from config.tests.servers import start_proxied_stack
 
 pytestmark = pytest.mark.server
 
@@ -48,17 +44,8 @@ def test_a_longer_request_line_is_gunicorns_own_414_as_documented(gunicorn_serve
     assert "`414 URI Too Long` and a short HTML page" in description
 
 
-@pytest.fixture(scope="module")
-def proxied_url(
-    gunicorn_site: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """Serve the session's site through nginx, as docker-compose does; yield its URL."""
-    _, env = gunicorn_site
-    with start_proxied_stack(env, tmp_path_factory.mktemp("proxied")) as stack:
-        yield stack.url
-
-
-def test_behind_the_proxy_the_longest_request_line_is_the_same(proxied_url):
+def test_behind_the_proxy_the_longest_request_line_is_the_same(proxied_stack):
+    proxied_url = proxied_stack.url
     longest = _get(proxied_url, _path_of_request_line(LIMIT))
     status, content_type, _ = _get(proxied_url, _path_of_request_line(LIMIT + 1))
 
