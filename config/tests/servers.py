@@ -217,6 +217,37 @@ class HttpServer(LiveProcess):
 
     program: ClassVar[str] = "the server"
 
+    @classmethod
+    def launch(
+        cls,
+        command: Sequence[str],
+        *,
+        port: int,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Run *command*, which serves on *port*, and return it once healthy.
+
+        Its output is appended to *log_path*; it runs in the repository with
+        *env* (this process's environment by default). It is stopped again if
+        it never becomes healthy.
+        """
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=None if env is None else dict(env),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        server = cls(process, f"http://127.0.0.1:{port}", log_path)
+        try:
+            server.wait_until_healthy()
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
     def wait_until_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Return once ``GET /health/`` answers 200.
 
@@ -256,28 +287,15 @@ def start_gunicorn(
     (a namespace, say). It is stopped again if it never becomes healthy.
     """
     port = free_port()
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            [
-                *prefix,
-                str(BIN_DIR / "gunicorn"),
-                "--config",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=REPO_ROOT,
-            env=dict(env),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = GunicornServer(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        server.wait_until_healthy()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    command = [
+        *prefix,
+        str(BIN_DIR / "gunicorn"),
+        "--config",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    return GunicornServer.launch(command, port=port, log_path=log_path, env=env)
 
 
 class ProxyServer(HttpServer):
@@ -341,30 +359,18 @@ def start_proxy(
     # As root, nginx's workers would become `nobody`, who may not enter a test's folder.
     user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(_PROXY_MAIN.format(user=user, folder=folder))
-    log_path = folder / "nginx.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            [
-                NGINX,
-                "-p",
-                str(folder),
-                "-c",
-                str(folder / "nginx.conf"),
-                "-e",
-                "stderr",
-                "-g",
-                f"daemon off; pid {folder / 'nginx.pid'};",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = ProxyServer(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        server.wait_until_healthy()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    command = [
+        NGINX,
+        "-p",
+        str(folder),
+        "-c",
+        str(folder / "nginx.conf"),
+        "-e",
+        "stderr",
+        "-g",
+        f"daemon off; pid {folder / 'nginx.pid'};",
+    ]
+    return ProxyServer.launch(command, port=port, log_path=folder / "nginx.log")
 
 
 @dataclass
