@@ -27,8 +27,9 @@ from simple_history.models import HistoricalChanges
 from rules.charts import line_chart
 from rules.diffs import ItemChange, describe_item, item_field_changes
 from rules.engine import InvalidRuleParamsError, UnknownRuleError
-from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion, resolver
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 from rules.queries import rule_failures_by_day
+from rules.resolver import resolver
 
 VERSIONS_PER_PAGE = 20
 # "Rules at a glance": the days it covers, and the most failing rules it draws.

@@ -60,7 +60,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import BigIntegerField, F, Q, Value
+from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.lookups import (
     Exact,
@@ -72,6 +72,7 @@ from django.db.models.lookups import (
 )
 from django.utils.dateparse import parse_datetime
 
+from orders.facts import ORDER_FACTS, Fact, FactType
 from rules.engine import Reason, Severity, cents, modulo
 from rules.engine.base import restate
 
@@ -82,9 +83,9 @@ MAX_DEPTH = 20
 MAX_NODES = 200
 MAX_IN_ITEMS = 100
 MAX_PLACES = 12
-MAX_TOTAL = Decimal("99999999.99")
-MAX_ITEMS_COUNT = 2**31 - 1
-MAX_NUMBER = Decimal(MAX_ITEMS_COUNT)
+# A number in a condition lies within plus or minus the largest value an
+# order's fact can hold.
+MAX_NUMBER = Decimal(max(fact.maximum for fact in ORDER_FACTS if fact.maximum is not None))
 
 CENTS = Decimal(100)
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -120,12 +121,13 @@ class Kind(Enum):
     DATETIME = "datetime"
 
 
-FIELDS = {"total": Kind.MONEY, "items_count": Kind.COUNT, "created_at": Kind.DATETIME}
+# The facts a condition reads: those every order has.
+VARIABLES = {fact.path: fact for fact in ORDER_FACTS if not fact.nullable}
+KINDS = {FactType.MONEY: Kind.MONEY, FactType.COUNT: Kind.COUNT, FactType.DATETIME: Kind.DATETIME}
 # An order value's unit in SQL, where it is a whole number: cents, items.
 UNITS = {Kind.MONEY: CENTS, Kind.COUNT: Decimal(1)}
 # The field whose column a money or count value (or its remainder) fits, and
 # the column's largest value; the smallest is 0 for both.
-RANGES = {Kind.MONEY: ("total", MAX_TOTAL), Kind.COUNT: ("items_count", MAX_NUMBER)}
 WHOLE = {Kind.MONEY: "a whole number of cents", Kind.COUNT: "a whole number"}
 
 
@@ -195,6 +197,7 @@ class _Value:
     constant: Any = None
     is_constant: bool = False
     where: str = ""
+    fact: Fact | None = None
 
 
 def compile_condition(source: Any) -> Condition:
@@ -384,11 +387,14 @@ def _variable(args: Any, here: str) -> _Value:
         [name] = args
     if not isinstance(name, str):
         raise ConditionError(f'{here} takes a field name as a string, e.g. {{"var": "total"}}.')
-    if name not in FIELDS:
-        raise ConditionError(f"{here}: unknown variable {name!r}; use one of {', '.join(FIELDS)}.")
-    kind = FIELDS[name]
-    sql = cents(name) if kind is Kind.MONEY else F(name)
-    return _Value(kind, operator.attrgetter(name), sql)
+    if name not in VARIABLES:
+        raise ConditionError(
+            f"{here}: unknown variable {name!r}; use one of {', '.join(VARIABLES)}."
+        )
+    fact = VARIABLES[name]
+    kind = KINDS[fact.type]
+    sql = cents(name) if kind is Kind.MONEY else fact.sql()
+    return _Value(kind, operator.attrgetter(name), sql, fact=fact)
 
 
 def _remainder(args: Any, here: str) -> _Value:
@@ -396,11 +402,12 @@ def _remainder(args: Any, here: str) -> _Value:
     dividend_node, divisor_node = _pair(args, here)
     dividend = _value(dividend_node, f"{here}[0]")
     divisor = _value(divisor_node, f"{here}[1]")
-    if dividend.kind not in RANGES or dividend.is_constant:
-        raise ConditionError(f"{here}: the dividend must be total or items_count.")
+    if dividend.kind not in UNITS or dividend.fact is None:
+        numeric = " or ".join(path for path, fact in VARIABLES.items() if fact.maximum)
+        raise ConditionError(f"{here}: the dividend must be {numeric}.")
     if not divisor.is_constant or divisor.kind is not Kind.NUMBER or divisor.constant <= 0:
         raise ConditionError(f"{here}: the divisor must be a positive number.")
-    field, largest = RANGES[dividend.kind]
+    field, largest = dividend.fact.path, dividend.fact.maximum
     modulus = divisor.constant
     if modulus > largest:
         raise ConditionError(f"{here}: a divisor of {field} must be at most {largest}.")
@@ -412,7 +419,10 @@ def _remainder(args: Any, here: str) -> _Value:
     )
     read = dividend.python
     return _Value(
-        dividend.kind, lambda order: Decimal(read(order)) % modulus, modulo(integer, int(units))
+        dividend.kind,
+        lambda order: Decimal(read(order)) % modulus,
+        modulo(integer, int(units)),
+        fact=dividend.fact,
     )
 
 
@@ -450,7 +460,7 @@ def _number(node: int | float | str, where: str) -> Decimal:
     any arithmetic: a huge exponent makes ``Decimal`` arithmetic slow, or
     overflow its context, and a huge ``int`` has no cheap decimal text.
     """
-    if isinstance(node, int) and abs(node) > MAX_ITEMS_COUNT:
+    if isinstance(node, int) and abs(node) > MAX_NUMBER:
         raise ConditionError(f"{where}: the number is beyond plus or minus {MAX_NUMBER}.")
     try:
         number = Decimal(str(node))
@@ -473,12 +483,16 @@ def _comparable(left: _Value, right: _Value, here: str) -> None:
     """Raise ``ConditionError`` if *left* and *right* cannot be compared."""
     kinds = {left.kind, right.kind}
     if Kind.DATETIME in kinds and kinds != {Kind.DATETIME}:
-        raise ConditionError(f"{here}: created_at compares only with date-times.")
+        [moment] = [value for value in (left, right) if value.kind is Kind.DATETIME]
+        name = moment.fact.path if moment.fact else "a date-time"
+        raise ConditionError(f"{here}: {name} compares only with date-times.")
     if Kind.MONEY in kinds and Kind.COUNT in kinds:
-        raise ConditionError(f"{here}: total and items_count cannot be compared.")
+        raise ConditionError(
+            f"{here}: {left.fact.path} and {right.fact.path} cannot be compared."  # type: ignore[union-attr]
+        )
     for value, other in ((left, right), (right, left)):
-        if value.kind is Kind.NUMBER and other.kind in RANGES:
-            field, largest = RANGES[other.kind]
+        if value.kind is Kind.NUMBER and other.fact is not None and other.kind in UNITS:
+            field, largest = other.fact.path, other.fact.maximum
             if not 0 <= value.constant <= largest:
                 raise ConditionError(
                     f"{value.where}: {value.constant} is outside the range of {field}"

@@ -1,8 +1,4 @@
-"""Rule sets and condition rules: what operators edit in the admin, and the app's resolver.
-
-``resolver`` is the one resolver the app uses: code rules first, then the
-condition rules stored here; rule sets from here too.
-"""
+"""Rule sets and condition rules: what operators edit in the admin."""
 
 import logging
 from collections.abc import Collection, Mapping
@@ -26,9 +22,7 @@ from rules.conditions import (
 )
 from rules.diffs import ItemChange, diff_items
 from rules.engine import (
-    CodeRules,
     InvalidRuleParamsError,
-    Resolver,
     RuleInfo,
     RuleRegistry,
     RuleSpec,
@@ -170,6 +164,8 @@ class RuleSet(models.Model):
         longer fit its rule, changing nothing. Returns the current version,
         which is the one that held these items already if there was one.
         """
+        from rules.resolver import resolver  # it reads these models
+
         resolver.resolve(version.specs())
         RuleSet.objects.select_for_update().get(pk=self.pk)
         wanted = [_editable(item) for item in version.items]
@@ -351,6 +347,8 @@ class RuleSetItem(models.Model):
         if not isinstance(self.params, dict):
             raise ValidationError({"params": "Parameters are a JSON object."})
         try:
+            from rules.resolver import resolver  # it reads these models
+
             resolver.resolve([self.spec()])
         except UnknownRuleError as exc:
             raise ValidationError({"rule": str(exc)}) from None
@@ -576,5 +574,3 @@ def _describe_stored(name: str, snapshot: Mapping[str, Any]) -> RuleInfo:
 # conditions rule set versions hold, by (version id, rule name).
 _compiled: dict[int, tuple[datetime, StoredRule]] = {}
 _compiled_snapshots: dict[tuple[int, str], StoredRule] = {}
-
-resolver = Resolver(sources=(CodeRules(), ConditionRule.objects), rulesets=RuleSet.objects)

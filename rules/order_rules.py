@@ -21,7 +21,7 @@ from rules.engine import (
     AT_MOST,
     CENT,
     GREATER_THAN,
-    ITEMS,
+    ITEMS_COUNT,
     MULTIPLE_OF,
     TOTAL,
     BaseRule,
@@ -91,7 +91,10 @@ class MinItemsRule(ThresholdRule):
     name = "min_items"
     description = "Order has at least `count` items."
     threshold = Threshold(
-        ITEMS, AT_LEAST, "count", passed="Order has {observed}; at least {required} required."
+        ITEMS_COUNT,
+        AT_LEAST,
+        "count",
+        passed="Order has {observed}; at least {required} required.",
     )
     examples: ClassVar[tuple[RuleExample, ...]] = (
         RuleExample({"total": "10.00", "items_count": 9}, False, {"count": 10}),
@@ -110,7 +113,7 @@ class MaxItemsRule(ThresholdRule):
     name = "max_items"
     description = "Order has at most `count` items."
     threshold = Threshold(
-        ITEMS, AT_MOST, "count", passed="Order has {observed}; at most {required} allowed."
+        ITEMS_COUNT, AT_MOST, "count", passed="Order has {observed}; at most {required} allowed."
     )
     examples: ClassVar[tuple[RuleExample, ...]] = (
         RuleExample({"total": "10.00", "items_count": 20}, True, {"count": 20}),

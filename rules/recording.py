@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rest_framework.request import Request
-
-from api.auth import caller_name
 from api.request_ids import current_request_id
 from decisions.models import Decision
 from decisions.services import (
@@ -36,7 +33,8 @@ from rules.engine import (
     RuleSpec,
     Severity,
 )
-from rules.models import StoredRuleRecord, resolver
+from rules.models import StoredRuleRecord
+from rules.resolver import resolver
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +64,8 @@ class Replay:
 
 
 def record_checks(
-    request: Request,
     *,
+    caller: str,
     check: RuleCheck,
     ruleset: RuleSetRef | None,
     rules: Sequence[RuleSpec] | None,
@@ -77,7 +75,8 @@ def record_checks(
 ) -> list[int | None]:
     """Put each order's check on the record, in one INSERT; return the decision ids.
 
-    *check* is what ran, resolved from the listed *rules* or from *ruleset*.
+    *caller* names who asked; *check* is what ran, resolved from the listed
+    *rules* or from *ruleset*.
     An id is ``None`` for a check that ``DECISION_LOG`` leaves out. Checks
     whose record would be over ``DECISION_LOG_MAX_BYTES`` raise the
     endpoint's *refusal*, and nothing is written.
@@ -85,7 +84,7 @@ def record_checks(
     if not decision_log_enabled():
         return [None] * len(checked)
     source = DecisionSource(
-        caller=caller_name(request),
+        caller=caller,
         request_id=current_request_id() or "",
         fail_fast=fail_fast,
         ruleset=ruleset.name if ruleset else "",

@@ -19,10 +19,10 @@ from rules.engine import (
     Outcome,
     RuleInfo,
     RuleResult,
-    RuleSetRef,
     RuleSpec,
     Severity,
 )
+from rules.services import CheckAnswer, Checked
 
 # Order ids are 64-bit (BigAutoField); anything larger cannot exist.
 MAX_ORDER_ID = 2**63 - 1
@@ -479,7 +479,7 @@ class RuleSetRefSerializer(serializers.Serializer):
 
 
 class BatchOrderResultSerializer(serializers.Serializer):
-    """One order's verdict in a batch: ``{"decision_id", "order_id", "result"}``."""
+    """One order's verdict in a batch: its decision and order ids, then the verdict."""
 
     decision_id = serializers.IntegerField(
         allow_null=True,
@@ -496,17 +496,17 @@ class BatchOrderResultSerializer(serializers.Serializer):
     )
     results = RuleResultSerializer(many=True)
 
-    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def to_representation(self, instance: Checked) -> dict[str, Any]:
         """Return the decision's and the order's ids, then the verdict."""
         return {
-            "decision_id": instance["decision_id"],
-            "order_id": instance["order_id"],
-            **_verdict_data(instance["result"]),
+            "decision_id": instance.decision_id,
+            "order_id": instance.order_id,
+            **_verdict_data(instance.result),
         }
 
 
 class RuleCheckResponseSerializer(BatchOrderResultSerializer):
-    """The verdict of a check (``{"decision_id", "order_id", "ruleset", "result"}``), and why.
+    """The verdict of a check, and why: its decision, order and rule set, then the verdict.
 
     A check's answer is written out rather than walked field by field: it is
     the hot path, and the schema test holds it to the fields declared here.
@@ -520,17 +520,17 @@ class RuleCheckResponseSerializer(BatchOrderResultSerializer):
         many=True, help_text="Rules that could not be evaluated (empty when all answered)."
     )
 
-    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+    def to_representation(self, instance: CheckAnswer) -> dict[str, Any]:
         """Return the ids, the rule set, the verdict and the rules that errored."""
-        result: CheckResult = instance["result"]
-        ruleset: RuleSetRef | None = instance["ruleset"]
+        checked, ruleset = instance.checked, instance.ruleset
         return {
-            "decision_id": instance["decision_id"],
-            "order_id": instance["order_id"],
+            "decision_id": checked.decision_id,
+            "order_id": checked.order_id,
             "ruleset": ruleset and {"name": ruleset.name, "version": ruleset.version},
-            **_verdict_data(result),
+            **_verdict_data(checked.result),
             "errors": [
-                {"rule": error.key, "reference": error.reference} for error in result.errors
+                {"rule": error.key, "reference": error.reference}
+                for error in checked.result.errors
             ],
         }
 

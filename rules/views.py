@@ -12,15 +12,13 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_yasg import openapi
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from api.auth import caller_may, is_anonymous
-from api.metrics import count_check
+from api.auth import caller_may, caller_name, is_anonymous
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
@@ -28,19 +26,14 @@ from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, path_id_param
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID, VIEW_DECISION
-from orders.models import Order
-from orders.selectors import order_get
 from rules import queries, reports
 from rules.budgets import (
-    BatchTooLargeError,
-    CheckTooLargeError,
-    check_batch_answer,
-    check_batch_budget,
     check_report_bytes,
 )
-from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
-from rules.models import RuleSet, resolver
-from rules.recording import decision_replay, record_checks
+from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
+from rules.models import RuleSet
+from rules.recording import decision_replay
+from rules.resolver import resolver
 from rules.serializers import (
     DecisionReplayResponseSerializer,
     RuleBatchCheckRequestSerializer,
@@ -58,6 +51,7 @@ from rules.serializers import (
     RuleSetSerializer,
     RuleSetVersionSerializer,
 )
+from rules.services import Caller, RulesAsked, rules_check, rules_check_batch
 
 logger = logging.getLogger(__name__)
 
@@ -123,10 +117,8 @@ class RuleBodyView(APIView):
         return data, check, ruleset
 
 
-class RuleCheckView(RuleBodyView):
+class RuleCheckView(APIView):
     """Check one order, stored or given, against rules or a rule set."""
-
-    body_serializer = RuleCheckRequestSerializer
 
     @operation(
         "rules_check",
@@ -153,42 +145,22 @@ class RuleCheckView(RuleBodyView):
         out. A decision over `DECISION_LOG_MAX_BYTES` is a 413
         `request_too_large`, and nothing is stored.
         """
-        data, check, ruleset = self.resolve_body(request)
-        if "order" in data:
-            order = Order(**{"created_at": timezone.now(), **data["order"]})
-        else:
-            order = order_get(data["order_id"])
-        result = check.run(order, fail_fast=data["fail_fast"])
-        [decision_id] = record_checks(
-            request,
-            check=check,
-            ruleset=ruleset,
-            rules=data.get("rules"),
+        data = _validated(RuleCheckRequestSerializer, request)
+        answer = rules_check(
+            caller=_caller(request),
+            asked=_rules_asked(data),
+            order=data.get("order"),
+            order_id=data.get("order_id"),
             fail_fast=data["fail_fast"],
-            checked=[(order, result)],
-            refusal=CheckTooLargeError,
         )
-        logger.info(
-            "rules checked",
-            extra={"order_id": order.pk, "passed": result.passed, "decision_id": decision_id},
-        )
-        _count(result, ruleset)
-        answer = {
-            "decision_id": decision_id,
-            "order_id": order.pk,
-            "ruleset": ruleset,
-            "result": result,
-        }
         response = Response(RuleCheckResponseSerializer(answer).data)
-        if decision_id is not None:
-            response["X-Decision-ID"] = str(decision_id)
+        if answer.checked.decision_id is not None:
+            response["X-Decision-ID"] = str(answer.checked.decision_id)
         return response
 
 
-class RuleBatchCheckView(RuleBodyView):
+class RuleBatchCheckView(APIView):
     """Check many stored orders against the same rules."""
-
-    body_serializer = RuleBatchCheckRequestSerializer
 
     @operation(
         "rules_check_batch",
@@ -212,50 +184,15 @@ class RuleBatchCheckView(RuleBodyView):
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
         """
-        data, check, ruleset = self.resolve_body(request)
-        check_batch_budget(
-            len(data["order_ids"]), len(check.rules), anonymous=is_anonymous(request)
-        )
-        orders = Order.objects.in_bulk(data["order_ids"])
-        checked = [
-            (orders[order_id], check.run(orders[order_id], fail_fast=data["fail_fast"]))
-            for order_id in data["order_ids"]
-            if order_id in orders
-        ]
-        passed = sum(result.passed for _, result in checked)
-        summary = {
-            "total": len(data["order_ids"]),
-            "passed": passed,
-            "failed": len(checked) - passed,
-            "errors": sum(bool(result.errors) for _, result in checked),
-            "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
-        }
-        results = [
-            {"decision_id": None, "order_id": order.pk, "result": result}
-            for order, result in checked
-        ]
-        answer = {"ruleset": ruleset, "results": results, "summary": summary}
-        # The answer is made, and measured, before any decision is written; its
-        # decision ids are filled in once they are.
-        body = RuleBatchCheckResponseSerializer(answer).data
-        check_batch_answer(body, pending_ids=len(checked))
-        decision_ids = record_checks(
-            request,
-            check=check,
-            ruleset=ruleset,
-            rules=data.get("rules"),
+        data = _validated(RuleBatchCheckRequestSerializer, request)
+        answer = rules_check_batch(
+            caller=_caller(request),
+            asked=_rules_asked(data),
+            order_ids=data["order_ids"],
+            render=lambda batch: RuleBatchCheckResponseSerializer(batch).data,
             fail_fast=data["fail_fast"],
-            checked=checked,
-            refusal=BatchTooLargeError,
         )
-        for entry, decision_id in zip(body["results"], decision_ids, strict=True):
-            entry["decision_id"] = decision_id
-        for _, result in checked:
-            _count(result, ruleset)
-        logger.info(
-            "rules checked in batch", extra={k: v for k, v in summary.items() if k != "missing"}
-        )
-        return Response(body)
+        return Response(answer)
 
 
 class RuleSetListView(APIView):
@@ -543,21 +480,26 @@ class DecisionReplayView(APIView):
         return Response(DecisionReplayResponseSerializer(replay).data)
 
 
-def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
-    """Count one order checked: its verdict and each rule's outcome, by rule name."""
-    count_check(
-        source="rules" if ruleset is None else "ruleset",
-        passed=result.passed,
-        rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
-    )
-
-
 def _may_see_inactive_sets(request: Request) -> bool:
     """Return whether the caller sees inactive rule sets.
 
     Keys with ``analyze`` do, and sessions of staff allowed to view rule sets.
     """
     return caller_may(request, Scope.ANALYZE, (VIEW_RULESET,))
+
+
+def _caller(request: Request) -> Caller:
+    """Return who sent *request*, as the use cases need it."""
+    return Caller(
+        name=caller_name(request),
+        anonymous=is_anonymous(request),
+        sees_inactive_sets=_may_see_inactive_sets(request),
+    )
+
+
+def _rules_asked(data: dict[str, Any]) -> RulesAsked:
+    """Return the rules a validated body names: `rules`, or `ruleset` and its version."""
+    return RulesAsked(data.get("rules"), data.get("ruleset"), data.get("ruleset_version"))
 
 
 def _visible_sets(request: Request) -> QuerySet[RuleSet]:

@@ -8,6 +8,7 @@ set into a ``RuleCheck``, whose one loop (``run``) gives a ``CheckResult``;
 ``RuleEngine.evaluate_rules`` is the seed's API on top of them.
 """
 
+from orders.facts import CENT, ITEMS_COUNT, TOTAL
 from rules.engine.base import BaseRule, Reason, RuleExample, RuleInfo, Severity
 from rules.engine.errors import (
     DuplicateRuleError,
@@ -24,11 +25,8 @@ from rules.engine.runner import BoundRule, RuleCheck, RuleSpec
 from rules.engine.thresholds import (
     AT_LEAST,
     AT_MOST,
-    CENT,
     GREATER_THAN,
-    ITEMS,
     MULTIPLE_OF,
-    TOTAL,
     Threshold,
     ThresholdRule,
     cents,
@@ -40,7 +38,7 @@ __all__ = [
     "AT_MOST",
     "CENT",
     "GREATER_THAN",
-    "ITEMS",
+    "ITEMS_COUNT",
     "MULTIPLE_OF",
     "TOTAL",
     "BaseRule",

@@ -12,7 +12,6 @@ import operator
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import BigIntegerField, F, Q, Value
@@ -20,12 +19,11 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Round
 from django.db.models.lookups import Exact
 
+from orders.facts import Fact, FactType
 from rules.engine.base import BaseRule, Reason
 
 if TYPE_CHECKING:
     from orders.models import Order
-
-CENT = Decimal("0.01")
 
 
 def cents(field: str) -> Cast:
@@ -46,38 +44,14 @@ def modulo(integer: Any, divisor: int) -> CombinedExpression:
     return integer % Value(divisor, output_field=BigIntegerField())
 
 
-@dataclass(frozen=True, slots=True)
-class OrderValue:
-    """An order field a threshold reads: its name, smallest step, and how it is shown.
-
-    ``show`` gives the value as the facts hold it; ``phrase``, as a message
-    says it (``None``: as the facts show it).
-    """
-
-    field: str
-    step: Decimal | int
-    show: Callable[[Any], Any]
-    phrase: Callable[[Any], str] | None = None
-
-
-def _items(count: int) -> str:
-    """Return "1 item" or "N items"."""
-    return f"{count} item" if count == 1 else f"{count} items"
-
-
-# Money facts are strings ("75.50"), never floats; counts stay integers.
-TOTAL = OrderValue("total", CENT, str)
-ITEMS = OrderValue("items_count", 1, int, _items)
-
-
-def _multiple_of_q(value: OrderValue, divisor: Any) -> Q:
+def _multiple_of_q(value: Fact, divisor: Any) -> Q:
     """Filter orders whose value is an exact multiple of *divisor*, in whole steps.
 
     Integer arithmetic keeps it exact on SQLite too, where decimals are
     stored as floats and ``total % 5`` or a float ``MOD`` is wrong for some
     totals.
     """
-    column = cents(value.field) if value.step == CENT else F(value.field)
+    column = cents(value.path) if value.type is FactType.MONEY else value.sql()
     return Q(Exact(modulo(column, int(divisor / value.step)), 0))
 
 
@@ -90,23 +64,23 @@ class Comparison:
     """
 
     holds: Callable[[Any, Any], bool]
-    q: Callable[[OrderValue, Any], Q]
+    q: Callable[[Fact, Any], Q]
     gaps: Callable[[Any, Any, Any], dict[str, Any]]
 
 
 GREATER_THAN = Comparison(
     operator.gt,
-    lambda value, required: Q(**{f"{value.field}__gt": required}),
+    lambda value, required: Q(**{f"{value.path}__gt": required}),
     lambda observed, required, step: {"shortfall": required - observed + step},
 )
 AT_LEAST = Comparison(
     operator.ge,
-    lambda value, required: Q(**{f"{value.field}__gte": required}),
+    lambda value, required: Q(**{f"{value.path}__gte": required}),
     lambda observed, required, step: {"shortfall": required - observed},
 )
 AT_MOST = Comparison(
     operator.le,
-    lambda value, required: Q(**{f"{value.field}__lte": required}),
+    lambda value, required: Q(**{f"{value.path}__lte": required}),
     lambda observed, required, step: {"excess": observed - required},
 )
 
@@ -131,7 +105,7 @@ class Threshold:
     parameter); *failed* defaults to *passed*.
     """
 
-    value: OrderValue
+    value: Fact
     comparison: Comparison
     parameter: str
     passed: str
@@ -150,7 +124,7 @@ class ThresholdRule(BaseRule):
         super().__init__(**params)
         threshold = self.threshold
         self._value = threshold.value
-        self._field = threshold.value.field
+        self._path = threshold.value.path
         self._holds = threshold.comparison.holds
         self._gaps = threshold.comparison.gaps
         self._bound = self.params[threshold.parameter]
@@ -168,7 +142,7 @@ class ThresholdRule(BaseRule):
 
     def evaluate(self, order: Order) -> bool:
         """Return whether the order's value compares with the parameter as declared."""
-        return self._holds(getattr(order, self._field), self._bound)
+        return self._holds(getattr(order, self._path), self._bound)
 
     def as_q(self) -> Q:
         """Return the same comparison as a database filter."""
@@ -177,13 +151,10 @@ class ThresholdRule(BaseRule):
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
         value = self._value
-        observed = getattr(order, self._field)
-        shown = value.show(observed)
-        facts = {"observed": shown, "required": self._required}
-        message = self._messages[passed] % (
-            shown if value.phrase is None else value.phrase(observed),
-        )
+        observed = value.read(order)
+        facts = {"observed": value.to_json(observed), "required": self._required}
+        message = self._messages[passed] % (value.phrase(observed),)
         if not passed:
             for name, gap in self._gaps(observed, self._bound, value.step).items():
-                facts[name] = value.show(gap)
+                facts[name] = value.to_json(gap)
         return message, facts

@@ -9,7 +9,8 @@ from decisions.models import Decision
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule, RuleSpec
-from rules.models import ConditionRule, RuleSet, resolver
+from rules.models import ConditionRule, RuleSet
+from rules.resolver import resolver
 from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
