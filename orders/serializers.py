@@ -21,7 +21,7 @@ CHANGES_MESSAGE = f"Give at least one of {' and '.join(repr(path) for path in CH
 
 
 def money_pattern(fact: Fact) -> str:
-    """Return the pattern of a money *fact* as JSON carries it: ``^[0-9]{1,8}(\\.[0-9]{1,2})?$``."""
+    """Return the pattern of a money *fact* as JSON carries it (8 digits, a point, 2 for total)."""
     return rf"^[0-9]{{1,{fact.digits - fact.places}}}(\.[0-9]{{1,{fact.places}}})?$"
 
 
