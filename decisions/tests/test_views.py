@@ -1,4 +1,6 @@
+import base64
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -192,6 +194,24 @@ def test_a_huge_order_id_finds_nothing(analyst, three):
 
 def test_a_forged_cursor_is_a_404(analyst):
     response = analyst.get(LIST, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "Invalid cursor",
+    }
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["abc", "\x00", "9999-99-99", "2026-11-20 12:00:00", "0001-01-01 00:00:00+05:00"],
+)
+def test_a_cursor_whose_position_is_no_decision_time_is_a_404(analyst, three, position):
+    """A cursor that decodes, but holds no time the database can compare, is forged too."""
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+
+    response = analyst.get(LIST, {"cursor": cursor})
 
     assert response.status_code == 404
     assert response.json() == {

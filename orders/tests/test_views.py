@@ -1,7 +1,9 @@
+import base64
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
@@ -235,6 +237,28 @@ def test_list_filters_by_values_far_beyond_any_order(api_client, query, expected
 
 def test_list_answers_a_forged_cursor_with_a_404(api_client):
     response = api_client.get(LIST, {"cursor": "forged"})
+
+    assert response.status_code == 404
+    assert response.json() == _error("Not Found", "not_found", "Invalid cursor")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        "abc",
+        "\x00",
+        "9999-99-99",
+        "2025-03-01 12:00:00",
+        "0001-01-01 00:00:00+05:00",
+        "9999-12-31 23:59:59-05:00",
+    ],
+)
+def test_list_answers_a_cursor_whose_position_is_no_creation_time_with_a_404(api_client, position):
+    """A cursor that decodes, but holds no time the database can compare, is forged too."""
+    _order("1.00")
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+
+    response = api_client.get(LIST, {"cursor": cursor})
 
     assert response.status_code == 404
     assert response.json() == _error("Not Found", "not_found", "Invalid cursor")
