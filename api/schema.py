@@ -23,7 +23,7 @@ _WHEN = {
     404: "No such resource.",
     405: "The method is not allowed on this path.",
     413: "The request body is too large.",
-    415: "The request body is not JSON.",
+    415: "The request body is not JSON, or its charset is not UTF-8, UTF-16 or UTF-32.",
     429: "Too many requests from this caller; `Retry-After` gives the seconds to wait.",
     500: "Unexpected server error; `detail` gives a reference id.",
     503: "The database is not available.",
