@@ -483,6 +483,27 @@ def test_backtest_looks_only_at_the_window(analyst, orders, checkout):
     )
 
 
+@pytest.mark.parametrize("created_max", ["0001-01-01T00:00:00Z", "0001-01-07T23:59:59Z"])
+def test_backtest_ending_within_7_days_of_the_year_1_needs_its_start(
+    analyst, checkout, created_max
+):
+    response = _backtest(analyst, rules=["min_items_2"], created_max=created_max)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"created_min": ["Give it: 7 days before `created_max` is before the year 1."]},
+    }
+
+
+def test_backtest_ending_7_days_after_the_year_1_starts_it_then(analyst, checkout):
+    response = _backtest(analyst, rules=["min_items_2"], created_max="0001-01-08T00:00:00Z")
+
+    assert response.status_code == 200
+    assert response.json()["created_min"] == "0001-01-01T00:00:00Z"
+
+
 def test_backtest_over_its_budget_is_refused(analyst, orders, checkout, settings):
     _check_all(analyst, orders)
     settings.REPORT_MAX_CELLS = 9
