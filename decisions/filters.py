@@ -36,9 +36,14 @@ class DecisionFilter(filters.FilterSet):
     An invalid value is a 400, never an empty list.
     """
 
-    order_id = IntegerFilter(label="Decisions about this stored order.")
+    order_id = IntegerFilter(
+        column=Decision._meta.get_field("order_id"), label="Decisions about this stored order."
+    )
     ruleset = filters.CharFilter(label="Decisions made by this rule set.")
-    ruleset_version = IntegerFilter(label="Decisions made by this version of a rule set.")
+    ruleset_version = IntegerFilter(
+        column=Decision._meta.get_field("ruleset_version"),
+        label="Decisions made by this version of a rule set.",
+    )
     passed = filters.TypedChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         coerce=lambda value: value == "true",

@@ -31,6 +31,8 @@ FILTER_PARAMETERS = [
         enum=[value for value, _ in filter_.extra["choices"]]
         if "choices" in filter_.extra
         else None,
+        minimum=filter_.minimum if isinstance(filter_, IntegerFilter) else None,
+        maximum=filter_.maximum if isinstance(filter_, IntegerFilter) else None,
     )
     for name, filter_ in DecisionFilter.base_filters.items()
 ]

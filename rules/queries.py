@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
+from itertools import chain
 from operator import and_
 from typing import Any, Literal
 
@@ -122,17 +123,26 @@ def report_rows(
     annotated query read through a chunked (on PostgreSQL, server-side)
     cursor when every rule has a SQL form; else from the Python engine over
     an iterator. Either way memory stays flat however many orders there are.
+    The first batch is read before this returns, so that an error starting
+    the query (a database that fails, a statement timeout) is raised here,
+    before a streamed answer has sent its first byte.
     Verdicts are ``True``/``False`` or ``1``/``0``.
     """
     with analysis(orders.db):
         check_report_budget(orders.count(), len(check.rules))
     parts = rule_qs(check)
     if parts is None:
-        return _python_rows(check, orders), "python"
+        return _started(_python_rows(check, orders)), "python"
     columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
     columns["passed"] = _as_boolean(_all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
-    return _database_rows(query), "database"
+    return _started(_database_rows(query)), "database"
+
+
+def _started(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Return *batches* having read the first: what goes wrong starting is raised now."""
+    first = next(batches, None)
+    return iter(()) if first is None else chain([first], batches)
 
 
 def _database_rows(query: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:

@@ -186,10 +186,23 @@ def test_an_invalid_filter_value_is_a_400_naming_it(analyst, name, value):
     assert list(response.json()["detail"]) == [name]
 
 
-def test_a_huge_order_id_finds_nothing(analyst, three):
-    response = analyst.get(LIST, {"order_id": str(2**70)})
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("order_id", str(2**70), "less than or equal to 9223372036854775807"),
+        ("ruleset_version", str(2**31), "less than or equal to 2147483647"),
+        ("ruleset_version", "-1", "greater than or equal to 0"),
+    ],
+)
+def test_an_id_beyond_its_column_is_a_400(analyst, three, name, value, message):
+    response = analyst.get(LIST, {name: value})
 
-    assert (response.status_code, response.json()["results"]) == (200, [])
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {name: [f"Ensure this value is {message}."]},
+    }
 
 
 def test_a_forged_cursor_is_a_404(analyst):

@@ -4,6 +4,10 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import Q, Value
+from django.db.models.functions import Abs
+from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
@@ -90,7 +94,7 @@ def test_query_applies_total_and_date_filters(analyst, orders):
     [
         ({"items_min": 3, "items_max": 5}, [2, 0]),
         ({"total_min": "150.00", "total_max": "150.00"}, [0]),
-        ({"total_max": "9" * 40, "items_max": 2**64}, [2, 0]),
+        ({"total_max": "9" * 40, "items_max": 2**31 - 1}, [2, 0]),
         ({"total_min": "-" + "9" * 50}, [2, 0]),
         ({"created_min": "0001-01-01T00:00:00Z", "created_max": "9999-12-31T23:59:59Z"}, [2, 0]),
         ({"created_to": "2000-01-01T00:00:00Z"}, []),
@@ -246,6 +250,68 @@ def test_report_falls_back_to_python_with_the_same_rows(analyst, orders, no_sql_
     assert [
         {k: v for k, v in row.items() if k not in ("odd_items", "passed")} for row in python_rows
     ] == [{k: v for k, v in row.items() if k != "passed"} for row in database_rows]
+
+
+def _report_lines(response) -> list[str]:
+    return b"".join(response.streaming_content).decode().splitlines()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's error; see test_postgres")
+def test_a_report_whose_query_fails_as_it_starts_is_a_json_error_before_any_row(analyst, orders):
+    """The query's first rows are read before the answer starts, so its error is the answer."""
+
+    class OverflowRule(BaseRule):
+        name = "overflow"
+        description = "Its SQL overflows a 64-bit integer when it runs."
+
+        def evaluate(self, order):
+            return True
+
+        def as_q(self):
+            return Q(GreaterThan(Abs(Value(-(2**63) + 1) - 1), 0))
+
+    response = analyst.post(REPORT, {"rules": ["overflow"]}, format="json")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "Service Unavailable",
+        "code": "database_unavailable",
+        "detail": "The database is not available. Try again shortly.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"items_min": 2**63}, "Ensure this value is less than or equal to 2147483647."),
+        ({"items_max": 2**31}, "Ensure this value is less than or equal to 2147483647."),
+        ({"items_min": -1}, "Ensure this value is greater than or equal to 0."),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["query", "preview", "report", "orders"])
+def test_an_integer_filter_beyond_its_column_is_the_same_400_everywhere(
+    analyst, orders, checkout, endpoint, filters, message
+):
+    [(name, value)] = filters.items()
+    if endpoint == "orders":
+        response = analyst.get(reverse("orders:order-list"), {name: str(value)})
+        detail = {name: [message]}
+    else:
+        url = {
+            "query": QUERY,
+            "preview": reverse("rules:ruleset-preview", args=["checkout"]),
+            "report": REPORT,
+        }[endpoint]
+        body = {"rules": BUILT_INS, "outcome": "passed", "filters": filters}
+        if endpoint != "query":
+            del body["outcome"]
+        response = analyst.post(url, body, format="json")
+        detail = {"filters": {name: [message]}}
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
 
 
 def test_report_errors_are_json_even_when_csv_was_asked(analyst):
