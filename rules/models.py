@@ -461,14 +461,34 @@ class ConditionRule(models.Model):
             f"Condition rule {self.name!r} is used by rule set(s) {names}; remove it there first."
         )
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """Validate the fields, the condition by compiling it before Django's own check.
+
+        Django checks a JSON field by encoding its value, recursively: a
+        condition nested thousands deep would raise ``RecursionError``.
+        Compiling measures the condition's size first, with a stack of its
+        own, so such a condition, like any outside the supported subset, is a
+        ``ValidationError`` on ``condition``, and Django's check is skipped.
+        """
+        errors: dict[str, list[str]] = {}
+        excluded = set(exclude or ())
+        if "condition" not in excluded:
+            try:
+                compile_condition(self.condition)
+            except ConditionError as exc:
+                errors["condition"] = [str(exc)]
+                excluded.add("condition")
+        try:
+            super().clean_fields(exclude=excluded)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def clean(self) -> None:
-        """Refuse a code rule's name and a condition outside the supported subset."""
+        """Refuse a code rule's name."""
         if RuleRegistry.rule_exists(self.name):
             raise ValidationError({"name": f"A code rule is already named {self.name!r}."})
-        try:
-            compile_condition(self.condition)
-        except ConditionError as exc:
-            raise ValidationError({"condition": str(exc)}) from None
 
     def bind(self, params: Mapping[str, Any]) -> StoredRule:
         """Return the rule compiled for the engine; a stored rule takes no parameters.

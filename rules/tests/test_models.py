@@ -287,3 +287,26 @@ def test_a_stored_rule_with_an_unknown_severity_is_listed_and_checked_as_an_erro
     )
     logged = _logged(caplog, "stored rule severity unknown", "odd_severity")
     assert [record.severity for record in logged] == ["fatal", "fatal"]
+
+
+def test_a_condition_nested_5000_deep_is_a_validation_error_not_a_recursion_error():
+    condition = {"var": "total"}
+    for _ in range(5000):
+        condition = {"!": [condition]}
+    rule = ConditionRule(name="deep", description="Deep.", condition=condition)
+
+    with pytest.raises(ValidationError) as raised:
+        rule.full_clean()
+
+    place = "condition" + " '!'[0]" * 20
+    assert raised.value.message_dict == {"condition": [f"{place}: objects nest deeper than 20."]}
+
+
+def test_a_condition_and_other_fields_are_all_reported_at_once():
+    rule = ConditionRule(name="Not A Name", description="", condition={"+": [1, 2]})
+
+    with pytest.raises(ValidationError) as raised:
+        rule.full_clean()
+
+    assert set(raised.value.message_dict) == {"name", "description", "condition"}
+    assert "unknown operator '+'" in raised.value.message_dict["condition"][0]
