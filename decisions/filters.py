@@ -3,30 +3,51 @@
 from typing import Any
 
 from django import forms
-from django.db import connections
-from django.db.models import QuerySet
-from django.db.models.fields.json import KeyTransform
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django_filters import rest_framework as filters
 
-from decisions.models import OUTCOMES, Decision
+from decisions.models import OUTCOMES, Decision, DecisionOutcome
 from orders.filters import IntegerFilter, UtcDateTimeFilter
+
+# What a page of decisions filtered by rule is ordered by: the rule's outcome
+# rows, whose indexes give them newest first (annotations of the filter).
+RULE_ORDERING = ("-rule_decided_at", "-rule_decision_id")
+
+
+class EnumField(forms.TypedChoiceField):
+    """One of a few values, as the schema's enum lists them; an empty value is refused too.
+
+    The error names the values: "Choose one of: true, false."
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Say the values in the error for any other."""
+        super().__init__(**kwargs)
+        values = ", ".join(str(value) for value, _ in self.choices)
+        self.error_messages["invalid_choice"] = f"Choose one of: {values}."
+
+    def to_python(self, value: Any) -> str:
+        """Return the value given; refuse an empty one (a parameter given without a value)."""
+        if value == "":
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class EnumFilter(filters.TypedChoiceFilter):
+    """A filter whose value is one of its choices, never empty."""
+
+    field_class = EnumField
 
 
 class DecisionFilterForm(forms.Form):
     """The filters' form: an `outcome` needs the `rule` it is about."""
 
     def clean(self) -> dict[str, Any]:
-        """Refuse an `outcome` without a `rule`, and a key SQLite cannot look up.
-
-        SQLite's JSON paths cannot name a key with a double quote in it: such
-        a filter would silently match nothing, so it is refused instead.
-        """
+        """Refuse an `outcome` without a `rule`."""
         cleaned = super().clean()
-        rule = cleaned.get("rule")
-        if cleaned.get("outcome") and not rule:
+        if cleaned.get("outcome") and not cleaned.get("rule"):
             self.add_error("outcome", "Give the `rule` whose outcome this is.")
-        if rule and '"' in rule and connections[Decision.objects.db].vendor == "sqlite":
-            self.add_error("rule", "On SQLite, a rule key with a double quote cannot be filtered.")
         return cleaned
 
 
@@ -44,7 +65,7 @@ class DecisionFilter(filters.FilterSet):
         column=Decision._meta.get_field("ruleset_version"),
         label="Decisions made by this version of a rule set.",
     )
-    passed = filters.TypedChoiceFilter(
+    passed = EnumFilter(
         choices=[("true", "true"), ("false", "false")],
         coerce=lambda value: value == "true",
         label="`true`: decisions that passed; `false`: those that did not.",
@@ -53,7 +74,7 @@ class DecisionFilter(filters.FilterSet):
     rule = filters.CharFilter(
         method="filter_rule", label="Decisions that ran the rule with this key."
     )
-    outcome = filters.ChoiceFilter(
+    outcome = EnumFilter(
         choices=[(outcome, outcome) for outcome in OUTCOMES],
         method="filter_outcome",
         label="With `rule`: decisions where that rule had this outcome.",
@@ -75,14 +96,32 @@ class DecisionFilter(filters.FilterSet):
         form = DecisionFilterForm
 
     def filter_rule(self, queryset: QuerySet[Decision], name: str, value: str) -> QuerySet:
-        """Keep the decisions whose rule *value* had the asked outcome, or ran at all."""
-        outcome = self.form.cleaned_data.get("outcome")
-        if outcome:
-            # One key, whatever characters it has: never split on "__" like a lookup path.
-            return queryset.alias(rule_outcome=KeyTransform(value, "outcomes")).filter(
-                rule_outcome=outcome
+        """Keep the decisions whose rule *value* had the asked outcome, or ran at all.
+
+        They are found through their outcome rows (one per rule key, matched
+        whole whatever its characters), indexed by rule, outcome and time: a
+        page reads the rule's rows newest first, within the time bounds, as
+        far as it needs, and they give the page its order
+        (``RULE_ORDERING``). Given an ``order_id``, the order's few decisions
+        are read from their own index instead, each looked up among the rows.
+        """
+        rows: dict[str, Any] = {"rule": value}
+        if outcome := self.form.cleaned_data.get("outcome"):
+            rows["outcome"] = outcome
+        if self.form.cleaned_data.get("order_id") is not None:
+            matching = DecisionOutcome.objects.filter(
+                decided_at=OuterRef("decided_at"), decision=OuterRef("pk"), **rows
             )
-        return queryset.filter(outcomes__has_key=value)
+            return queryset.filter(Exists(matching))
+        for bound, lookup in (("created_min", "gte"), ("created_max", "lte")):
+            if self.form.cleaned_data.get(bound) is not None:
+                rows[f"decided_at__{lookup}"] = self.form.cleaned_data[bound]
+        return queryset.filter(
+            **{f"outcome_rows__{key}": val for key, val in rows.items()}
+        ).annotate(
+            rule_decided_at=F("outcome_rows__decided_at"),
+            rule_decision_id=F("outcome_rows__decision"),
+        )
 
     def filter_outcome(self, queryset: QuerySet[Decision], name: str, value: str) -> QuerySet:
         """Leave the queryset as it is: `filter_rule` applies the outcome."""

@@ -103,3 +103,42 @@ class Decision(models.Model):
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+class DecisionOutcome(models.Model):
+    """One rule's outcome in a decision, under the rule's key: the decision log's index by rule.
+
+    The database keeps it, not the code: a trigger on every INSERT into
+    decisions adds a row per key of its ``outcomes``, with the decision's
+    time, within the same statement, and one on DELETE removes them (see
+    migration 0002). So every writer of decisions, the one-statement INSERT
+    of ``decisions.services`` included, keeps it whole, and decisions by
+    rule (and outcome) are read from its two indexes, newest first, a page
+    at a time, instead of scanning every decision's JSON; a decision's row
+    for a rule is found by rule, time and id. A key is matched whole,
+    whatever its characters.
+    """
+
+    decision = models.ForeignKey(
+        Decision,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="outcome_rows",
+    )
+    rule = models.TextField(help_text="The rule's key: its `as`, else its name.")
+    outcome = models.CharField(max_length=10)
+    decided_at = models.DateTimeField(help_text="The decision's time, for paging by rule.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["rule", "outcome", "-decided_at", "-decision"],
+                name="decision_outcome_rule_idx",
+            ),
+            models.Index(fields=["rule", "-decided_at", "-decision"], name="decision_rule_idx"),
+        ]
+
+    def __str__(self) -> str:
+        """Return the decision, the rule's key and its outcome."""
+        return f"Decision {self.decision_id}: {self.rule} {self.outcome}"

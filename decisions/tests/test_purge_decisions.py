@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from config.tests.scrapes import labels
-from decisions.models import Decision
+from decisions.models import Decision, DecisionOutcome
 from decisions.tests.factories import DecisionFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,14 @@ def test_purge_with_nothing_to_delete_says_so_and_keeps_everything():
     assert len(lines) == 1
     assert lines[0].startswith("Purged 0 decisions made before ")
     assert Decision.objects.count() == 1
+
+
+def test_purged_decisions_take_their_outcome_rows_with_them():
+    _, recent = _made_days_ago(100, 1)
+
+    _purge()
+
+    assert list(DecisionOutcome.objects.values_list("decision_id", flat=True)) == [recent.pk]
 
 
 def test_a_full_last_batch_is_followed_by_one_that_finds_nothing(django_assert_num_queries):
