@@ -6,7 +6,9 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Func, Q, Value
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 MIN_TOTAL = Decimal("0.00")
@@ -136,9 +138,47 @@ class DecisionOutcome(models.Model):
                 fields=["rule", "outcome", "-decided_at", "-decision"],
                 name="decision_outcome_rule_idx",
             ),
-            models.Index(fields=["rule", "-decided_at", "-decision"], name="decision_rule_idx"),
+            # The outcome last: a decision's row for a rule is read from here alone.
+            models.Index(
+                fields=["rule", "-decided_at", "-decision", "outcome"], name="decision_rule_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         """Return the decision, the rule's key and its outcome."""
         return f"Decision {self.decision_id}: {self.rule} {self.outcome}"
+
+
+class RecordedOutcome(Func):
+    """A decision's recorded outcome of the rule with *key*, as text; null if it did not run.
+
+    The key is one string, matched whole whatever its characters: Django's
+    key transforms read a key of digits as an array index, and SQLite's JSON
+    paths refuse ``-1`` and cannot name a key with a double quote.
+    """
+
+    output_field = models.CharField()
+
+    def __init__(self, key: str) -> None:
+        """Read the outcome of *key* from the decision's ``outcomes``."""
+        super().__init__(F("outcomes"), Value(key))
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        """Return PostgreSQL's ``outcomes ->> key``, the key given as text."""
+        (outcomes, outcomes_params), (key, key_params) = self._compiled(compiler)
+        return f"({outcomes} ->> ({key})::text)", (*outcomes_params, *key_params)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        """Return the value of the one member of ``outcomes`` named *key*."""
+        (outcomes, outcomes_params), (key, key_params) = self._compiled(compiler)
+        # Only the column and the key's placeholder are formatted in.
+        sql = f"(SELECT value FROM json_each({outcomes}) WHERE key = {key})"  # noqa: S608  # nosec B608
+        return sql, (*outcomes_params, *key_params)
+
+    def _compiled(self, compiler: SQLCompiler) -> list[tuple[str, tuple[Any, ...]]]:
+        """Return the SQL and parameters of the column and of the key."""
+        return [compiler.compile(expression) for expression in self.get_source_expressions()]

@@ -18,13 +18,12 @@ from operator import and_
 from typing import Any, Literal
 
 from django.db import connections
-from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from api.errors import ServiceError
-from decisions.models import Decision
+from decisions.models import Decision, RecordedOutcome
 from orders.models import Order
 from rules.budgets import analysis, check_report_budget
 from rules.engine import RuleCheck
@@ -340,7 +339,7 @@ def _database_backtest(
             counts[f"newly_failing_{index}"] = Count("pk", filter=then & ~q)
         counts[f"newly_passing_{index}"] = Count("pk", filter=failed_then & q)
     keyed = decisions.alias(
-        **{f"rule_{i}_then": _outcome_of(bound.key) for i, bound in enumerate(proposed.rules)}
+        **{f"rule_{i}_then": RecordedOutcome(bound.key) for i, bound in enumerate(proposed.rules)}
     )
     totals = keyed.aggregate(**counts)
     return Backtest(
@@ -447,7 +446,7 @@ def rule_failures_by_day(rules: list[str], days: list[date]) -> list[RuleDays]:
     keyed = (
         Decision.objects.filter(decided_at__gte=start, decided_at__lt=end)
         .annotate(day=TruncDate("decided_at", tzinfo=timezone.get_current_timezone()))
-        .alias(**{f"rule_{i}": _outcome_of(rule) for i, rule in enumerate(rules)})
+        .alias(**{f"rule_{i}": RecordedOutcome(rule) for i, rule in enumerate(rules)})
     )
     counts: dict[str, Count] = {}
     for index in range(len(rules)):
@@ -466,12 +465,3 @@ def rule_failures_by_day(rules: list[str], days: list[date]) -> list[RuleDays]:
         for index, rule in enumerate(rules)
     ]
     return sorted(series, key=lambda days_of_rule: -days_of_rule.total)
-
-
-def _outcome_of(key: str) -> Cast:
-    """Return a decision's recorded outcome of rule *key*, as text (null if it did not run).
-
-    One key, whatever its characters (never split on ``__``), and plain text,
-    so that comparisons with outcome names work alike on SQLite and PostgreSQL.
-    """
-    return Cast(KeyTextTransform(key, "outcomes"), output_field=CharField())

@@ -143,7 +143,8 @@ class Migration(migrations.Migration):
                         name="decision_outcome_rule_idx",
                     ),
                     models.Index(
-                        fields=["rule", "-decided_at", "-decision"], name="decision_rule_idx"
+                        fields=["rule", "-decided_at", "-decision", "outcome"],
+                        name="decision_rule_idx",
                     ),
                 ],
             },

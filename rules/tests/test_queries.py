@@ -588,6 +588,23 @@ def test_backtest_of_a_missing_set_is_a_404(analyst):
     assert (response.status_code, response.json()["code"]) == (404, "unknown_ruleset")
 
 
+@pytest.mark.parametrize("key", ["-1", "1", 'say "hi"', "a.b"])
+def test_backtest_reads_a_recorded_outcome_under_any_key(analyst, orders, key):
+    """A key is no JSON path: ``-1`` was a 503 on SQLite, ``1`` an array index, never matched."""
+    published_ruleset("keyed", {"rule": "min_total_100", "alias": key})
+    _check_all(analyst, orders, ruleset="keyed")
+    looser = {"name": "total_greater_than", "params": {"amount": "99.99"}, "as": key}
+
+    response = analyst.post(
+        reverse("rules:ruleset-backtest", args=["keyed"]), {"rules": [looser]}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["rules"] == [
+        {"rule": key, "failing": 2, "pass_to_fail": 0, "fail_to_pass": 1}
+    ]
+
+
 def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(analyst, orders, checkout):
     _check_all(analyst, orders)
     looser = {"name": "total_greater_than", "params": {"amount": "99.99"}, "as": "min_total_100"}
