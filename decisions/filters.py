@@ -4,10 +4,11 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.lookups import Exact
 from django_filters import rest_framework as filters
 
-from decisions.models import OUTCOMES, Decision, DecisionOutcome
+from decisions.models import OUTCOMES, PASSED, Decision, DecisionOutcome
 from orders.filters import IntegerFilter, UtcDateTimeFilter
 
 # What a page of decisions filtered by rule is ordered by: the rule's outcome
@@ -116,9 +117,12 @@ class DecisionFilter(filters.FilterSet):
         for bound, lookup in (("created_min", "gte"), ("created_max", "lte")):
             if self.form.cleaned_data.get(bound) is not None:
                 rows[f"decided_at__{lookup}"] = self.form.cleaned_data[bound]
-        return queryset.filter(
-            **{f"outcome_rows__{key}": val for key, val in rows.items()}
-        ).annotate(
+        joined = Q(**{f"outcome_rows__{key}": val for key, val in rows.items()})
+        if outcome and outcome != PASSED:
+            # Said again as the index of the rows that did not pass says it,
+            # so that SQLite reads that index (PostgreSQL infers it).
+            joined &= ~Q(Exact(F("outcome_rows__outcome"), PASSED))
+        return queryset.filter(joined).annotate(
             rule_decided_at=F("outcome_rows__decided_at"),
             rule_decision_id=F("outcome_rows__decision"),
         )

@@ -15,6 +15,7 @@ MIN_TOTAL = Decimal("0.00")
 MIN_ITEMS = 1
 # What a rule's outcome can be, as the record stores it (rules.engine.Outcome's values).
 OUTCOMES = ("passed", "failed", "error", "skipped")
+PASSED = OUTCOMES[0]
 
 
 class Decision(models.Model):
@@ -115,8 +116,10 @@ class DecisionOutcome(models.Model):
     time, within the same statement, and one on DELETE removes them (see
     migration 0002). So every writer of decisions, the one-statement INSERT
     of ``decisions.services`` included, keeps it whole, and decisions by
-    rule (and outcome) are read from its two indexes, newest first, a page
-    at a time, instead of scanning every decision's JSON; a decision's row
+    rule are read from its index by rule and time, newest first, a page at
+    a time, instead of scanning every decision's JSON; those where it did
+    not pass, from its index by rule, outcome and time (of the rows that did
+    not pass only: they are what one looks for, and few). A decision's row
     for a rule is found by rule, time and id. A key is matched whole,
     whatever its characters.
     """
@@ -134,13 +137,16 @@ class DecisionOutcome(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(
-                fields=["rule", "outcome", "-decided_at", "-decision"],
-                name="decision_outcome_rule_idx",
-            ),
             # The outcome last: a decision's row for a rule is read from here alone.
             models.Index(
                 fields=["rule", "-decided_at", "-decision", "outcome"], name="decision_rule_idx"
+            ),
+            # The outcomes worth finding, and rare: every check writes the index
+            # above, only a rule that did not pass writes this one.
+            models.Index(
+                fields=["rule", "outcome", "-decided_at", "-decision"],
+                condition=~Q(outcome=PASSED),
+                name="decision_outcome_rule_idx",
             ),
         ]
 

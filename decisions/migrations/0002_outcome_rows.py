@@ -4,11 +4,10 @@ Triggers on ``decisions_decision`` write ``decisions_decisionoutcome``: after
 an INSERT, one row per key of each new decision's ``outcomes`` (its rule
 key, the outcome and the decision's time), in the same statement; after a
 DELETE, they remove the deleted decisions' rows, found by rule, time and id
-(an index). PostgreSQL runs one trigger
-per statement over the rows it inserted or deleted (transition tables);
-SQLite one per row. The decisions already recorded get their rows here, in
-one statement, which on a large log takes a while (about a second per
-hundred thousand decisions on SQLite).
+(an index). PostgreSQL runs one trigger per statement over the rows it
+inserted or deleted (transition tables); SQLite one per row. The decisions
+already recorded get their rows here, in one statement, which on a large log
+takes a while (about a second per hundred thousand decisions on SQLite).
 """
 
 import django.db.models.deletion
@@ -139,12 +138,13 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(
-                        fields=["rule", "outcome", "-decided_at", "-decision"],
-                        name="decision_outcome_rule_idx",
-                    ),
-                    models.Index(
                         fields=["rule", "-decided_at", "-decision", "outcome"],
                         name="decision_rule_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("outcome", "passed"), _negated=True),
+                        fields=["rule", "outcome", "-decided_at", "-decision"],
+                        name="decision_outcome_rule_idx",
                     ),
                 ],
             },

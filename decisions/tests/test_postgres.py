@@ -72,7 +72,8 @@ def _plan(query: dict[str, str]) -> str:
         ({}, "decision_decided_at_idx"),
         ({"rule": "min_total_100", "outcome": "failed"}, "decision_outcome_rule_idx"),
         ({"rule": "min_total_100"}, "decision_rule_idx"),
-        ({"rule": "-1", "outcome": "failed"}, "decision_rule_idx"),
+        ({"rule": "min_total_100", "outcome": "passed"}, "decision_rule_idx"),
+        ({"rule": "-1", "outcome": "failed"}, "decision_outcome_rule_idx"),
         ({"rule": "min_total_100", "order_id": "4242"}, "decision_order_idx"),
     ],
     ids=[
@@ -82,6 +83,7 @@ def _plan(query: dict[str, str]) -> str:
         "newest",
         "by rule and outcome",
         "by rule",
+        "by rule, passed",
         "by a key that never ran",
         "by rule and order",
     ],

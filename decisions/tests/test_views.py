@@ -188,6 +188,7 @@ def test_an_empty_or_unknown_enum_value_is_a_400_naming_the_values(analyst, thre
     ("query", "index"),
     [
         ({"rule": "min_total_100", "outcome": "failed"}, "decision_outcome_rule_idx"),
+        ({"rule": "min_total_100", "outcome": "passed"}, "decision_rule_idx"),
         ({"rule": "-1"}, "decision_rule_idx"),
         ({"rule": "min_total_100", "created_min": "2026-01-01T00:00:00Z"}, "decision_rule_idx"),
     ],
