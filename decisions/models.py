@@ -109,19 +109,18 @@ class Decision(models.Model):
 
 
 class DecisionOutcome(models.Model):
-    """One rule's outcome in a decision, under the rule's key: the decision log's index by rule.
+    """A rule that did not pass in a decision, under its key: the decision log's index by rule.
 
     The database keeps it, not the code: a trigger on every INSERT into
-    decisions adds a row per key of its ``outcomes``, with the decision's
-    time, within the same statement, and one on DELETE removes them (see
-    migration 0002). So every writer of decisions, the one-statement INSERT
-    of ``decisions.services`` included, keeps it whole, and decisions by
-    rule are read from its index by rule and time, newest first, a page at
-    a time, instead of scanning every decision's JSON; those where it did
-    not pass, from its index by rule, outcome and time (of the rows that did
-    not pass only: they are what one looks for, and few). A decision's row
-    for a rule is found by rule, time and id. A key is matched whole,
-    whatever its characters.
+    decisions adds a row per key of its ``outcomes`` whose outcome is not
+    ``passed``, with the decision's time, within the same statement, and one
+    on DELETE removes them (see migration 0002). So every writer of
+    decisions, the one-statement INSERT of ``decisions.services`` included,
+    keeps it whole, and the decisions where a rule failed, errored or was
+    skipped are read from its index by rule, outcome and time, newest first,
+    a page at a time, instead of scanning every decision's JSON. Those are
+    what one looks for, and few: a check whose rules all pass writes no row.
+    A key is matched whole, whatever its characters.
     """
 
     decision = models.ForeignKey(
@@ -132,20 +131,13 @@ class DecisionOutcome(models.Model):
         related_name="outcome_rows",
     )
     rule = models.TextField(help_text="The rule's key: its `as`, else its name.")
-    outcome = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=10, help_text="Any but `passed`.")
     decided_at = models.DateTimeField(help_text="The decision's time, for paging by rule.")
 
     class Meta:
         indexes = [
-            # The outcome last: a decision's row for a rule is read from here alone.
-            models.Index(
-                fields=["rule", "-decided_at", "-decision", "outcome"], name="decision_rule_idx"
-            ),
-            # The outcomes worth finding, and rare: every check writes the index
-            # above, only a rule that did not pass writes this one.
             models.Index(
                 fields=["rule", "outcome", "-decided_at", "-decision"],
-                condition=~Q(outcome=PASSED),
                 name="decision_outcome_rule_idx",
             ),
         ]

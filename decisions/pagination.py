@@ -13,7 +13,8 @@ class DecisionCursorPagination(StrictCursorPagination):
 
     A cursor needs no ``COUNT`` and no ``OFFSET``: every page is read from
     the index on ``decided_at`` (or on the order and ``decided_at``), or,
-    filtered by rule, from the index of the rule's outcome rows.
+    for the decisions where a rule did not pass, from the index of the
+    rule's outcome rows.
     """
 
     ordering = ("-decided_at", "-id")
@@ -25,7 +26,7 @@ class DecisionCursorPagination(StrictCursorPagination):
     def get_ordering(
         self, request: Request, queryset: QuerySet, view: APIView | None
     ) -> tuple[str, ...]:
-        """Return the order of *queryset*'s pages: by its rule's outcome rows, if filtered so.
+        """Return the order of *queryset*'s pages: by its rule's outcome rows, if read from them.
 
         Those rows hold the decision's time and id, so the order is the
         same; ordered by their columns, a page reads their index.

@@ -65,9 +65,10 @@ class DecisionListView(GenericAPIView):
         Newest first, a page at a time: follow `next` and `previous` (cursor
         links). `rule` (any key, matched whole) with `outcome` finds, say,
         every decision where `min_total_100` failed (`outcome` only beside a
-        `rule`: Swagger 2.0 cannot state it), from an index by rule;
-        `created_min` and `created_max` bound when the decision was made,
-        inclusive. An invalid filter value, an empty one too, is a 400.
+        `rule`: Swagger 2.0 cannot state it), from an index of the rules
+        that did not pass; `created_min` and `created_max` bound when the
+        decision was made, inclusive. An invalid filter value, an empty one
+        too, is a 400.
         Needs an API key with the `analyze` scope, or a staff admin session.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

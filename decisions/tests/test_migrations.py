@@ -21,7 +21,7 @@ def _migrate(targets: list[tuple[str, str]]):
     return executor.loader.project_state(targets).apps
 
 
-def test_decisions_recorded_before_the_index_by_rule_are_in_it():
+def test_decisions_recorded_before_the_index_are_in_it_by_the_rules_that_did_not_pass():
     old = _migrate(BEFORE_OUTCOME_ROWS)
     decision = old.get_model("decisions", "Decision").objects.create(
         decided_at=PLACED,
@@ -31,7 +31,7 @@ def test_decisions_recorded_before_the_index_by_rule_are_in_it():
         created_at=PLACED,
         rules=[],
         results=[],
-        outcomes={"min_total_100": "failed", 'a "b"': "passed"},
+        outcomes={"min_total_100": "failed", 'a "b"': "error", "big": "passed"},
         passed=False,
     )
 
@@ -39,6 +39,6 @@ def test_decisions_recorded_before_the_index_by_rule_are_in_it():
 
     rows = latest.get_model("decisions", "DecisionOutcome").objects.order_by("rule")
     assert [(row.decision_id, row.rule, row.outcome, row.decided_at) for row in rows] == [
-        (decision.pk, 'a "b"', "passed", PLACED),
+        (decision.pk, 'a "b"', "error", PLACED),
         (decision.pk, "min_total_100", "failed", PLACED),
     ]

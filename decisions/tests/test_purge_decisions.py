@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from config.tests.scrapes import labels
 from decisions.models import Decision, DecisionOutcome
-from decisions.tests.factories import DecisionFactory
+from decisions.tests.factories import DecisionFactory, result
 
 pytestmark = pytest.mark.django_db
 
@@ -83,11 +83,17 @@ def test_purge_with_nothing_to_delete_says_so_and_keeps_everything():
 
 
 def test_purged_decisions_take_their_outcome_rows_with_them():
-    _, recent = _made_days_ago(100, 1)
+    now = timezone.now()
+    failed = [result("min_total_100", "failed"), result("min_items_2", "error")]
+    for ago in (100, 1):
+        DecisionFactory(decided_at=now - timedelta(days=ago), results=failed)
 
     _purge()
 
-    assert list(DecisionOutcome.objects.values_list("decision_id", flat=True)) == [recent.pk]
+    assert (
+        list(DecisionOutcome.objects.values_list("decision_id", flat=True))
+        == [Decision.objects.get().pk] * 2
+    )
 
 
 def test_a_full_last_batch_is_followed_by_one_that_finds_nothing(django_assert_num_queries):
