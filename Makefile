@@ -80,6 +80,7 @@ bench: install-dev
 	$(BIN)/python bench/check_throughput.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/decision_filters.py
 
 bench-bulk: install-dev
 	$(BIN)/python bench/bulk.py

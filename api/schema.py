@@ -26,7 +26,7 @@ _WHEN = {
         "The request body is too large, or what it asks for is over a budget (`detail` "
         "names the setting)."
     ),
-    415: "The request body is not JSON.",
+    415: "The request body is not JSON, or its charset is not UTF-8, UTF-16 or UTF-32.",
     429: (
         "Too many requests from this caller, or too many wrong credentials from its address; "
         "`Retry-After` gives the seconds to wait."

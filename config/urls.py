@@ -24,7 +24,9 @@ API_INFO = openapi.Info(
         "Tells checkout and back-office systems whether an order satisfies a set of "
         "business rules, and why. Every error has the body "
         '`{"error": "<title>", "code": "<machine_code>", "detail": ...}`. '
-        "No string may hold a NUL character or an unpaired surrogate: such a value is a 400. "
+        "No string, object keys included, may hold a NUL character or an unpaired surrogate: "
+        "such a string is a 400. A body's `charset`, if given, is UTF-8, UTF-16 or UTF-32; "
+        "any other is a 415. "
         "One answer cannot have it: a request line (method, path and query string) longer "
         "than 8190 bytes is refused by the HTTP server itself, before the service sees it, "
         "with `414 URI Too Long` and a short HTML page. Send long input in a POST body."

@@ -6,13 +6,16 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Func, Q, Value
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 MIN_TOTAL = Decimal("0.00")
 MIN_ITEMS = 1
 # What a rule's outcome can be, as the record stores it (rules.engine.Outcome's values).
 OUTCOMES = ("passed", "failed", "error", "skipped")
+PASSED = OUTCOMES[0]
 
 
 class Decision(models.Model):
@@ -103,3 +106,77 @@ class Decision(models.Model):
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+class DecisionOutcome(models.Model):
+    """A rule that did not pass in a decision, under its key: the decision log's index by rule.
+
+    The database keeps it, not the code: a trigger on every INSERT into
+    decisions adds a row per key of its ``outcomes`` whose outcome is not
+    ``passed``, with the decision's time, within the same statement, and one
+    on DELETE removes them (see migration 0002). So every writer of
+    decisions, the one-statement INSERT of ``decisions.services`` included,
+    keeps it whole, and the decisions where a rule failed, errored or was
+    skipped are read from its index by rule, outcome and time, newest first,
+    a page at a time, instead of scanning every decision's JSON. Those are
+    what one looks for, and few: a check whose rules all pass writes no row.
+    A key is matched whole, whatever its characters.
+    """
+
+    decision = models.ForeignKey(
+        Decision,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="outcome_rows",
+    )
+    rule = models.TextField(help_text="The rule's key: its `as`, else its name.")
+    outcome = models.CharField(max_length=10, help_text="Any but `passed`.")
+    decided_at = models.DateTimeField(help_text="The decision's time, for paging by rule.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["rule", "outcome", "-decided_at", "-decision"],
+                name="decision_outcome_rule_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        """Return the decision, the rule's key and its outcome."""
+        return f"Decision {self.decision_id}: {self.rule} {self.outcome}"
+
+
+class RecordedOutcome(Func):
+    """A decision's recorded outcome of the rule with *key*, as text; null if it did not run.
+
+    The key is one string, matched whole whatever its characters: Django's
+    key transforms read a key of digits as an array index, and SQLite's JSON
+    paths refuse ``-1`` and cannot name a key with a double quote.
+    """
+
+    output_field = models.CharField()
+
+    def __init__(self, key: str) -> None:
+        """Read the outcome of *key* from the decision's ``outcomes``."""
+        super().__init__(F("outcomes"), Value(key))
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        """Return PostgreSQL's ``outcomes ->> key``, the key given as text."""
+        (outcomes, outcomes_params), (key, key_params) = self._compiled(compiler)
+        return f"({outcomes} ->> ({key})::text)", (*outcomes_params, *key_params)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        """Return the value of the one member of ``outcomes`` named *key*."""
+        (outcomes, outcomes_params), (key, key_params) = self._compiled(compiler)
+        # Only the column and the key's placeholder are formatted in.
+        sql = f"(SELECT value FROM json_each({outcomes}) WHERE key = {key})"  # noqa: S608  # nosec B608
+        return sql, (*outcomes_params, *key_params)
+
+    def _compiled(self, compiler: SQLCompiler) -> list[tuple[str, tuple[Any, ...]]]:
+        """Return the SQL and parameters of the column and of the key."""
+        return [compiler.compile(expression) for expression in self.get_source_expressions()]

@@ -31,6 +31,8 @@ FILTER_PARAMETERS = [
         enum=[value for value, _ in filter_.extra["choices"]]
         if "choices" in filter_.extra
         else None,
+        minimum=filter_.minimum if isinstance(filter_, IntegerFilter) else None,
+        maximum=filter_.maximum if isinstance(filter_, IntegerFilter) else None,
     )
     for name, filter_ in DecisionFilter.base_filters.items()
 ]
@@ -63,10 +65,12 @@ class DecisionListView(GenericAPIView):
         """List decisions.
 
         Newest first, a page at a time: follow `next` and `previous` (cursor
-        links). `rule` with `outcome` finds, say, every decision where
-        `min_total_100` failed (`outcome` only beside a `rule`: Swagger 2.0
-        cannot state it); `created_min` and `created_max` bound when the
-        decision was made, inclusive. An invalid filter value is a 400.
+        links). `rule` (any key, matched whole) with `outcome` finds, say,
+        every decision where `min_total_100` failed (`outcome` only beside a
+        `rule`: Swagger 2.0 cannot state it), from an index of the rules
+        that did not pass; `created_min` and `created_max` bound when the
+        decision was made, inclusive. An invalid filter value, an empty one
+        too, is a 400.
         Needs an API key with the `analyze` scope, or an admin session of
         staff allowed to view decisions.
         """

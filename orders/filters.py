@@ -3,9 +3,12 @@
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import Field
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 
@@ -18,6 +21,7 @@ from orders.models import Order
 # that django-filter's number filters allow.
 DECIMAL_PATTERN = r"^-?[0-9]{1,50}(\.[0-9]{1,50})?$"
 WHOLE_NUMBER_PATTERN = r"^-?[0-9]+$"
+ITEMS_COUNT = Order._meta.get_field("items_count")
 
 
 class PlainDecimalField(forms.DecimalField):
@@ -47,9 +51,26 @@ class DecimalFilter(filters.NumberFilter):
 
 
 class IntegerFilter(filters.NumberFilter):
-    """A number filter that accepts plain whole numbers only."""
+    """A number filter on an integer *column*: plain whole numbers within its range only.
+
+    The range is the column's on PostgreSQL (SQLite stores any 64-bit
+    integer): a value no row can hold is a 400, on every database, and is
+    documented as the filter's ``minimum`` and ``maximum``.
+    """
 
     field_class = WholeNumberField
+
+    def __init__(self, *, column: Field, **kwargs: Any) -> None:
+        """Filter on *column*, between the smallest and largest value it holds."""
+        self.minimum, self.maximum = BaseDatabaseOperations.integer_field_ranges[
+            column.get_internal_type()
+        ]
+        super().__init__(
+            field_name=column.name, min_value=self.minimum, max_value=self.maximum, **kwargs
+        )
+
+    def get_max_validator(self) -> None:
+        """Add no bound of django-filter's (1e50): the column's range is the bound."""
 
 
 class UtcDateTimeField(IsoDateTimeField):
@@ -91,10 +112,10 @@ class OrderFilter(filters.FilterSet):
         field_name="total", lookup_expr="lte", label="Orders with a total of at most this."
     )
     items_min = IntegerFilter(
-        field_name="items_count", lookup_expr="gte", label="Orders with at least this many items."
+        column=ITEMS_COUNT, lookup_expr="gte", label="Orders with at least this many items."
     )
     items_max = IntegerFilter(
-        field_name="items_count", lookup_expr="lte", label="Orders with at most this many items."
+        column=ITEMS_COUNT, lookup_expr="lte", label="Orders with at most this many items."
     )
     created_min = UtcDateTimeFilter(
         field_name="created_at",
@@ -146,9 +167,17 @@ _KINDS: dict[type, tuple[dict[str, str], type, str]] = {
 }
 
 
-def filter_schemas() -> dict[str, dict[str, str]]:
+def filter_schema(filter_: filters.Filter) -> dict[str, Any]:
+    """Return the JSON Schema of *filter_*'s value (an integer's with its range)."""
+    schema: dict[str, Any] = dict(_KINDS[type(filter_)][0])
+    if isinstance(filter_, IntegerFilter):
+        schema.update(minimum=filter_.minimum, maximum=filter_.maximum)
+    return schema
+
+
+def filter_schemas() -> dict[str, dict[str, Any]]:
     """Return the JSON Schema of each filter's value, described by its label, by name."""
     return {
-        name: {**_KINDS[type(filter_)][0], "description": str(filter_.label)}
+        name: {**filter_schema(filter_), "description": str(filter_.label)}
         for name, filter_ in OrderFilter.base_filters.items()
     }

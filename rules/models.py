@@ -33,6 +33,9 @@ from rules.engine import (
 
 logger = logging.getLogger(__name__)
 
+# The severities a row may hold; the database refuses any other.
+SEVERITIES = [severity.value for severity in Severity]
+
 
 def acting_username() -> str:
     """Return the name of the user the change history records for this request, else "".
@@ -307,6 +310,11 @@ class RuleSetItem(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(severity__in=["", *SEVERITIES]),
+                name="ruleset_item_severity_known",
+                violation_error_message="Severity is blank, or one of: " + ", ".join(SEVERITIES),
+            ),
             models.UniqueConstraint(
                 fields=["ruleset", "position"], name="ruleset_item_position_unique"
             ),
@@ -403,6 +411,13 @@ class ConditionRule(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(severity__in=SEVERITIES),
+                name="conditionrule_severity_known",
+                violation_error_message="Severity is one of: " + ", ".join(SEVERITIES),
+            ),
+        ]
 
     def __str__(self) -> str:
         """Return the rule's name."""
@@ -444,14 +459,34 @@ class ConditionRule(models.Model):
             f"Condition rule {self.name!r} is used by rule set(s) {names}; remove it there first."
         )
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """Validate the fields, the condition by compiling it before Django's own check.
+
+        Django checks a JSON field by encoding its value, recursively: a
+        condition nested thousands deep would raise ``RecursionError``.
+        Compiling measures the condition's size first, with a stack of its
+        own, so such a condition, like any outside the supported subset, is a
+        ``ValidationError`` on ``condition``, and Django's check is skipped.
+        """
+        errors: dict[str, list[str]] = {}
+        excluded = set(exclude or ())
+        if "condition" not in excluded:
+            try:
+                compile_condition(self.condition)
+            except ConditionError as exc:
+                errors["condition"] = [str(exc)]
+                excluded.add("condition")
+        try:
+            super().clean_fields(exclude=excluded)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def clean(self) -> None:
-        """Refuse a code rule's name and a condition outside the supported subset."""
+        """Refuse a code rule's name."""
         if RuleRegistry.rule_exists(self.name):
             raise ValidationError({"name": f"A code rule is already named {self.name!r}."})
-        try:
-            compile_condition(self.condition)
-        except ConditionError as exc:
-            raise ValidationError({"condition": str(exc)}) from None
 
     def bind(self, params: Mapping[str, Any]) -> StoredRule:
         """Return the rule compiled for the engine; a stored rule takes no parameters.
@@ -554,7 +589,24 @@ def _compile_stored(name: str, snapshot: Mapping[str, Any], **where: int) -> Sto
             extra={"rule": name, "reason": str(exc), **where},
         )
         condition = Condition.refused(source, exc)
-    return StoredRule(name, snapshot["description"], Severity(snapshot["severity"]), condition)
+    return StoredRule(name, snapshot["description"], _stored_severity(name, snapshot), condition)
+
+
+def _stored_severity(name: str, snapshot: Mapping[str, Any]) -> Severity:
+    """Return a stored rule's severity; an unknown one is ``error``, and logged.
+
+    The database refuses an unknown severity (a check constraint), but a
+    rule set version keeps the rules it held as they were, and a row may be
+    written around the constraint: such a rule must not take down the rule
+    list or the checks that name it. It blocks, as the column's default does.
+    """
+    try:
+        return Severity(snapshot["severity"])
+    except ValueError:
+        logger.warning(
+            "stored rule severity unknown", extra={"rule": name, "severity": snapshot["severity"]}
+        )
+        return Severity.ERROR
 
 
 def _describe_stored(name: str, snapshot: Mapping[str, Any]) -> RuleInfo:
@@ -562,7 +614,7 @@ def _describe_stored(name: str, snapshot: Mapping[str, Any]) -> RuleInfo:
     return RuleInfo(
         name=name,
         description=snapshot["description"],
-        severity=Severity(snapshot["severity"]),
+        severity=_stored_severity(name, snapshot),
         params=None,
         examples=(),
         stored=True,

@@ -13,25 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
+from itertools import chain
 from operator import and_
 from typing import Any, Literal
 
 from django.db import connections
-from django.db.models import (
-    BooleanField,
-    CharField,
-    Count,
-    ExpressionWrapper,
-    Max,
-    Q,
-    QuerySet,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from api.errors import ServiceError
-from decisions.models import Decision
+from decisions.models import Decision, RecordedOutcome
 from orders.models import Order
 from rules.budgets import analysis, check_report_budget
 from rules.engine import RuleCheck
@@ -143,6 +135,9 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     annotated query read through a chunked (on PostgreSQL, server-side)
     cursor when every rule has a SQL form; else from the Python engine over
     an iterator. Either way memory stays flat however many orders there are.
+    The first batch is read before this returns, so that an error starting
+    the query (a database that fails, a statement timeout) is raised here,
+    before a streamed answer has sent its first byte.
     Verdicts are ``True``/``False`` or ``1``/``0``.
     """
     with analysis(orders.db):
@@ -151,11 +146,17 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     check_report_budget(count, len(check.rules))
     parts = rule_qs(check)
     if parts is None:
-        return ReportRows(_python_rows(check, orders), "python", count, last_id)
+        return ReportRows(_started(_python_rows(check, orders)), "python", count, last_id)
     columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
     columns["passed"] = _as_boolean(_all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
-    return ReportRows(_database_rows(query), "database", count, last_id)
+    return ReportRows(_started(_database_rows(query)), "database", count, last_id)
+
+
+def _started(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Return *batches* having read the first: what goes wrong starting is raised now."""
+    first = next(batches, None)
+    return iter(()) if first is None else chain([first], batches)
 
 
 def _database_rows(query: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
@@ -353,7 +354,7 @@ def _database_backtest(
             counts[f"newly_failing_{index}"] = Count("pk", filter=then & ~q)
         counts[f"newly_passing_{index}"] = Count("pk", filter=failed_then & q)
     keyed = decisions.alias(
-        **{f"rule_{i}_then": _outcome_of(bound.key) for i, bound in enumerate(proposed.rules)}
+        **{f"rule_{i}_then": RecordedOutcome(bound.key) for i, bound in enumerate(proposed.rules)}
     )
     totals = keyed.aggregate(**counts)
     return Backtest(
@@ -460,7 +461,7 @@ def rule_failures_by_day(rules: list[str], days: list[date]) -> list[RuleDays]:
     keyed = (
         Decision.objects.filter(decided_at__gte=start, decided_at__lt=end)
         .annotate(day=TruncDate("decided_at", tzinfo=timezone.get_current_timezone()))
-        .alias(**{f"rule_{i}": _outcome_of(rule) for i, rule in enumerate(rules)})
+        .alias(**{f"rule_{i}": RecordedOutcome(rule) for i, rule in enumerate(rules)})
     )
     counts: dict[str, Count] = {}
     for index in range(len(rules)):
@@ -479,12 +480,3 @@ def rule_failures_by_day(rules: list[str], days: list[date]) -> list[RuleDays]:
         for index, rule in enumerate(rules)
     ]
     return sorted(series, key=lambda days_of_rule: -days_of_rule.total)
-
-
-def _outcome_of(key: str) -> Cast:
-    """Return a decision's recorded outcome of rule *key*, as text (null if it did not run).
-
-    One key, whatever its characters (never split on ``__``), and plain text,
-    so that comparisons with outcome names work alike on SQLite and PostgreSQL.
-    """
-    return Cast(KeyTextTransform(key, "outcomes"), output_field=CharField())

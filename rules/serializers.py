@@ -2,7 +2,7 @@
 
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from django.utils import timezone
@@ -34,6 +34,8 @@ MAX_NAME_LENGTH = 100
 MAX_KEY_LENGTH = 64
 # A backtest looks at this much of the past by default.
 BACKTEST_WINDOW = timedelta(days=7)
+# The first instant a date-time can hold.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 # A rule set's name, optionally pinned to a version: "checkout" or "checkout@7".
 RULESET_PATTERN = r"^[-a-zA-Z0-9_]+(@[1-9][0-9]{0,9})?$"
 MAX_VERSION = 2**31 - 1
@@ -424,10 +426,18 @@ class RuleSetBacktestRequestSerializer(RequestSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Fill in the default window: the last 7 days."""
-        now = timezone.now()
-        attrs.setdefault("created_max", now)
-        attrs.setdefault("created_min", attrs["created_max"] - BACKTEST_WINDOW)
+        """Fill in the default window: the 7 days up to `created_max`, by default now.
+
+        A `created_max` less than 7 days after the first instant of the year
+        1 has no default start: `created_min` must be given.
+        """
+        attrs.setdefault("created_max", timezone.now())
+        if "created_min" not in attrs:
+            if attrs["created_max"] - EARLIEST < BACKTEST_WINDOW:
+                raise serializers.ValidationError(
+                    {"created_min": ["Give it: 7 days before `created_max` is before the year 1."]}
+                )
+            attrs["created_min"] = attrs["created_max"] - BACKTEST_WINDOW
         if attrs["created_min"] > attrs["created_max"]:
             raise serializers.ValidationError({"created_min": ["Must not be after created_max."]})
         return attrs

@@ -27,8 +27,9 @@ UNSTATABLE_MESSAGES = (
     "Give 'created_max' or its older name 'created_to', not both.",
     "Give the `rule` whose outcome this is.",
 )
-# Every string field refuses NUL characters and unpaired surrogates (as DRF's
-# CharField does); the API's description says so, the schema's patterns do not.
+# Every string of a body, object keys included, refuses NUL characters and
+# unpaired surrogates (as DRF's CharField does); the API's description says so,
+# the schema's patterns do not.
 ANY_STRING_MESSAGES = ("Null characters are not allowed.", "Surrogate characters are not allowed.")
 # A rule item is a name or an object: a union of types, which Swagger 2.0 cannot
 # state either, so its schema has no type, and admits other values (and null).

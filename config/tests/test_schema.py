@@ -277,6 +277,20 @@ def test_body_filters_are_documented_one_by_one_and_admit_no_other_key(schema):
     assert filters["properties"]["items_min"]["type"] == "integer"
 
 
+def test_integer_filters_document_their_columns_range(schema):
+    filters = schema["definitions"]["RuleQueryRequest"]["properties"]["filters"]["properties"]
+    orders = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+    decisions = {p["name"]: p for p in schema["paths"]["/decisions/"]["get"]["parameters"]}
+
+    for items in (filters["items_min"], orders["items_max"]):
+        assert (items["minimum"], items["maximum"]) == (0, 2**31 - 1)
+    assert (decisions["order_id"]["minimum"], decisions["order_id"]["maximum"]) == (
+        -(2**63),
+        2**63 - 1,
+    )
+    assert decisions["ruleset_version"]["maximum"] == 2**31 - 1
+
+
 def test_rule_set_paths_give_their_parameters_as_the_urls_read_them(schema):
     operation = schema["paths"]["/rulesets/{name}/versions/{number}/"]["get"]
     parameters = {p["name"]: p for p in operation["parameters"]}

@@ -6,8 +6,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from config.tests.scrapes import labels
-from decisions.models import Decision
-from decisions.tests.factories import DecisionFactory
+from decisions.models import Decision, DecisionOutcome
+from decisions.tests.factories import DecisionFactory, result
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,20 @@ def test_purge_with_nothing_to_delete_says_so_and_keeps_everything():
     assert len(lines) == 1
     assert lines[0].startswith("Purged 0 decisions made before ")
     assert Decision.objects.count() == 1
+
+
+def test_purged_decisions_take_their_outcome_rows_with_them():
+    now = timezone.now()
+    failed = [result("min_total_100", "failed"), result("min_items_2", "error")]
+    for ago in (100, 1):
+        DecisionFactory(decided_at=now - timedelta(days=ago), results=failed)
+
+    _purge()
+
+    assert (
+        list(DecisionOutcome.objects.values_list("decision_id", flat=True))
+        == [Decision.objects.get().pk] * 2
+    )
 
 
 def test_a_full_last_batch_is_followed_by_one_that_finds_nothing(django_assert_num_queries):

@@ -7,7 +7,7 @@ from django.forms.models import model_to_dict
 from rest_framework.test import APIRequestFactory
 
 from api.auth import caller_name
-from decisions.models import Decision
+from decisions.models import Decision, DecisionOutcome
 from decisions.services import (
     COLUMNS,
     DecisionEntry,
@@ -54,6 +54,28 @@ def test_a_requests_checks_are_stored_by_one_statement_in_the_entries_order(
 
     assert ids == sorted(ids)
     assert [Decision.objects.get(pk=pk).order_id for pk in ids] == list(range(1, 101))
+
+
+def test_each_rule_that_did_not_pass_is_indexed_by_the_same_statement(
+    django_assert_num_queries,
+):
+    results = [
+        result("min_total_100", "failed"),
+        result("big", "passed"),
+        result('a "b"', "error"),
+    ]
+    entries = [_entry(1, results=results, passed=False), _entry(2), _entry(3, "skipped")]
+
+    with django_assert_num_queries(1):
+        first, _, third = _record(entries)
+
+    decided_at = Decision.objects.get(pk=first).decided_at
+    rows = DecisionOutcome.objects.order_by("decision_id", "rule")
+    assert [(row.decision_id, row.rule, row.outcome, row.decided_at) for row in rows] == [
+        (first, 'a "b"', "error", decided_at),
+        (first, "min_total_100", "failed", decided_at),
+        (third, "min_total_100", "skipped", decided_at),
+    ]
 
 
 def test_a_decision_holds_the_order_snapshot_the_rules_and_the_results():

@@ -1,10 +1,14 @@
+import base64
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 
+from decisions.filters import DecisionFilter
 from decisions.models import Decision
+from decisions.pagination import DecisionCursorPagination
 from decisions.tests.factories import PLACED, DecisionFactory, result
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +125,9 @@ def test_each_filter_selects_its_decisions(analyst, query, expected):
     assert _ids(response) == [made[index].pk for index in expected]
 
 
-@pytest.mark.parametrize("key", ["big__order", "a.b", "$[0]", "it's", "é"])
+@pytest.mark.parametrize(
+    "key", ["big__order", "a.b", "$[0]", "it's", "é", 'say "hi"', "-1", "1", "%", "_"]
+)
 def test_a_rule_key_is_matched_whole_whatever_its_characters(analyst, key):
     wanted = DecisionFactory(results=[result(key, "failed")])
     DecisionFactory(results=[result("big", "failed")])
@@ -131,25 +137,71 @@ def test_a_rule_key_is_matched_whole_whatever_its_characters(analyst, key):
     assert _ids(response) == [wanted.pk]
 
 
-def test_a_rule_key_with_a_double_quote_is_matched_or_refused_never_silently_unmatched(
-    analyst,
-):
-    """PostgreSQL matches such a key; SQLite's JSON paths cannot name it, so it says so."""
-    key = 'say "hi"'
-    wanted = DecisionFactory(results=[result(key, "failed")])
-    DecisionFactory(results=[result("say", "failed")])
+@pytest.mark.parametrize("query", [{"rule": "min_items_2", "outcome": "failed"}, {"rule": "big"}])
+def test_pages_of_a_rule_follow_the_cursor_newest_first_without_gaps(analyst, query):
+    """Same-time decisions too: pages by rule are ordered by the rule's rows, by time then id."""
+    wanted = [
+        DecisionFactory(
+            decided_at=T0 - timedelta(hours=index // 2),
+            results=[result("big"), result("min_items_2", "failed")],
+        )
+        for index in range(7)
+    ]
+    DecisionFactory(decided_at=T0, results=[result("min_items_2", "passed")])
 
-    response = analyst.get(LIST, {"rule": key, "outcome": "failed"})
+    pages = [analyst.get(LIST, {**query, "page_size": 3})]
+    while pages[-1].json()["next"]:
+        pages.append(analyst.get(pages[-1].json()["next"]))
+    back = analyst.get(pages[-1].json()["previous"])
 
-    if connection.vendor == "sqlite":
-        assert response.status_code == 400
-        assert response.json() == {
-            "error": "Bad Request",
-            "code": "invalid_request",
-            "detail": {"rule": ["On SQLite, a rule key with a double quote cannot be filtered."]},
-        }
-    else:
-        assert _ids(response) == [wanted.pk]
+    newest_first = sorted(wanted, key=lambda d: (d.decided_at, d.pk), reverse=True)
+    assert [_ids(page) for page in pages] == [
+        [d.pk for d in newest_first[start : start + 3]] for start in (0, 3, 6)
+    ]
+    assert _ids(back) == _ids(pages[1])
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        (
+            {"rule": "min_total_100", "outcome": ""},
+            {"outcome": ["Choose one of: passed, failed, error, skipped."]},
+        ),
+        (
+            {"rule": "min_total_100", "outcome": "nope"},
+            {"outcome": ["Choose one of: passed, failed, error, skipped."]},
+        ),
+        ({"passed": ""}, {"passed": ["Choose one of: true, false."]}),
+        ({"passed": "yes"}, {"passed": ["Choose one of: true, false."]}),
+    ],
+)
+def test_an_empty_or_unknown_enum_value_is_a_400_naming_the_values(analyst, three, query, detail):
+    response = analyst.get(LIST, query)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: test_postgres")
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"rule": "min_total_100", "outcome": "failed"},
+        {"rule": "-1", "outcome": "error"},
+        {"rule": "min_total_100", "outcome": "skipped", "created_min": "2026-01-01T00:00:00Z"},
+    ],
+)
+def test_a_page_where_a_rule_did_not_pass_reads_the_rules_index_not_every_decision(three, query):
+    queryset = DecisionFilter(data=query, queryset=Decision.objects.all()).qs
+    ordering = DecisionCursorPagination().get_ordering(None, queryset, None)
+
+    plan = queryset.order_by(*ordering)[:51].explain()
+
+    index = "decision_outcome_rule_idx (rule=? AND outcome=?"
+    assert f"SEARCH decisions_decisionoutcome USING COVERING INDEX {index}" in plan, plan
+    assert "SCAN" not in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 def test_an_outcome_without_its_rule_is_a_400(analyst):
@@ -184,14 +236,45 @@ def test_an_invalid_filter_value_is_a_400_naming_it(analyst, name, value):
     assert list(response.json()["detail"]) == [name]
 
 
-def test_a_huge_order_id_finds_nothing(analyst, three):
-    response = analyst.get(LIST, {"order_id": str(2**70)})
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("order_id", str(2**70), "less than or equal to 9223372036854775807"),
+        ("ruleset_version", str(2**31), "less than or equal to 2147483647"),
+        ("ruleset_version", "-1", "greater than or equal to 0"),
+    ],
+)
+def test_an_id_beyond_its_column_is_a_400(analyst, three, name, value, message):
+    response = analyst.get(LIST, {name: value})
 
-    assert (response.status_code, response.json()["results"]) == (200, [])
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {name: [f"Ensure this value is {message}."]},
+    }
 
 
 def test_a_forged_cursor_is_a_404(analyst):
     response = analyst.get(LIST, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "Invalid cursor",
+    }
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["abc", "\x00", "9999-99-99", "2026-11-20 12:00:00", "0001-01-01 00:00:00+05:00"],
+)
+def test_a_cursor_whose_position_is_no_decision_time_is_a_404(analyst, three, position):
+    """A cursor that decodes, but holds no time the database can compare, is forged too."""
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+
+    response = analyst.get(LIST, {"cursor": cursor})
 
     assert response.status_code == 404
     assert response.json() == {

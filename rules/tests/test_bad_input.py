@@ -91,6 +91,101 @@ def test_json_nested_ten_thousand_deep_is_a_400(client):
     assert result["detail"] == "JSON is nested too deeply."
 
 
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            '{"order_id": 1, "rules": [{"name": "total_greater_than", '
+            '"params": {"\\ud800": "1"}}]}',
+            {"rules": {"0": {"params": ["Surrogate characters are not allowed: U+D800."]}}},
+        ),
+        (
+            '{"order_id": 1, "rules": [{"name": "total_greater_than", '
+            '"params": {"a\\u0000": 1}}]}',
+            {"rules": {"0": {"params": ["Null characters are not allowed."]}}},
+        ),
+        (
+            '{"order_id": 1, "rules": ["min_total_100"], "\\udfff": 1}',
+            {"non_field_errors": ["Surrogate characters are not allowed: U+DFFF."]},
+        ),
+        (
+            '{"order_id": 1, "rules": [{"name": "total_greater_than", "params": {"amount": '
+            '["\\ud83d"]}}]}',
+            {
+                "rules": {
+                    "0": {
+                        "params": {
+                            "amount": {"0": ["Surrogate characters are not allowed: U+D83D."]}
+                        }
+                    }
+                }
+            },
+        ),
+    ],
+)
+def test_a_lone_surrogate_or_null_character_anywhere_is_a_400_at_its_place(client, body, detail):
+    """Object keys too: such a key is reported at its object, and never echoed."""
+    response = _post(client, body)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
+
+
+def test_a_lone_surrogate_in_a_filter_name_is_a_400(analyst):
+    body = '{"rules": ["min_total_100"], "outcome": "passed", "filters": {"\\ud800": "1"}}'
+
+    response = analyst.post(reverse("rules:rule-query"), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"filters": ["Surrogate characters are not allowed: U+D800."]},
+    }
+
+
+def test_a_surrogate_pair_is_one_character_and_no_error(client):
+    order = OrderFactory()
+    body = '{"order_id": ORDER, "rules": [{"name": "min_total_100", "as": "\\ud83d\\ude00"}]}'
+
+    response = _post(client, body.replace("ORDER", str(order.pk)))
+
+    assert response.status_code == 200
+    assert list(response.json()["details"]) == ["\U0001f600"]
+
+
+@pytest.mark.parametrize(
+    "charset", ["hex", "rot13", "base64", "latin-1", "ascii", "no-such-charset"]
+)
+def test_a_charset_that_json_does_not_come_in_is_a_415(client, charset):
+    body = json.dumps({"order_id": 1, "rules": ["min_total_100"]}).encode()
+
+    response = client.generic(
+        "POST", CHECK, data=body, content_type=f"application/json; charset={charset}"
+    )
+
+    assert response.status_code == 415
+    assert response.json() == {
+        "error": "Unsupported Media Type",
+        "code": "unsupported_media_type",
+        "detail": f'Unsupported charset "{charset}": send JSON in UTF-8 (or UTF-16, UTF-32).',
+    }
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF8", '"utf-8"', "utf-16", "utf-16-be", "utf-32"])
+def test_a_body_in_a_charset_json_comes_in_is_read_in_it(client, charset):
+    order = OrderFactory()
+    encoding = charset.strip('"')
+    body = json.dumps({"order_id": order.pk, "rules": ["min_items_2"]}).encode(encoding)
+
+    response = client.generic(
+        "POST", CHECK, data=body, content_type=f"application/json; charset={charset}"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["details"] == {"min_items_2": order.items_count >= 2}
+
+
 def test_a_body_of_five_megabytes_is_a_413(client):
     body = json.dumps({"order_id": 1, "rules": ["min_total_100"], "pad": "x" * 5_000_000})
 
@@ -151,19 +246,23 @@ def test_a_bogus_basic_authorization_header_is_ignored(client):
     assert response.json()["details"] == {"min_items_2": order.items_count >= 2}
 
 
+# Any code point, lone surrogates and NUL included, which json.dumps escapes.
+_any_text = st.text(st.characters(exclude_categories=()), max_size=120)
+
+
 def _json_values() -> st.SearchStrategy:
     scalars = (
         st.none()
         | st.booleans()
         | st.integers()
         | st.floats(allow_nan=False, allow_infinity=False)
-        | st.text(max_size=120)
+        | _any_text
     )
     return st.recursive(
         scalars,
         lambda children: (
             st.lists(children, max_size=5)
-            | st.dictionaries(st.text(max_size=10), children, max_size=5)
+            | st.dictionaries(st.text(max_size=10) | _any_text, children, max_size=5)
         ),
         max_leaves=20,
     )

@@ -1,4 +1,6 @@
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -221,3 +223,90 @@ def test_a_check_naming_an_unknown_rule_is_refused_before_any_stored_condition_c
     }
     assert "broken_stored_rule" in available
     assert not [r for r in caplog.records if getattr(r, "rule", None) == "broken_stored_rule"]
+
+
+@pytest.mark.parametrize(
+    ("table", "constraint"),
+    [
+        ("rules_conditionrule", "conditionrule_severity_known"),
+        ("rules_rulesetitem", "ruleset_item_severity_known"),
+    ],
+)
+def test_the_database_refuses_an_unknown_severity(stored_in_set, table, constraint):
+    with (
+        pytest.raises(IntegrityError, match=constraint),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"UPDATE {table} SET severity = 'fatal'")  # noqa: S608
+
+
+@contextmanager
+def _severity_check_off() -> Iterator[None]:
+    """Let a write go around the severity check, as a restore of an older dump could.
+
+    SQLite can ignore its check constraints; PostgreSQL drops this one inside
+    the test's transaction, which puts it back.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+            try:
+                yield
+            finally:
+                cursor.execute("PRAGMA ignore_check_constraints = OFF")
+        else:
+            cursor.execute(
+                "ALTER TABLE rules_conditionrule DROP CONSTRAINT conditionrule_severity_known"
+            )
+            yield
+
+
+def test_a_stored_rule_with_an_unknown_severity_is_listed_and_checked_as_an_error(
+    api_client, caplog
+):
+    """Not a 500 for every caller of the rule list: the rule blocks, and the log says why."""
+    stored = _store("odd_severity", BIG)
+    with _severity_check_off():
+        ConditionRule.objects.filter(pk=stored.pk).update(severity="fatal")
+    order = OrderFactory(total=Decimal("75.50"))
+
+    with caplog.at_level(logging.WARNING):
+        listed = api_client.get(reverse("rules:rule-list"))
+        checked = api_client.post(
+            CHECK, {"order_id": order.pk, "rules": ["odd_severity"]}, format="json"
+        )
+
+    assert listed.status_code == 200
+    [described] = [rule for rule in listed.json() if rule["name"] == "odd_severity"]
+    assert described["severity"] == "error"
+    assert checked.status_code == 200
+    assert (checked.json()["passed"], checked.json()["results"][0]["severity"]) == (
+        False,
+        "error",
+    )
+    logged = _logged(caplog, "stored rule severity unknown", "odd_severity")
+    assert [record.severity for record in logged] == ["fatal", "fatal"]
+
+
+def test_a_condition_nested_5000_deep_is_a_validation_error_not_a_recursion_error():
+    condition = {"var": "total"}
+    for _ in range(5000):
+        condition = {"!": [condition]}
+    rule = ConditionRule(name="deep", description="Deep.", condition=condition)
+
+    with pytest.raises(ValidationError) as raised:
+        rule.full_clean()
+
+    place = "condition" + " '!'[0]" * 20
+    assert raised.value.message_dict == {"condition": [f"{place}: objects nest deeper than 20."]}
+
+
+def test_a_condition_and_other_fields_are_all_reported_at_once():
+    rule = ConditionRule(name="Not A Name", description="", condition={"+": [1, 2]})
+
+    with pytest.raises(ValidationError) as raised:
+        rule.full_clean()
+
+    assert set(raised.value.message_dict) == {"name", "description", "condition"}
+    assert "unknown operator '+'" in raised.value.message_dict["condition"][0]

@@ -4,6 +4,10 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import Q, Value
+from django.db.models.functions import Abs
+from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
@@ -90,7 +94,7 @@ def test_query_applies_total_and_date_filters(analyst, orders):
     [
         ({"items_min": 3, "items_max": 5}, [2, 0]),
         ({"total_min": "150.00", "total_max": "150.00"}, [0]),
-        ({"total_max": "9" * 40, "items_max": 2**64}, [2, 0]),
+        ({"total_max": "9" * 40, "items_max": 2**31 - 1}, [2, 0]),
         ({"total_min": "-" + "9" * 50}, [2, 0]),
         ({"created_min": "0001-01-01T00:00:00Z", "created_max": "9999-12-31T23:59:59Z"}, [2, 0]),
         ({"created_to": "2000-01-01T00:00:00Z"}, []),
@@ -252,6 +256,68 @@ def test_report_falls_back_to_python_with_the_same_rows(analyst, orders, no_sql_
     assert [[row[0], *row[2:-1]] for row in python_rows[1:]] == [
         row[:-1] for row in database_rows[1:]
     ]
+
+
+def _report_lines(response) -> list[str]:
+    return b"".join(response.streaming_content).decode().splitlines()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's error; see test_postgres")
+def test_a_report_whose_query_fails_as_it_starts_is_a_json_error_before_any_row(analyst, orders):
+    """The query's first rows are read before the answer starts, so its error is the answer."""
+
+    class OverflowRule(BaseRule):
+        name = "overflow"
+        description = "Its SQL overflows a 64-bit integer when it runs."
+
+        def evaluate(self, order):
+            return True
+
+        def as_q(self):
+            return Q(GreaterThan(Abs(Value(-(2**63) + 1) - 1), 0))
+
+    response = analyst.post(REPORT, {"rules": ["overflow"]}, format="json")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "Service Unavailable",
+        "code": "database_unavailable",
+        "detail": "The database is not available. Try again shortly.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"items_min": 2**63}, "Ensure this value is less than or equal to 2147483647."),
+        ({"items_max": 2**31}, "Ensure this value is less than or equal to 2147483647."),
+        ({"items_min": -1}, "Ensure this value is greater than or equal to 0."),
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["query", "preview", "report", "orders"])
+def test_an_integer_filter_beyond_its_column_is_the_same_400_everywhere(
+    analyst, orders, checkout, endpoint, filters, message
+):
+    [(name, value)] = filters.items()
+    if endpoint == "orders":
+        response = analyst.get(reverse("orders:order-list"), {name: str(value)})
+        detail = {name: [message]}
+    else:
+        url = {
+            "query": QUERY,
+            "preview": reverse("rules:ruleset-preview", args=["checkout"]),
+            "report": REPORT,
+        }[endpoint]
+        body = {"rules": BUILT_INS, "outcome": "passed", "filters": filters}
+        if endpoint != "query":
+            del body["outcome"]
+        response = analyst.post(url, body, format="json")
+        detail = {"filters": {name: [message]}}
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
 
 
 def test_report_errors_are_json_even_when_csv_was_asked(analyst):
@@ -489,6 +555,27 @@ def test_backtest_looks_only_at_the_window(analyst, orders, checkout):
     )
 
 
+@pytest.mark.parametrize("created_max", ["0001-01-01T00:00:00Z", "0001-01-07T23:59:59Z"])
+def test_backtest_ending_within_7_days_of_the_year_1_needs_its_start(
+    analyst, checkout, created_max
+):
+    response = _backtest(analyst, rules=["min_items_2"], created_max=created_max)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {"created_min": ["Give it: 7 days before `created_max` is before the year 1."]},
+    }
+
+
+def test_backtest_ending_7_days_after_the_year_1_starts_it_then(analyst, checkout):
+    response = _backtest(analyst, rules=["min_items_2"], created_max="0001-01-08T00:00:00Z")
+
+    assert response.status_code == 200
+    assert response.json()["created_min"] == "0001-01-01T00:00:00Z"
+
+
 def test_backtest_over_its_budget_is_refused(analyst, orders, checkout, settings):
     _check_all(analyst, orders)
     settings.REPORT_MAX_CELLS = 9
@@ -505,6 +592,23 @@ def test_backtest_of_a_missing_set_is_a_404(analyst):
     response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
 
     assert (response.status_code, response.json()["code"]) == (404, "unknown_ruleset")
+
+
+@pytest.mark.parametrize("key", ["-1", "1", 'say "hi"', "a.b"])
+def test_backtest_reads_a_recorded_outcome_under_any_key(analyst, orders, key):
+    """A key is no JSON path: ``-1`` was a 503 on SQLite, ``1`` an array index, never matched."""
+    published_ruleset("keyed", {"rule": "min_total_100", "alias": key})
+    _check_all(analyst, orders, ruleset="keyed")
+    looser = {"name": "total_greater_than", "params": {"amount": "99.99"}, "as": key}
+
+    response = analyst.post(
+        reverse("rules:ruleset-backtest", args=["keyed"]), {"rules": [looser]}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["rules"] == [
+        {"rule": key, "failing": 2, "pass_to_fail": 0, "fail_to_pass": 1}
+    ]
 
 
 def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(analyst, orders, checkout):
