@@ -178,7 +178,7 @@ class SnapshotDateTime(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="replace(substr(%(expressions)s, 1, length(%(expressions)s) - 6), 'T', ' ')",
+            template="replace(replace(%(expressions)s, '+00:00', ''), 'T', ' ')",
             **extra,
         )
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from api.errors import ServiceError
 from decisions.models import Decision, RecordedOutcome
+from orders.facts import snapshot_aliases, snapshot_values
 from orders.models import Order
 from rules.budgets import analysis, check_report_budget
 from rules.engine import RuleCheck
@@ -321,9 +322,10 @@ _NOT_PASSED = ("failed", "error")
 def backtest(proposed: RuleCheck, decisions: QuerySet[Decision], *, sample_size: int) -> Backtest:
     """Evaluate *proposed* over the order snapshots of *decisions*, against their verdicts.
 
-    A decision holds the order's fields under the order's names, so every
-    rule with a database form runs in one query over the decisions; without
-    one, the decisions are streamed through the Python engine. Raises
+    A decision's snapshot holds the order's facts, which the query reads
+    under the facts' own names, so every rule with a database form runs in
+    one query over the decisions; without one, the decisions are streamed
+    through the Python engine. Raises
     ``ReportTooLargeError`` when decisions x rules is over ``REPORT_MAX_CELLS``.
     """
     with analysis(decisions.db):
@@ -331,7 +333,8 @@ def backtest(proposed: RuleCheck, decisions: QuerySet[Decision], *, sample_size:
         parts = rule_qs(proposed)
         if parts is None:
             return _python_backtest(proposed, decisions, sample_size)
-        return _database_backtest(proposed, parts, decisions, sample_size)
+        as_orders = decisions.alias(**snapshot_aliases("snapshot"))
+        return _database_backtest(proposed, parts, as_orders, sample_size)
 
 
 def _database_backtest(
@@ -388,11 +391,9 @@ def _python_backtest(
     to_pass: list[int] = []
     flips = {"pass_to_fail": 0, "fail_to_pass": 0}
     per_rule = {key: [0, 0, 0] for key in keys}
-    rows = decisions.order_by("pk").values_list(
-        "pk", "passed", "outcomes", "total", "items_count", "created_at", "updated_at"
-    )
-    for pk, passed, outcomes, total_, items, created, updated in rows.iterator(STREAM_CHUNK):
-        order = Order(total=total_, items_count=items, created_at=created, updated_at=updated)
+    rows = decisions.order_by("pk").values_list("pk", "passed", "outcomes", "snapshot")
+    for pk, passed, outcomes, recorded in rows.iterator(STREAM_CHUNK):
+        order = Order(**snapshot_values(recorded))
         result = proposed.run(order, explain=False)
         total += 1
         passed_then += passed

@@ -21,6 +21,7 @@ from decisions.services import (
     decision_log_enabled,
     decisions_record,
 )
+from orders.facts import snapshot
 from orders.models import Order
 from rules.budgets import BYTES, BudgetError
 from rules.conditions import StoredRule
@@ -95,10 +96,7 @@ def record_checks(
     entries = [
         DecisionEntry(
             order_id=order.pk,
-            total=order.total,
-            items_count=order.items_count,
-            created_at=order.created_at,
-            updated_at=order.updated_at,
+            snapshot=snapshot(order),
             results=_results(result, heads),
             passed=result.passed,
         )

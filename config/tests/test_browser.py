@@ -363,7 +363,6 @@ def test_admin_restores_an_older_rule_set_version(
 GLANCE_PASSWORD = "glance-viewer-password-1234"
 SETUP_DECISIONS = f"""
 from datetime import timedelta
-from decimal import Decimal
 from django.contrib.auth.models import User
 from django.utils import timezone
 from decisions.models import Decision
@@ -377,8 +376,9 @@ for days_ago, outcomes in [
     (5, {{"min_total_100": "failed", "divisible_by_5": "failed"}}),
 ]:
     Decision.objects.create(
-        decided_at=now - timedelta(days=days_ago), caller="anonymous", total=Decimal("1.00"),
-        items_count=1, created_at=now, rules=[], results=[], outcomes=outcomes, passed=False,
+        decided_at=now - timedelta(days=days_ago), caller="anonymous", rules=[], results=[],
+        snapshot={{"total": "1.00", "items_count": 1, "created_at": now.isoformat()}},
+        outcomes=outcomes, passed=False,
     )
 """
 

@@ -3,7 +3,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -13,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 
-from decisions.models import Decision
+from decisions.tests.factories import DecisionFactory
 from rules.conditions import ConditionError, compile_condition
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 from rules.tests.factories import published_ruleset
@@ -561,12 +560,9 @@ GLANCE = reverse("admin:rules_glance")
 def _decided(days_ago: int, outcomes: dict[str, str]):
     """Store a decision of *days_ago* days back with these outcomes by rule key."""
     decided_at = timezone.now() - timedelta(days=days_ago)
-    return Decision.objects.create(
+    return DecisionFactory(
         decided_at=decided_at,
-        caller="anonymous",
-        total=Decimal("10.00"),
-        items_count=1,
-        created_at=decided_at,
+        order_id=None,
         rules=[{"name": key} for key in outcomes],
         results=[],
         outcomes=outcomes,
