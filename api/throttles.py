@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from django.core.cache.backends.base import BaseCache
+    from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
     from rest_framework.request import Request
     from rest_framework.views import APIView
@@ -94,25 +95,49 @@ class CountingDatabaseCache(DatabaseCache):
 
         Raises ``ValueError`` when there is none, or it has expired. A count
         that other workers change at every one of its ``INCREMENT_TRIES``
-        reads is returned without this increment.
+        reads is then incremented under a lock: a transaction that takes the
+        row (PostgreSQL) or the database's write lock (SQLite's transactions
+        are IMMEDIATE) before it reads, so no increment is ever lost.
         """
         key = self.make_and_validate_key(key, version=version)
         connection = connections[router.db_for_write(self.cache_model_class)]
         read, write = _counting_sql(self._table, connection.alias)
         with connection.cursor() as cursor:
             for _ in range(INCREMENT_TRIES):
-                cursor.execute(read, [key])
-                row = cursor.fetchone()
-                if row is None:
-                    raise ValueError(f"Key {key!r} not found.")
-                stored = connection.ops.process_clob(row[0])
-                # The value was written by this cache (Django's format): not outside data.
-                value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301  # nosec B301
-                pickled = pickle.dumps(value, self.pickle_protocol)
-                cursor.execute(write, [base64.b64encode(pickled).decode("latin1"), key, stored])
-                if cursor.rowcount:
-                    break
+                value, written = self._increment(cursor, connection, read, write, key, delta)
+                if written:
+                    return value
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            # Under the lock no other writer can change the count in between.
+            value, _ = self._increment(cursor, connection, read + lock, write, key, delta)
         return value
+
+    def _increment(
+        self,
+        cursor: CursorWrapper,
+        connection: BaseDatabaseWrapper,
+        read: str,
+        write: str,
+        key: str,
+        delta: int,
+    ) -> tuple[int, bool]:
+        """Read the count under *key* and write it plus *delta* where it is unchanged.
+
+        Return the new count and whether it was written: not when another
+        writer changed the count between the read and the write. Raises
+        ``ValueError`` when there is no count, or it has expired.
+        """
+        cursor.execute(read, [key])
+        row = cursor.fetchone()
+        if row is None:
+            raise ValueError(f"Key {key!r} not found.")
+        stored = connection.ops.process_clob(row[0])
+        # The value was written by this cache (Django's format): not outside data.
+        value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301  # nosec B301
+        pickled = pickle.dumps(value, self.pickle_protocol)
+        cursor.execute(write, [base64.b64encode(pickled).decode("latin1"), key, stored])
+        return value, bool(cursor.rowcount)
 
     def _cull(self, db: str, cursor: CursorWrapper, now: datetime, num: int) -> None:
         """Delete the expired rows, and only them: a live count is never removed.

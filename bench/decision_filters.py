@@ -55,12 +55,15 @@ PAGES = {
 }
 
 
-def record(base_url: str, decisions: int) -> None:
-    """Record *decisions* decisions, a batch check of up to 1000 orders at a time."""
+def record(base_url: str, key: str, decisions: int) -> None:
+    """Record *decisions* decisions, a batch check of up to 1000 orders at a time, with *key*."""
     for start in range(0, decisions, BATCH_ORDERS):
         ids = list(range(1, min(BATCH_ORDERS, decisions - start) + 1))
         reply = http_request(
-            f"{base_url}/rules/check/batch/", {"order_ids": ids, "rules": RULES}, timeout=60
+            f"{base_url}/rules/check/batch/",
+            {"order_ids": ids, "rules": RULES},
+            timeout=60,
+            headers={"Authorization": f"Api-Key {key}"},
         )
         if reply.status != 200:
             raise RuntimeError(f"batch answered {reply.status}: {reply.body!r}")
@@ -96,10 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             workdir, LOG_LEVEL="WARNING", WEB_CONCURRENCY="2", THROTTLE_ANONYMOUS="off"
         )
         manage(env, "seed_orders", "--count", str(BATCH_ORDERS), "--seed", "1")
-        key = manage(env, "create_api_key", "bench", "--scopes", "analyze").splitlines()[-1]
+        scopes = ("--scopes", "check,analyze")
+        key = manage(env, "create_api_key", "bench", *scopes).splitlines()[-1]
         with start_gunicorn(env, workdir / "server.log") as server:
             started = time.perf_counter()
-            record(server.url, args.decisions)
+            record(server.url, key, args.decisions)
             logger.info(
                 "%d decisions recorded in %.0f s", args.decisions, time.perf_counter() - started
             )
