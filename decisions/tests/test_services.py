@@ -134,8 +134,10 @@ def test_the_writer_fills_every_column_but_the_id():
 
 
 def test_written_rows_filter_exactly_like_rows_the_orm_wrote():
-    """Times and JSON are stored in the ORM's own formats, and facts read from snapshots
-    filter as the order's columns would, to the microsecond and the cent."""
+    """Times and JSON are stored in the ORM's own formats; snapshot facts filter like columns.
+
+    To the microsecond and the cent, as the order's own columns would.
+    """
     placed = datetime(2026, 11, 2, 10, 0, 0, 1, tzinfo=UTC)
     [written] = _record([_entry(5, total=Decimal("100.10"), created_at=placed)])
     by_orm = Decision.objects.create(

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from decisions.models import Decision
+from orders.facts import snapshot_aliases
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule, RuleSpec
@@ -232,7 +233,7 @@ def test_a_batch_entry_the_decision_log_leaves_out_has_a_null_id(api_client, set
     ids=lambda spec: spec.name,
 )
 def test_a_rules_database_filter_selects_the_decisions_whose_order_it_passes(api_client, spec):
-    """Decisions keep the order's fields under the order's names, so a rule's SQL applies."""
+    """Queries over decisions read facts from snapshots by name: a rule's SQL applies to them."""
     placed = [
         ("99.99", 1, datetime(2026, 11, 20, 23, 59, tzinfo=UTC)),
         ("100.00", 2, datetime(2026, 11, 21, 0, 0, tzinfo=UTC)),
@@ -249,7 +250,8 @@ def test_a_rules_database_filter_selects_the_decisions_whose_order_it_passes(api
     [bound] = resolver.resolve([spec]).check.rules
 
     in_python = {d.pk for d in Decision.objects.all() if bound.rule.evaluate(Order(**d.order))}
-    in_database = set(Decision.objects.filter(bound.rule.as_q()).values_list("pk", flat=True))
+    as_orders = Decision.objects.alias(**snapshot_aliases("snapshot"))
+    in_database = set(as_orders.filter(bound.rule.as_q()).values_list("pk", flat=True))
 
     assert in_database == in_python
     assert 0 < len(in_python) < len(placed)
