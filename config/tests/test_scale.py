@@ -199,6 +199,7 @@ def test_a_rolling_restart_under_load_fails_no_request(
 
     with start_cluster(env, tmp_path, check_workers=2, analysis_workers=1) as cluster:
         before = cluster.balancer.servers()
+        load_started = time.monotonic()
         with KeepAliveLoad(cluster.url, key, order_ids) as load:
             load.wait_for_answers(ANSWERS_AROUND_RESTART)
             started = time.monotonic()
@@ -212,6 +213,7 @@ def test_a_rolling_restart_under_load_fails_no_request(
                 cluster.replace(index)
             restart_seconds = time.monotonic() - started
             load.wait_for_answers(len(load.answers) + ANSWERS_AROUND_RESTART)
+        load_seconds = time.monotonic() - load_started
         after = cluster.balancer.servers()
         for index, replica in enumerate(cluster.replicas):
             counted[Cluster.server_name(index)] += scrape(replica).total(
@@ -222,6 +224,7 @@ def test_a_rolling_restart_under_load_fails_no_request(
     retried = sum(server.retried for server in after.values())
     record_property("requests", len(load.answers))
     record_property("failed", len(failed))
+    record_property("load_seconds", round(load_seconds, 1))
     record_property("restart_seconds", round(restart_seconds, 1))
     record_property("retried_connections", retried)
     record_property("answered_by_replica", counted)
