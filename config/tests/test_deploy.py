@@ -27,9 +27,13 @@ from django.urls.converters import IntConverter, SlugConverter
 from api.auth import view_scope
 from api.models import Scope
 from config.tests.servers import (
+    BALANCER_BACKEND,
+    BALANCER_CONFIG,
+    BALANCER_REPLICAS,
     BIN_DIR,
     PROXY_TEMPLATE,
     REPO_ROOT,
+    Cluster,
     free_port,
     http_request,
     start_proxied_stack,
@@ -456,6 +460,37 @@ def test_the_proxys_own_errors_have_the_apis_error_body():
         assert body["code"] == name
 
 
+def test_the_balancer_checks_readiness_and_retries_only_connections_that_failed():
+    config = BALANCER_CONFIG.read_text()
+    directives = [
+        line.strip() for line in config.splitlines() if line.strip()[:1] not in ("", "#")
+    ]
+    servers = re.findall(r'^\s*server (\S+) "\$\{(HAPROXY_REPLICA_\d)\}"$', config, re.MULTILINE)
+    variables = set(re.findall(r"\$\{([A-Z0-9_]+)\}", config))
+
+    # A request that a replica may have received is never sent again.
+    assert [line for line in directives if line.startswith("retry-on")] == [
+        "retry-on conn-failure"
+    ]
+    assert "option http-server-close" in directives
+    assert f"backend {BALANCER_BACKEND}" in directives
+    assert (
+        'http-check send meth GET uri /health/ready ver HTTP/1.1 hdr Host "${HAPROXY_CHECK_HOST}"'
+        in directives
+    )
+    assert "http-check expect status 200" in directives
+    # The names and variables that config/tests/servers.py: start_balancer gives it.
+    assert [name for name, _ in servers] == [
+        Cluster.server_name(index) for index in range(BALANCER_REPLICAS)
+    ]
+    assert variables == {
+        "HAPROXY_LISTEN",
+        "HAPROXY_RUNTIME_SOCKET",
+        "HAPROXY_CHECK_HOST",
+        *(variable for _, variable in servers),
+    }
+
+
 def _sample_path(namespace: str, pattern: URLPattern) -> str:
     """Return a path that *pattern* of *namespace* matches, with made-up arguments."""
     samples = {IntConverter: 1, SlugConverter: "checkout"}
@@ -522,7 +557,7 @@ def test_render_blueprint_wires_a_free_web_service_to_a_free_database():
     assert web["healthCheckPath"] == "/health/"
 
 
-def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_the_image():
+def test_github_workflow_lints_tests_both_databases_and_the_replicas_and_builds_the_image():
     workflow = read_yaml(".github/workflows/ci.yml")
     jobs = workflow["jobs"]
     steps = {
@@ -536,7 +571,8 @@ def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_th
         assert jobs[name]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12"]
     assert "make test " in steps["test-sqlite"] + " "
     assert jobs["test-postgres"]["services"]["postgres"]["image"] == "postgres:15"
-    assert "pytest" in steps["test-postgres"]
+    assert 'pytest -m "not scale"' in steps["test-postgres"]
+    assert "make test-scale" in steps["test-scale"]
     assert any(
         step.get("uses", "").startswith("docker/build-push-action")
         for step in jobs["docker"]["steps"]
@@ -550,6 +586,7 @@ def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_th
         "scripts/with-postgres.sh",
         "scripts/ensure-promtool.sh",
         "scripts/ensure-nginx.sh",
+        "scripts/ensure-haproxy.sh",
     ],
 )
 def test_shell_scripts_stop_at_the_first_error(script):
