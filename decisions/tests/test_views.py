@@ -283,5 +283,9 @@ def test_decisions_cannot_be_written_through_the_api(analyst, method, three):
     response = getattr(analyst, method)(_detail(three[0].pk), {}, format="json")
 
     assert response.status_code == 405
-    assert response.json()["code"] == "method_not_allowed"
+    assert response.json() == {
+        "error": "Method Not Allowed",
+        "code": "method_not_allowed",
+        "detail": f'Method "{method.upper()}" not allowed.',
+    }
     assert Decision.objects.count() == 3

@@ -127,18 +127,6 @@ def test_a_body_that_is_not_json_is_a_415_at_every_post_endpoint(analyst, url, c
     _assert_error(response, 415, "unsupported_media_type")
 
 
-@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
-def test_a_wrong_method_on_check_is_a_405(client, method):
-    response = getattr(client, method)(CHECK)
-
-    _assert_error(response, 405, "method_not_allowed")
-
-
-@pytest.mark.parametrize("method", ["post", "put", "delete"])
-def test_a_wrong_method_on_rule_list_is_a_405(client, method):
-    _assert_error(getattr(client, method)(reverse("rules:rule-list")), 405, "method_not_allowed")
-
-
 def test_a_bogus_basic_authorization_header_is_ignored(client):
     order = OrderFactory()
     body = json.dumps({"order_id": order.pk, "rules": ["min_items_2"]})

@@ -405,14 +405,3 @@ def test_replay_of_a_decision_whose_rule_set_is_inactive_now_is_a_404(
         "code": "unknown_ruleset",
         "detail": "No active rule set named 'checkout'.",
     }
-
-
-def test_replay_needs_no_body_and_refuses_other_methods(analyst, api_client, order):
-    decision_id = api_client.post(
-        CHECK, {"order_id": order.pk, "rules": ["min_items_2"]}, format="json"
-    ).json()["decision_id"]
-
-    response = analyst.get(_replay(decision_id))
-
-    assert response.status_code == 405
-    assert response.json()["code"] == "method_not_allowed"
