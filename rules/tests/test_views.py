@@ -373,20 +373,6 @@ def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
     assert (missing.status_code, missing.json()["code"]) == (404, "unknown_ruleset_version")
 
 
-@pytest.mark.parametrize("name", ["nope", "checkout"])
-def test_an_unknown_or_inactive_ruleset_is_a_404(api_client, seeded, checkout_set, name):
-    RuleSet.objects.filter(name="checkout").update(active=False)
-
-    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": name})
-
-    assert response.status_code == 404
-    assert response.json() == {
-        "error": "Unknown rule set",
-        "code": "unknown_ruleset",
-        "detail": f"No active rule set named {name!r}.",
-    }
-
-
 def test_ruleset_list_and_detail(api_client, checkout_set):
     listing = api_client.get(reverse("rules:ruleset-list"))
     detail = api_client.get(reverse("rules:ruleset-detail", args=["checkout"]))
@@ -404,13 +390,6 @@ def test_ruleset_list_and_detail(api_client, checkout_set):
         },
     ]
     assert (body["name"], body["active"], body["version"]) == ("checkout", True, 1)
-
-
-def test_ruleset_detail_of_a_missing_set_is_a_404(api_client):
-    response = api_client.get(reverse("rules:ruleset-detail", args=["nope"]))
-
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
 
 
 def test_batch_checks_each_order_and_reports_missing_ids(
@@ -473,32 +452,62 @@ def test_an_inactive_set_is_not_listed_for_anonymous_callers(api_client, inactiv
     assert [ruleset["name"] for ruleset in response.json()] == ["backoffice"]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
-def test_an_inactive_set_is_a_404_like_a_missing_one(api_client, make_key, inactive_set, index):
-    _, key = make_key("checkout", ["check"])
-    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-
-    inactive = api_client.get(_ruleset_views("checkout")[index])
-    missing = api_client.get(_ruleset_views("nope")[index])
-
-    assert inactive.status_code == missing.status_code == 404
-    assert inactive.json()["code"] == missing.json()["code"] == "not_found"
+def _no_ruleset(name: str) -> dict:
+    return {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "No RuleSet matches the given query.",
+    }
 
 
-def test_an_inactive_set_in_a_check_is_a_404_for_a_check_key(
-    api_client, make_key, seeded, inactive_set
-):
-    _, key = make_key("checkout", ["check"])
-    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-
-    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
-
-    assert response.status_code == 404
-    assert response.json() == {
+def _unknown_ruleset(name: str) -> dict:
+    return {
         "error": "Unknown rule set",
         "code": "unknown_ruleset",
-        "detail": "No active rule set named 'checkout'.",
+        "detail": f"No active rule set named {name!r}.",
     }
+
+
+def _name_the_set(client, endpoint: str, name: str, order_id: int):
+    """Send the request of *endpoint* that names the rule set *name*."""
+    detail, versions, version = _ruleset_views(name)
+    method, url, body = {
+        "detail": ("get", detail, None),
+        "versions": ("get", versions, None),
+        "version": ("get", version, None),
+        "check": ("post", CHECK, {"order_id": order_id, "ruleset": name}),
+        "batch": ("post", BATCH, {"order_ids": [order_id], "ruleset": name}),
+    }[endpoint]
+    return getattr(client, method)(url, body, format="json")
+
+
+@pytest.fixture(params=["anonymous", "check key"])
+def unentitled(request, api_client, make_key):
+    """Return a client that may not see inactive sets: anonymous, or a key with `check`."""
+    if request.param == "check key":
+        api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key('checkout', ['check'])[1]}")
+    return api_client
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"),
+    [
+        ("detail", _no_ruleset),
+        ("versions", _no_ruleset),
+        ("version", _no_ruleset),
+        ("check", _unknown_ruleset),
+        ("batch", _unknown_ruleset),
+    ],
+    ids=["detail", "versions", "version", "check", "batch"],
+)
+def test_an_inactive_set_is_a_404_like_a_missing_one(
+    unentitled, seeded, inactive_set, endpoint, error
+):
+    inactive = _name_the_set(unentitled, endpoint, "checkout", seeded[0].pk)
+    missing = _name_the_set(unentitled, endpoint, "nope", seeded[0].pk)
+
+    assert (inactive.status_code, inactive.json()) == (404, error("checkout"))
+    assert (missing.status_code, missing.json()) == (404, error("nope"))
 
 
 def test_an_analyze_key_lists_shows_and_checks_with_an_inactive_set(analyst, seeded, inactive_set):
