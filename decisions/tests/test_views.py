@@ -164,24 +164,27 @@ def test_an_outcome_without_its_rule_is_a_400(analyst):
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "message"),
     [
-        ("passed", "maybe"),
-        ("order_id", "x"),
-        ("ruleset_version", "1.5"),
-        ("outcome", "nope"),
-        ("created_min", "yesterday"),
-        ("created_max", "0001-01-01T00:00:00+01:00"),
+        ("passed", "maybe", "Select a valid choice. maybe is not one of the available choices."),
+        ("order_id", "x", "Enter a whole number."),
+        ("ruleset_version", "1.5", "Enter a whole number."),
+        ("outcome", "nope", "Select a valid choice. nope is not one of the available choices."),
+        ("created_min", "yesterday", "Enter a valid date/time."),
+        ("created_max", "0001-01-01T00:00:00+01:00", "Enter a valid date/time."),
     ],
 )
-def test_an_invalid_filter_value_is_a_400_naming_it(analyst, name, value):
+def test_an_invalid_filter_value_is_a_400_naming_it(analyst, name, value, message):
     query = {name: value, "rule": "min_total_100"} if name == "outcome" else {name: value}
 
     response = analyst.get(LIST, query)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
-    assert list(response.json()["detail"]) == [name]
+    assert response.json() == {
+        "error": "Bad Request",
+        "code": "invalid_request",
+        "detail": {name: [message]},
+    }
 
 
 def test_a_huge_order_id_finds_nothing(analyst, three):

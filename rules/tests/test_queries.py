@@ -177,24 +177,37 @@ def test_a_foreign_cursor_is_a_400(analyst, orders, cursor):
     response = _query(analyst, rules=BUILT_INS, outcome="failed", cursor=cursor)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_cursor"
+    assert response.json() == {
+        "error": "Invalid cursor",
+        "code": "invalid_cursor",
+        "detail": "The cursor is not one this service issued; start again without it.",
+    }
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "detail"),
     [
-        {"rules": BUILT_INS},
-        {"rules": BUILT_INS, "outcome": "maybe"},
-        {"rules": BUILT_INS, "outcome": "passed", "page_size": 0},
-        {"rules": BUILT_INS, "outcome": "passed", "filters": {"total_min": "lots"}},
-        {"outcome": "passed"},
+        ({"rules": BUILT_INS}, {"outcome": ["This field is required."]}),
+        (
+            {"rules": BUILT_INS, "outcome": "maybe"},
+            {"outcome": ['"maybe" is not a valid choice.']},
+        ),
+        (
+            {"rules": BUILT_INS, "outcome": "passed", "page_size": 0},
+            {"page_size": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        (
+            {"rules": BUILT_INS, "outcome": "passed", "filters": {"total_min": "lots"}},
+            {"filters": {"total_min": ["Enter a number."]}},
+        ),
+        ({"outcome": "passed"}, {"rules": ["Give exactly one of 'rules' and 'ruleset'."]}),
     ],
 )
-def test_invalid_queries_are_a_400(analyst, body):
+def test_invalid_queries_are_a_400(analyst, body, detail):
     response = analyst.post(QUERY, body, format="json")
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
+    assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
 
 
 def test_report_streams_json_lines_computed_in_the_database(analyst, orders):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from decisions.models import Decision
 from orders.models import Order
 from orders.tests.factories import OrderFactory
-from rules.engine import BaseRule, RuleSpec
+from rules.engine import BaseRule, RuleRegistry, RuleSpec
 from rules.models import ConditionRule, RuleSet, resolver
 from rules.tests.factories import published_ruleset
 
@@ -159,15 +159,55 @@ def test_a_listed_stored_condition_rule_is_recorded_as_it_ran(
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{"rules": ["nope"]}, {"rules": []}, {"order_id": 999_999}, {"ruleset": "none"}],
+    ("body", "status", "error"),
+    [
+        (
+            {"rules": ["nope"]},
+            400,
+            {
+                "error": "Unknown rule",
+                "code": "unknown_rule",
+                "detail": {
+                    "message": "Unknown rule(s): nope",
+                    "unknown": ["nope"],
+                    "available": sorted(RuleRegistry.get_all_rules()),
+                },
+            },
+        ),
+        (
+            {"rules": []},
+            400,
+            {
+                "error": "Bad Request",
+                "code": "invalid_request",
+                "detail": {"rules": ["Ensure this field has at least 1 elements."]},
+            },
+        ),
+        (
+            {"order_id": 999_999, "rules": ["min_items_2"]},
+            404,
+            {
+                "error": "Not Found",
+                "code": "not_found",
+                "detail": "Order with id 999999 does not exist.",
+            },
+        ),
+        (
+            {"ruleset": "none"},
+            404,
+            {
+                "error": "Unknown rule set",
+                "code": "unknown_ruleset",
+                "detail": "No active rule set named 'none'.",
+            },
+        ),
+    ],
 )
-def test_a_refused_check_records_nothing(api_client, order, body):
-    response = api_client.post(
-        CHECK, {"order_id": order.pk, "rules": ["min_items_2"], **body}, format="json"
-    )
+def test_a_refused_check_records_nothing(api_client, order, body, status, error):
+    response = api_client.post(CHECK, {"order_id": order.pk, **body}, format="json")
 
-    assert response.status_code in (400, 404)
+    assert response.status_code == status
+    assert response.json() == error
     assert Decision.objects.count() == 0
 
 

@@ -153,26 +153,50 @@ def test_check_of_an_unstored_weekend_order(api_client):
     assert _check(api_client, body).json()["details"] == {"is_weekend_order": True}
 
 
+def _invalid(detail: dict) -> dict:
+    return {"error": "Bad Request", "code": "invalid_request", "detail": detail}
+
+
 @pytest.mark.parametrize(
-    ("order", "field"),
+    ("order", "detail"),
     [
-        ({"total": "-1.00", "items_count": 1}, "total"),
-        ({"total": "1.001", "items_count": 1}, "total"),
-        ({"total": "100000000.00", "items_count": 1}, "total"),
-        ({"total": "10.00", "items_count": 0}, "items_count"),
-        ({"items_count": 1}, "total"),
-        ({"total": "10.00", "items_count": 1, "created_at": "yesterday"}, "created_at"),
+        (
+            {"total": "-1.00", "items_count": 1},
+            {"total": ["Ensure this value is greater than or equal to 0.00."]},
+        ),
+        (
+            {"total": "1.001", "items_count": 1},
+            {"total": ["Ensure that there are no more than 2 decimal places."]},
+        ),
+        (
+            {"total": "100000000.00", "items_count": 1},
+            {"total": ["Ensure that there are no more than 10 digits in total."]},
+        ),
+        (
+            {"total": "10.00", "items_count": 0},
+            {"items_count": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        ({"items_count": 1}, {"total": ["This field is required."]}),
+        (
+            {"total": "10.00", "items_count": 1, "created_at": "yesterday"},
+            {
+                "created_at": [
+                    "Datetime has wrong format. Use one of these formats instead: "
+                    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                ]
+            },
+        ),
     ],
 )
-def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, field):
+def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, detail):
     response = _check(api_client, {"order": order, "rules": BUILT_INS})
 
     assert response.status_code == 400
-    assert field in response.json()["detail"]["order"]
+    assert response.json() == _invalid({"order": detail})
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "detail"),
     [
         (
             {
@@ -180,11 +204,17 @@ def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, 
                 "order": {"total": "1.00", "items_count": 1},
                 "rules": ["min_items_2"],
             },
-            "non_field_errors",
+            {"non_field_errors": ["Give exactly one of 'order_id' and 'order'."]},
         ),
-        ({"order_id": 1}, "rules"),
-        ({"order_id": 1, "rules": ["min_items_2"], "ruleset": "checkout"}, "non_field_errors"),
-        ({"order_id": 1, "rules": ["min_items_2", {"name": "min_items_2"}]}, "rules"),
+        ({"order_id": 1}, {"rules": ["Give exactly one of 'rules' and 'ruleset'."]}),
+        (
+            {"order_id": 1, "rules": ["min_items_2"], "ruleset": "checkout"},
+            {"non_field_errors": ["Give exactly one of 'rules' and 'ruleset'."]},
+        ),
+        (
+            {"order_id": 1, "rules": ["min_items_2", {"name": "min_items_2"}]},
+            {"rules": ["Each key may appear once; repeated: min_items_2."]},
+        ),
         (
             {
                 "order_id": 1,
@@ -193,21 +223,35 @@ def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, 
                     {"name": "max_items", "params": {"count": 2}, "as": "x"},
                 ],
             },
-            "rules",
+            {"rules": ["Each key may appear once; repeated: x."]},
         ),
-        ({"order_id": 1, "rules": [{"params": {}}]}, "rules"),
-        ({"order_id": 1, "rules": [{"name": "min_items_2", "severity": "fatal"}]}, "rules"),
-        ({"order_id": 1, "rules": [{"name": "min_items_2", "params": []}]}, "rules"),
-        ({"order_id": 1, "rules": [{"name": "min_items_2", "as": ""}]}, "rules"),
-        ({"order_id": 1, "rules": [7]}, "rules"),
+        (
+            {"order_id": 1, "rules": [{"params": {}}]},
+            {"rules": {"0": {"name": ["This field is required."]}}},
+        ),
+        (
+            {"order_id": 1, "rules": [{"name": "min_items_2", "severity": "fatal"}]},
+            {"rules": {"0": {"severity": ['"fatal" is not a valid choice.']}}},
+        ),
+        (
+            {"order_id": 1, "rules": [{"name": "min_items_2", "params": []}]},
+            {"rules": {"0": {"params": ['Expected a dictionary of items but got type "list".']}}},
+        ),
+        (
+            {"order_id": 1, "rules": [{"name": "min_items_2", "as": ""}]},
+            {"rules": {"0": {"as": ["This field may not be blank."]}}},
+        ),
+        (
+            {"order_id": 1, "rules": [7]},
+            {"rules": {"0": ["Expected a rule name or an object with a 'name'."]}},
+        ),
     ],
 )
-def test_invalid_request_forms_are_a_400(api_client, body, field):
+def test_invalid_request_forms_are_a_400(api_client, body, detail):
     response = _check(api_client, body)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
-    assert field in response.json()["detail"]
+    assert response.json() == _invalid(detail)
 
 
 def test_bad_params_are_a_400_naming_the_rule_and_the_parameter(api_client, seeded):
@@ -335,21 +379,33 @@ def test_an_unknown_version_of_a_ruleset_is_a_404(api_client, seeded, checkout_s
     }
 
 
+PIN_ONCE = ["Pin a version once: `ruleset_version` beside a `ruleset`, or `name@N`."]
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "detail"),
     [
-        {"ruleset": "checkout@1", "ruleset_version": 1},
-        {"rules": ["min_items_2"], "ruleset_version": 1},
-        {"ruleset": "checkout@0"},
-        {"ruleset": "checkout@x"},
-        {"ruleset": "checkout", "ruleset_version": 0},
+        ({"ruleset": "checkout@1", "ruleset_version": 1}, {"ruleset_version": PIN_ONCE}),
+        ({"rules": ["min_items_2"], "ruleset_version": 1}, {"ruleset_version": PIN_ONCE}),
+        (
+            {"ruleset": "checkout@0"},
+            {"ruleset": ["This value does not match the required pattern."]},
+        ),
+        (
+            {"ruleset": "checkout@x"},
+            {"ruleset": ["This value does not match the required pattern."]},
+        ),
+        (
+            {"ruleset": "checkout", "ruleset_version": 0},
+            {"ruleset_version": ["Ensure this value is greater than or equal to 1."]},
+        ),
     ],
 )
-def test_a_version_pinned_twice_or_badly_is_a_400(api_client, seeded, checkout_set, body):
+def test_a_version_pinned_twice_or_badly_is_a_400(api_client, seeded, checkout_set, body, detail):
     response = _check(api_client, {"order_id": seeded[0].pk, **body})
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
+    assert response.json() == _invalid(detail)
 
 
 def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
@@ -419,12 +475,22 @@ def test_batch_with_a_ruleset_and_fail_fast(api_client, seeded, checkout_set):
     assert data["results"][0]["details"] == {"min_items_2": False, "big_order": None}
 
 
-@pytest.mark.parametrize("order_ids", [[], [0], [1, 1], list(range(1, 1002)), "1,2", [2**63]])
-def test_batch_with_invalid_ids_is_a_400(api_client, order_ids):
+@pytest.mark.parametrize(
+    ("order_ids", "detail"),
+    [
+        ([], ["Ensure this field has at least 1 elements."]),
+        ([0], {"0": ["Ensure this value is greater than or equal to 1."]}),
+        ([1, 1], ["Each id may appear once; repeated: 1."]),
+        (list(range(1, 1002)), ["Ensure this field has no more than 1000 elements."]),
+        ("1,2", ['Expected a list of items but got type "str".']),
+        ([2**63], {"0": ["Ensure this value is less than or equal to 9223372036854775807."]}),
+    ],
+)
+def test_batch_with_invalid_ids_is_a_400(api_client, order_ids, detail):
     response = api_client.post(BATCH, {"order_ids": order_ids, "rules": BUILT_INS}, format="json")
 
     assert response.status_code == 400
-    assert "order_ids" in response.json()["detail"]
+    assert response.json() == _invalid({"order_ids": detail})
 
 
 # Inactive rule sets: only keys with `analyze` and sessions allowed to view rule sets see them.
