@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from decisions.models import Decision
 from orders.models import Order
-from rules.engine import BaseRule
+from rules.engine import BaseRule, RuleRegistry
 from rules.models import RuleSet
 from rules.tests.factories import published_ruleset
 
@@ -59,7 +59,15 @@ def test_rule_list_shows_a_rule_added_by_a_new_class(api_client):
 
     response = api_client.get(reverse("rules:rule-list"))
 
-    assert response.json()[0]["name"] == "a_new_rule"
+    assert response.status_code == 200
+    assert response.json()[0] == {
+        "name": "a_new_rule",
+        "description": "Added by one class.",
+        "stored": False,
+        "params": {"type": "object", "properties": {}, "additionalProperties": False},
+        "severity": "error",
+        "examples": [],
+    }
 
 
 @pytest.mark.parametrize(("index", "verdict"), [(0, True), (1, False), (2, True)])
@@ -79,6 +87,7 @@ def test_check_of_the_seeded_orders_keeps_passed_and_details(api_client, seeded,
 def test_check_results_say_why_with_observed_and_required_values(api_client, seeded):
     response = _check(api_client, {"order_id": seeded[1].pk, "rules": ["min_total_100"]})
 
+    assert response.status_code == 200
     assert response.json() == {
         "decision_id": Decision.objects.get().pk,
         "order_id": seeded[1].pk,
@@ -117,20 +126,96 @@ def test_check_with_rule_objects_params_alias_and_warning(api_client, seeded):
         ],
     }
 
-    data = _check(api_client, body).json()
+    response = _check(api_client, body)
 
-    assert data["passed"] is True
-    assert data["details"] == {"min_items_2": True, "big_order": False, "max_items": True}
-    assert data["results"][1]["message"] == "Total 150.00 is not greater than 250.00."
+    assert response.status_code == 200
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": seeded[0].pk,
+        "ruleset": None,
+        "passed": True,
+        "details": {"min_items_2": True, "big_order": False, "max_items": True},
+        "results": [
+            {
+                "rule": "min_items_2",
+                "name": "min_items_2",
+                "params": {"count": 2},
+                "outcome": "passed",
+                "severity": "error",
+                "message": "Order has 3 items; at least 2 required.",
+                "observed": 3,
+                "required": 2,
+            },
+            {
+                "rule": "big_order",
+                "name": "total_greater_than",
+                "params": {"amount": "250.00"},
+                "outcome": "failed",
+                "severity": "warning",
+                "message": "Total 150.00 is not greater than 250.00.",
+                "observed": "150.00",
+                "required": "250.00",
+                "shortfall": "100.01",
+            },
+            {
+                "rule": "max_items",
+                "name": "max_items",
+                "params": {"count": 10},
+                "outcome": "passed",
+                "severity": "error",
+                "message": "Order has 3 items; at most 10 allowed.",
+                "observed": 3,
+                "required": 10,
+            },
+        ],
+        "errors": [],
+    }
 
 
 def test_check_with_fail_fast_skips_the_rest(api_client, seeded):
     body = {"order_id": seeded[1].pk, "rules": BUILT_INS, "fail_fast": True}
 
-    data = _check(api_client, body).json()
+    response = _check(api_client, body)
 
-    assert data["details"] == {"min_total_100": False, "min_items_2": None, "divisible_by_5": None}
-    assert [r["outcome"] for r in data["results"]] == ["failed", "skipped", "skipped"]
+    assert response.status_code == 200
+    skipped = "Skipped: an earlier rule already failed the check."
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": seeded[1].pk,
+        "ruleset": None,
+        "passed": False,
+        "details": {"min_total_100": False, "min_items_2": None, "divisible_by_5": None},
+        "results": [
+            {
+                "rule": "min_total_100",
+                "name": "min_total_100",
+                "params": {"amount": "100.00"},
+                "outcome": "failed",
+                "severity": "error",
+                "message": "Total 75.50 is not greater than 100.00.",
+                "observed": "75.50",
+                "required": "100.00",
+                "shortfall": "24.51",
+            },
+            {
+                "rule": "min_items_2",
+                "name": "min_items_2",
+                "params": {"count": 2},
+                "outcome": "skipped",
+                "severity": "error",
+                "message": skipped,
+            },
+            {
+                "rule": "divisible_by_5",
+                "name": "divisible_by_5",
+                "params": {"divisor": "5.00"},
+                "outcome": "skipped",
+                "severity": "error",
+                "message": skipped,
+            },
+        ],
+        "errors": [],
+    }
 
 
 def test_check_of_an_unstored_order_writes_nothing(api_client):
@@ -150,7 +235,29 @@ def test_check_of_an_unstored_weekend_order(api_client):
         "rules": ["is_weekend_order"],
     }
 
-    assert _check(api_client, body).json()["details"] == {"is_weekend_order": True}
+    response = _check(api_client, body)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": None,
+        "ruleset": None,
+        "passed": True,
+        "details": {"is_weekend_order": True},
+        "results": [
+            {
+                "rule": "is_weekend_order",
+                "name": "is_weekend_order",
+                "params": {},
+                "outcome": "passed",
+                "severity": "error",
+                "message": "Order placed on Saturday 2026-11-21 (UTC) was placed on a weekend.",
+                "observed": "Saturday",
+                "required": "Saturday or Sunday",
+            }
+        ],
+        "errors": [],
+    }
 
 
 def _invalid(detail: dict) -> dict:
@@ -296,11 +403,15 @@ def test_check_with_unknown_rules_names_them_and_lists_the_available_ones(api_cl
     response = _check(api_client, body)
 
     assert response.status_code == 400
-    data = response.json()
-    assert (data["error"], data["code"]) == ("Unknown rule", "unknown_rule")
-    assert data["detail"]["message"] == "Unknown rule(s): nope, nada"
-    assert data["detail"]["unknown"] == ["nope", "nada"]
-    assert {"divisible_by_5", "min_items_2", "min_total_100"} <= set(data["detail"]["available"])
+    assert response.json() == {
+        "error": "Unknown rule",
+        "code": "unknown_rule",
+        "detail": {
+            "message": "Unknown rule(s): nope, nada",
+            "unknown": ["nope", "nada"],
+            "available": sorted(RuleRegistry.get_all_rules()),
+        },
+    }
 
 
 def test_a_crashing_rule_is_an_error_outcome_and_others_still_run(api_client, seeded):
@@ -336,14 +447,16 @@ def test_check_with_a_ruleset_names_the_set_and_version(api_client, seeded, chec
 
 
 def test_a_change_to_a_ruleset_is_used_by_the_next_check(api_client, seeded, checkout_set):
-    first = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
+    before = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
     item = checkout_set.items.get(alias="big_order")
     item.params = {"amount": "100.00"}
     item.save()
     checkout_set.publish()
 
-    second = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
+    after = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
 
+    assert before.status_code == after.status_code == 200
+    first, second = before.json(), after.json()
     assert first["details"]["big_order"] is False
     assert second["details"]["big_order"] is True
     assert (first["ruleset"]["version"], second["ruleset"]["version"]) == (1, 2)
@@ -416,6 +529,7 @@ def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
     first = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 1]))
     missing = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 3]))
 
+    assert listing.status_code == first.status_code == 200
     assert [v["version"] for v in listing.json()] == [2, 1]
     assert listing.json()[1] == first.json()
     assert first.json()["items"][1] == {
@@ -426,7 +540,12 @@ def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
     }
     assert first.json()["conditions"] == {}
     assert len(listing.json()[0]["items"]) == 1
-    assert (missing.status_code, missing.json()["code"]) == (404, "unknown_ruleset_version")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "Unknown rule set version",
+        "code": "unknown_ruleset_version",
+        "detail": "Rule set 'checkout' has no version 3.",
+    }
 
 
 def test_ruleset_list_and_detail(api_client, checkout_set):
@@ -469,10 +588,42 @@ def test_batch_checks_each_order_and_reports_missing_ids(
 def test_batch_with_a_ruleset_and_fail_fast(api_client, seeded, checkout_set):
     body = {"order_ids": [seeded[1].pk], "ruleset": "checkout", "fail_fast": True}
 
-    data = api_client.post(BATCH, body, format="json").json()
+    response = api_client.post(BATCH, body, format="json")
 
-    assert data["ruleset"]["name"] == "checkout"
-    assert data["results"][0]["details"] == {"min_items_2": False, "big_order": None}
+    assert response.status_code == 200
+    assert response.json() == {
+        "ruleset": {"name": "checkout", "version": 1},
+        "results": [
+            {
+                "decision_id": Decision.objects.get().pk,
+                "order_id": seeded[1].pk,
+                "passed": False,
+                "details": {"min_items_2": False, "big_order": None},
+                "results": [
+                    {
+                        "rule": "min_items_2",
+                        "name": "min_items_2",
+                        "params": {"count": 2},
+                        "outcome": "failed",
+                        "severity": "error",
+                        "message": "Order has 1 item; at least 2 required.",
+                        "observed": 1,
+                        "required": 2,
+                        "shortfall": 1,
+                    },
+                    {
+                        "rule": "big_order",
+                        "name": "total_greater_than",
+                        "params": {"amount": "180.00"},
+                        "outcome": "skipped",
+                        "severity": "warning",
+                        "message": "Skipped: an earlier rule already failed the check.",
+                    },
+                ],
+            }
+        ],
+        "summary": {"total": 1, "passed": 0, "failed": 1, "errors": 0, "missing": []},
+    }
 
 
 @pytest.mark.parametrize(
@@ -515,6 +666,7 @@ def _ruleset_views(name: str) -> list[str]:
 def test_an_inactive_set_is_not_listed_for_anonymous_callers(api_client, inactive_set):
     response = api_client.get(reverse("rules:ruleset-list"))
 
+    assert response.status_code == 200
     assert [ruleset["name"] for ruleset in response.json()] == ["backoffice"]
 
 
