@@ -75,6 +75,7 @@ def test_decisions_made_at_the_same_time_are_paged_by_id(analyst):
     first = analyst.get(LIST, {"page_size": 3})
     second = analyst.get(first.json()["next"])
 
+    assert first.status_code == second.status_code == 200
     assert _ids(first) + _ids(second) == [decision.pk for decision in reversed(same)]
 
 
@@ -128,7 +129,8 @@ def test_a_rule_key_is_matched_whole_whatever_its_characters(analyst, key):
 
     response = analyst.get(LIST, {"rule": key, "outcome": "failed"})
 
-    assert _ids(response) == [wanted.pk]
+    assert response.status_code == 200
+    assert response.json() == {"next": None, "previous": None, "results": [_summary(wanted)]}
 
 
 def test_a_rule_key_with_a_double_quote_is_matched_or_refused_never_silently_unmatched(
@@ -265,9 +267,22 @@ def test_detail_shows_the_whole_record(analyst):
 def test_detail_of_a_rule_set_decision_names_the_version_and_no_rules(analyst):
     decision = DecisionFactory(ruleset="checkout", ruleset_version=7)
 
-    body = analyst.get(_detail(decision.pk)).json()
+    response = analyst.get(_detail(decision.pk))
 
-    assert (body["ruleset"], body["rules"]) == ({"name": "checkout", "version": 7}, None)
+    assert response.status_code == 200
+    assert response.json() == {
+        **_summary(decision),
+        "ruleset": {"name": "checkout", "version": 7},
+        "order": {
+            "total": "150.00",
+            "items_count": 3,
+            "created_at": _time(PLACED),
+            "updated_at": _time(PLACED),
+        },
+        "rules": None,
+        "fail_fast": False,
+        "results": decision.results,
+    }
 
 
 def test_detail_of_a_missing_decision_is_a_404(analyst):
