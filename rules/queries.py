@@ -143,8 +143,11 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     annotated query read through a chunked (on PostgreSQL, server-side)
     cursor when every rule has a SQL form; else from the Python engine over
     an iterator. Either way memory stays flat however many orders there are.
-    Verdicts are ``True``/``False`` or ``1``/``0``.
+    Verdicts are ``True``/``False`` or ``1``/``0``. The rows stream after
+    the view has returned, from the database the orders are read from now:
+    the read replica, for an analysis that has one.
     """
+    orders = orders.using(orders.db)
     with analysis(orders.db):
         extent = orders.aggregate(count=Count("pk"), last_id=Max("pk"))
     count, last_id = extent["count"], extent["last_id"] or 0

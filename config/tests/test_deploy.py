@@ -173,6 +173,21 @@ def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(varia
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"DATABASE_REPLICA_URL": "sqlite:///replica.sqlite3"},
+        {"DATABASE_REPLICA_URL": "postgres://rules@replica.example.com:5432/rules"},
+    ],
+    ids=["sqlite-replica", "sqlite-primary"],
+)
+def test_settings_refuse_a_read_replica_unless_both_databases_are_postgresql(variables):
+    result = run([sys.executable, "manage.py", "check"], production_env(**variables))
+
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL needs PostgreSQL" in result.stderr
+
+
 SHOW_HOSTS = (
     "import json, sys; from django.conf import settings; "
     "sys.stdout.write(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"
