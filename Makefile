@@ -1,6 +1,6 @@
 # The Pluggable Rule Engine. `make run` serves it; `make test` runs the suite on SQLite,
 # `make test-fast` the in-process part of it, `make test-postgres` the whole suite again on
-# PostgreSQL, `make lint` checks the code and Dockerfile.
+# PostgreSQL, `make lint` checks the code, the Dockerfile and the Kubernetes manifests.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -68,12 +68,19 @@ test-fast: install-dev
 test-postgres: install-dev chromium promtool redis nginx
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff, bandit (no medium or high findings) and hadolint, all with no warnings.
+# The Kubernetes version whose schemas the manifests of deploy/kubernetes must pass.
+KUBERNETES_VERSION := 1.31.0
+
+# ruff, bandit (no medium or high findings), hadolint, all with no warnings, and the
+# Kubernetes manifests against the API's schemas, offline (kubernetes-validate ships them),
+# no field the schemas do not know (--strict).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude "./.venv,*/tests/*" .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(KUBERNETES_VERSION) \
+		deploy/kubernetes/*.yaml deploy/kubernetes/example/*.yaml
 
 # Benchmarks (not tests): each prints its figures as ratios measured in one run.
 bench: install-dev
