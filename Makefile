@@ -1,7 +1,7 @@
 # The Pluggable Rule Engine. `make run` serves it; `make test` runs the suite on SQLite,
 # `make test-fast` the in-process part of it, `make test-postgres` the whole suite again on
 # PostgreSQL, `make test-scale` replicas behind haproxy under load, `make lint` checks the
-# code, the Dockerfile and the docs, `make docs` serves the docs.
+# code, the Dockerfile, the Kubernetes manifests and the docs, `make docs` serves the docs.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -81,14 +81,21 @@ test-postgres: install-dev chromium promtool redis nginx
 test-scale: install-dev redis nginx haproxy
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest -m scale $(PYTEST_ARGS)
 
-# ruff, bandit (no medium or high findings), hadolint, and the docs site built
-# with --strict (a broken link or a page missing from the nav fails), all with no warnings.
+# The Kubernetes version whose schemas the manifests of deploy/kubernetes must pass.
+KUBERNETES_VERSION := 1.31.0
+
+# ruff, bandit (no medium or high findings), hadolint, all with no warnings; the
+# Kubernetes manifests against the API's schemas, offline (kubernetes-validate ships them),
+# no field the schemas do not know (--strict); and the docs site built with --strict (a
+# broken link or a page missing from the nav fails).
 # Not `mkdocs build --quiet`: it hides the warnings --strict counts (mkdocs issue 4126).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude "./.venv,*/tests/*" .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(KUBERNETES_VERSION) \
+		deploy/kubernetes/*.yaml deploy/kubernetes/example/*.yaml
 	$(DOCS_ENV) $(BIN)/mkdocs build --strict
 
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8001, rebuilt on every edit.

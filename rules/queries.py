@@ -137,9 +137,11 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     an iterator. Either way memory stays flat however many orders there are.
     The first batch is read before this returns, so that an error starting
     the query (a database that fails, a statement timeout) is raised here,
-    before a streamed answer has sent its first byte.
-    Verdicts are ``True``/``False`` or ``1``/``0``.
+    before a streamed answer has sent its first byte. Verdicts are
+    ``True``/``False`` or ``1``/``0``. The rows come from the database the
+    orders are read from now: the read replica, for an analysis that has one.
     """
+    orders = orders.using(orders.db)
     with analysis(orders.db):
         extent = orders.aggregate(count=Count("pk"), last_id=Max("pk"))
     count, last_id = extent["count"], extent["last_id"] or 0
