@@ -74,7 +74,7 @@ test-fast: install-dev
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
 # PostgreSQL 15 cluster that the script starts and removes; the scale tests apart.
 test-postgres: install-dev chromium promtool redis nginx
-	bash scripts/with-postgres.sh $(BIN)/python -m pytest -m "not scale" $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest -m "not scale and not sqlite" $(PYTEST_ARGS)
 
 # Three replicas (nginx and two gunicorn pools each) behind haproxy, on a throw-away
 # PostgreSQL 15 and Redis: a rolling restart under load, a key's limit across replicas.

@@ -590,7 +590,7 @@ def test_github_workflow_lints_tests_both_databases_and_the_replicas_and_builds_
         assert jobs[name]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12"]
     assert "make test " in steps["test-sqlite"] + " "
     assert jobs["test-postgres"]["services"]["postgres"]["image"] == "postgres:15"
-    assert 'pytest -m "not scale"' in steps["test-postgres"]
+    assert 'pytest -m "not scale and not sqlite"' in steps["test-postgres"]
     assert "make test-scale" in steps["test-scale"]
     assert any(
         step.get("uses", "").startswith("docker/build-push-action")

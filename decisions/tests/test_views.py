@@ -3,7 +3,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from decisions.filters import DecisionFilter
@@ -185,7 +184,7 @@ def test_an_empty_or_unknown_enum_value_is_a_400_naming_the_values(analyst, thre
     assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL: test_postgres")
+@pytest.mark.sqlite
 @pytest.mark.parametrize(
     "query",
     [

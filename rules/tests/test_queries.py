@@ -4,13 +4,13 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
+from rules import queries
 from rules.engine import BaseRule, RuleRegistry
 from rules.models import ConditionRule, RuleSet, RuleSetItem
 from rules.tests.factories import published_ruleset
@@ -261,6 +261,20 @@ def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(analyst, or
     assert rows[:2] == [["order_id", key, "passed"], [str(orders[0].pk), "true", "true"]]
 
 
+@pytest.mark.parametrize("rules", [BUILT_INS, ["odd_items", *BUILT_INS]])
+def test_a_report_longer_than_its_first_batch_streams_every_row_in_order(
+    analyst, orders, no_sql_rule, monkeypatch, rules
+):
+    """The first batch is read before the answer, the rest as it streams, after its last id."""
+    monkeypatch.setattr(queries, "STREAM_CHUNK", 2)
+
+    response = analyst.post(REPORT, {"rules": rules}, format="json")
+
+    assert response.status_code == 200
+    ids = [json.loads(line)[0] for line in b"".join(response.streaming_content).splitlines()[1:]]
+    assert ids == sorted(order.pk for order in orders)
+
+
 def test_report_falls_back_to_python_with_the_same_rows(analyst, orders, no_sql_rule):
     python = analyst.post(REPORT, {"rules": ["odd_items", *BUILT_INS]}, format="json")
     database = analyst.post(REPORT, {"rules": BUILT_INS}, format="json")
@@ -280,7 +294,7 @@ def _report_lines(response) -> list[str]:
     return b"".join(response.streaming_content).decode().splitlines()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's error; see test_postgres")
+@pytest.mark.sqlite
 def test_a_report_whose_query_fails_as_it_starts_is_a_json_error_before_any_row(analyst, orders):
     """The query's first rows are read before the answer starts, so its error is the answer."""
 
