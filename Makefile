@@ -1,6 +1,7 @@
 # The Pluggable Rule Engine. `make run` serves it; `make test` runs the suite on SQLite,
 # `make test-fast` the in-process part of it, `make test-postgres` the whole suite again on
-# PostgreSQL, `make lint` checks the code and Dockerfile.
+# PostgreSQL, `make test-scale` replicas behind haproxy under load, `make lint` checks the
+# code, the Dockerfile, the Kubernetes manifests and the docs, `make docs` serves the docs.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,8 +9,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # `make run` serves plain HTTP on the loopback, so HTTPS-only behaviour is off.
 LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
+# mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
+DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run test test-fast test-postgres lint install install-dev superuser bench bench-bulk bench-layers bench-hostile chromium promtool redis nginx clean
+.PHONY: run test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-hostile chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,26 +57,50 @@ redis:
 nginx:
 	bash scripts/ensure-nginx.sh
 
-# The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected.
+# Debian's haproxy, for the scale tests (marker `scale`).
+haproxy:
+	bash scripts/ensure-haproxy.sh
+
+# The suite on SQLite; tests marked `postgres` need PostgreSQL and are deselected, and so
+# are the scale tests (`make test-scale`).
 test: install-dev chromium promtool redis nginx
-	$(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not postgres and not scale" $(PYTEST_ARGS)
 
 # The tests that need nothing beyond their own process: no browser, no live
 # server or other processes, no benchmark scripts, no PostgreSQL, no Redis (markers in pytest.ini).
 test-fast: install-dev
-	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres and not redis" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not server and not bench and not postgres and not redis and not scale" $(PYTEST_ARGS)
 
 # The whole suite again, PostgreSQL-only tests included, on a throw-away
-# PostgreSQL 15 cluster that the script starts and removes.
+# PostgreSQL 15 cluster that the script starts and removes; the scale tests apart.
 test-postgres: install-dev chromium promtool redis nginx
-	bash scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest -m "not scale and not sqlite" $(PYTEST_ARGS)
 
-# ruff, bandit (no medium or high findings) and hadolint, all with no warnings.
+# Three replicas (nginx and two gunicorn pools each) behind haproxy, on a throw-away
+# PostgreSQL 15 and Redis: a rolling restart under load, a key's limit across replicas.
+test-scale: install-dev redis nginx haproxy
+	bash scripts/with-postgres.sh $(BIN)/python -m pytest -m scale $(PYTEST_ARGS)
+
+# The Kubernetes version whose schemas the manifests of deploy/kubernetes must pass.
+KUBERNETES_VERSION := 1.31.0
+
+# ruff, bandit (no medium or high findings), hadolint, all with no warnings; the
+# Kubernetes manifests against the API's schemas, offline (kubernetes-validate ships them),
+# no field the schemas do not know (--strict); and the docs site built with --strict (a
+# broken link or a page missing from the nav fails).
+# Not `mkdocs build --quiet`: it hides the warnings --strict counts (mkdocs issue 4126).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude "./.venv,*/tests/*" .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(KUBERNETES_VERSION) \
+		deploy/kubernetes/*.yaml deploy/kubernetes/example/*.yaml
+	$(DOCS_ENV) $(BIN)/mkdocs build --strict
+
+# The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8001, rebuilt on every edit.
+docs: install-dev
+	$(DOCS_ENV) $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 # Benchmarks (not tests): each prints its figures as ratios measured in one run.
 bench: install-dev
@@ -94,4 +121,4 @@ bench-layers: install-dev
 	$(BIN)/python bench/layers.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .site

@@ -1,4 +1,7 @@
-"""Readiness of the database: it is there, it holds the schema the code expects, it has room."""
+"""Readiness of the database: it is there, it holds the schema the code expects, it has room.
+
+And whether the read replica, if there is one, answers.
+"""
 
 import functools
 import logging
@@ -8,12 +11,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, connections
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from rest_framework.exceptions import APIException
 
 from api.errors import DatabaseUnavailableError
+from config.replica import REPLICA
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -112,3 +116,25 @@ def sqlite_file_missing() -> bool:
     name = str(connection.settings_dict["NAME"])
     # A file: URI is left to SQLite: its mode=rw refuses a missing file.
     return not name.startswith("file:") and not Path(name).is_file()
+
+
+def replica_state() -> str | None:
+    """Return ``ok`` when the read replica answers a query, ``unavailable`` when it does not.
+
+    ``None`` without a replica. Never a 503: checks do not read the replica,
+    so a replica that is down must not take this process out of the load
+    balancer; analysis answers 503 ``database_unavailable`` meanwhile. A
+    replica that does not answer at all holds the answer up to
+    ``DATABASE_CONNECT_TIMEOUT``.
+    """
+    if REPLICA not in settings.DATABASES:
+        return None
+    replica = connections[REPLICA]
+    try:
+        with replica.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.warning("replica unavailable", exc_info=True)
+        replica.close()
+        return "unavailable"
+    return "ok"

@@ -2,11 +2,13 @@
 
 A caller may read the metrics when its address is in ``METRICS_ALLOWED_IPS``
 (loopback by default) or when it sends ``Authorization: Bearer
-<METRICS_TOKEN>``. The endpoint is answered by a middleware placed before
-every other: Prometheus asks each replica by its address, which is not in
-``ALLOWED_HOSTS`` and needs no HTTPS redirect, and scrapes are neither
-logged nor counted. Any other caller goes on through the stack and gets what
-an unknown path gets: the JSON 404.
+<METRICS_TOKEN>``. Its address is the client's, as the API reads it
+(``NUM_PROXIES``): behind nginx on the same machine every request comes from
+the loopback, and must not count as a scrape from there. The endpoint is
+answered by a middleware placed before every other: Prometheus asks each
+replica by its address, which is not in ``ALLOWED_HOSTS`` and needs no HTTPS
+redirect, and scrapes are neither logged nor counted. Any other caller goes
+on through the stack and gets what an unknown path gets: the JSON 404.
 
 Under gunicorn (``PROMETHEUS_MULTIPROC_DIR``, set by ``gunicorn.conf.py``)
 the answer adds up what every worker counted, workers that have exited
@@ -33,6 +35,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from api.auth import client_address
 from config.health import database_folder, sqlite_file_missing
 from decisions.selectors import decision_log_size
 
@@ -75,7 +78,7 @@ class MetricsEndpointMiddleware:
             ):
                 return True
         try:
-            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+            address = ipaddress.ip_address(client_address(request))
         except ValueError:
             return False
         # An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.

@@ -21,3 +21,11 @@ class HealthSerializer(serializers.Serializer):
             "Redis) answers a read; 'unavailable' otherwise, while requests pass uncounted."
         ),
     )
+    replica = serializers.ChoiceField(
+        choices=["ok", "unavailable"],
+        required=False,
+        help_text=(
+            "Only with a read replica (DATABASE_REPLICA_URL): 'ok' when it answers a query; "
+            "'unavailable' otherwise, while analysis answers 503 and checks go on."
+        ),
+    )

@@ -113,6 +113,8 @@ MIDDLEWARE = [
     # Answers an allowed scrape of /metrics before anything else runs (config/metrics.py).
     "config.metrics.MetricsEndpointMiddleware",
     "config.request_logging.RequestLoggingMiddleware",
+    # With a replica (DATABASE_REPLICA_URL), analysis views read from it (config/replica.py).
+    "config.replica.AnalysisReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A Content-Security-Policy on HTML pages (the admin, the docs); none on JSON.
     "config.pages.PageSecurityPolicyMiddleware",
@@ -165,11 +167,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2)
+# A read replica of that PostgreSQL database, optional: analysis reads its orders and
+# decisions there, everything else stays on the primary (config/replica.py).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=DATABASES["default"]["CONN_HEALTH_CHECKS"],
     )
+    if {db["ENGINE"] for db in DATABASES.values()} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL: a postgres:// URL of a streaming "
+            "replica of the PostgreSQL database of DATABASE_URL"
+        )
+    # The tests read the test database through it: no test database of its own.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
+for database in DATABASES.values():
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})
+        database["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 2))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -16,7 +16,7 @@ from api.errors import error_body
 from api.request_ids import current_request_id
 from api.schema import operation
 from api.throttles import throttle_store_state
-from config.health import check_database, check_disk
+from config.health import check_database, check_disk, replica_state
 from config.serializers import HealthSerializer, LivenessSerializer
 from config.shutdown import is_shutting_down
 from rules.engine import RuleRegistry
@@ -33,7 +33,10 @@ READINESS_DESCRIPTION = (
     "database is missing, unusable or holds no schema (`database_unavailable`), when "
     "migrations are pending (`migrations_pending`), or when the SQLite database's volume "
     "has less free space than `DISK_FREE_MIN_BYTES` (`disk_low`; on PostgreSQL the "
-    "volume is the database server's, and is not checked)."
+    "volume is the database server's, and is not checked). With a read replica "
+    "(`DATABASE_REPLICA_URL`), `replica` says whether it answers a query: `unavailable` "
+    "keeps the 200, as checks never read it (analysis answers 503 `database_unavailable` "
+    "meanwhile)."
 )
 
 
@@ -96,7 +99,7 @@ class HealthReadyView(SiteView):
         missing, unusable or behind the code, when the SQLite file's volume
         is short of free space, or when no rule is registered. A throttle
         store that fails is reported, not a 503: the throttles then let
-        requests through uncounted.
+        requests through uncounted. So is a read replica that fails.
         """
         if is_shutting_down():
             raise ServerShuttingDownError
@@ -104,9 +107,11 @@ class HealthReadyView(SiteView):
         check_disk()
         if not RuleRegistry.get_all_rules():
             raise NoRulesRegisteredError
-        return Response(
-            {"status": "ok", "database": "ok", "throttle_store": throttle_store_state()}
-        )
+        health = {"status": "ok", "database": "ok", "throttle_store": throttle_store_state()}
+        replica = replica_state()
+        if replica is not None:
+            health["replica"] = replica
+        return Response(health)
 
 
 class HealthView(HealthReadyView):

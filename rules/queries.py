@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -136,28 +136,42 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     annotated query read through a chunked (on PostgreSQL, server-side)
     cursor when every rule has a SQL form; else from the Python engine over
     an iterator. Either way memory stays flat however many orders there are.
-    The first batch is read before this returns, so that an error starting
-    the query (a database that fails, a statement timeout) is raised here,
-    before a streamed answer has sent its first byte.
-    Verdicts are ``True``/``False`` or ``1``/``0``.
+    The first batch is read before this returns, in a transaction of its
+    own, so that an error starting the query (a database that fails, a
+    statement timeout) is raised here, before a streamed answer has sent its
+    first byte; the rest is read as the answer streams. Verdicts are
+    ``True``/``False`` or ``1``/``0``. The rows come from the database the
+    orders are read from now: the read replica, for an analysis that has one.
     """
+    orders = orders.using(orders.db)
     with analysis(orders.db):
         extent = orders.aggregate(count=Count("pk"), last_id=Max("pk"))
     count, last_id = extent["count"], extent["last_id"] or 0
     check_report_budget(count, len(check.rules))
     parts = rule_qs(check)
     if parts is None:
-        return ReportRows(_started(_python_rows(check, orders)), "python", count, last_id)
+        rows = _started(lambda part: _python_rows(check, part), orders.order_by("pk"))
+        return ReportRows(rows, "python", count, last_id)
     columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
     columns["passed"] = _as_boolean(_all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
-    return ReportRows(_started(_database_rows(query)), "database", count, last_id)
+    return ReportRows(_started(_database_rows, query), "database", count, last_id)
 
 
-def _started(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
-    """Return *batches* having read the first: what goes wrong starting is raised now."""
-    first = next(batches, None)
-    return iter(()) if first is None else chain([first], batches)
+def _started(
+    batches_of: Callable[[QuerySet[Any]], Iterator[list[tuple[Any, ...]]]], query: QuerySet[Any]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Return the batches of *query*, in id order, having read the first one now.
+
+    What goes wrong starting the query is raised here. The first batch is
+    read whole, so its transaction has ended when this returns: nothing is
+    left open on a stream that is never read. The rest, the rows after it by
+    id, is read only as the batches are.
+    """
+    first = [row for batch in batches_of(query[:STREAM_CHUNK]) for row in batch]
+    if len(first) < STREAM_CHUNK:
+        return iter([first] if first else [])
+    return chain([first], batches_of(query.filter(pk__gt=first[-1][0])))
 
 
 def _database_rows(query: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
@@ -251,10 +265,10 @@ def _python_impact(
 
 
 def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[list[tuple[Any, ...]]]:
-    """Yield report rows computed by the Python engine, in batches."""
+    """Yield report rows computed by the Python engine, in batches, in *orders*' order."""
     batch: list[tuple[Any, ...]] = []
     with analysis(orders.db):
-        for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
+        for order in orders.iterator(chunk_size=STREAM_CHUNK):
             result = check.run(order, explain=False)
             batch.append((order.pk, *result.details.values(), result.passed))
             if len(batch) == STREAM_CHUNK:

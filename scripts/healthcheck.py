@@ -1,8 +1,11 @@
 """Exit 0 when the service on this machine answers ``GET /health/`` with 200, else 1.
 
-The Docker image's HEALTHCHECK runs it (the slim image has no curl). It asks
-``127.0.0.1:$PORT`` and sends the first ``ALLOWED_HOSTS`` entry as the Host
-header, so that Django accepts the request whatever hosts are configured.
+The Docker image's HEALTHCHECK runs it (the slim image has no curl), and so
+do Kubernetes' probes of a pool that listens on the pod's loopback only
+(``deploy/kubernetes``), naming the path to ask: ``healthcheck.py
+/health/live``. It asks ``127.0.0.1:$PORT`` and sends the first
+``ALLOWED_HOSTS`` entry as the Host header, so that Django accepts the
+request whatever hosts are configured.
 """
 
 import os
@@ -13,9 +16,9 @@ import urllib.request
 TIMEOUT_SECONDS = 4.0
 
 
-def health_url() -> str:
-    """Return the URL of the readiness check of the server on this machine."""
-    return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health/"
+def health_url(path: str = "/health/") -> str:
+    """Return the URL of *path*, a health check, on the server on this machine."""
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}{path}"
 
 
 def host_header() -> str:
@@ -27,10 +30,11 @@ def host_header() -> str:
     return "localhost"
 
 
-def main() -> int:
-    """Ask for ``/health/``; return the process exit status."""
+def main(arguments: list[str]) -> int:
+    """Ask for the path in *arguments* (``/health/`` without one); return the exit status."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(health_url(), headers={"Host": host_header()})  # noqa: S310
+    url = health_url(arguments[0]) if arguments else health_url()
+    request = urllib.request.Request(url, headers={"Host": host_header()})  # noqa: S310
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             return 0 if response.status == 200 else 1
@@ -39,4 +43,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,14 +1,18 @@
-"""Who may call what: API keys and their scopes, sessions and their permissions, anonymity."""
+"""Who may call what: API keys and their scopes, sessions and their permissions, anonymity.
+
+And how the access and decision logs name a caller.
+"""
 
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.test import APIClient, APIRequestFactory
 
+from api.auth import caller_name
 from decisions.tests.factories import DecisionFactory
 from orders.tests.factories import OrderFactory
 from rules.models import RuleSet
@@ -386,3 +390,16 @@ def test_a_session_of_a_user_who_is_not_staff_cannot_analyze_even_with_the_permi
 
     assert response.status_code == 403
     assert response.json() == PERMISSION_DENIED
+
+
+# Naming callers
+
+
+def test_the_caller_is_a_user_by_id_or_anonymous(django_user_model):
+    user = django_user_model.objects.create_user(username="clerk")
+    request = APIRequestFactory().post("/rules/check/")
+    request.user = user
+    anonymous = APIRequestFactory().post("/rules/check/")
+    anonymous.user = AnonymousUser()
+
+    assert (caller_name(request), caller_name(anonymous)) == (f"user:{user.pk}", "anonymous")

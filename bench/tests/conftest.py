@@ -1,4 +1,4 @@
-"""Shared fixture of the bench tests: run a benchmark script as its README says."""
+"""Shared fixture of the bench tests: run a benchmark script as docs/benchmarks.md says."""
 
 import subprocess
 import sys

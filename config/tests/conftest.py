@@ -5,7 +5,8 @@ session; ``gunicorn_server`` is one gunicorn serving it for the whole
 session; ``gunicorn_factory`` starts more of them, with extra environment,
 for tests that stop or break the server they use; ``proxied_stack`` serves
 the site as docker-compose does, nginx in front of the two pools. ``redis_url`` is a
-throw-away Redis for the session, emptied before each test that asks for it.
+throw-away Redis for the session, emptied before each test that asks for it. The
+figures the scale tests record are shown at the end of the run.
 """
 
 import time
@@ -23,6 +24,15 @@ from config.tests.servers import (
     start_proxied_stack,
     start_redis,
 )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show the figures each scale test recorded (``record_property``), passed or failed."""
+    for category in ("passed", "failed"):
+        for report in terminalreporter.stats.get(category, []):
+            if report.when == "call" and "scale" in report.keywords and report.user_properties:
+                figures = ", ".join(f"{name}={value}" for name, value in report.user_properties)
+                terminalreporter.write_line(f"{report.nodeid}: {figures}")
 
 
 @pytest.fixture(scope="session")

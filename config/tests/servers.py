@@ -7,7 +7,9 @@ plain HTTP on the loopback), ``prepare_site`` builds the site, and
 ``start_gunicorn`` serves it with ``gunicorn.conf.py`` until stopped;
 ``start_proxied_stack`` serves it as docker-compose does, nginx (with
 ``deploy/nginx``'s configuration) in front of a check pool and an analysis
-pool; ``start_redis`` starts a throw-away Redis for the cache (``REDIS_URL``).
+pool; ``start_cluster`` runs replicas of that stack behind haproxy (with
+``deploy/haproxy``'s configuration) and restarts them as its README says;
+``start_redis`` starts a throw-away Redis for the cache (``REDIS_URL``).
 The fixtures in ``config/tests/conftest.py`` and every script in ``bench/``
 start the service through this module, so a test and a benchmark run the same
 stack.
@@ -45,7 +47,9 @@ BIN_DIR = Path(sys.executable).parent
 # Debian's packages by default; a machine with others names them here.
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+HAPROXY = os.environ.get("HAPROXY", "/usr/sbin/haproxy")
 PROXY_TEMPLATE = REPO_ROOT / "deploy" / "nginx" / "templates" / "rule-engine.conf.template"
+BALANCER_CONFIG = REPO_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 # The service's default MAX_REQUEST_BYTES (config/settings.py), which nginx enforces too.
 MAX_REQUEST_BYTES = 1024 * 1024
 STARTUP_TIMEOUT = 30.0
@@ -197,13 +201,13 @@ class LiveProcess(Stoppable):
         """Return everything the server has logged so far."""
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """Stop the server gracefully (SIGTERM), killing it after *timeout* seconds.
+    def stop(self, timeout: float = STOP_TIMEOUT, signum: int = signal.SIGTERM) -> int:
+        """Stop the server with *signum*, killing it after *timeout* seconds.
 
         Return its exit code; a server that already exited is left alone.
         """
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -277,16 +281,20 @@ class GunicornServer(HttpServer):
 
 
 def start_gunicorn(
-    env: Mapping[str, str], log_path: Path, prefix: Sequence[str] = ()
+    env: Mapping[str, str],
+    log_path: Path,
+    prefix: Sequence[str] = (),
+    port: int | None = None,
 ) -> GunicornServer:
-    """Start the production gunicorn on a free loopback port and wait until it is healthy.
+    """Start the production gunicorn on a loopback port and wait until it is healthy.
 
     It runs ``gunicorn.conf.py`` with *env* (``WEB_CONCURRENCY`` workers of
-    ``DJANGO_SETTINGS_MODULE``), appending its output to *log_path*. A
-    *prefix* command, which must end by exec'ing the rest, runs gunicorn
-    (a namespace, say). It is stopped again if it never becomes healthy.
+    ``DJANGO_SETTINGS_MODULE``), appending its output to *log_path*, on
+    *port* (a free one by default). A *prefix* command, which must end by
+    exec'ing the rest, runs gunicorn (a namespace, say). It is stopped again
+    if it never becomes healthy.
     """
-    port = free_port()
+    port = port or free_port()
     command = [
         *prefix,
         str(BIN_DIR / "gunicorn"),
@@ -302,6 +310,13 @@ class ProxyServer(HttpServer):
     """A running nginx with ``deploy/nginx``'s configuration, in front of the pools."""
 
     program = "nginx"
+
+    def quit(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Stop nginx gracefully (SIGQUIT): it stops listening, answers what it has, exits.
+
+        It is killed after *timeout* seconds. Returns its exit code.
+        """
+        return self.stop(timeout, signal.SIGQUIT)
 
 
 # The variables of deploy/nginx's template, as docker-compose sets them.
@@ -336,16 +351,17 @@ def render_proxy_config(values: Mapping[str, str]) -> str:
 
 
 def start_proxy(
-    folder: Path, *, check_pool: str, analysis_pool: str, max_body: int
+    folder: Path, *, check_pool: str, analysis_pool: str, max_body: int, port: int | None = None
 ) -> ProxyServer:
-    """Start nginx on a free loopback port in front of the two pools (``host:port`` each).
+    """Start nginx on a loopback port in front of the two pools (``host:port`` each).
 
-    It refuses bodies over *max_body* bytes. nginx runs ``deploy/nginx``'s template as it
+    It listens on *port* (a free one by default) and refuses bodies over
+    *max_body* bytes. nginx runs ``deploy/nginx``'s template as it
     is, rendered into *folder*, which holds everything nginx writes; its
     output goes to ``folder/nginx.log``. Returns once ``GET /health/``
     answers 200 through it; it is stopped again if it never does.
     """
-    port = free_port()
+    port = port or free_port()
     (folder / "rule-engine.conf").write_text(
         render_proxy_config(
             {
@@ -373,6 +389,14 @@ def start_proxy(
     return ProxyServer.launch(command, port=port, log_path=folder / "nginx.log")
 
 
+class StackPorts(NamedTuple):
+    """The loopback ports of a proxied stack: nginx's and each pool's."""
+
+    proxy: int
+    checks: int
+    analysis: int
+
+
 @dataclass
 class ProxiedStack(Stoppable):
     """nginx in front of a check pool and an analysis pool: the service as docker-compose runs it.
@@ -389,35 +413,68 @@ class ProxiedStack(Stoppable):
         """Return the base URL of the service: nginx's."""
         return self.proxy.url
 
+    @property
+    def ports(self) -> StackPorts:
+        """Return the ports it listens on, to start its replacement on them."""
+        return StackPorts(
+            *(
+                urlsplit(server.url).port or 0
+                for server in (self.proxy, self.checks, self.analysis)
+            )
+        )
+
     def stop(self) -> None:
         """Stop nginx, then the pools behind it."""
         for server in (self.proxy, self.checks, self.analysis):
             server.stop()
 
+    def shut_down(self) -> None:
+        """Stop it without failing a request it has: nginx gracefully, then the pools.
+
+        nginx (SIGQUIT) answers every request it has accepted before it exits;
+        then each pool gets SIGTERM and drains (``config/shutdown.py``). A
+        request nginx had not accepted yet may still be reset: the balancer
+        must have stopped sending to it first (``Cluster.take_out``).
+        """
+        self.proxy.quit()
+        for pool in (self.checks, self.analysis):
+            pool.stop()
+
 
 def start_proxied_stack(
-    env: Mapping[str, str], folder: Path, *, check_workers: int = 2, analysis_workers: int = 2
+    env: Mapping[str, str],
+    folder: Path,
+    *,
+    check_workers: int = 2,
+    analysis_workers: int = 2,
+    ports: StackPorts | None = None,
 ) -> ProxiedStack:
     """Serve the site of *env* as docker-compose does: nginx before a check and an analysis pool.
 
     Each pool is the production gunicorn (``start_gunicorn``) with its own
     number of workers and ``NUM_PROXIES=1``, since nginx fronts it; nginx is
     ``start_proxy``'s, with the site's ``MAX_REQUEST_BYTES``. Every part
-    listens on a free loopback port and logs to ``folder`` (``checks.log``,
-    ``analysis.log``, ``nginx.log``). Returns once the service answers through
-    nginx; whatever had started is stopped again if a part does not start.
+    listens on a loopback port, its own of *ports* (free ones by default),
+    and logs to ``folder`` (``checks.log``, ``analysis.log``, ``nginx.log``).
+    Returns once the service answers through nginx; whatever had started is
+    stopped again if a part does not start.
     """
     pool_env = {**env, "NUM_PROXIES": "1"}
     max_body = int(env.get("MAX_REQUEST_BYTES", MAX_REQUEST_BYTES))
+    proxy_port, checks_port, analysis_port = ports or (None, None, None)
     with ExitStack() as started:
         checks = started.enter_context(
             start_gunicorn(
-                {**pool_env, "WEB_CONCURRENCY": str(check_workers)}, folder / "checks.log"
+                {**pool_env, "WEB_CONCURRENCY": str(check_workers)},
+                folder / "checks.log",
+                port=checks_port,
             )
         )
         analysis = started.enter_context(
             start_gunicorn(
-                {**pool_env, "WEB_CONCURRENCY": str(analysis_workers)}, folder / "analysis.log"
+                {**pool_env, "WEB_CONCURRENCY": str(analysis_workers)},
+                folder / "analysis.log",
+                port=analysis_port,
             )
         )
         proxy = start_proxy(
@@ -425,9 +482,215 @@ def start_proxied_stack(
             check_pool=urlsplit(checks.url).netloc,
             analysis_pool=urlsplit(analysis.url).netloc,
             max_body=max_body,
+            port=proxy_port,
         )
         started.pop_all()
     return ProxiedStack(proxy, checks, analysis)
+
+
+# deploy/haproxy/haproxy.cfg's backend, and its server lines: replica1, replica2, ...
+BALANCER_BACKEND = "replicas"
+BALANCER_REPLICAS = 3
+# The longest a replica taken out may take to finish the requests it has.
+DRAIN_TIMEOUT = 30.0
+
+
+class BalancedServer(NamedTuple):
+    """One server of the balancer, as its runtime API's ``show stat`` reports it."""
+
+    status: str  # UP, DOWN, DRAIN, MAINT, or on the way: "DOWN 1/2"
+    sessions: int  # requests under way to it
+    answered_2xx: int  # responses with a 2xx status it returned, since haproxy started
+    retried: int  # connections to it that failed, tried again there or on another server
+
+
+class Balancer(HttpServer):
+    """A running haproxy with ``deploy/haproxy``'s configuration, in front of the replicas."""
+
+    program = "haproxy"
+
+    @property
+    def runtime_socket(self) -> Path:
+        """Return the path of its runtime API socket."""
+        return self.log_path.with_name("haproxy.sock")
+
+    def command(self, line: str) -> str:
+        """Send one command to the runtime API; return its answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as api:
+            api.settimeout(STOP_TIMEOUT)
+            api.connect(str(self.runtime_socket))
+            api.sendall(line.encode() + b"\n")
+            answer = b"".join(iter(lambda: api.recv(65536), b""))
+        return answer.decode()
+
+    def servers(self) -> dict[str, BalancedServer]:
+        """Return each server of the backend by name, as ``show stat`` reports it."""
+        lines = self.command("show stat").splitlines()
+        header = lines[0].removeprefix("# ").split(",")
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {
+            row["svname"]: BalancedServer(
+                row["status"],
+                int(row["scur"]),
+                int(row["hrsp_2xx"] or 0),
+                int(row["wretr"] or 0) + int(row["wredis"] or 0),
+            )
+            for row in rows
+            if row["pxname"] == BALANCER_BACKEND and row["svname"] not in ("FRONTEND", "BACKEND")
+        }
+
+    def set_state(self, server: str, state: str) -> None:
+        """Set *server*'s administrative state: ``ready``, ``drain`` or ``maint``.
+
+        Raises ``RuntimeError`` when haproxy refuses the command.
+        """
+        answer = self.command(f"set server {BALANCER_BACKEND}/{server} state {state}")
+        if answer.strip():
+            raise RuntimeError(f"haproxy refused to set {server} {state}: {answer}")
+
+    def wait_for(
+        self,
+        server: str,
+        condition: Callable[[BalancedServer], bool],
+        what: str,
+        timeout: float = STARTUP_TIMEOUT,
+    ) -> None:
+        """Return once *server* meets *condition*; raise ``RuntimeError`` after *timeout* s.
+
+        *what* names the condition in the error.
+        """
+        if not wait_until(lambda: condition(self.servers()[server]), timeout):
+            raise RuntimeError(
+                f"haproxy's {server} is not {what} after {timeout} s: {self.servers()}"
+            )
+
+
+def start_balancer(folder: Path, replicas: Sequence[str], check_host: str) -> Balancer:
+    """Start haproxy on a free loopback port in front of *replicas* (``host:port`` each).
+
+    haproxy runs ``deploy/haproxy/haproxy.cfg`` as it is, given its
+    variables in its environment; its health checks send *check_host* as the
+    Host. Its output goes to ``folder/haproxy.log``, its runtime API is
+    ``folder/haproxy.sock``. Returns once every replica is UP; it is stopped
+    again if that does not happen.
+    """
+    if len(replicas) != BALANCER_REPLICAS:
+        raise ValueError(f"deploy/haproxy names {BALANCER_REPLICAS} replicas, not {len(replicas)}")
+    port = free_port()
+    env = {
+        **os.environ,
+        "HAPROXY_LISTEN": f"127.0.0.1:{port}",
+        "HAPROXY_RUNTIME_SOCKET": str(folder / "haproxy.sock"),
+        "HAPROXY_CHECK_HOST": check_host,
+        **{f"HAPROXY_REPLICA_{number}": address for number, address in enumerate(replicas, 1)},
+    }
+    command = [HAPROXY, "-db", "-f", str(BALANCER_CONFIG)]
+    balancer = Balancer.launch(command, port=port, log_path=folder / "haproxy.log", env=env)
+    try:
+        for server in balancer.servers():
+            balancer.wait_for(server, lambda state: state.status == "UP", "UP")
+    except BaseException:
+        balancer.stop()
+        raise
+    return balancer
+
+
+@dataclass
+class Cluster(Stoppable):
+    """Replicas of the proxied stack behind haproxy: the service scaled out, as deployed.
+
+    Every replica serves the same site (*env*: one ``DATABASE_URL``, one
+    ``REDIS_URL``), and logs in its own folder. A rolling
+    restart follows ``deploy/haproxy/README.md``: ``take_out``, then
+    ``replace``, one replica after the other. Used as a context manager,
+    everything is stopped when the block ends.
+    """
+
+    balancer: Balancer
+    replicas: list[ProxiedStack]
+    env: Mapping[str, str]
+    check_workers: int
+    analysis_workers: int
+
+    @property
+    def url(self) -> str:
+        """Return the base URL of the service: the balancer's."""
+        return self.balancer.url
+
+    @staticmethod
+    def server_name(index: int) -> str:
+        """Return the balancer's name of the replica at *index*."""
+        return f"replica{index + 1}"
+
+    def take_out(self, index: int) -> None:
+        """Take the replica out (steps 1 and 2): nothing new is sent to it, nothing is under way.
+
+        Raises ``RuntimeError`` when requests are still under way after ``DRAIN_TIMEOUT``.
+        """
+        server = self.server_name(index)
+        self.balancer.set_state(server, "drain")
+        self.balancer.wait_for(server, lambda state: state.sessions == 0, "idle", DRAIN_TIMEOUT)
+
+    def replace(self, index: int) -> None:
+        """Replace the replica taken out (steps 3 to 6): stop it, start its successor, put it in.
+
+        The successor listens on the same ports, so the balancer's
+        configuration stays as it is. Returns once the balancer's own health
+        check finds it UP.
+        """
+        old = self.replicas[index]
+        old.shut_down()
+        self.replicas[index] = start_proxied_stack(
+            self.env,
+            old.proxy.log_path.parent,
+            check_workers=self.check_workers,
+            analysis_workers=self.analysis_workers,
+            ports=old.ports,
+        )
+        server = self.server_name(index)
+        self.balancer.set_state(server, "ready")
+        self.balancer.wait_for(server, lambda state: state.status == "UP", "UP")
+
+    def stop(self) -> None:
+        """Stop the balancer, then every replica."""
+        self.balancer.stop()
+        for replica in self.replicas:
+            replica.stop()
+
+
+def start_cluster(
+    env: Mapping[str, str], folder: Path, *, check_workers: int, analysis_workers: int
+) -> Cluster:
+    """Serve the site of *env* with ``BALANCER_REPLICAS`` proxied stacks behind haproxy.
+
+    Each replica is ``start_proxied_stack``'s, with *check_workers* and
+    *analysis_workers*, in its own folder under *folder* (``replica1``...);
+    haproxy is ``start_balancer``'s, its health checks sent with the first of
+    the site's ``ALLOWED_HOSTS``. Returns once haproxy finds every replica UP;
+    whatever had started is stopped again if a part does not start.
+    """
+    with ExitStack() as started:
+        replicas = []
+        for index in range(BALANCER_REPLICAS):
+            replica_folder = folder / Cluster.server_name(index)
+            replica_folder.mkdir()
+            replicas.append(
+                started.enter_context(
+                    start_proxied_stack(
+                        env,
+                        replica_folder,
+                        check_workers=check_workers,
+                        analysis_workers=analysis_workers,
+                    )
+                )
+            )
+        balancer = start_balancer(
+            folder,
+            [urlsplit(replica.url).netloc for replica in replicas],
+            check_host=env["ALLOWED_HOSTS"].split(",")[0],
+        )
+        started.pop_all()
+    return Cluster(balancer, replicas, env, check_workers, analysis_workers)
 
 
 class RedisServer(LiveProcess):

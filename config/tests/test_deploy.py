@@ -1,4 +1,4 @@
-"""Deployment: production settings, and the Docker, docker-compose and Render files.
+"""Deployment: production settings, and the Docker, docker-compose, Render and Kubernetes files.
 
 No Docker engine runs here, so every command that the image, docker-compose
 and Render run is run below outside Docker, and the files that only CI on
@@ -17,19 +17,27 @@ import subprocess
 import sys
 import time
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management.utils import get_random_secret_key
 from django.urls import URLPattern, resolve, reverse
 from django.urls.converters import IntConverter, SlugConverter
 
 from api.auth import view_scope
 from api.models import Scope
+from config.shutdown import STREAM_GRACE_SECONDS, drain_seconds
 from config.tests.servers import (
+    BALANCER_BACKEND,
+    BALANCER_CONFIG,
+    BALANCER_REPLICAS,
     BIN_DIR,
+    MAX_REQUEST_BYTES,
     PROXY_TEMPLATE,
     REPO_ROOT,
+    Cluster,
     free_port,
     http_request,
     start_proxied_stack,
@@ -173,6 +181,21 @@ def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(varia
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"DATABASE_REPLICA_URL": "sqlite:///replica.sqlite3"},
+        {"DATABASE_REPLICA_URL": "postgres://rules@replica.example.com:5432/rules"},
+    ],
+    ids=["sqlite-replica", "sqlite-primary"],
+)
+def test_settings_refuse_a_read_replica_unless_both_databases_are_postgresql(variables):
+    result = run([sys.executable, "manage.py", "check"], production_env(**variables))
+
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL needs PostgreSQL" in result.stderr
+
+
 SHOW_HOSTS = (
     "import json, sys; from django.conf import settings; "
     "sys.stdout.write(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"
@@ -218,14 +241,20 @@ def test_x_forwarded_proto_is_believed_only_behind_a_trusted_proxy(trust, status
     assert result.stdout.splitlines()[-1] == status
 
 
-def test_env_example_and_the_readme_list_every_configuration_variable():
+# A row of the configuration page's table of variables: | `NAME` | meaning | default |
+DOCS_VARIABLE_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.MULTILINE)
+
+
+def test_env_example_and_the_configuration_page_list_every_configuration_variable():
     variables = configuration_variables()
     in_example = set(ENV_LINE.findall((REPO_ROOT / ".env.example").read_text()))
-    guide = (REPO_ROOT / "README.md").read_text()
+    page = (REPO_ROOT / "docs" / "configuration.md").read_text()
+    documented = DOCS_VARIABLE_ROW.findall(page)
 
     assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "WEB_CONCURRENCY"} <= variables
     assert sorted(variables - in_example) == []
-    assert sorted(name for name in variables if f"`{name}`" not in guide) == []
+    assert len(documented) == len(set(documented)), "a variable has two rows"
+    assert sorted(set(documented) ^ variables) == []
 
 
 def test_gunicorn_takes_workers_and_timeouts_from_the_environment(monkeypatch):
@@ -450,6 +479,37 @@ def test_the_proxys_own_errors_have_the_apis_error_body():
         assert body["code"] == name
 
 
+def test_the_balancer_checks_readiness_and_retries_only_connections_that_failed():
+    config = BALANCER_CONFIG.read_text()
+    directives = [
+        line.strip() for line in config.splitlines() if line.strip()[:1] not in ("", "#")
+    ]
+    servers = re.findall(r'^\s*server (\S+) "\$\{(HAPROXY_REPLICA_\d)\}"$', config, re.MULTILINE)
+    variables = set(re.findall(r"\$\{([A-Z0-9_]+)\}", config))
+
+    # A request that a replica may have received is never sent again.
+    assert [line for line in directives if line.startswith("retry-on")] == [
+        "retry-on conn-failure"
+    ]
+    assert "option http-server-close" in directives
+    assert f"backend {BALANCER_BACKEND}" in directives
+    assert (
+        'http-check send meth GET uri /health/ready ver HTTP/1.1 hdr Host "${HAPROXY_CHECK_HOST}"'
+        in directives
+    )
+    assert "http-check expect status 200" in directives
+    # The names and variables that config/tests/servers.py: start_balancer gives it.
+    assert [name for name, _ in servers] == [
+        Cluster.server_name(index) for index in range(BALANCER_REPLICAS)
+    ]
+    assert variables == {
+        "HAPROXY_LISTEN",
+        "HAPROXY_RUNTIME_SOCKET",
+        "HAPROXY_CHECK_HOST",
+        *(variable for _, variable in servers),
+    }
+
+
 def _sample_path(namespace: str, pattern: URLPattern) -> str:
     """Return a path that *pattern* of *namespace* matches, with made-up arguments."""
     samples = {IntConverter: 1, SlugConverter: "checkout"}
@@ -516,7 +576,7 @@ def test_render_blueprint_wires_a_free_web_service_to_a_free_database():
     assert web["healthCheckPath"] == "/health/"
 
 
-def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_the_image():
+def test_github_workflow_lints_tests_both_databases_and_the_replicas_and_builds_the_image():
     workflow = read_yaml(".github/workflows/ci.yml")
     jobs = workflow["jobs"]
     steps = {
@@ -530,7 +590,8 @@ def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_th
         assert jobs[name]["strategy"]["matrix"]["python-version"] == ["3.11", "3.12"]
     assert "make test " in steps["test-sqlite"] + " "
     assert jobs["test-postgres"]["services"]["postgres"]["image"] == "postgres:15"
-    assert "pytest" in steps["test-postgres"]
+    assert 'pytest -m "not scale and not sqlite"' in steps["test-postgres"]
+    assert "make test-scale" in steps["test-scale"]
     assert any(
         step.get("uses", "").startswith("docker/build-push-action")
         for step in jobs["docker"]["steps"]
@@ -544,10 +605,207 @@ def test_github_workflow_lints_tests_both_databases_on_two_pythons_and_builds_th
         "scripts/with-postgres.sh",
         "scripts/ensure-promtool.sh",
         "scripts/ensure-nginx.sh",
+        "scripts/ensure-haproxy.sh",
     ],
 )
 def test_shell_scripts_stop_at_the_first_error(script):
     assert "set -euo pipefail" in (REPO_ROOT / script).read_text()
+
+
+# --- Kubernetes (deploy/kubernetes; `make lint` validates it against the schemas) ---
+
+KUBERNETES_DIR = REPO_ROOT / "deploy" / "kubernetes"
+# What the official nginx image reads besides the template's own variables.
+NGINX_IMAGE_VARIABLES = {"NGINX_ENVSUBST_FILTER"}
+
+
+def kubernetes_manifests() -> dict[tuple[str, str], dict]:
+    """Return every manifest of deploy/kubernetes and its example, by kind and name."""
+    paths = [*KUBERNETES_DIR.glob("*.yaml"), *KUBERNETES_DIR.glob("example/*.yaml")]
+    documents = [yaml.safe_load(path.read_text()) for path in paths]
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in documents}
+
+
+def pod_containers() -> dict[str, dict]:
+    """Return the containers of the Deployment's pod, by name."""
+    pod = kubernetes_manifests()[("Deployment", "rule-engine")]["spec"]["template"]["spec"]
+    return {container["name"]: container for container in pod["containers"]}
+
+
+def container_env(container: dict) -> dict[str, str]:
+    """Return the variables a container sets itself (``env``), by name."""
+    return {var["name"]: var["value"] for var in container.get("env", [])}
+
+
+def pool_conf(monkeypatch: pytest.MonkeyPatch, container: dict) -> dict:
+    """Return gunicorn.conf.py as it runs in *container*, with its ConfigMap and its own env."""
+    config_map = kubernetes_manifests()[("ConfigMap", "rule-engine")]["data"]
+    for name, value in {**config_map, **container_env(container)}.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+
+
+def test_kubernetes_pod_is_nginx_before_the_two_pools_on_the_pods_loopback(monkeypatch):
+    manifests = kubernetes_manifests()
+    containers = pod_containers()
+    nginx = container_env(containers["nginx"])
+    [port] = containers["nginx"]["ports"]
+    [service_port] = manifests[("Service", "rule-engine")]["spec"]["ports"]
+    template = manifests[("ConfigMap", "rule-engine-nginx")]["data"]
+    pod = manifests[("Deployment", "rule-engine")]["spec"]["template"]
+
+    assert sorted(containers) == ["analysis", "checks", "nginx"]
+    assert template == {PROXY_TEMPLATE.name: PROXY_TEMPLATE.read_text()}
+    # Only nginx faces clients: the Service and the scrapes reach its port.
+    assert (port["containerPort"], port["name"]) == (int(nginx["PROXY_LISTEN"]), "http")
+    assert service_port["targetPort"] == "http"
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == nginx["PROXY_LISTEN"]
+    assert pod["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+    assert [c.get("ports") for c in (containers["checks"], containers["analysis"])] == [None] * 2
+    for pool, upstream in (("checks", "PROXY_CHECK_POOL"), ("analysis", "PROXY_ANALYSIS_POOL")):
+        with monkeypatch.context() as patched:
+            bind = pool_conf(patched, containers[pool])["bind"]
+        assert bind == nginx[upstream]
+        assert bind == f"127.0.0.1:{container_env(containers[pool])['PORT']}"
+    assert nginx["PROXY_MAX_BODY"] == str(MAX_REQUEST_BYTES)
+    assert nginx["NGINX_ENVSUBST_FILTER"] == "^PROXY_"
+
+
+def test_kubernetes_manifests_set_only_variables_the_code_or_nginx_reads():
+    manifests = kubernetes_manifests()
+    config_map = manifests[("ConfigMap", "rule-engine")]["data"]
+    secret = manifests[("Secret", "rule-engine")]["stringData"]
+    containers = pod_containers()
+    job = manifests[("Job", "rule-engine-migrate")]["spec"]["template"]["spec"]
+    template_variables = set(re.findall(r"\$\{([A-Z_]+)\}", PROXY_TEMPLATE.read_text()))
+    pools_and_job = [containers["checks"], containers["analysis"], *job["containers"]]
+
+    assert set(container_env(containers["nginx"])) == template_variables | NGINX_IMAGE_VARIABLES
+    assert sorted(set(config_map) - configuration_variables()) == []
+    assert sorted(set(secret) - configuration_variables()) == []
+    assert {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"} <= set(secret)
+    for container in pools_and_job:
+        assert sorted(set(container_env(container)) - configuration_variables()) == []
+        assert container["envFrom"] == [
+            {"configMapRef": {"name": "rule-engine"}},
+            {"secretRef": {"name": "rule-engine"}},
+        ]
+    # Every request reaches the pools from nginx on the loopback: no address may scrape.
+    assert config_map["METRICS_ALLOWED_IPS"] == ""
+    assert config_map["NUM_PROXIES"] == "1"
+
+
+def test_kubernetes_probes_ask_the_services_health_paths():
+    containers = pod_containers()
+    config_map = kubernetes_manifests()[("ConfigMap", "rule-engine")]["data"]
+    readiness = containers["nginx"]["readinessProbe"]["httpGet"]
+    liveness = [
+        containers[pool]["livenessProbe"]["exec"]["command"] for pool in ("checks", "analysis")
+    ]
+
+    # Asked through nginx, of the check pool: what traffic needs.
+    assert resolve(readiness["path"]).url_name == "health-ready"
+    assert readiness["port"] == "http"
+    assert readiness["httpHeaders"] == [
+        {"name": "Host", "value": config_map["ALLOWED_HOSTS"].split(",")[0]}
+    ]
+    for command in liveness:
+        script, path = command[1:]
+        assert (command[0], script) == ("python", "scripts/healthcheck.py")
+        assert resolve(path).url_name == "health-live"
+    # The pools' own readiness is the pod's through nginx; a pool has none of its own.
+    assert all("readinessProbe" not in containers[pool] for pool in ("checks", "analysis"))
+    # healthcheck.py waits TIMEOUT_SECONDS for an answer.
+    probes = [containers["nginx"]["readinessProbe"]]
+    probes += [containers[pool]["livenessProbe"] for pool in ("checks", "analysis")]
+    assert all(probe["timeoutSeconds"] > 4 for probe in probes)
+
+
+def test_kubernetes_liveness_never_restarts_a_pool_busy_within_its_budgets(monkeypatch):
+    containers = pod_containers()
+
+    def silence(pool: str) -> int:
+        probe = containers[pool]["livenessProbe"]
+        return probe["periodSeconds"] * probe["failureThreshold"]
+
+    with monkeypatch.context() as patched:
+        timeout = pool_conf(patched, containers["checks"])["timeout"]
+
+    # A stuck check worker is replaced by gunicorn itself before liveness restarts the pool;
+    # every analysis worker may stream a report for its whole time.
+    assert silence("checks") > timeout
+    assert silence("analysis") > settings.REPORT_MAX_SECONDS + STREAM_GRACE_SECONDS
+
+
+def test_kubernetes_shutdown_leaves_the_endpoints_then_drains_within_the_grace_period(
+    monkeypatch,
+):
+    pod = kubernetes_manifests()[("Deployment", "rule-engine")]["spec"]["template"]["spec"]
+    containers = pod_containers()
+    sleeps = {
+        name: [int(seconds) for seconds in re.findall(r"sleep (\d+)", " ".join(hook))]
+        for name, container in containers.items()
+        for hook in [container["lifecycle"]["preStop"]["exec"]["command"]]
+    }
+    with monkeypatch.context() as patched:
+        graceful = pool_conf(patched, containers["checks"])["graceful_timeout"]
+    [out_of_endpoints] = {seconds[0] for seconds in sleeps.values()}
+
+    assert out_of_endpoints >= 5
+    assert 5 <= drain_seconds() <= graceful
+    # nginx quits gracefully, then stays while the pools may still answer it.
+    assert "nginx -s quit" in " ".join(
+        containers["nginx"]["lifecycle"]["preStop"]["exec"]["command"]
+    )
+    assert sleeps["nginx"] == [out_of_endpoints, graceful]
+    assert pod["terminationGracePeriodSeconds"] > out_of_endpoints + graceful
+
+
+def test_kubernetes_migrates_in_one_job_never_in_the_pods_and_scales_on_cpu():
+    manifests = kubernetes_manifests()
+    containers = pod_containers()
+    deployment = manifests[("Deployment", "rule-engine")]
+    [migrate] = manifests[("Job", "rule-engine-migrate")]["spec"]["template"]["spec"]["containers"]
+    hpa = manifests[("HorizontalPodAutoscaler", "rule-engine")]["spec"]
+    pdb = manifests[("PodDisruptionBudget", "rule-engine")]["spec"]
+    service = manifests[("Service", "rule-engine")]["spec"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+
+    assert migrate["command"] == read_yaml("docker-compose.yml")["services"]["migrate"]["command"]
+    # The pools run the image's command: gunicorn, which never migrates.
+    assert {containers[pool]["image"] for pool in ("checks", "analysis")} == {migrate["image"]}
+    assert all("command" not in containers[pool] for pool in ("checks", "analysis"))
+    assert "replicas" not in deployment["spec"]
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "rule-engine",
+    }
+    [metric] = hpa["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    # The autoscaler needs every container's CPU request.
+    assert all(container["resources"]["requests"]["cpu"] for container in containers.values())
+    assert hpa["minReplicas"] > pdb["maxUnavailable"]
+    assert pdb["selector"]["matchLabels"].items() <= labels.items()
+    assert service["selector"].items() <= labels.items()
+
+
+@pytest.mark.server
+def test_the_kubernetes_liveness_command_asks_a_pool_on_its_own_port(
+    gunicorn_site, gunicorn_server
+):
+    _, env = gunicorn_site
+    [command] = {
+        tuple(pod_containers()[pool]["livenessProbe"]["exec"]["command"])
+        for pool in ("checks", "analysis")
+    }
+    pool_env = {**env, "PORT": str(urlsplit(gunicorn_server).port)}
+
+    alive = run(list(command), pool_env)
+    elsewhere = run([*command[:-1], "/no-such-path/"], pool_env)
+    no_pool = run(list(command), {**pool_env, "PORT": str(free_port())})
+
+    assert (alive.returncode, elsewhere.returncode, no_pool.returncode) == (0, 1, 1)
 
 
 # --- Monitoring: Prometheus's configuration and alerts ----------------------------

@@ -91,6 +91,17 @@ def test_other_addresses_get_the_404_of_an_unknown_path(settings, allowed_ips, r
     assert response.json() == NOT_FOUND
 
 
+def test_a_client_behind_a_proxy_on_the_loopback_is_not_the_loopback(settings):
+    """A proxy on the same machine sends every request from 127.0.0.1, naming the client."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    proxied = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9").get("/metrics")
+    scraped = Client(REMOTE_ADDR="127.0.0.1").get("/metrics")
+
+    assert (proxied.status_code, proxied.json()) == (404, NOT_FOUND)
+    assert scraped.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("allowed_ips", "remote_addr"),
     [

@@ -50,5 +50,5 @@ def test_behind_the_proxy_the_longest_request_line_is_the_same(proxied_stack):
     status, content_type, _ = _get(proxied_url, _path_of_request_line(LIMIT + 1))
 
     assert longest == (200, "application/json", b'{"status":"ok"}')
-    # nginx's own page, as the README says.
+    # nginx's own page, as docs/errors.md says.
     assert (status, content_type.split(";")[0]) == (414, "text/html")

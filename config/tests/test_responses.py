@@ -7,6 +7,7 @@ against the documented schema (Swagger 2.0 turned into JSON Schema draft 4,
 ``definitions`` resolved, every documented object closed to undocumented
 properties). An operation or a status added to the schema without a recipe
 fails ``test_every_documented_status_has_a_recipe``, naming what to add.
+Each operation's 405 recipe also checks that body whole: one shape, naming the method.
 
 To cover a new operation, add ``("/path/{param}/", "method"): {status: Recipe(...)}``
 to ``RECIPES``: a ``Recipe`` says only how its request differs from the
@@ -415,6 +416,27 @@ def test_a_real_response_of_every_documented_status_matches_its_schema(
         for error in validator.iter_errors(value)
     ]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        pytest.param(path, method, id=f"{method.upper()} {path}")
+        for (path, method), recipes in RECIPES.items()
+        if 405 in recipes
+    ],
+)
+def test_a_method_an_operation_does_not_allow_is_a_405_naming_it(world, path, method):
+    recipe = RECIPES[path, method][405]
+
+    response = _send(recipe, path, method, world)
+
+    assert response.status_code == 405
+    assert response.json() == {
+        "error": "Method Not Allowed",
+        "code": "method_not_allowed",
+        "detail": f'Method "{recipe.method.upper()}" not allowed.',
+    }
 
 
 def _send(recipe: Recipe, path: str, method: str, world: dict[str, Any]) -> Any:

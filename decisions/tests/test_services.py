@@ -2,11 +2,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.forms.models import model_to_dict
-from rest_framework.test import APIRequestFactory
 
-from api.auth import caller_name
 from decisions.models import Decision, DecisionOutcome
 from decisions.services import (
     COLUMNS,
@@ -189,13 +186,3 @@ def test_a_log_that_keeps_nothing_sends_no_query(settings, django_assert_num_que
         ids = _record([_entry(1, "passed")])
 
     assert ids == [None]
-
-
-def test_the_caller_is_a_user_by_id_or_anonymous(django_user_model):
-    user = django_user_model.objects.create_user(username="clerk")
-    request = APIRequestFactory().post("/rules/check/")
-    request.user = user
-    anonymous = APIRequestFactory().post("/rules/check/")
-    anonymous.user = AnonymousUser()
-
-    assert (caller_name(request), caller_name(anonymous)) == (f"user:{user.pk}", "anonymous")

@@ -73,29 +73,33 @@ def test_list_is_open_to_anonymous_clients_and_shows_newest_first(api_client):
 def test_list_pages_follow_the_cursor_without_gaps_or_repeats(api_client):
     orders = [_order(f"{n}.00", created_at=T0 - timedelta(hours=n)) for n in range(7)]
 
-    seen, url = [], f"{LIST}?page_size=3"
+    seen, statuses, url = [], [], f"{LIST}?page_size=3"
     while url:
-        page = api_client.get(url).json()
-        seen += [order["id"] for order in page["results"]]
-        url = page["next"]
+        response = api_client.get(url)
+        statuses.append(response.status_code)
+        seen += [order["id"] for order in response.json()["results"]]
+        url = response.json()["next"]
 
+    assert statuses == [200, 200, 200]
     assert seen == [order.pk for order in orders]
-    last_page = api_client.get(f"{LIST}?page_size=3").json()
-    second = api_client.get(last_page["next"]).json()
-    assert [o["id"] for o in api_client.get(second["previous"]).json()["results"]] == [
-        order.pk for order in orders[:3]
-    ]
+    first = api_client.get(f"{LIST}?page_size=3")
+    second = api_client.get(first.json()["next"])
+    back = api_client.get(second.json()["previous"])
+    assert first.status_code == second.status_code == back.status_code == 200
+    assert back.json() == first.json()
+    assert [o["id"] for o in back.json()["results"]] == [order.pk for order in orders[:3]]
 
 
 def test_list_orders_created_in_the_same_instant_are_paged_by_id(api_client):
     orders = [_order(f"{n}.00") for n in range(5)]
 
-    first = api_client.get(LIST, {"page_size": 2}).json()
-    rest = api_client.get(first["next"]).json()
-    last = api_client.get(rest["next"]).json()
+    first = api_client.get(LIST, {"page_size": 2})
+    rest = api_client.get(first.json()["next"])
+    last = api_client.get(rest.json()["next"])
 
     pages = [first, rest, last]
-    assert [o["id"] for page in pages for o in page["results"]] == [
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert [o["id"] for page in pages for o in page.json()["results"]] == [
         order.pk for order in reversed(orders)
     ]
 
@@ -103,8 +107,12 @@ def test_list_orders_created_in_the_same_instant_are_paged_by_id(api_client):
 def test_list_page_size_defaults_to_50_and_is_capped_at_500(api_client):
     Order.objects.bulk_create([Order(total=Decimal("1.00"), items_count=1) for _ in range(501)])
 
-    assert len(api_client.get(LIST).json()["results"]) == 50
-    assert len(api_client.get(LIST, {"page_size": 10_000}).json()["results"]) == 500
+    default = api_client.get(LIST)
+    capped = api_client.get(LIST, {"page_size": 10_000})
+
+    assert default.status_code == capped.status_code == 200
+    assert len(default.json()["results"]) == 50
+    assert len(capped.json()["results"]) == 500
 
 
 @pytest.mark.parametrize(

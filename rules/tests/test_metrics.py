@@ -29,6 +29,7 @@ def test_a_check_is_counted_by_verdict_and_each_rule_by_its_name_not_its_key(
     response = api_client.post(CHECK, {"order_id": seeded[1].pk, "rules": rules}, format="json")
     after = scrape()
 
+    assert response.status_code == 200
     assert response.json()["details"] == {"min_total_100": False, "one_item": True}
     assert after.growth(before, "rule_engine_checks_total") == {
         labels(outcome="failed", source="rules"): 1
@@ -47,6 +48,7 @@ def test_a_check_of_a_rule_set_is_counted_as_such(api_client, seeded, checkout, 
     )
     after = scrape()
 
+    assert response.status_code == 200
     assert response.json()["passed"] is True
     assert after.growth(before, "rule_engine_checks_total") == {
         labels(outcome="passed", source="ruleset"): 1
@@ -63,13 +65,14 @@ def test_rules_that_error_or_are_skipped_are_counted_so(api_client, seeded, scra
 
     before = scrape()
 
-    api_client.post(
+    response = api_client.post(
         CHECK,
         {"order_id": seeded[0].pk, "rules": ["exploding", "min_items_2"], "fail_fast": True},
         format="json",
     )
     after = scrape()
 
+    assert response.status_code == 200
     assert after.growth(before, "rule_engine_rule_results_total") == {
         labels(rule="exploding", outcome="error"): 1,
         labels(rule="min_items_2", outcome="skipped"): 1,
@@ -85,6 +88,7 @@ def test_a_batch_counts_one_check_per_order_found(api_client, seeded, scrape):
     )
     after = scrape()
 
+    assert response.status_code == 200
     assert response.json()["summary"]["missing"] == [999_999]
     assert after.growth(before, "rule_engine_checks_total") == {
         labels(outcome="passed", source="rules"): 2,

@@ -66,6 +66,7 @@ def test_a_version_keeps_a_stored_condition_as_it_was(stored_in_set, api_client)
         reverse("rules:rule-check"), {"order_id": order.pk, "ruleset": "checkout@1"}, format="json"
     )
 
+    assert now.status_code == then.status_code == 200
     assert RuleSet.objects.get().version == 2
     assert RuleSetVersion.objects.get(number=1).items[0]["stored"]["condition"] == {
         ">": [{"var": "total"}, "100"]

@@ -4,14 +4,14 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
-from rules.engine import BaseRule
+from rules import queries
+from rules.engine import BaseRule, RuleRegistry
 from rules.models import ConditionRule, RuleSet, RuleSetItem
 from rules.tests.factories import published_ruleset
 
@@ -49,6 +49,8 @@ def no_sql_rule():
 
 
 def _ids(response) -> list[int]:
+    """Return the ids of the orders a 200 answer lists."""
+    assert response.status_code == 200
     return [order["id"] for order in response.json()["results"]]
 
 
@@ -67,15 +69,15 @@ def test_query_finds_failing_orders_in_the_database(analyst, orders):
 
 
 def test_query_pages_with_a_cursor(analyst, orders):
-    first = _query(analyst, rules=BUILT_INS, outcome="failed", page_size=2).json()
+    first = _query(analyst, rules=BUILT_INS, outcome="failed", page_size=2)
     second = _query(
-        analyst, rules=BUILT_INS, outcome="failed", page_size=2, cursor=first["next"]
-    ).json()
+        analyst, rules=BUILT_INS, outcome="failed", page_size=2, cursor=first.json()["next"]
+    )
 
-    assert [o["id"] for o in first["results"]] == [orders[4].pk, orders[3].pk]
-    assert [o["id"] for o in second["results"]] == [orders[1].pk]
-    assert second["next"] is None
-    assert first["count"] == second["count"] == 3
+    assert _ids(first) == [orders[4].pk, orders[3].pk]
+    assert _ids(second) == [orders[1].pk]
+    assert second.json()["next"] is None
+    assert first.json()["count"] == second.json()["count"] == 3
 
 
 def test_query_applies_total_and_date_filters(analyst, orders):
@@ -166,14 +168,14 @@ def test_query_falls_back_to_python_for_a_rule_without_a_database_form(
 
 
 def test_python_fallback_pages_like_the_database(analyst, orders, no_sql_rule):
-    first = _query(analyst, rules=["odd_items"], outcome="passed", page_size=1).json()
+    first = _query(analyst, rules=["odd_items"], outcome="passed", page_size=1)
     second = _query(
-        analyst, rules=["odd_items"], outcome="passed", page_size=1, cursor=first["next"]
-    ).json()
+        analyst, rules=["odd_items"], outcome="passed", page_size=1, cursor=first.json()["next"]
+    )
 
-    assert [o["id"] for o in first["results"]] == [orders[4].pk]
-    assert [o["id"] for o in second["results"]] == [orders[2].pk]
-    assert first["count"] == 4
+    assert _ids(first) == [orders[4].pk]
+    assert _ids(second) == [orders[2].pk]
+    assert first.json()["count"] == 4
 
 
 @pytest.mark.parametrize("cursor", ["nonsense", "YmVmb3JlOng=", "!!"])
@@ -181,24 +183,37 @@ def test_a_foreign_cursor_is_a_400(analyst, orders, cursor):
     response = _query(analyst, rules=BUILT_INS, outcome="failed", cursor=cursor)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_cursor"
+    assert response.json() == {
+        "error": "Invalid cursor",
+        "code": "invalid_cursor",
+        "detail": "The cursor is not one this service issued; start again without it.",
+    }
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "detail"),
     [
-        {"rules": BUILT_INS},
-        {"rules": BUILT_INS, "outcome": "maybe"},
-        {"rules": BUILT_INS, "outcome": "passed", "page_size": 0},
-        {"rules": BUILT_INS, "outcome": "passed", "filters": {"total_min": "lots"}},
-        {"outcome": "passed"},
+        ({"rules": BUILT_INS}, {"outcome": ["This field is required."]}),
+        (
+            {"rules": BUILT_INS, "outcome": "maybe"},
+            {"outcome": ['"maybe" is not a valid choice.']},
+        ),
+        (
+            {"rules": BUILT_INS, "outcome": "passed", "page_size": 0},
+            {"page_size": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        (
+            {"rules": BUILT_INS, "outcome": "passed", "filters": {"total_min": "lots"}},
+            {"filters": {"total_min": ["Enter a number."]}},
+        ),
+        ({"outcome": "passed"}, {"rules": ["Give exactly one of 'rules' and 'ruleset'."]}),
     ],
 )
-def test_invalid_queries_are_a_400(analyst, body):
+def test_invalid_queries_are_a_400(analyst, body, detail):
     response = analyst.post(QUERY, body, format="json")
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
+    assert response.json() == {"error": "Bad Request", "code": "invalid_request", "detail": detail}
 
 
 def test_report_streams_json_lines_computed_in_the_database(analyst, orders):
@@ -221,6 +236,7 @@ def test_report_streams_json_lines_computed_in_the_database(analyst, orders):
 def test_report_streams_csv_when_asked(analyst, orders):
     response = analyst.post(REPORT, {"rules": BUILT_INS}, format="json", HTTP_ACCEPT="text/csv")
 
+    assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["order_id", *BUILT_INS, "passed"]
@@ -235,6 +251,7 @@ def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(analyst, or
     json_lines = analyst.post(REPORT, {"rules": rules}, format="json")
     csv_text = analyst.post(REPORT, {"rules": rules}, format="json", HTTP_ACCEPT="text/csv")
 
+    assert json_lines.status_code == csv_text.status_code == 200
     lines = b"".join(json_lines.streaming_content).splitlines()
     rows = list(csv.reader(io.StringIO(b"".join(csv_text.streaming_content).decode())))
     assert [json.loads(line) for line in lines[:2]] == [
@@ -244,10 +261,25 @@ def test_report_keys_with_quotes_commas_and_percent_signs_stay_valid(analyst, or
     assert rows[:2] == [["order_id", key, "passed"], [str(orders[0].pk), "true", "true"]]
 
 
+@pytest.mark.parametrize("rules", [BUILT_INS, ["odd_items", *BUILT_INS]])
+def test_a_report_longer_than_its_first_batch_streams_every_row_in_order(
+    analyst, orders, no_sql_rule, monkeypatch, rules
+):
+    """The first batch is read before the answer, the rest as it streams, after its last id."""
+    monkeypatch.setattr(queries, "STREAM_CHUNK", 2)
+
+    response = analyst.post(REPORT, {"rules": rules}, format="json")
+
+    assert response.status_code == 200
+    ids = [json.loads(line)[0] for line in b"".join(response.streaming_content).splitlines()[1:]]
+    assert ids == sorted(order.pk for order in orders)
+
+
 def test_report_falls_back_to_python_with_the_same_rows(analyst, orders, no_sql_rule):
     python = analyst.post(REPORT, {"rules": ["odd_items", *BUILT_INS]}, format="json")
     database = analyst.post(REPORT, {"rules": BUILT_INS}, format="json")
 
+    assert python.status_code == database.status_code == 200
     python_rows = [json.loads(x) for x in b"".join(python.streaming_content).splitlines()]
     database_rows = [json.loads(x) for x in b"".join(database.streaming_content).splitlines()]
     assert python["X-Evaluated-In"] == "python"
@@ -262,7 +294,7 @@ def _report_lines(response) -> list[str]:
     return b"".join(response.streaming_content).decode().splitlines()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's error; see test_postgres")
+@pytest.mark.sqlite
 def test_a_report_whose_query_fails_as_it_starts_is_a_json_error_before_any_row(analyst, orders):
     """The query's first rows are read before the answer starts, so its error is the answer."""
 
@@ -324,7 +356,16 @@ def test_report_errors_are_json_even_when_csv_was_asked(analyst):
     response = analyst.post(REPORT, {"rules": ["nope"]}, format="json", HTTP_ACCEPT="text/csv")
 
     assert response.status_code == 400
-    assert response.json()["code"] == "unknown_rule"
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "Unknown rule",
+        "code": "unknown_rule",
+        "detail": {
+            "message": "Unknown rule(s): nope",
+            "unknown": ["nope"],
+            "available": sorted(RuleRegistry.get_all_rules()),
+        },
+    }
 
 
 @pytest.fixture
@@ -371,6 +412,7 @@ def test_report_takes_the_same_filters(analyst, orders):
 
     response = analyst.post(REPORT, body, format="json")
 
+    assert response.status_code == 200
     rows = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
     assert [row[0] for row in rows[1:]] == [orders[2].pk, orders[4].pk]
 
@@ -378,11 +420,13 @@ def test_report_takes_the_same_filters(analyst, orders):
 def test_preview_in_python_agrees_with_the_database(analyst, orders, checkout, no_sql_rule):
     url = reverse("rules:ruleset-preview", args=["checkout"])
 
-    python = analyst.post(url, {"rules": ["odd_items", "min_items_2"]}, format="json").json()
-    database = analyst.post(
+    in_python = analyst.post(url, {"rules": ["odd_items", "min_items_2"]}, format="json")
+    in_database = analyst.post(
         url, {"rules": [{"name": "max_items", "params": {"count": 1}}]}, format="json"
-    ).json()
+    )
 
+    assert in_python.status_code == in_database.status_code == 200
+    python, database = in_python.json(), in_database.json()
     assert python["evaluated_in"] == "python"
     assert (python["passing_after"], python["newly_passing"]) == (3, 1)
     assert python["sample_newly_passing"] == [orders[4].pk]
@@ -394,7 +438,14 @@ def test_preview_in_python_agrees_with_the_database(analyst, orders, checkout, n
 def test_preview_of_a_missing_set_is_a_404(analyst):
     url = reverse("rules:ruleset-preview", args=["nope"])
 
-    assert analyst.post(url, {"rules": ["min_items_2"]}, format="json").status_code == 404
+    response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Unknown rule set",
+        "code": "unknown_ruleset",
+        "detail": "No active rule set named 'nope'.",
+    }
 
 
 @pytest.fixture
@@ -422,6 +473,7 @@ def test_a_stored_condition_rule_works_in_checks_batches_and_queries(
     )
     query = _query(analyst, rules=["big_and_many"], outcome="passed")
 
+    assert check.status_code == batch.status_code == 200
     assert check.json()["details"] == {"big_and_many": True}
     assert batch.json()["summary"]["passed"] == 2
     assert query.json()["evaluated_in"] == "database"
@@ -444,8 +496,10 @@ def test_a_stored_rule_that_does_not_compile_passes_no_order_in_queries(analyst,
 
 
 def test_a_stored_rule_is_listed_as_stored(analyst, big_and_many):
-    rules = {rule["name"]: rule for rule in analyst.get(reverse("rules:rule-list")).json()}
+    response = analyst.get(reverse("rules:rule-list"))
 
+    assert response.status_code == 200
+    rules = {rule["name"]: rule for rule in response.json()}
     assert rules["big_and_many"]["stored"] is True
     assert rules["big_and_many"]["condition"] == big_and_many.condition
     assert rules["min_total_100"]["stored"] is False
@@ -453,13 +507,14 @@ def test_a_stored_rule_is_listed_as_stored(analyst, big_and_many):
 
 def test_a_change_to_a_stored_rule_is_used_by_the_next_check(analyst, orders, big_and_many):
     body = {"order_id": orders[3].pk, "rules": ["big_and_many"]}
-    before = analyst.post(reverse("rules:rule-check"), body, format="json").json()
+    before = analyst.post(reverse("rules:rule-check"), body, format="json")
     big_and_many.condition = {">=": [{"var": "total"}, "100"]}
     big_and_many.save()
 
-    after = analyst.post(reverse("rules:rule-check"), body, format="json").json()
+    after = analyst.post(reverse("rules:rule-check"), body, format="json")
 
-    assert (before["passed"], after["passed"]) == (False, True)
+    assert before.status_code == after.status_code == 200
+    assert (before.json()["passed"], after.json()["passed"]) == (False, True)
 
 
 def test_a_stored_rule_takes_no_params(analyst, orders, big_and_many):
@@ -468,7 +523,14 @@ def test_a_stored_rule_takes_no_params(analyst, orders, big_and_many):
     response = analyst.post(reverse("rules:rule-check"), body, format="json")
 
     assert response.status_code == 400
-    assert response.json()["detail"]["rules"] == {"big_and_many": {"x": ["Unknown parameter."]}}
+    assert response.json() == {
+        "error": "Invalid rule parameters",
+        "code": "invalid_params",
+        "detail": {
+            "message": "Invalid parameters for rule(s): big_and_many (x)",
+            "rules": {"big_and_many": {"x": ["Unknown parameter."]}},
+        },
+    }
 
 
 def test_a_stored_rule_can_be_an_item_of_a_rule_set(checkout, big_and_many):
@@ -527,9 +589,11 @@ def test_backtest_counts_what_proposed_rules_would_flip_among_recorded_decisions
 def test_backtest_in_python_agrees_with_the_database(analyst, orders, checkout, no_sql_rule):
     _check_all(analyst, orders)
 
-    database = _backtest(analyst, rules=["min_items_2", "min_total_100"]).json()
-    python = _backtest(analyst, rules=["min_items_2", "min_total_100", "odd_items"]).json()
+    in_database = _backtest(analyst, rules=["min_items_2", "min_total_100"])
+    in_python = _backtest(analyst, rules=["min_items_2", "min_total_100", "odd_items"])
 
+    assert in_database.status_code == in_python.status_code == 200
+    database, python = in_database.json(), in_python.json()
     assert (database["evaluated_in"], python["evaluated_in"]) == ("database", "python")
     assert python["rules"][:2] == database["rules"]
     assert python["rules"][0] == {
@@ -583,7 +647,16 @@ def test_backtest_over_its_budget_is_refused(analyst, orders, checkout, settings
     response = _backtest(analyst, rules=["min_items_2", "min_total_100"])
 
     assert response.status_code == 413
-    assert response.json()["code"] == "report_too_large"
+    assert response.json() == {
+        "error": "Report too large",
+        "code": "report_too_large",
+        "detail": {
+            "message": "10 orders x rules asked for; at most 9 are allowed (REPORT_MAX_CELLS). "
+            "Ask for fewer orders or rules, or narrow the filters.",
+            "cells": 10,
+            "limit": 9,
+        },
+    }
 
 
 def test_backtest_of_a_missing_set_is_a_404(analyst):
@@ -591,7 +664,12 @@ def test_backtest_of_a_missing_set_is_a_404(analyst):
 
     response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
 
-    assert (response.status_code, response.json()["code"]) == (404, "unknown_ruleset")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "Unknown rule set",
+        "code": "unknown_ruleset",
+        "detail": "No active rule set named 'nope'.",
+    }
 
 
 @pytest.mark.parametrize("key", ["-1", "1", 'say "hi"', "a.b"])
@@ -617,6 +695,7 @@ def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(analyst, 
 
     response = _backtest(analyst, rules=[looser])
 
+    assert response.status_code == 200
     assert response.json()["rules"] == [
         {"rule": "min_total_100", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 1}
     ]

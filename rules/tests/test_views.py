@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from decisions.models import Decision
 from orders.models import Order
-from rules.engine import BaseRule
+from rules.engine import BaseRule, RuleRegistry
 from rules.models import RuleSet
 from rules.tests.factories import published_ruleset
 
@@ -59,7 +59,15 @@ def test_rule_list_shows_a_rule_added_by_a_new_class(api_client):
 
     response = api_client.get(reverse("rules:rule-list"))
 
-    assert response.json()[0]["name"] == "a_new_rule"
+    assert response.status_code == 200
+    assert response.json()[0] == {
+        "name": "a_new_rule",
+        "description": "Added by one class.",
+        "stored": False,
+        "params": {"type": "object", "properties": {}, "additionalProperties": False},
+        "severity": "error",
+        "examples": [],
+    }
 
 
 @pytest.mark.parametrize(("index", "verdict"), [(0, True), (1, False), (2, True)])
@@ -79,6 +87,7 @@ def test_check_of_the_seeded_orders_keeps_passed_and_details(api_client, seeded,
 def test_check_results_say_why_with_observed_and_required_values(api_client, seeded):
     response = _check(api_client, {"order_id": seeded[1].pk, "rules": ["min_total_100"]})
 
+    assert response.status_code == 200
     assert response.json() == {
         "decision_id": Decision.objects.get().pk,
         "order_id": seeded[1].pk,
@@ -117,20 +126,96 @@ def test_check_with_rule_objects_params_alias_and_warning(api_client, seeded):
         ],
     }
 
-    data = _check(api_client, body).json()
+    response = _check(api_client, body)
 
-    assert data["passed"] is True
-    assert data["details"] == {"min_items_2": True, "big_order": False, "max_items": True}
-    assert data["results"][1]["message"] == "Total 150.00 is not greater than 250.00."
+    assert response.status_code == 200
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": seeded[0].pk,
+        "ruleset": None,
+        "passed": True,
+        "details": {"min_items_2": True, "big_order": False, "max_items": True},
+        "results": [
+            {
+                "rule": "min_items_2",
+                "name": "min_items_2",
+                "params": {"count": 2},
+                "outcome": "passed",
+                "severity": "error",
+                "message": "Order has 3 items; at least 2 required.",
+                "observed": 3,
+                "required": 2,
+            },
+            {
+                "rule": "big_order",
+                "name": "total_greater_than",
+                "params": {"amount": "250.00"},
+                "outcome": "failed",
+                "severity": "warning",
+                "message": "Total 150.00 is not greater than 250.00.",
+                "observed": "150.00",
+                "required": "250.00",
+                "shortfall": "100.01",
+            },
+            {
+                "rule": "max_items",
+                "name": "max_items",
+                "params": {"count": 10},
+                "outcome": "passed",
+                "severity": "error",
+                "message": "Order has 3 items; at most 10 allowed.",
+                "observed": 3,
+                "required": 10,
+            },
+        ],
+        "errors": [],
+    }
 
 
 def test_check_with_fail_fast_skips_the_rest(api_client, seeded):
     body = {"order_id": seeded[1].pk, "rules": BUILT_INS, "fail_fast": True}
 
-    data = _check(api_client, body).json()
+    response = _check(api_client, body)
 
-    assert data["details"] == {"min_total_100": False, "min_items_2": None, "divisible_by_5": None}
-    assert [r["outcome"] for r in data["results"]] == ["failed", "skipped", "skipped"]
+    assert response.status_code == 200
+    skipped = "Skipped: an earlier rule already failed the check."
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": seeded[1].pk,
+        "ruleset": None,
+        "passed": False,
+        "details": {"min_total_100": False, "min_items_2": None, "divisible_by_5": None},
+        "results": [
+            {
+                "rule": "min_total_100",
+                "name": "min_total_100",
+                "params": {"amount": "100.00"},
+                "outcome": "failed",
+                "severity": "error",
+                "message": "Total 75.50 is not greater than 100.00.",
+                "observed": "75.50",
+                "required": "100.00",
+                "shortfall": "24.51",
+            },
+            {
+                "rule": "min_items_2",
+                "name": "min_items_2",
+                "params": {"count": 2},
+                "outcome": "skipped",
+                "severity": "error",
+                "message": skipped,
+            },
+            {
+                "rule": "divisible_by_5",
+                "name": "divisible_by_5",
+                "params": {"divisor": "5.00"},
+                "outcome": "skipped",
+                "severity": "error",
+                "message": skipped,
+            },
+        ],
+        "errors": [],
+    }
 
 
 def test_check_of_an_unstored_order_writes_nothing(api_client):
@@ -150,29 +235,75 @@ def test_check_of_an_unstored_weekend_order(api_client):
         "rules": ["is_weekend_order"],
     }
 
-    assert _check(api_client, body).json()["details"] == {"is_weekend_order": True}
+    response = _check(api_client, body)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": None,
+        "ruleset": None,
+        "passed": True,
+        "details": {"is_weekend_order": True},
+        "results": [
+            {
+                "rule": "is_weekend_order",
+                "name": "is_weekend_order",
+                "params": {},
+                "outcome": "passed",
+                "severity": "error",
+                "message": "Order placed on Saturday 2026-11-21 (UTC) was placed on a weekend.",
+                "observed": "Saturday",
+                "required": "Saturday or Sunday",
+            }
+        ],
+        "errors": [],
+    }
+
+
+def _invalid(detail: dict) -> dict:
+    return {"error": "Bad Request", "code": "invalid_request", "detail": detail}
 
 
 @pytest.mark.parametrize(
-    ("order", "field"),
+    ("order", "detail"),
     [
-        ({"total": "-1.00", "items_count": 1}, "total"),
-        ({"total": "1.001", "items_count": 1}, "total"),
-        ({"total": "100000000.00", "items_count": 1}, "total"),
-        ({"total": "10.00", "items_count": 0}, "items_count"),
-        ({"items_count": 1}, "total"),
-        ({"total": "10.00", "items_count": 1, "created_at": "yesterday"}, "created_at"),
+        (
+            {"total": "-1.00", "items_count": 1},
+            {"total": ["Ensure this value is greater than or equal to 0.00."]},
+        ),
+        (
+            {"total": "1.001", "items_count": 1},
+            {"total": ["Ensure that there are no more than 2 decimal places."]},
+        ),
+        (
+            {"total": "100000000.00", "items_count": 1},
+            {"total": ["Ensure that there are no more than 10 digits in total."]},
+        ),
+        (
+            {"total": "10.00", "items_count": 0},
+            {"items_count": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        ({"items_count": 1}, {"total": ["This field is required."]}),
+        (
+            {"total": "10.00", "items_count": 1, "created_at": "yesterday"},
+            {
+                "created_at": [
+                    "Datetime has wrong format. Use one of these formats instead: "
+                    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                ]
+            },
+        ),
     ],
 )
-def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, field):
+def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, detail):
     response = _check(api_client, {"order": order, "rules": BUILT_INS})
 
     assert response.status_code == 400
-    assert field in response.json()["detail"]["order"]
+    assert response.json() == _invalid({"order": detail})
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "detail"),
     [
         (
             {
@@ -180,11 +311,17 @@ def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, 
                 "order": {"total": "1.00", "items_count": 1},
                 "rules": ["min_items_2"],
             },
-            "non_field_errors",
+            {"non_field_errors": ["Give exactly one of 'order_id' and 'order'."]},
         ),
-        ({"order_id": 1}, "rules"),
-        ({"order_id": 1, "rules": ["min_items_2"], "ruleset": "checkout"}, "non_field_errors"),
-        ({"order_id": 1, "rules": ["min_items_2", {"name": "min_items_2"}]}, "rules"),
+        ({"order_id": 1}, {"rules": ["Give exactly one of 'rules' and 'ruleset'."]}),
+        (
+            {"order_id": 1, "rules": ["min_items_2"], "ruleset": "checkout"},
+            {"non_field_errors": ["Give exactly one of 'rules' and 'ruleset'."]},
+        ),
+        (
+            {"order_id": 1, "rules": ["min_items_2", {"name": "min_items_2"}]},
+            {"rules": ["Each key may appear once; repeated: min_items_2."]},
+        ),
         (
             {
                 "order_id": 1,
@@ -193,21 +330,35 @@ def test_an_invalid_unstored_order_is_a_400_naming_the_field(api_client, order, 
                     {"name": "max_items", "params": {"count": 2}, "as": "x"},
                 ],
             },
-            "rules",
+            {"rules": ["Each key may appear once; repeated: x."]},
         ),
-        ({"order_id": 1, "rules": [{"params": {}}]}, "rules"),
-        ({"order_id": 1, "rules": [{"name": "min_items_2", "severity": "fatal"}]}, "rules"),
-        ({"order_id": 1, "rules": [{"name": "min_items_2", "params": []}]}, "rules"),
-        ({"order_id": 1, "rules": [{"name": "min_items_2", "as": ""}]}, "rules"),
-        ({"order_id": 1, "rules": [7]}, "rules"),
+        (
+            {"order_id": 1, "rules": [{"params": {}}]},
+            {"rules": {"0": {"name": ["This field is required."]}}},
+        ),
+        (
+            {"order_id": 1, "rules": [{"name": "min_items_2", "severity": "fatal"}]},
+            {"rules": {"0": {"severity": ['"fatal" is not a valid choice.']}}},
+        ),
+        (
+            {"order_id": 1, "rules": [{"name": "min_items_2", "params": []}]},
+            {"rules": {"0": {"params": ['Expected a dictionary of items but got type "list".']}}},
+        ),
+        (
+            {"order_id": 1, "rules": [{"name": "min_items_2", "as": ""}]},
+            {"rules": {"0": {"as": ["This field may not be blank."]}}},
+        ),
+        (
+            {"order_id": 1, "rules": [7]},
+            {"rules": {"0": ["Expected a rule name or an object with a 'name'."]}},
+        ),
     ],
 )
-def test_invalid_request_forms_are_a_400(api_client, body, field):
+def test_invalid_request_forms_are_a_400(api_client, body, detail):
     response = _check(api_client, body)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
-    assert field in response.json()["detail"]
+    assert response.json() == _invalid(detail)
 
 
 def test_bad_params_are_a_400_naming_the_rule_and_the_parameter(api_client, seeded):
@@ -252,11 +403,15 @@ def test_check_with_unknown_rules_names_them_and_lists_the_available_ones(api_cl
     response = _check(api_client, body)
 
     assert response.status_code == 400
-    data = response.json()
-    assert (data["error"], data["code"]) == ("Unknown rule", "unknown_rule")
-    assert data["detail"]["message"] == "Unknown rule(s): nope, nada"
-    assert data["detail"]["unknown"] == ["nope", "nada"]
-    assert {"divisible_by_5", "min_items_2", "min_total_100"} <= set(data["detail"]["available"])
+    assert response.json() == {
+        "error": "Unknown rule",
+        "code": "unknown_rule",
+        "detail": {
+            "message": "Unknown rule(s): nope, nada",
+            "unknown": ["nope", "nada"],
+            "available": sorted(RuleRegistry.get_all_rules()),
+        },
+    }
 
 
 def test_a_crashing_rule_is_an_error_outcome_and_others_still_run(api_client, seeded):
@@ -292,14 +447,16 @@ def test_check_with_a_ruleset_names_the_set_and_version(api_client, seeded, chec
 
 
 def test_a_change_to_a_ruleset_is_used_by_the_next_check(api_client, seeded, checkout_set):
-    first = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
+    before = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
     item = checkout_set.items.get(alias="big_order")
     item.params = {"amount": "100.00"}
     item.save()
     checkout_set.publish()
 
-    second = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"}).json()
+    after = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
 
+    assert before.status_code == after.status_code == 200
+    first, second = before.json(), after.json()
     assert first["details"]["big_order"] is False
     assert second["details"]["big_order"] is True
     assert (first["ruleset"]["version"], second["ruleset"]["version"]) == (1, 2)
@@ -335,21 +492,33 @@ def test_an_unknown_version_of_a_ruleset_is_a_404(api_client, seeded, checkout_s
     }
 
 
+PIN_ONCE = ["Pin a version once: `ruleset_version` beside a `ruleset`, or `name@N`."]
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "detail"),
     [
-        {"ruleset": "checkout@1", "ruleset_version": 1},
-        {"rules": ["min_items_2"], "ruleset_version": 1},
-        {"ruleset": "checkout@0"},
-        {"ruleset": "checkout@x"},
-        {"ruleset": "checkout", "ruleset_version": 0},
+        ({"ruleset": "checkout@1", "ruleset_version": 1}, {"ruleset_version": PIN_ONCE}),
+        ({"rules": ["min_items_2"], "ruleset_version": 1}, {"ruleset_version": PIN_ONCE}),
+        (
+            {"ruleset": "checkout@0"},
+            {"ruleset": ["This value does not match the required pattern."]},
+        ),
+        (
+            {"ruleset": "checkout@x"},
+            {"ruleset": ["This value does not match the required pattern."]},
+        ),
+        (
+            {"ruleset": "checkout", "ruleset_version": 0},
+            {"ruleset_version": ["Ensure this value is greater than or equal to 1."]},
+        ),
     ],
 )
-def test_a_version_pinned_twice_or_badly_is_a_400(api_client, seeded, checkout_set, body):
+def test_a_version_pinned_twice_or_badly_is_a_400(api_client, seeded, checkout_set, body, detail):
     response = _check(api_client, {"order_id": seeded[0].pk, **body})
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_request"
+    assert response.json() == _invalid(detail)
 
 
 def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
@@ -360,6 +529,7 @@ def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
     first = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 1]))
     missing = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 3]))
 
+    assert listing.status_code == first.status_code == 200
     assert [v["version"] for v in listing.json()] == [2, 1]
     assert listing.json()[1] == first.json()
     assert first.json()["items"][1] == {
@@ -370,20 +540,11 @@ def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
     }
     assert first.json()["conditions"] == {}
     assert len(listing.json()[0]["items"]) == 1
-    assert (missing.status_code, missing.json()["code"]) == (404, "unknown_ruleset_version")
-
-
-@pytest.mark.parametrize("name", ["nope", "checkout"])
-def test_an_unknown_or_inactive_ruleset_is_a_404(api_client, seeded, checkout_set, name):
-    RuleSet.objects.filter(name="checkout").update(active=False)
-
-    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": name})
-
-    assert response.status_code == 404
-    assert response.json() == {
-        "error": "Unknown rule set",
-        "code": "unknown_ruleset",
-        "detail": f"No active rule set named {name!r}.",
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "Unknown rule set version",
+        "code": "unknown_ruleset_version",
+        "detail": "Rule set 'checkout' has no version 3.",
     }
 
 
@@ -404,13 +565,6 @@ def test_ruleset_list_and_detail(api_client, checkout_set):
         },
     ]
     assert (body["name"], body["active"], body["version"]) == ("checkout", True, 1)
-
-
-def test_ruleset_detail_of_a_missing_set_is_a_404(api_client):
-    response = api_client.get(reverse("rules:ruleset-detail", args=["nope"]))
-
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
 
 
 def test_batch_checks_each_order_and_reports_missing_ids(
@@ -434,18 +588,60 @@ def test_batch_checks_each_order_and_reports_missing_ids(
 def test_batch_with_a_ruleset_and_fail_fast(api_client, seeded, checkout_set):
     body = {"order_ids": [seeded[1].pk], "ruleset": "checkout", "fail_fast": True}
 
-    data = api_client.post(BATCH, body, format="json").json()
+    response = api_client.post(BATCH, body, format="json")
 
-    assert data["ruleset"]["name"] == "checkout"
-    assert data["results"][0]["details"] == {"min_items_2": False, "big_order": None}
+    assert response.status_code == 200
+    assert response.json() == {
+        "ruleset": {"name": "checkout", "version": 1},
+        "results": [
+            {
+                "decision_id": Decision.objects.get().pk,
+                "order_id": seeded[1].pk,
+                "passed": False,
+                "details": {"min_items_2": False, "big_order": None},
+                "results": [
+                    {
+                        "rule": "min_items_2",
+                        "name": "min_items_2",
+                        "params": {"count": 2},
+                        "outcome": "failed",
+                        "severity": "error",
+                        "message": "Order has 1 item; at least 2 required.",
+                        "observed": 1,
+                        "required": 2,
+                        "shortfall": 1,
+                    },
+                    {
+                        "rule": "big_order",
+                        "name": "total_greater_than",
+                        "params": {"amount": "180.00"},
+                        "outcome": "skipped",
+                        "severity": "warning",
+                        "message": "Skipped: an earlier rule already failed the check.",
+                    },
+                ],
+            }
+        ],
+        "summary": {"total": 1, "passed": 0, "failed": 1, "errors": 0, "missing": []},
+    }
 
 
-@pytest.mark.parametrize("order_ids", [[], [0], [1, 1], list(range(1, 1002)), "1,2", [2**63]])
-def test_batch_with_invalid_ids_is_a_400(api_client, order_ids):
+@pytest.mark.parametrize(
+    ("order_ids", "detail"),
+    [
+        ([], ["Ensure this field has at least 1 elements."]),
+        ([0], {"0": ["Ensure this value is greater than or equal to 1."]}),
+        ([1, 1], ["Each id may appear once; repeated: 1."]),
+        (list(range(1, 1002)), ["Ensure this field has no more than 1000 elements."]),
+        ("1,2", ['Expected a list of items but got type "str".']),
+        ([2**63], {"0": ["Ensure this value is less than or equal to 9223372036854775807."]}),
+    ],
+)
+def test_batch_with_invalid_ids_is_a_400(api_client, order_ids, detail):
     response = api_client.post(BATCH, {"order_ids": order_ids, "rules": BUILT_INS}, format="json")
 
     assert response.status_code == 400
-    assert "order_ids" in response.json()["detail"]
+    assert response.json() == _invalid({"order_ids": detail})
 
 
 # Inactive rule sets: only keys with `analyze` and sessions allowed to view rule sets see them.
@@ -470,35 +666,66 @@ def _ruleset_views(name: str) -> list[str]:
 def test_an_inactive_set_is_not_listed_for_anonymous_callers(api_client, inactive_set):
     response = api_client.get(reverse("rules:ruleset-list"))
 
+    assert response.status_code == 200
     assert [ruleset["name"] for ruleset in response.json()] == ["backoffice"]
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
-def test_an_inactive_set_is_a_404_like_a_missing_one(api_client, make_key, inactive_set, index):
-    _, key = make_key("checkout", ["check"])
-    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-
-    inactive = api_client.get(_ruleset_views("checkout")[index])
-    missing = api_client.get(_ruleset_views("nope")[index])
-
-    assert inactive.status_code == missing.status_code == 404
-    assert inactive.json()["code"] == missing.json()["code"] == "not_found"
+def _no_ruleset(name: str) -> dict:
+    return {
+        "error": "Not Found",
+        "code": "not_found",
+        "detail": "No RuleSet matches the given query.",
+    }
 
 
-def test_an_inactive_set_in_a_check_is_a_404_for_a_check_key(
-    api_client, make_key, seeded, inactive_set
-):
-    _, key = make_key("checkout", ["check"])
-    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-
-    response = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
-
-    assert response.status_code == 404
-    assert response.json() == {
+def _unknown_ruleset(name: str) -> dict:
+    return {
         "error": "Unknown rule set",
         "code": "unknown_ruleset",
-        "detail": "No active rule set named 'checkout'.",
+        "detail": f"No active rule set named {name!r}.",
     }
+
+
+def _name_the_set(client, endpoint: str, name: str, order_id: int):
+    """Send the request of *endpoint* that names the rule set *name*."""
+    detail, versions, version = _ruleset_views(name)
+    method, url, body = {
+        "detail": ("get", detail, None),
+        "versions": ("get", versions, None),
+        "version": ("get", version, None),
+        "check": ("post", CHECK, {"order_id": order_id, "ruleset": name}),
+        "batch": ("post", BATCH, {"order_ids": [order_id], "ruleset": name}),
+    }[endpoint]
+    return getattr(client, method)(url, body, format="json")
+
+
+@pytest.fixture(params=["anonymous", "check key"])
+def unentitled(request, api_client, make_key):
+    """Return a client that may not see inactive sets: anonymous, or a key with `check`."""
+    if request.param == "check key":
+        api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key('checkout', ['check'])[1]}")
+    return api_client
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error"),
+    [
+        ("detail", _no_ruleset),
+        ("versions", _no_ruleset),
+        ("version", _no_ruleset),
+        ("check", _unknown_ruleset),
+        ("batch", _unknown_ruleset),
+    ],
+    ids=["detail", "versions", "version", "check", "batch"],
+)
+def test_an_inactive_set_is_a_404_like_a_missing_one(
+    unentitled, seeded, inactive_set, endpoint, error
+):
+    inactive = _name_the_set(unentitled, endpoint, "checkout", seeded[0].pk)
+    missing = _name_the_set(unentitled, endpoint, "nope", seeded[0].pk)
+
+    assert (inactive.status_code, inactive.json()) == (404, error("checkout"))
+    assert (missing.status_code, missing.json()) == (404, error("nope"))
 
 
 def test_an_analyze_key_lists_shows_and_checks_with_an_inactive_set(analyst, seeded, inactive_set):
