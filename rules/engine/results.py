@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rules.engine.base import Severity
-    from rules.engine.runner import BoundRule
+    from rules.engine.checks import BoundRule
 
 
 class Outcome(StrEnum):
