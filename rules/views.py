@@ -34,23 +34,26 @@ from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet
 from rules.recording import decision_replay
 from rules.resolver import resolver
-from rules.serializers import (
-    DecisionReplayResponseSerializer,
+from rules.serializers.analysis import (
+    RuleQueryRequestSerializer,
+    RuleQueryResponseSerializer,
+    RuleReportRequestSerializer,
+    RuleSetPreviewRequestSerializer,
+    RuleSetPreviewResponseSerializer,
+)
+from rules.serializers.catalogue import RuleSerializer
+from rules.serializers.checks import (
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
     RuleCheckRequestSerializer,
     RuleCheckResponseSerializer,
-    RuleQueryRequestSerializer,
-    RuleQueryResponseSerializer,
-    RuleReportRequestSerializer,
-    RuleSerializer,
+)
+from rules.serializers.replays import (
+    DecisionReplayResponseSerializer,
     RuleSetBacktestRequestSerializer,
     RuleSetBacktestResponseSerializer,
-    RuleSetPreviewRequestSerializer,
-    RuleSetPreviewResponseSerializer,
-    RuleSetSerializer,
-    RuleSetVersionSerializer,
 )
+from rules.serializers.rulesets import RuleSetSerializer, RuleSetVersionSerializer
 from rules.services import Caller, RulesAsked, rules_check, rules_check_batch
 
 logger = logging.getLogger(__name__)

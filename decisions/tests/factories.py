@@ -34,6 +34,7 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     caller = "anonymous"
     request_id = factory.Sequence(lambda n: f"request-{n}")
     order_id = factory.Sequence(lambda n: n + 1)
+
     class Params:
         """The order's facts, as a check would have read them; an ad-hoc order has no update."""
 
