@@ -1,51 +1,10 @@
 """Conditions in a documented subset of JsonLogic, compiled to Python and to SQL.
 
-A condition is JSON over an order's fields ``total`` (money), ``items_count``
-and ``created_at``::
-
-    {"and": [{">": [{"var": "total"}, "100"]}, {"in": [{"var": "items_count"}, [2, 3]]}]}
-
-Operators: ``==`` ``!=`` ``<`` ``<=`` ``>`` ``>=`` (two operands), ``and`` and
-``or`` (one or more conditions), ``!`` (one condition), ``in`` (a value and a
-list of constants), ``%`` (a value and a positive constant divisor), ``var``
-(a field name: ``{"var": "total"}`` or ``{"var": ["total"]}``). JsonLogic's
-default, ``{"var": ["total", 0]}``, is refused: an order's fields always have a
-value, so a default would never apply. Numbers may be JSON numbers or strings;
-arithmetic is exact (``Decimal``). ``created_at`` compares with ISO 8601
-date-times with an offset, within the years 1 to 9999 in UTC.
-
-Limits, each refused with a ``ConditionError`` naming the place:
-
-- objects nest at most ``MAX_DEPTH`` (20) deep: ``{">": [{"var": "total"}, 1]}``
-  is 2 deep; lists add no depth;
-- at most ``MAX_NODES`` (200) nodes: every object, list, string, number,
-  true, false and null counts one;
-- an ``in`` lists at most ``MAX_IN_ITEMS`` (100) constants;
-- a number has at most ``MAX_PLACES`` (12) digits after the point, and lies
-  within plus or minus ``MAX_NUMBER`` (2147483647, the largest order value);
-  both are decided from the number's exponent before any arithmetic, so
-  ``"1e999990"`` costs no more than ``"1"``;
-- a number compared with an order value, or listed in an ``in`` with one,
-  must fit that value's column: 0 to 99999999.99 for ``total`` (a decimal of
-  10 digits, 2 places) and for a remainder of it; 0 to 2147483647 for
-  ``items_count`` (a positive integer column) and for a remainder of it.
-  Two constants compared with each other need only the limits above;
-- a ``%`` divisor of ``total`` is a whole number of cents from 0.01 to
-  99999999.99; of ``items_count``, a whole number from 1 to 2147483647.
-
-The limits keep compiling cheap and recursion shallow: the size is checked
-by walking the JSON with a stack of its own first, so a condition nested
-10,000 deep is refused like one nested 21 deep.
-
-``compile_condition`` validates a condition once and returns a ``Condition``
-that evaluates an order in Python and filters orders in the database, the two
-agreeing on every order. In SQL an order's value is a whole number (money in
-cents) and is compared only with whole numbers: a constant becomes the whole
-number that gives the same answer (``items_count > 2.5`` is ``> 2``,
-``total >= 99.995`` is ``cents >= 10000``, ``total == 99.995`` matches
-nothing), and a comparison of two constants is decided when compiling. So the
-answer is exact on SQLite too, which compares decimals as floats and would
-round a constant with many digits onto a whole number.
+The language, its variables (the facts every order has, ``orders.facts``),
+operators and limits, and why its SQL is exact, are specified in
+``docs/conditions.md``. ``compile_condition`` validates a condition once and
+returns a ``Condition`` that evaluates an order in Python and filters orders
+in the database, the two agreeing on every order.
 """
 
 from __future__ import annotations

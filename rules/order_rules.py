@@ -1,9 +1,10 @@
-"""The built-in order rules: threshold templates, a calendar rule, and the original presets.
+"""The built-in order rules: threshold templates, a calendar rule, and three presets.
 
 Each template declares its parameters once, as DRF serializer fields, which
 validate requests and document them; a threshold rule's check, SQL filter
-and explanation come from its ``threshold`` declaration. The three original
-rules are presets of the templates and behave exactly as before. Amounts are
+and explanation come from its ``threshold`` declaration. ``min_total_100``,
+``min_items_2`` and ``divisible_by_5`` are templates with their parameters
+fixed (``preset``): they take none from callers. Amounts are
 Decimals with two places (the model and the parameter fields quantize them),
 so ``str`` shows them as money.
 """

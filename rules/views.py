@@ -22,7 +22,7 @@ from api.auth import caller_may, caller_name, is_anonymous
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, path_id_parameter
+from api.schema import operation, path_id_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID, VIEW_DECISION
@@ -58,15 +58,6 @@ from rules.services import Caller, RulesAsked, rules_check, rules_check_batch
 
 logger = logging.getLogger(__name__)
 
-# What any view that looks rules or a rule set up can answer besides its success.
-RULE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS, 404)
-# What the views that read without a body can answer besides their success.
-READ_ERRORS = (*CALLER_ERRORS, 405, 500, 503)
-# Checks take a key or nothing (while anonymous checks are allowed); the
-# analysis over stored orders takes a key with `analyze` (or an admin session
-# with the view's `session_permissions`).
-CHECK_SECURITY = [{"Api-Key": []}, {}]
-ANALYZE_SECURITY = [{"Api-Key": []}]
 # The path's parameters as its URL converters read them (`slug`, `int`).
 RULESET_NAME = openapi.Parameter(
     "name",
@@ -85,9 +76,7 @@ VIEW_RULESET = "rules.view_ruleset"
 class RuleListView(APIView):
     """List every rule: code rules and stored condition rules."""
 
-    @operation(
-        "rules_list", {200: RuleSerializer(many=True)}, READ_ERRORS, security=CHECK_SECURITY
-    )
+    @operation("rules_list", {200: RuleSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """List the rules.
 
@@ -126,9 +115,8 @@ class RuleCheckView(APIView):
     @operation(
         "rules_check",
         {200: RuleCheckResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleCheckRequestSerializer,
-        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check an order against rules, and put the decision on the record.
@@ -168,9 +156,8 @@ class RuleBatchCheckView(APIView):
     @operation(
         "rules_check_batch",
         {200: RuleBatchCheckResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleBatchCheckRequestSerializer,
-        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check up to 1000 stored orders against rules.
@@ -201,12 +188,7 @@ class RuleBatchCheckView(APIView):
 class RuleSetListView(APIView):
     """List the rule sets the caller may see."""
 
-    @operation(
-        "rulesets_list",
-        {200: RuleSetSerializer(many=True)},
-        READ_ERRORS,
-        security=CHECK_SECURITY,
-    )
+    @operation("rulesets_list", {200: RuleSetSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """List the rule sets, sorted by name, with their rules.
 
@@ -223,9 +205,8 @@ class RuleSetDetailView(APIView):
     @operation(
         "rulesets_read",
         {200: RuleSetSerializer},
-        (*READ_ERRORS, 404),
+        (404,),
         manual_parameters=[RULESET_NAME],
-        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
         """Show a rule set with its rules.
@@ -247,9 +228,8 @@ class RuleSetBacktestView(APIView):
     @operation(
         "rulesets_backtest",
         {200: RuleSetBacktestResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleSetBacktestRequestSerializer,
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Backtest proposed rules on a rule set's recorded decisions.
@@ -280,9 +260,8 @@ class RuleSetVersionListView(APIView):
     @operation(
         "rulesets_versions_list",
         {200: RuleSetVersionSerializer(many=True)},
-        (*READ_ERRORS, 404),
+        (404,),
         manual_parameters=[RULESET_NAME],
-        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
         """List a rule set's versions, newest first, each with its complete content."""
@@ -297,9 +276,8 @@ class RuleSetVersionDetailView(APIView):
     @operation(
         "rulesets_versions_read",
         {200: RuleSetVersionSerializer},
-        (*READ_ERRORS, 404),
+        (404,),
         manual_parameters=[RULESET_NAME, VERSION_NUMBER],
-        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         """Show one version of a rule set: its complete content, as it was saved."""
@@ -320,9 +298,8 @@ class RuleQueryView(RuleBodyView):
     @operation(
         "rules_query",
         {200: RuleQueryResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleQueryRequestSerializer,
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Find the stored orders that pass or fail rules.
@@ -365,11 +342,10 @@ class RuleReportView(RuleBodyView):
                 schema=openapi.Schema(type="string"),
             )
         },
-        RULE_ERRORS,
+        (404,),
         request_body=RuleReportRequestSerializer,
         # The rows are JSON lines or CSV; an error is the JSON error body.
         produces=["application/x-ndjson", "text/csv", "application/json"],
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
@@ -426,10 +402,9 @@ class RuleSetPreviewView(APIView):
     @operation(
         "rulesets_preview",
         {200: RuleSetPreviewResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleSetPreviewRequestSerializer,
         manual_parameters=[RULESET_NAME],
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Preview the impact of changing a rule set's rules.
@@ -461,9 +436,8 @@ class DecisionReplayView(APIView):
     @operation(
         "decisions_replay",
         {200: DecisionReplayResponseSerializer},
-        (400, 404, 405, 500, 503, *CALLER_ERRORS),
+        (400, 404),
         manual_parameters=[DECISION_ID],
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, pk: int) -> Response:
         """Replay a decision.

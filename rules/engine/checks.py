@@ -320,7 +320,7 @@ class Resolver:
 
 
 class RuleEngine:
-    """Evaluates registered code rules, by name, against orders: the seed's Python API."""
+    """Evaluate registered code rules, by name, against orders: the Python API, with no request."""
 
     def __init__(self, registry: type[RuleRegistry] = RuleRegistry) -> None:
         """Look rules up in *registry*."""

@@ -674,7 +674,7 @@ def test_backtest_of_a_missing_set_is_a_404(analyst):
 
 @pytest.mark.parametrize("key", ["-1", "1", 'say "hi"', "a.b"])
 def test_backtest_reads_a_recorded_outcome_under_any_key(analyst, orders, key):
-    """A key is no JSON path: ``-1`` was a 503 on SQLite, ``1`` an array index, never matched."""
+    """A key is read whole, not as a JSON path (``-1``, a 503 on SQLite; ``1``, an array index)."""
     published_ruleset("keyed", {"rule": "min_total_100", "alias": key})
     _check_all(analyst, orders, ruleset="keyed")
     looser = {"name": "total_greater_than", "params": {"amount": "99.99"}, "as": key}
