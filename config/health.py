@@ -87,7 +87,11 @@ def check_disk() -> None:
     folder = database_folder()
     if folder is None:
         return
-    free, floor = shutil.disk_usage(folder).free, settings.DISK_FREE_MIN_BYTES
+    try:
+        free = shutil.disk_usage(folder).free
+    except FileNotFoundError:  # no folder, no file: check_database says it is missing
+        return
+    floor = settings.DISK_FREE_MIN_BYTES
     if free < floor:
         logger.warning("disk low", extra={"free_bytes": free, "min_bytes": floor})
         raise DiskLowError

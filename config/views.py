@@ -103,8 +103,9 @@ class HealthReadyView(SiteView):
         """
         if is_shutting_down():
             raise ServerShuttingDownError
-        check_database()
+        # The volume first: on a full disk, opening the database fails too.
         check_disk()
+        check_database()
         if not RuleRegistry.get_all_rules():
             raise NoRulesRegisteredError
         health = {"status": "ok", "database": "ok", "throttle_store": throttle_store_state()}

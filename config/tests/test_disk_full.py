@@ -80,16 +80,21 @@ def post_order(url: str, token: str) -> tuple[int, dict]:
     return reply.status, reply.json()
 
 
-def fill(directory: Path) -> Path:
-    """Write a file in *directory* until its file system is full; return the file."""
-    filler = directory / "filler"
+def fill(directory: Path, name: str = "filler") -> Path:
+    """Write a file in *directory* until its file system has no byte left; return the file.
+
+    Large pieces first, then ever smaller ones: a write of 64 KiB that does not
+    fit may leave enough room for a database page.
+    """
+    filler = directory / name
     with filler.open("wb", buffering=0) as file:
-        try:
-            while True:
-                file.write(bytes(64 * 1024))
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
+        for piece in (64 * 1024, 4096, 512, 1):
+            try:
+                while True:
+                    file.write(bytes(piece))
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
     return filler
 
 
@@ -151,10 +156,15 @@ def small_disk(gunicorn_site, tmp_path, tmpfs_allowed) -> Iterator[SmallDisk]:
 def test_a_full_disk_fails_writes_with_503_until_space_is_freed(small_disk):
     before = small_disk.post_order(), small_disk.ready()
 
-    filler = fill(small_disk.disk)
-    while_full = [small_disk.post_order(), small_disk.post_order()]
+    # A failed write may free room (SQLite drops its write-ahead log when its
+    # connection closes): the disk is filled again before each write.
+    fillers, while_full = [], []
+    for attempt in range(2):
+        fillers.append(fill(small_disk.disk, f"filler-{attempt}"))
+        while_full.append(small_disk.post_order())
     ready_while_full = small_disk.ready()
-    filler.unlink()
+    for filler in fillers:
+        filler.unlink()
     after = small_disk.post_order(), small_disk.ready()
 
     assert before[0][0] == 201
