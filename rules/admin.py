@@ -24,11 +24,11 @@ from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 
+from decisions.selectors import decision_failures_by_day
 from rules.charts import line_chart
 from rules.diffs import ItemChange, describe_item, item_field_changes
 from rules.engine import InvalidRuleParamsError, UnknownRuleError
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
-from rules.queries import rule_failures_by_day
 from rules.resolver import resolver
 
 VERSIONS_PER_PAGE = 20
@@ -185,7 +185,7 @@ class RuleSetAdmin(SimpleHistoryAdmin):
         today = timezone.localdate()
         days = [today - timedelta(days=back) for back in range(GLANCE_DAYS - 1, -1, -1)]
         rules = [info.name for info in resolver.describe()]
-        failing = [row for row in rule_failures_by_day(rules, days) if row.total]
+        failing = [row for row in decision_failures_by_day(rules=rules, days=days) if row.total]
         lines = [
             (row.rule, [f + e for f, e in zip(row.failed, row.errored, strict=True)])
             for row in failing[:GLANCE_CHART_RULES]

@@ -26,13 +26,12 @@ from api.schema import operation, path_id_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID, VIEW_DECISION
-from rules import queries, reports
+from rules import analysis, replays, reports
 from rules.budgets import (
     check_report_bytes,
 )
 from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
 from rules.models import RuleSet
-from rules.recording import decision_replay
 from rules.resolver import resolver
 from rules.serializers.analysis import (
     RuleQueryRequestSerializer,
@@ -249,7 +248,7 @@ class RuleSetBacktestView(APIView):
         decisions = Decision.objects.filter(
             ruleset=name, decided_at__gte=data["created_min"], decided_at__lte=data["created_max"]
         )
-        backtest = queries.backtest(proposed, decisions, sample_size=data["sample_size"])
+        backtest = replays.backtest(proposed, decisions, sample_size=data["sample_size"])
         answer = {**data, "ruleset": ruleset, "backtest": backtest}
         return Response(RuleSetBacktestResponseSerializer(answer).data)
 
@@ -314,7 +313,7 @@ class RuleQueryView(RuleBodyView):
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
-        page = queries.orders_matching(
+        page = analysis.orders_matching(
             check,
             data["filters"].qs,
             passed=data["outcome"] == "passed",
@@ -370,7 +369,7 @@ class RuleReportView(RuleBodyView):
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, _ = self.resolve_body(request)
-        rows = queries.report_rows(check, data["filters"].qs)
+        rows = analysis.report_rows(check, data["filters"].qs)
         content_type = (
             reports.CSV if "text/csv" in request.headers.get("Accept", "") else reports.JSON_LINES
         )
@@ -420,7 +419,7 @@ class RuleSetPreviewView(APIView):
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
         proposed, _ = resolver.resolve(data["rules"])
-        impact = queries.impact(
+        impact = analysis.impact(
             current, proposed, data["filters"].qs, sample_size=data["sample_size"]
         )
         answer = {"ruleset": ruleset, "impact": impact}
@@ -453,7 +452,7 @@ class DecisionReplayView(APIView):
         `analyze` scope, or an admin session of staff allowed to view
         decisions.
         """
-        replay = decision_replay(decision_get(pk))
+        replay = replays.decision_replay(decision_get(pk))
         return Response(DecisionReplayResponseSerializer(replay).data)
 
 

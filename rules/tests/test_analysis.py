@@ -10,7 +10,7 @@ from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
-from rules import queries
+from rules import analysis
 from rules.engine import BaseRule, RuleRegistry
 from rules.models import ConditionRule, RuleSet, RuleSetItem
 from rules.tests.factories import published_ruleset
@@ -266,7 +266,7 @@ def test_a_report_longer_than_its_first_batch_streams_every_row_in_order(
     analyst, orders, no_sql_rule, monkeypatch, rules
 ):
     """The first batch is read before the answer, the rest as it streams, after its last id."""
-    monkeypatch.setattr(queries, "STREAM_CHUNK", 2)
+    monkeypatch.setattr(analysis, "STREAM_CHUNK", 2)
 
     response = analyst.post(REPORT, {"rules": rules}, format="json")
 
