@@ -30,6 +30,7 @@ from rules.diffs import ItemChange, describe_item, item_field_changes
 from rules.engine import InvalidRuleParamsError, UnknownRuleError
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 from rules.resolver import resolver
+from rules.services import condition_rule_save, ruleset_publish, ruleset_restore
 
 VERSIONS_PER_PAGE = 20
 # "Rules at a glance": the days it covers, and the most failing rules it draws.
@@ -156,7 +157,7 @@ class RuleSetAdmin(SimpleHistoryAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Save the items, then publish the set's content as one new version."""
         super().save_related(request, form, formsets, change)
-        form.instance.publish(by=request.user.get_username())
+        ruleset_publish(ruleset=form.instance, by=request.user.get_username())
 
     def get_urls(self) -> list[URLPattern]:
         """Add the URLs that restore a version and show the rules at a glance.
@@ -244,7 +245,9 @@ class RuleSetAdmin(SimpleHistoryAdmin):
         version = get_object_or_404(ruleset.versions, number=number)
         current = ruleset.version
         try:
-            restored = ruleset.restore(version, by=request.user.get_username())
+            restored = ruleset_restore(
+                ruleset=ruleset, version=version, by=request.user.get_username()
+            )
         except UnknownRuleError as exc:
             self.message_user(
                 request,
@@ -315,6 +318,12 @@ class ConditionRuleAdmin(SimpleHistoryAdmin):
     list_filter = ("severity",)
     search_fields = ("name", "description")
     readonly_fields = ("updated_at",)
+
+    def save_model(
+        self, request: HttpRequest, obj: ConditionRule, form: Any, change: bool
+    ) -> None:
+        """Save the rule, publishing the rule sets whose current version uses it."""
+        condition_rule_save(rule=obj, by=request.user.get_username())
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
         """Refuse to delete a rule that a rule set's current version uses, naming the sets."""

@@ -1,17 +1,21 @@
-"""Conditions in a documented subset of JsonLogic, compiled to Python and to SQL.
+"""Conditions in a documented subset of JsonLogic, compiled to Python and to SQL, and their rules.
 
 The language, its variables (the facts every order has, ``orders.facts``),
 operators and limits, and why its SQL is exact, are specified in
 ``docs/conditions.md``. ``compile_condition`` validates a condition once and
 returns a ``Condition`` that evaluates an order in Python and filters orders
-in the database, the two agreeing on every order.
+in the database, the two agreeing on every order. A condition rule's content
+(description, severity, condition), as its row, a rule set version or a
+decision holds it, becomes a rule the engine runs here
+(``ConditionRuleContent.bind``: a ``CompiledConditionRule``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -32,11 +36,13 @@ from django.db.models.lookups import (
 from django.utils.dateparse import parse_datetime
 
 from orders.facts import ORDER_FACTS, Fact, FactType
-from rules.engine import Reason, Severity, cents, modulo
+from rules.engine import InvalidRuleParamsError, Reason, RuleInfo, Severity, cents, modulo
 from rules.engine.base import restate
 
 if TYPE_CHECKING:
     from orders.models import Order
+
+logger = logging.getLogger(__name__)
 
 MAX_DEPTH = 20
 MAX_NODES = 200
@@ -459,8 +465,8 @@ def _comparable(left: _Value, right: _Value, here: str) -> None:
                 )
 
 
-class StoredRule:
-    """A condition rule from the database, compiled, run by the engine like a code rule."""
+class CompiledConditionRule:
+    """A condition rule compiled, run by the engine like a code rule; it takes no parameters."""
 
     params: Mapping[str, Any] = MappingProxyType({})
     shown_params: Mapping[str, Any] = MappingProxyType({})
@@ -486,10 +492,109 @@ class StoredRule:
         """Return the condition as a database filter."""
         return self.condition.q
 
-    def snapshot(self) -> dict[str, Any]:
-        """Return all that decides this rule's outcome, as a rule set version keeps it."""
+    def content(self) -> dict[str, Any]:
+        """Return all that decides this rule's outcome, as a version or a decision keeps it."""
         return {
             "description": self.description,
             "severity": self.severity.value,
             "condition": self.condition.source,
         }
+
+
+class ConditionRuleContent:
+    """A condition rule as something holds it, ready for the resolver: it binds and describes.
+
+    The row operators edit holds it as it is now; a rule set version and a
+    decision hold it as it was (``content``: description, severity,
+    condition). *origin* names where it came from, for the log. With a
+    *cache* key, the compiled rule is kept per process and made again only
+    when *stamp* changes (a row's ``updated_at``); without, it is compiled
+    at every bind (a replay: rare, and decisions are many).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        content: Mapping[str, Any],
+        *,
+        origin: Mapping[str, int],
+        cache: Hashable | None = None,
+        stamp: Any = None,
+    ) -> None:
+        """Keep the rule's name, its content, where it came from and how it is cached."""
+        self.name = name
+        self.content = content
+        self.origin = origin
+        self.cache = cache
+        self.stamp = stamp
+
+    def bind(self, params: Mapping[str, Any]) -> CompiledConditionRule:
+        """Return the rule compiled for the engine.
+
+        Raises ``InvalidRuleParamsError`` for any parameter: a condition rule takes none.
+        """
+        if params:
+            problems = {param: ["Unknown parameter."] for param in params}
+            raise InvalidRuleParamsError({self.name: problems})
+        if self.cache is None:
+            return self._compiled()
+        stamp, compiled = _compiled.get(self.cache, (None, None))
+        if compiled is None or stamp != self.stamp:
+            compiled = self._compiled()
+            _compiled[self.cache] = (self.stamp, compiled)
+        return compiled
+
+    def describe(self) -> RuleInfo:
+        """Return what the rule says about itself."""
+        return RuleInfo(
+            name=self.name,
+            description=self.content["description"],
+            severity=self._severity(),
+            params=None,
+            examples=(),
+            stored=True,
+            condition=self.content["condition"],
+        )
+
+    def _compiled(self) -> CompiledConditionRule:
+        """Compile the condition; one that does not compile becomes a rule that errs.
+
+        A row saved before a limit existed, or written straight into the
+        database, must not break the checks that name it: its rule's outcome
+        is ``error`` (see ``Condition.refused``), and the problem is logged
+        here, once per compilation, with where the rule came from.
+        """
+        source = self.content["condition"]
+        try:
+            condition = compile_condition(source)
+        except ConditionError as exc:
+            logger.warning(
+                "stored condition does not compile",
+                extra={"rule": self.name, "reason": str(exc), **self.origin},
+            )
+            condition = Condition.refused(source, exc)
+        return CompiledConditionRule(
+            self.name, self.content["description"], self._severity(), condition
+        )
+
+    def _severity(self) -> Severity:
+        """Return the rule's severity; an unknown one is ``error``, and logged.
+
+        The database refuses an unknown severity (a check constraint), but a
+        rule set version keeps the rules it held as they were, and a row may
+        be written around the constraint: such a rule must not take down the
+        rule list or the checks that name it. It blocks, as the column's
+        default does.
+        """
+        try:
+            return Severity(self.content["severity"])
+        except ValueError:
+            logger.warning(
+                "stored rule severity unknown",
+                extra={"rule": self.name, "severity": self.content["severity"]},
+            )
+            return Severity.ERROR
+
+
+# The compiled condition rules of this process, by cache key: (stamp, rule).
+_compiled: dict[Hashable, tuple[Any, CompiledConditionRule]] = {}

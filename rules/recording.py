@@ -20,7 +20,7 @@ from decisions.services import (
 from orders.facts import snapshot
 from orders.models import Order
 from rules.budgets import BYTES, BudgetError
-from rules.conditions import StoredRule
+from rules.conditions import CompiledConditionRule
 from rules.engine import CheckResult, RuleCheck, RuleSetRef, RuleSpec
 
 
@@ -76,7 +76,9 @@ def _listed(specs: Sequence[RuleSpec], check: RuleCheck) -> list[dict[str, Any]]
             "params": dict(spec.params),
             "as": spec.alias,
             "severity": spec.severity.value if spec.severity else None,
-            "stored": bound.rule.snapshot() if isinstance(bound.rule, StoredRule) else None,
+            "stored": bound.rule.content()
+            if isinstance(bound.rule, CompiledConditionRule)
+            else None,
         }
         for spec, bound in zip(specs, check.rules, strict=True)
     ]

@@ -21,8 +21,8 @@ from orders.facts import snapshot_aliases, snapshot_values
 from orders.models import Order
 from rules.analysis import STREAM_CHUNK, EvaluatedIn, all_blocking, rule_qs, sample_ids
 from rules.budgets import analysis, check_report_budget
+from rules.conditions import ConditionRuleContent
 from rules.engine import Outcome, Resolution, RuleCheck, RuleSetRef, RuleSpec, Severity
-from rules.models import StoredRuleRecord
 from rules.recording import results_as_recorded, rule_heads
 from rules.resolver import resolver
 
@@ -75,11 +75,13 @@ def decision_replay(decision: Decision) -> Replay:
     else:
         specs = [_spec(item) for item in decision.rules]
         held = {
-            item["name"]: StoredRuleRecord(decision.pk, item["name"], item["stored"])
+            item["name"]: ConditionRuleContent(
+                item["name"], item["stored"], origin={"decision_id": decision.pk}
+            )
             for item in decision.rules
             if item["stored"]
         }
-        then = resolver.resolve(specs, pinned=held)
+        then = resolver.resolve(specs, held=held)
         now = resolver.resolve(specs)
     then_run = _run(then, order, fail_fast=decision.fail_fast)
     now_run = _run(now, order, fail_fast=decision.fail_fast)

@@ -4,14 +4,21 @@ A check is one use case from the rules asked for to the verdict on the
 record: the rules (or a rule set) are resolved before anything else, the
 order is read (or taken as given), the rules run, the decision is recorded,
 the outcome counted, and the verdict noted on the request's access line. A
-batch does the same for many stored orders at once.
+batch does the same for many stored orders at once. Rule sets are published
+as new versions, and restored, here; saving a condition rule publishes the
+sets whose current version uses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from api.access_log import note_on_access_line
 from api.metrics import count_check
@@ -24,8 +31,11 @@ from rules.budgets import (
     check_batch_budget,
 )
 from rules.engine import CheckResult, RuleSetRef, RuleSpec
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
 from rules.recording import record_checks
 from rules.resolver import resolver
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +210,110 @@ def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
         passed=result.passed,
         rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
     )
+
+
+@transaction.atomic
+def ruleset_publish(*, ruleset: RuleSet, by: str | None = None) -> RuleSetVersion:
+    """Save *ruleset*'s content as its next version, unless the current one holds it.
+
+    One call is one version, however many items changed; *by* names who
+    saved it, by default the user the change history records for this
+    request (nobody outside one). Returns the current version.
+    """
+    if by is None:
+        by = acting_username()
+    locked = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+    content = ruleset.content()
+    current = locked.versions.first()
+    if current is not None and current.items == content:
+        return current
+    number = current.number + 1 if current is not None else 1
+    published = RuleSetVersion.objects.create(
+        ruleset=locked, number=number, items=content, created_by=by
+    )
+    RuleSet.objects.filter(pk=ruleset.pk).update(version=number, updated_at=timezone.now())
+    ruleset.version = number
+    logger.info(
+        "rule set version saved", extra={"ruleset": ruleset.name, "version": number, "by": by}
+    )
+    return published
+
+
+@transaction.atomic
+def ruleset_restore(*, ruleset: RuleSet, version: RuleSetVersion, by: str) -> RuleSetVersion:
+    """Set *ruleset*'s items to those of *version*, one of its own, and publish them.
+
+    The versions saved so far stay as they are: the restored items become
+    the next version, which takes each condition rule as it is now. Items
+    that *version* holds as they are now are kept; the others are deleted
+    and *version*'s created, so the change history shows what the restore
+    changed. Raises ``UnknownRuleError`` when a rule of *version* no longer
+    exists, and ``InvalidRuleParamsError`` when its parameters no longer fit
+    its rule, changing nothing. Returns the current version, which is the
+    one that held these items already if there was one.
+    """
+    resolver.resolve(version.specs())
+    RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+    wanted = [_editable(item) for item in version.items]
+    reason = f"Restored from version {version.number}"
+    for existing in ruleset.items.all():
+        held = _editable(existing.content(None))
+        if held in wanted:
+            wanted.remove(held)
+        else:
+            existing._change_reason = reason
+            existing.delete()
+    for item in wanted:
+        created = RuleSetItem(
+            ruleset=ruleset,
+            position=item["position"],
+            rule=item["rule"],
+            params=item["params"],
+            alias=item["as"],
+            severity=item["severity"],
+        )
+        created._change_reason = reason
+        created.save()
+    published = ruleset_publish(ruleset=ruleset, by=by)
+    logger.info(
+        "rule set version restored",
+        extra={
+            "ruleset": ruleset.name,
+            "restored": version.number,
+            "version": published.number,
+            "conditions_changed": version.conditions_changed_in(published),
+            "by": by,
+        },
+    )
+    return published
+
+
+@transaction.atomic
+def condition_rule_save(*, rule: ConditionRule, by: str | None = None) -> None:
+    """Save *rule*, and publish a new version of every rule set whose current version uses it.
+
+    The versions name *by*, by default the user the change history records
+    for this request.
+    """
+    rule.save()
+    for version in rule.current_versions_using():
+        ruleset_publish(ruleset=version.ruleset, by=by)
+
+
+def acting_username() -> str:
+    """Return the name of the user the change history records for this request, else "".
+
+    ``HistoryRequestMiddleware`` keeps the request being served where the
+    change history reads its user; outside a request (a shell, a migration,
+    a command) nobody is acting.
+    """
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return user.get_username()
+
+
+def _editable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what an operator edits of a version's item: all but its condition rule."""
+    return {name: value for name, value in item.items() if name != "stored"}

@@ -40,6 +40,7 @@ from decisions.models import Decision
 from decisions.tests.factories import DecisionFactory, result
 from orders.models import Order
 from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 
 
 class Caller(enum.Enum):
@@ -339,7 +340,7 @@ def world(db: None, django_user_model: Any, make_key: Any) -> dict[str, Any]:
     RuleSetItem.objects.create(
         ruleset=ruleset, position=2, rule="big_and_many", severity="warning"
     )
-    assert ruleset.publish().number == WORLD["number"]
+    assert ruleset_publish(ruleset=ruleset).number == WORLD["number"]
     decided = APIClient().post(
         "/rules/check/", {"order_id": WORLD["id"], "ruleset": WORLD["name"]}, format="json"
     )

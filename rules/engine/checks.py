@@ -166,7 +166,7 @@ class RuleSource(Protocol):
 
 
 class RuleSetDefinition(Protocol):
-    """One version of a stored rule set: its name, number, items and pinned rules."""
+    """One version of a stored rule set: its name, number, items, and the rules it holds."""
 
     name: str
     version: int
@@ -245,13 +245,13 @@ class Resolver:
         ruleset: str | None = None,
         version: int | None = None,
         active_only: bool = True,
-        pinned: Mapping[str, RuleDefinition] | None = None,
+        held: Mapping[str, RuleDefinition] | None = None,
     ) -> Resolution:
         """Return the check for *rules* (names or specs), or for the rule set *ruleset*.
 
         A rule set runs version *version*, by default its current one, with
         the stored rules as that version holds them; listed *rules* run the
-        definitions *pinned* by name (stored rules as a decision recorded
+        definitions *held* by name (stored rules as a decision recorded
         them) before any the sources give. Raises
         ``UnknownRuleSetError`` for a missing (or, with *active_only*,
         inactive) set and ``UnknownRuleSetVersionError`` for a missing
@@ -263,9 +263,9 @@ class Resolver:
         if ruleset is not None:
             found = self._find_set(ruleset, version, active_only)
             rules, reference = found.specs(), RuleSetRef(found.name, found.version)
-            pinned = found.definitions()
+            held = found.definitions()
         specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in rules or ()]
-        definitions = self._find([spec.name for spec in specs], pinned or {})
+        definitions = self._find([spec.name for spec in specs], held or {})
         bound: list[BoundRule] = []
         errors: dict[str, Any] = {}
         for spec in specs:
@@ -298,15 +298,15 @@ class Resolver:
         return found
 
     def _find(
-        self, names: list[str], pinned: Mapping[str, RuleDefinition]
+        self, names: list[str], held: Mapping[str, RuleDefinition]
     ) -> dict[str, RuleDefinition]:
         """Return the definition of every name; raise ``UnknownRuleError`` naming the rest.
 
-        The rules a rule set version *pinned* come first; each source is
+        The rules *held* (by a rule set version, or a decision) come first; each source is
         then asked only for the names still missing, so a check of code
         rules alone never reaches the database.
         """
-        found: dict[str, RuleDefinition] = dict(pinned)
+        found: dict[str, RuleDefinition] = dict(held)
         for source in self.sources:
             missing = [name for name in names if name not in found]
             if not missing:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from rules.models import RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 
 
 def published_ruleset(name: str, *items: str | dict[str, Any], **fields: Any) -> RuleSet:
@@ -15,5 +16,5 @@ def published_ruleset(name: str, *items: str | dict[str, Any], **fields: Any) ->
     for position, item in enumerate(items, start=1):
         declared = {"rule": item} if isinstance(item, str) else item
         RuleSetItem.objects.create(ruleset=ruleset, position=position, **declared)
-    ruleset.publish()
+    ruleset_publish(ruleset=ruleset)
     return ruleset

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from decisions.tests.factories import DecisionFactory
 from rules.conditions import ConditionError, compile_condition
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.services import ruleset_publish
 from rules.tests.factories import published_ruleset
 from rules.tests.strategies import json_values
 
@@ -381,7 +382,7 @@ def test_a_condition_rule_change_republishes_its_sets_by_the_admin_who_made_it(a
     rule = ConditionRule.objects.get()
     ruleset = RuleSet.objects.create(name="checkout")
     RuleSetItem.objects.create(ruleset=ruleset, rule="big")
-    ruleset.publish(by="someone")
+    ruleset_publish(ruleset=ruleset, by="someone")
 
     admin_client.post(
         reverse("admin:rules_conditionrule_change", args=[rule.pk]),
@@ -399,11 +400,11 @@ def versioned(db) -> RuleSet:
     item = RuleSetItem.objects.create(
         ruleset=ruleset, rule="total_greater_than", params={"amount": "100.00"}
     )
-    ruleset.publish(by="alice")
+    ruleset_publish(ruleset=ruleset, by="alice")
     item.params = {"amount": "160.00"}
     item.save()
     RuleSetItem.objects.create(ruleset=ruleset, position=2, rule="min_items_2")
-    ruleset.publish(by="bob")
+    ruleset_publish(ruleset=ruleset, by="bob")
     return ruleset
 
 
@@ -459,7 +460,7 @@ def replaced_condition(db) -> tuple[ConditionRule, RuleSet]:
     ruleset = published_ruleset("checkout", "big")
     ruleset.items.all().delete()
     RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
-    ruleset.publish()
+    ruleset_publish(ruleset=ruleset)
     return rule, ruleset
 
 

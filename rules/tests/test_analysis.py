@@ -13,6 +13,7 @@ from orders.tests.factories import OrderFactory
 from rules import analysis
 from rules.engine import BaseRule, RuleRegistry
 from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
@@ -538,7 +539,7 @@ def test_a_stored_rule_can_be_an_item_of_a_rule_set(checkout, big_and_many):
     item.full_clean()
     item.save()
 
-    version = checkout.publish()
+    version = ruleset_publish(ruleset=checkout)
 
     assert [entry["rule"] for entry in version.items] == ["min_total_100", "big_and_many"]
     assert version.items[1]["stored"]["condition"] == big_and_many.condition

@@ -12,6 +12,7 @@ from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule, RuleRegistry, RuleSpec
 from rules.models import ConditionRule, RuleSet
 from rules.resolver import resolver
+from rules.services import ruleset_publish
 from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
@@ -337,7 +338,7 @@ def test_replay_after_a_rule_set_change_runs_then_and_now_and_names_the_changes(
     big = checkout.items.get(alias="big")
     big.params = {"amount": "80.00"}
     big.save()
-    checkout.publish()
+    ruleset_publish(ruleset=checkout)
 
     response = analyst.post(_replay(decision_id))
 

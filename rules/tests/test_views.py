@@ -5,6 +5,7 @@ from decisions.models import Decision
 from orders.models import Order
 from rules.engine import BaseRule, RuleRegistry
 from rules.models import RuleSet
+from rules.services import ruleset_publish
 from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
@@ -451,7 +452,7 @@ def test_a_change_to_a_ruleset_is_used_by_the_next_check(api_client, seeded, che
     item = checkout_set.items.get(alias="big_order")
     item.params = {"amount": "100.00"}
     item.save()
-    checkout_set.publish()
+    ruleset_publish(ruleset=checkout_set)
 
     after = _check(api_client, {"order_id": seeded[0].pk, "ruleset": "checkout"})
 
@@ -469,7 +470,7 @@ def test_a_check_may_pin_an_older_version_of_a_ruleset(api_client, seeded, check
     item = checkout_set.items.get(alias="big_order")
     item.params = {"amount": "100.00"}
     item.save()
-    checkout_set.publish()
+    ruleset_publish(ruleset=checkout_set)
 
     response = _check(api_client, {"order_id": seeded[0].pk, **pin})
 
@@ -523,7 +524,7 @@ def test_a_version_pinned_twice_or_badly_is_a_400(api_client, seeded, checkout_s
 
 def test_a_ruleset_lists_and_shows_its_versions(api_client, checkout_set):
     checkout_set.items.get(alias="big_order").delete()
-    checkout_set.publish()
+    ruleset_publish(ruleset=checkout_set)
 
     listing = api_client.get(reverse("rules:ruleset-version-list", args=["checkout"]))
     first = api_client.get(reverse("rules:ruleset-version-detail", args=["checkout", 1]))
@@ -651,7 +652,7 @@ def test_batch_with_invalid_ids_is_a_400(api_client, order_ids, detail):
 def inactive_set(checkout_set):
     """Deactivate the checkout set, and add an active one beside it."""
     RuleSet.objects.filter(pk=checkout_set.pk).update(active=False)
-    RuleSet.objects.create(name="backoffice").publish()
+    ruleset_publish(ruleset=RuleSet.objects.create(name="backoffice"))
     return checkout_set
 
 
