@@ -2,9 +2,11 @@
 
 Each template declares its parameters once, as DRF serializer fields, which
 validate requests and document them; a threshold rule's check, SQL filter
-and explanation come from its ``threshold`` declaration. ``min_total_100``,
-``min_items_2`` and ``divisible_by_5`` are templates with their parameters
-fixed (``preset``): they take none from callers. Amounts are
+and explanation come from its ``threshold`` declaration. A template's class
+names what it compares (``MinItemsRule``: ``min_items(count)``); a preset's
+class names its template and the value it fixes (``MinItems2Rule``:
+``min_items_2``, ``preset`` ``count=2``), and takes no parameters from
+callers. Amounts are
 Decimals with two places (the model and the parameter fields quantize them),
 so ``str`` shows them as money.
 """
@@ -181,7 +183,7 @@ class WeekendOrderRule(BaseRule):
         return (f"Order placed on {day} {verb} placed on a weekend.", facts)
 
 
-class MinimumTotalRule(TotalGreaterThanRule):
+class MinTotal100Rule(TotalGreaterThanRule):
     """Passes when the order total is strictly greater than 100.00."""
 
     name = "min_total_100"
@@ -193,7 +195,7 @@ class MinimumTotalRule(TotalGreaterThanRule):
     )
 
 
-class MinimumItemsRule(MinItemsRule):
+class MinItems2Rule(MinItemsRule):
     """Passes when the order has at least two items."""
 
     name = "min_items_2"
@@ -205,7 +207,7 @@ class MinimumItemsRule(MinItemsRule):
     )
 
 
-class DivisibleByFiveRule(TotalDivisibleByRule):
+class DivisibleBy5Rule(TotalDivisibleByRule):
     """Passes when the total is an exact multiple of 5, computed in Decimal."""
 
     name = "divisible_by_5"

@@ -55,9 +55,9 @@ def test_duplicate_rule_name_raises_at_class_definition_naming_both_classes():
                 return True
 
     assert isinstance(excinfo.value, ImproperlyConfigured)
-    assert "MinimumTotalRule" in str(excinfo.value)
+    assert "MinTotal100Rule" in str(excinfo.value)
     assert "ShadowRule" in str(excinfo.value)
-    assert RuleRegistry.get_rule("min_total_100").__name__ == "MinimumTotalRule"
+    assert RuleRegistry.get_rule("min_total_100").__name__ == "MinTotal100Rule"
 
 
 @pytest.mark.parametrize(
