@@ -23,7 +23,7 @@ BUILT_INS = ["min_total_100", "min_items_2", "divisible_by_5"]
 
 
 def _replay(pk: int) -> str:
-    return reverse("rules:decision-replay", args=[pk])
+    return reverse("decisions:decision-replay", args=[pk])
 
 
 def _record(client, pk: int) -> dict:
