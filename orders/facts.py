@@ -18,7 +18,7 @@ this declaration, the model's field and a migration.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -145,21 +145,27 @@ class Fact:
             return models.PositiveIntegerField(validators=validators, **options)
         raise TypeError(f"{self.path}: a {self.type} field is declared by the model itself")
 
-    def sample(self, rng: random.Random, *, until: datetime) -> Any:
-        """Return a random valid value of this fact, as the seed's bulk path writes it.
+    def sampler(self, rng: random.Random, *, until: datetime) -> Callable[[], Any]:
+        """Return a function drawing random valid values of this fact from *rng*, for the seed.
 
         Money spreads over every length of its digits, so small and huge
-        amounts come alike; a count lies between its minimum and twenty; a
-        date-time in the ``SEED_SPAN`` before *until*.
+        amounts come alike; a count lies between its minimum and
+        ``SEED_MAX_COUNT``; a date-time in the ``SEED_SPAN`` before *until*.
         """
         if self.type is FactType.MONEY:
-            digits = rng.randint(1, self.digits)
-            cents = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits)
-            return Decimal(cents) * CENT
+            most = self.digits
+
+            def money() -> Decimal:
+                digits = rng.randint(1, most)
+                cents = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits)
+                return Decimal(cents) * CENT
+
+            return money
         if self.type is FactType.COUNT:
-            return rng.randint(int(self.minimum or 0), SEED_MAX_COUNT)
+            least = int(self.minimum or 0)
+            return lambda: rng.randint(least, SEED_MAX_COUNT)
         span = SEED_SPAN // timedelta(microseconds=1)
-        return until - timedelta(microseconds=rng.randrange(span))
+        return lambda: until - timedelta(microseconds=rng.randrange(span))
 
 
 class SnapshotDateTime(Func):
