@@ -56,7 +56,9 @@ class Fact:
     column's range); ``given`` says whether an ad-hoc order may give it (the
     service sets ``updated_at``); ``nullable``, whether an order may lack it
     (an ad-hoc order has no ``updated_at``). ``units`` names a count's unit,
-    singular and plural, for messages ("3 items").
+    singular and plural, for messages ("3 items"). A fact with a ``default``
+    may be left out of an order, which then has that value: a fact added to
+    orders that exist already.
     """
 
     path: str
@@ -68,6 +70,7 @@ class Fact:
     given: bool = True
     nullable: bool = False
     units: tuple[str, str] | None = None
+    default: Any = None
 
     @property
     def step(self) -> Decimal | int:
@@ -134,6 +137,8 @@ class Fact:
         *options* (``help_text``, ...) go to the field as they are.
         """
         validators = [MinValueValidator(self.minimum)] if self.minimum is not None else []
+        if self.default is not None:
+            options.setdefault("default", self.default)
         if self.type is FactType.MONEY:
             return models.DecimalField(
                 max_digits=self.digits,

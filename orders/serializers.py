@@ -106,18 +106,26 @@ class OrderDraftSerializer(serializers.Serializer):
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        """Return a field per fact a client gives; a date-time is optional."""
-        return {
-            fact.path: fact_field(
-                fact,
-                required=fact.type is not FactType.DATETIME,
-                help_text=f"{fact.description} Now if omitted."
-                if fact.type is FactType.DATETIME
-                else fact.description,
-            )
-            for fact in ORDER_FACTS
-            if fact.given
-        }
+        """Return a field per fact a client gives; a date-time, or one with a default, is optional."""
+        fields = {}
+        for fact in ORDER_FACTS:
+            if not fact.given:
+                continue
+            if fact.type is FactType.DATETIME:
+                fields[fact.path] = fact_field(
+                    fact, required=False, help_text=f"{fact.description} Now if omitted."
+                )
+            elif fact.default is not None:
+                shown = fact.to_json(fact.default)
+                fields[fact.path] = fact_field(
+                    fact,
+                    required=False,
+                    default=fact.default,
+                    help_text=f"{fact.description} {shown} if omitted.",
+                )
+            else:
+                fields[fact.path] = fact_field(fact)
+        return fields
 
     def to_internal_value(self, data: Any) -> Order:
         """Return the unsaved order the draft describes."""
