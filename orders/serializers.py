@@ -106,7 +106,7 @@ class OrderDraftSerializer(serializers.Serializer):
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        """Return a field per fact a client gives; a date-time, or one with a default, is optional."""
+        """Return a field per fact a client gives: optional for a date-time, or with a default."""
         fields = {}
         for fact in ORDER_FACTS:
             if not fact.given:
