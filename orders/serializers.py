@@ -17,7 +17,10 @@ FACT_FIELDS = [fact.path for fact in ORDER_FACTS]
 CHANGEABLE = [
     fact.path for fact in ORDER_FACTS if fact.given and fact.type is not FactType.DATETIME
 ]
-CHANGES_MESSAGE = f"Give at least one of {' and '.join(repr(path) for path in CHANGEABLE)}."
+CHANGES_MESSAGE = (
+    f"Give at least one of {', '.join(repr(path) for path in CHANGEABLE[:-1])}"
+    f" and {CHANGEABLE[-1]!r}."
+)
 
 
 def money_pattern(fact: Fact) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import factory
 
 from decisions.models import Decision
-from orders.facts import snapshot
+from orders.facts import ORDER_FACTS
 
 PLACED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -43,7 +43,12 @@ class DecisionFactory(factory.django.DjangoModelFactory):
         created_at = PLACED
         updated_at = factory.LazyAttribute(lambda d: None if d.order_id is None else PLACED)
 
-    snapshot = factory.LazyAttribute(lambda decision: snapshot(decision))
+    snapshot = factory.LazyAttribute(
+        lambda decision: {
+            fact.path: fact.to_json(getattr(decision, fact.path, fact.default))
+            for fact in ORDER_FACTS
+        }
+    )
     ruleset = ""
     ruleset_version = None
     rules = factory.LazyAttribute(
