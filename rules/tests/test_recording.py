@@ -5,11 +5,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from decisions.models import Decision
+from decisions.models import OUTCOMES, Decision
 from orders.facts import snapshot_aliases
 from orders.models import Order
 from orders.tests.factories import OrderFactory
-from rules.engine import BaseRule, RuleRegistry, RuleSpec
+from rules.engine import BaseRule, Outcome, RuleRegistry, RuleSpec
 from rules.models import ConditionRule, RuleSet
 from rules.resolver import resolver
 from rules.services import ruleset_publish
@@ -56,6 +56,11 @@ def stored_rule(db) -> ConditionRule:
 
 
 # Recording
+
+
+def test_the_record_knows_the_engines_outcomes_and_no_other():
+    """The decision log keeps its own copy: it knows nothing of rules."""
+    assert OUTCOMES == tuple(outcome.value for outcome in Outcome)
 
 
 def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(
