@@ -2,17 +2,11 @@
 
 from rest_framework import serializers
 
-from api.serializers import RequestSerializer
 from orders.filters import OrderFiltersField
 from orders.serializers import OrderSerializer
-from rules.engine import (
-    RuleSpec,
-)
 from rules.serializers.asked import (
-    MAX_RULES_PER_CHECK,
-    RuleItemField,
+    ProposedRulesSerializer,
     RuleSourceSerializer,
-    distinct_keys,
 )
 from rules.serializers.rulesets import RuleSetRefSerializer
 
@@ -39,22 +33,10 @@ class RuleReportRequestSerializer(RuleSourceSerializer):
     filters = OrderFiltersField()
 
 
-class RuleSetPreviewRequestSerializer(RequestSerializer):
-    """The rules a rule set would have after a change."""
+class RuleSetPreviewRequestSerializer(ProposedRulesSerializer):
+    """The rules a rule set would have after a change, over which stored orders."""
 
-    rules = serializers.ListField(
-        child=RuleItemField(),
-        min_length=1,
-        max_length=MAX_RULES_PER_CHECK,
-        help_text="The proposed rules, as in a check: names or objects.",
-    )
-    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
     filters = OrderFiltersField()
-
-    def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
-        """Reject two rules with the same key."""
-        distinct_keys(value)
-        return value
 
 
 class RuleQueryResponseSerializer(serializers.Serializer):

@@ -200,3 +200,20 @@ def exactly_one(attrs: dict[str, Any], first: str, second: str) -> None:
     # Neither given: the usual field is missing, so name it.
     field = "non_field_errors" if given else first
     raise serializers.ValidationError({field: [message]})
+
+
+class ProposedRulesSerializer(RequestSerializer):
+    """Rules a rule set might have, to try before saving them, and how many ids to show."""
+
+    rules = serializers.ListField(
+        child=RuleItemField(),
+        min_length=1,
+        max_length=MAX_RULES_PER_CHECK,
+        help_text="The proposed rules, as in a check: names or objects.",
+    )
+    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
+
+    def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
+        """Reject two rules with the same key."""
+        distinct_keys(value)
+        return value

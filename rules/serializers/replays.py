@@ -6,13 +6,13 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from api.serializers import RequestSerializer
 from decisions.serializers import DecisionResultSerializer
 from rules.engine import (
     Outcome,
-    RuleSpec,
 )
-from rules.serializers.asked import MAX_RULES_PER_CHECK, RuleItemField, distinct_keys
+from rules.serializers.asked import (
+    ProposedRulesSerializer,
+)
 from rules.serializers.rulesets import RuleSetRefSerializer
 
 # A backtest looks at this much of the past by default.
@@ -23,27 +23,15 @@ BACKTEST_WINDOW = timedelta(days=7)
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
-class RuleSetBacktestRequestSerializer(RequestSerializer):
+class RuleSetBacktestRequestSerializer(ProposedRulesSerializer):
     """Rules a rule set might have, tried on its recorded decisions of a window of time."""
 
-    rules = serializers.ListField(
-        child=RuleItemField(),
-        min_length=1,
-        max_length=MAX_RULES_PER_CHECK,
-        help_text="The proposed rules, as in a preview: names or objects.",
-    )
     created_min = serializers.DateTimeField(
         required=False, help_text="Decisions made at or after this; default: 7 days ago."
     )
     created_max = serializers.DateTimeField(
         required=False, help_text="Decisions made at or before this; default: now."
     )
-    sample_size = serializers.IntegerField(min_value=0, max_value=100, default=10)
-
-    def validate_rules(self, value: list[RuleSpec]) -> list[RuleSpec]:
-        """Reject two rules with the same key."""
-        distinct_keys(value)
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Fill in the default window: the 7 days up to `created_max`, by default now.

@@ -436,8 +436,9 @@ def test_preview_in_python_agrees_with_the_database(analyst, orders, checkout, n
     assert database["sample_newly_failing"] == [orders[0].pk, orders[2].pk]
 
 
-def test_preview_of_a_missing_set_is_a_404(analyst):
-    url = reverse("rules:ruleset-preview", args=["nope"])
+@pytest.mark.parametrize("route", ["rules:ruleset-preview", "rules:ruleset-backtest"])
+def test_preview_or_backtest_of_a_missing_set_is_a_404(analyst, route):
+    url = reverse(route, args=["nope"])
 
     response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
 
@@ -657,19 +658,6 @@ def test_backtest_over_its_budget_is_refused(analyst, orders, checkout, settings
             "cells": 10,
             "limit": 9,
         },
-    }
-
-
-def test_backtest_of_a_missing_set_is_a_404(analyst):
-    url = reverse("rules:ruleset-backtest", args=["nope"])
-
-    response = analyst.post(url, {"rules": ["min_items_2"]}, format="json")
-
-    assert response.status_code == 404
-    assert response.json() == {
-        "error": "Unknown rule set",
-        "code": "unknown_ruleset",
-        "detail": "No active rule set named 'nope'.",
     }
 
 

@@ -60,7 +60,7 @@ def stored_rule(db) -> ConditionRule:
 
 def test_the_record_knows_the_engines_outcomes_and_no_other():
     """The decision log keeps its own copy: it knows nothing of rules."""
-    assert OUTCOMES == tuple(outcome.value for outcome in Outcome)
+    assert tuple(outcome.value for outcome in Outcome) == OUTCOMES
 
 
 def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(
