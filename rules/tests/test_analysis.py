@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
 from rules import analysis
-from rules.engine import BaseRule, RuleRegistry
+from rules.engine import BaseRule
 from rules.models import ConditionRule, RuleSet, RuleSetItem
 from rules.services import ruleset_publish
-from rules.tests.factories import published_ruleset
+from rules.tests.factories import published_ruleset, unknown_rules_error
 
 pytestmark = pytest.mark.django_db
 
@@ -358,15 +358,7 @@ def test_report_errors_are_json_even_when_csv_was_asked(analyst):
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {
-        "error": "Unknown rule",
-        "code": "unknown_rule",
-        "detail": {
-            "message": "Unknown rule(s): nope",
-            "unknown": ["nope"],
-            "available": sorted(RuleRegistry.get_all_rules()),
-        },
-    }
+    assert response.json() == unknown_rules_error("nope")
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from decisions.models import OUTCOMES, Decision
 from orders.facts import snapshot_aliases
 from orders.models import Order
 from orders.tests.factories import OrderFactory
-from rules.engine import BaseRule, Outcome, RuleRegistry, RuleSpec
+from rules.engine import BaseRule, Outcome, RuleSpec
 from rules.models import ConditionRule, RuleSet
 from rules.resolver import resolver
 from rules.services import ruleset_publish
-from rules.tests.factories import published_ruleset
+from rules.tests.factories import published_ruleset, unknown_rules_error
 
 pytestmark = pytest.mark.django_db
 
@@ -177,15 +177,7 @@ def test_a_listed_stored_condition_rule_is_recorded_as_it_ran(
         (
             {"rules": ["nope"]},
             400,
-            {
-                "error": "Unknown rule",
-                "code": "unknown_rule",
-                "detail": {
-                    "message": "Unknown rule(s): nope",
-                    "unknown": ["nope"],
-                    "available": sorted(RuleRegistry.get_all_rules()),
-                },
-            },
+            unknown_rules_error("nope"),
         ),
         (
             {"rules": []},

@@ -3,10 +3,10 @@ from django.urls import reverse
 
 from decisions.models import Decision
 from orders.models import Order
-from rules.engine import BaseRule, RuleRegistry
+from rules.engine import BaseRule
 from rules.models import RuleSet
 from rules.services import ruleset_publish
-from rules.tests.factories import published_ruleset
+from rules.tests.factories import published_ruleset, unknown_rules_error
 
 pytestmark = pytest.mark.django_db
 
@@ -404,15 +404,7 @@ def test_check_with_unknown_rules_names_them_and_lists_the_available_ones(api_cl
     response = _check(api_client, body)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "error": "Unknown rule",
-        "code": "unknown_rule",
-        "detail": {
-            "message": "Unknown rule(s): nope, nada",
-            "unknown": ["nope", "nada"],
-            "available": sorted(RuleRegistry.get_all_rules()),
-        },
-    }
+    assert response.json() == unknown_rules_error("nope", "nada")
 
 
 def test_a_crashing_rule_is_an_error_outcome_and_others_still_run(api_client, seeded):
