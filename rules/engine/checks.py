@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from rules.engine.base import BaseRule, Reason, Rule, RuleInfo, Severity
+from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 from rules.engine.registry import RuleRegistry
 from rules.engine.results import NO_FACTS, RESULT_FIELDS, CheckResult, Outcome, RuleResult
@@ -89,26 +89,27 @@ class RuleCheck:
                     results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
             rule = bound.rule
-            reference = reason = None
             # A rule is a plug-in: this is the engine's one deliberate catch-all.
             try:
                 verdict = rule.evaluate(order)
                 if explain and type(verdict) is bool:
-                    reason = rule.explain(order, verdict)
+                    message, facts = rule.explain(order, verdict)
             except Exception:
-                verdict, reference = None, _log_raised(rule, order)
-            if reference is None and (
-                type(verdict) is not bool
-                or (reason is not None and not RESULT_FIELDS.isdisjoint(reason[1]))
-            ):
-                reference = _log_broken(rule, order, verdict, reason)
-            if reference is not None:
-                verdict = False
-                if explain:
+                verdict, reference = False, _log_raised(rule, order)
+            else:
+                reference = None
+                if type(verdict) is not bool:
+                    verdict, reference = False, _log_non_boolean(rule, order, verdict)
+                elif explain and not RESULT_FIELDS.isdisjoint(facts):
+                    verdict, reference = False, _log_clashing(rule, order, facts)
+            if explain:
+                if reference is None:
+                    results.append(
+                        RuleResult(bound, PASSED if verdict else FAILED, message, facts)
+                    )
+                else:
                     message = f"Rule {rule.name} could not be evaluated (reference {reference})."
                     results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
-            elif explain:
-                results.append(RuleResult(bound, PASSED if verdict else FAILED, *reason))  # type: ignore[misc]
             details[bound.key] = verdict
             if not verdict and bound.blocking:
                 passed = False
@@ -125,17 +126,33 @@ def _log_raised(rule: Rule, order: Order) -> str:
     return reference
 
 
-def _log_broken(rule: Rule, order: Order, verdict: object, reason: Reason | None) -> str:
-    """Log a rule that broke the engine's contract; return the reference id."""
+def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
+    """Log a rule whose ``evaluate`` gave no bool; return the reference id."""
     reference = uuid.uuid4().hex
-    extra: dict[str, Any] = {"rule": rule.name, "error_id": reference, "order_id": order.pk}
-    if type(verdict) is not bool:
-        logger.error(
-            "rule returned a non-boolean", extra={**extra, "returned_type": type(verdict).__name__}
-        )
-    else:
-        clashing = sorted(RESULT_FIELDS.intersection(reason[1]))  # type: ignore[index]
-        logger.error("rule facts clash with result fields", extra={**extra, "facts": clashing})
+    logger.error(
+        "rule returned a non-boolean",
+        extra={
+            "rule": rule.name,
+            "error_id": reference,
+            "order_id": order.pk,
+            "returned_type": type(verdict).__name__,
+        },
+    )
+    return reference
+
+
+def _log_clashing(rule: Rule, order: Order, facts: Mapping[str, Any]) -> str:
+    """Log a rule whose facts would overwrite result fields; return the reference id."""
+    reference = uuid.uuid4().hex
+    logger.error(
+        "rule facts clash with result fields",
+        extra={
+            "rule": rule.name,
+            "error_id": reference,
+            "order_id": order.pk,
+            "facts": sorted(RESULT_FIELDS.intersection(facts)),
+        },
+    )
     return reference
 
 
