@@ -118,20 +118,25 @@ class ThresholdRule(BaseRule):
     def __init__(self, /, **params: Any) -> None:
         """Validate *params*, then read the declaration once for every order to come.
 
-        The required value is filled into the declared messages here; what is
-        left to fill per order is the observed value (``%s``).
+        The required value is filled into the declared messages here, each
+        split where the observed value goes; ``explain`` joins the parts
+        with the order's value. The fact's methods are looked up here too:
+        a check explains every rule.
         """
         super().__init__(**params)
         threshold = self.threshold
-        self._value = threshold.value
-        self._path = threshold.value.path
+        value = threshold.value
+        self._path = value.path
+        self._step = value.step
+        self._to_json = value.to_json
+        self._phrase = value.phrase
         self._holds = threshold.comparison.holds
         self._gaps = threshold.comparison.gaps
         self._bound = self.params[threshold.parameter]
         self._required = self.shown_params[threshold.parameter]
         failed, passed = threshold.failed or threshold.passed, threshold.passed
         self._messages = tuple(
-            template.replace("%", "%%").format(observed="%s", required=self._required)
+            tuple(part.format(required=self._required) for part in template.split("{observed}"))
             for template in (failed, passed)
         )
 
@@ -150,11 +155,11 @@ class ThresholdRule(BaseRule):
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
-        value = self._value
-        observed = value.read(order)
-        facts = {"observed": value.to_json(observed), "required": self._required}
-        message = self._messages[passed] % (value.phrase(observed),)
+        to_json = self._to_json
+        observed = getattr(order, self._path)
+        facts = {"observed": to_json(observed), "required": self._required}
+        message = self._phrase(observed).join(self._messages[passed])
         if not passed:
-            for name, gap in self._gaps(observed, self._bound, value.step).items():
-                facts[name] = value.to_json(gap)
+            for name, gap in self._gaps(observed, self._bound, self._step).items():
+                facts[name] = to_json(gap)
         return message, facts
