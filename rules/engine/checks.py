@@ -89,27 +89,25 @@ class RuleCheck:
                     results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
             rule = bound.rule
+            reference = None
             # A rule is a plug-in: this is the engine's one deliberate catch-all.
             try:
                 verdict = rule.evaluate(order)
-                if explain and type(verdict) is bool:
+                if verdict is not True and verdict is not False:
+                    reference = _log_non_boolean(rule, order, verdict)
+                elif explain:
                     message, facts = rule.explain(order, verdict)
+                    if not RESULT_FIELDS.isdisjoint(facts):
+                        reference = _log_clashing(rule, order, facts)
             except Exception:
-                verdict, reference = False, _log_raised(rule, order)
-            else:
-                reference = None
-                if type(verdict) is not bool:
-                    verdict, reference = False, _log_non_boolean(rule, order, verdict)
-                elif explain and not RESULT_FIELDS.isdisjoint(facts):
-                    verdict, reference = False, _log_clashing(rule, order, facts)
-            if explain:
-                if reference is None:
-                    results.append(
-                        RuleResult(bound, PASSED if verdict else FAILED, message, facts)
-                    )
-                else:
+                reference = _log_raised(rule, order)
+            if reference is not None:
+                verdict = False
+                if explain:
                     message = f"Rule {rule.name} could not be evaluated (reference {reference})."
                     results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
+            elif explain:
+                results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
             details[bound.key] = verdict
             if not verdict and bound.blocking:
                 passed = False

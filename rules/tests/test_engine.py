@@ -307,7 +307,7 @@ def test_facts_that_would_overwrite_a_result_field_make_the_rule_an_error(caplog
     assert record.error_id == clashing.reference
 
 
-@pytest.mark.parametrize("reason", [None, "Fine.", ("Fine.", {}, "extra")])
+@pytest.mark.parametrize("reason", [None, "Fine.", ("Fine.", {}, "extra"), ("Fine.", 5)])
 def test_an_explanation_that_is_not_a_message_and_facts_makes_the_rule_an_error(reason, caplog):
     class MumblingRule(BaseRule):
         name = "mumbling"
