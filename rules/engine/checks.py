@@ -70,6 +70,11 @@ class RuleCheck:
     def __init__(self, rules: Sequence[BoundRule]) -> None:
         """Keep the bound rules in evaluation order."""
         self.rules = tuple(rules)
+        # Each rule's methods, looked up once: a check alternates between rule
+        # classes, and Python 3.11 caches a method lookup for one class at a time.
+        self._methods = tuple(
+            (bound, bound.rule.evaluate, bound.rule.explain) for bound in self.rules
+        )
 
     def run(self, order: Order, *, fail_fast: bool = False, explain: bool = True) -> CheckResult:
         """Evaluate every rule against *order*, in order.
@@ -85,29 +90,30 @@ class RuleCheck:
         results: list[RuleResult] = []
         details: dict[str, bool | None] = {}
         passed = True
-        for bound in self.rules:
+        for bound, evaluate, explain_why in self._methods:
             if fail_fast and not passed:
                 details[bound.key] = None
                 if explain:
                     results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
-            rule = bound.rule
             reference = None
             # A rule is a plug-in: this is the engine's one deliberate catch-all.
             try:
-                verdict = rule.evaluate(order)
+                verdict = evaluate(order)
                 if verdict is not True and verdict is not False:
-                    reference = _log_non_boolean(rule, order, verdict)
+                    reference = _log_non_boolean(bound.rule, order, verdict)
                 elif explain:
-                    message, facts = rule.explain(order, verdict)
+                    message, facts = explain_why(order, verdict)
                     if not _clash_free(facts):
-                        reference = _log_clashing(rule, order, facts)
+                        reference = _log_clashing(bound.rule, order, facts)
             except Exception:
-                reference = _log_raised(rule, order)
+                reference = _log_raised(bound.rule, order)
             if reference is not None:
                 verdict = False
                 if explain:
-                    message = f"Rule {rule.name} could not be evaluated (reference {reference})."
+                    message = (
+                        f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
+                    )
                     results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
             elif explain:
                 results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
