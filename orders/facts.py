@@ -50,7 +50,7 @@ class FactType(StrEnum):
 
 # Python 3.11 reads an enum member through its class in ~50 ns: ``to_json``
 # runs for every value of every check and snapshot, so it compares with these.
-MONEY, COUNT = FactType.MONEY, FactType.COUNT
+_MONEY, _COUNT = FactType.MONEY, FactType.COUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +95,9 @@ class Fact:
 
     def to_json(self, value: Any) -> Any:
         """Return *value* as JSON carries it: money as a string, a date-time in ISO 8601 (UTC)."""
-        if value is None or self.type is COUNT:
+        if value is None or self.type is _COUNT:
             return value
-        if self.type is MONEY:
+        if self.type is _MONEY:
             return str(value)
         return value.astimezone(UTC).isoformat()
 
