@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from rules.engine.base import BaseRule, Reason, Rule, RuleInfo, Severity
+from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 from rules.engine.registry import RuleRegistry
 from rules.engine.results import NO_FACTS, RESULT_FIELDS, CheckResult, Outcome, RuleResult
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Whether a rule's facts leave every result field alone. Bound once: Python
+# 3.11 calls a method of an imported name through a new bound method each time.
+_clash_free = RESULT_FIELDS.isdisjoint
 SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
 PASSED, FAILED, ERROR, SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 
@@ -67,6 +70,11 @@ class RuleCheck:
     def __init__(self, rules: Sequence[BoundRule]) -> None:
         """Keep the bound rules in evaluation order."""
         self.rules = tuple(rules)
+        # Each rule's methods, looked up once: a check alternates between rule
+        # classes, and Python 3.11 caches a method lookup for one class at a time.
+        self._methods = tuple(
+            (bound, bound.rule.evaluate, bound.rule.explain) for bound in self.rules
+        )
 
     def run(self, order: Order, *, fail_fast: bool = False, explain: bool = True) -> CheckResult:
         """Evaluate every rule against *order*, in order.
@@ -82,33 +90,33 @@ class RuleCheck:
         results: list[RuleResult] = []
         details: dict[str, bool | None] = {}
         passed = True
-        for bound in self.rules:
+        for bound, evaluate, explain_why in self._methods:
             if fail_fast and not passed:
                 details[bound.key] = None
                 if explain:
                     results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
-            rule = bound.rule
-            reference = reason = None
+            reference = None
             # A rule is a plug-in: this is the engine's one deliberate catch-all.
             try:
-                verdict = rule.evaluate(order)
-                if explain and type(verdict) is bool:
-                    reason = rule.explain(order, verdict)
+                verdict = evaluate(order)
+                if verdict is not True and verdict is not False:
+                    reference = _log_non_boolean(bound.rule, order, verdict)
+                elif explain:
+                    message, facts = explain_why(order, verdict)
+                    if not _clash_free(facts):
+                        reference = _log_clashing(bound.rule, order, facts)
             except Exception:
-                verdict, reference = None, _log_raised(rule, order)
-            if reference is None and (
-                type(verdict) is not bool
-                or (reason is not None and not RESULT_FIELDS.isdisjoint(reason[1]))
-            ):
-                reference = _log_broken(rule, order, verdict, reason)
+                reference = _log_raised(bound.rule, order)
             if reference is not None:
                 verdict = False
                 if explain:
-                    message = f"Rule {rule.name} could not be evaluated (reference {reference})."
+                    message = (
+                        f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
+                    )
                     results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
             elif explain:
-                results.append(RuleResult(bound, PASSED if verdict else FAILED, *reason))  # type: ignore[misc]
+                results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
             details[bound.key] = verdict
             if not verdict and bound.blocking:
                 passed = False
@@ -125,17 +133,33 @@ def _log_raised(rule: Rule, order: Order) -> str:
     return reference
 
 
-def _log_broken(rule: Rule, order: Order, verdict: object, reason: Reason | None) -> str:
-    """Log a rule that broke the engine's contract; return the reference id."""
+def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
+    """Log a rule whose ``evaluate`` gave no bool; return the reference id."""
     reference = uuid.uuid4().hex
-    extra: dict[str, Any] = {"rule": rule.name, "error_id": reference, "order_id": order.pk}
-    if type(verdict) is not bool:
-        logger.error(
-            "rule returned a non-boolean", extra={**extra, "returned_type": type(verdict).__name__}
-        )
-    else:
-        clashing = sorted(RESULT_FIELDS.intersection(reason[1]))  # type: ignore[index]
-        logger.error("rule facts clash with result fields", extra={**extra, "facts": clashing})
+    logger.error(
+        "rule returned a non-boolean",
+        extra={
+            "rule": rule.name,
+            "error_id": reference,
+            "order_id": order.pk,
+            "returned_type": type(verdict).__name__,
+        },
+    )
+    return reference
+
+
+def _log_clashing(rule: Rule, order: Order, facts: Mapping[str, Any]) -> str:
+    """Log a rule whose facts would overwrite result fields; return the reference id."""
+    reference = uuid.uuid4().hex
+    logger.error(
+        "rule facts clash with result fields",
+        extra={
+            "rule": rule.name,
+            "error_id": reference,
+            "order_id": order.pk,
+            "facts": sorted(RESULT_FIELDS.intersection(facts)),
+        },
+    )
     return reference
 
 

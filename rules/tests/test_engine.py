@@ -305,3 +305,27 @@ def test_facts_that_would_overwrite_a_result_field_make_the_rule_an_error(caplog
     [record] = caplog.records
     assert record.message == "rule facts clash with result fields"
     assert record.error_id == clashing.reference
+
+
+@pytest.mark.parametrize("reason", [None, "Fine.", ("Fine.", {}, "extra"), ("Fine.", 5)])
+def test_an_explanation_that_is_not_a_message_and_facts_makes_the_rule_an_error(reason, caplog):
+    class MumblingRule(BaseRule):
+        name = "mumbling"
+        description = "Explains itself badly."
+
+        def evaluate(self, order):
+            return True
+
+        def explain(self, order, passed):
+            return reason
+
+    with caplog.at_level(logging.ERROR, logger="rules.engine"):
+        result = Resolver().resolve(["mumbling", "min_items_2"]).check.run(OrderFactory.build())
+
+    mumbling, other = result.results
+    assert (mumbling.outcome, other.outcome) == (Outcome.ERROR, Outcome.PASSED)
+    assert mumbling.facts == {}
+    assert result.details == {"mumbling": False, "min_items_2": True}
+    [record] = caplog.records
+    assert record.message == "rule evaluation failed"
+    assert record.error_id == mumbling.reference
