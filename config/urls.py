@@ -58,6 +58,8 @@ redoc = csp_update(
 DECISION_URLS = [*decisions_urls.urlpatterns, *rules_urls.decision_urlpatterns]
 
 urlpatterns = [
+    # The checks first: every request walks the patterns in order until one matches.
+    path("", include("rules.urls")),
     path("", swagger_ui, name="schema-swagger-ui"),
     path("redoc/", redoc, name="schema-redoc"),
     path(
@@ -71,7 +73,6 @@ urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("health/live", HealthLiveView.as_view(), name="health-live"),
     path("health/ready", HealthReadyView.as_view(), name="health-ready"),
-    path("", include("rules.urls")),
     path("orders/", include("orders.urls")),
     path("decisions/", include((DECISION_URLS, "decisions"))),
     # Everything else is a JSON 404, except /admin (redirected to /admin/) and
