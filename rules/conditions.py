@@ -470,6 +470,8 @@ class CompiledConditionRule:
 
     params: Mapping[str, Any] = MappingProxyType({})
     shown_params: Mapping[str, Any] = MappingProxyType({})
+    # Its explanation restates its description, with no facts.
+    fact_names: frozenset[str] = frozenset()
 
     def __init__(
         self, name: str, description: str, severity: Severity, condition: Condition

@@ -72,8 +72,17 @@ class RuleCheck:
         self.rules = tuple(rules)
         # Each rule's methods, looked up once: a check alternates between rule
         # classes, and Python 3.11 caches a method lookup for one class at a time.
+        # A rule whose facts are always the same names has them checked here, once.
         self._methods = tuple(
-            (bound, bound.rule.evaluate, bound.rule.explain) for bound in self.rules
+            (
+                bound,
+                bound.key,
+                bound.blocking,
+                bound.rule.evaluate,
+                bound.rule.explain,
+                bound.rule.fact_names is None or not _clash_free(bound.rule.fact_names),
+            )
+            for bound in self.rules
         )
 
     def run(self, order: Order, *, fail_fast: bool = False, explain: bool = True) -> CheckResult:
@@ -90,9 +99,9 @@ class RuleCheck:
         results: list[RuleResult] = []
         details: dict[str, bool | None] = {}
         passed = True
-        for bound, evaluate, explain_why in self._methods:
+        for bound, key, blocking, evaluate, explain_why, check_facts in self._methods:
             if fail_fast and not passed:
-                details[bound.key] = None
+                details[key] = None
                 if explain:
                     results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
                 continue
@@ -104,7 +113,7 @@ class RuleCheck:
                     reference = _log_non_boolean(bound.rule, order, verdict)
                 elif explain:
                     message, facts = explain_why(order, verdict)
-                    if not _clash_free(facts):
+                    if check_facts and not _clash_free(facts):
                         reference = _log_clashing(bound.rule, order, facts)
             except Exception:
                 reference = _log_raised(bound.rule, order)
@@ -117,8 +126,8 @@ class RuleCheck:
                     results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
             elif explain:
                 results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
-            details[bound.key] = verdict
-            if not verdict and bound.blocking:
+            details[key] = verdict
+            if not verdict and blocking:
                 passed = False
         return CheckResult(tuple(results), passed, details)
 

@@ -61,28 +61,33 @@ class Comparison:
     """How an order's value must relate to the parameter: in Python, in SQL, and by how much.
 
     ``gaps`` returns the facts a failure reports (what is missing or too
-    much), given the observed value, the required one and the value's step.
+    much), given the observed value, the required one and the value's step;
+    ``gap_names`` names them.
     """
 
     holds: Callable[[Any, Any], bool]
     q: Callable[[Fact, Any], Q]
     gaps: Callable[[Any, Any, Any], dict[str, Any]]
+    gap_names: frozenset[str]
 
 
 GREATER_THAN = Comparison(
     operator.gt,
     lambda value, required: Q(**{f"{value.path}__gt": required}),
     lambda observed, required, step: {"shortfall": required - observed + step},
+    frozenset({"shortfall"}),
 )
 AT_LEAST = Comparison(
     operator.ge,
     lambda value, required: Q(**{f"{value.path}__gte": required}),
     lambda observed, required, step: {"shortfall": required - observed},
+    frozenset({"shortfall"}),
 )
 AT_MOST = Comparison(
     operator.le,
     lambda value, required: Q(**{f"{value.path}__lte": required}),
     lambda observed, required, step: {"excess": observed - required},
+    frozenset({"excess"}),
 )
 
 
@@ -93,7 +98,10 @@ def _remainder_gaps(observed: Any, divisor: Any, step: Any) -> dict[str, Any]:
 
 
 MULTIPLE_OF = Comparison(
-    lambda observed, divisor: observed % divisor == 0, _multiple_of_q, _remainder_gaps
+    lambda observed, divisor: observed % divisor == 0,
+    _multiple_of_q,
+    _remainder_gaps,
+    frozenset({"remainder", "shortfall"}),
 )
 
 
@@ -148,8 +156,8 @@ class BoundThreshold:
             limit=limit,
             required=required,
             step=value.step,
-            to_json=value.to_json,
-            phrase=value.phrase,
+            to_json=value.json,
+            phrase=value.words,
             gaps=comparison.gaps,
             messages=messages,
         )
@@ -173,6 +181,7 @@ class ThresholdRule(BaseRule):
         self._bound = BoundThreshold.of(
             self.threshold, self.params[parameter], self.shown_params[parameter]
         )
+        self.fact_names = frozenset({"observed", "required"}) | self.threshold.comparison.gap_names
 
     @property
     @abstractmethod
@@ -194,8 +203,10 @@ class ThresholdRule(BaseRule):
         bound = self._bound
         to_json, phrase, gaps = bound.to_json, bound.phrase, bound.gaps
         observed = getattr(order, bound.path)
-        facts = {"observed": to_json(observed), "required": bound.required}
-        message = phrase(observed).join(bound.messages[passed])
+        shown = to_json(observed)
+        facts = {"observed": shown, "required": bound.required}
+        # Money is said as its JSON says it: written once.
+        message = (shown if phrase is to_json else phrase(observed)).join(bound.messages[passed])
         if not passed:
             for name, gap in gaps(observed, bound.limit, bound.step).items():
                 facts[name] = to_json(gap)

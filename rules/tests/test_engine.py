@@ -4,9 +4,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import (
     BaseRule,
+    CodeRules,
     Outcome,
     Resolver,
     RuleEngine,
@@ -329,3 +331,24 @@ def test_an_explanation_that_is_not_a_message_and_facts_makes_the_rule_an_error(
     [record] = caplog.records
     assert record.message == "rule evaluation failed"
     assert record.error_id == mumbling.reference
+
+
+def test_a_rule_that_names_its_facts_is_still_refused_when_they_clash():
+    """Facts named by the rule are checked once; names that clash, at every run, and refused."""
+
+    class NamedClashRule(BaseRule):
+        name = "named_clash"
+        description = "Names a fact after a result field."
+        fact_names = frozenset({"message"})
+
+        def evaluate(self, order: Order) -> bool:
+            return True
+
+        def explain(self, order: Order, passed: bool) -> tuple[str, dict]:
+            return "Clashes.", {"message": "mine"}
+
+    check = Resolver((CodeRules(),)).resolve(["named_clash", "min_total_100"]).check
+
+    result = check.run(Order(total=Decimal("150.00"), items_count=3))
+
+    assert [rule.outcome for rule in result.results] == [Outcome.ERROR, Outcome.PASSED]
