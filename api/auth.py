@@ -42,6 +42,14 @@ def view_session_permissions(view: APIView) -> tuple[str, ...]:
     return getattr(view, "session_permissions", ())
 
 
+def open_to_anonymous(view: APIView) -> bool:
+    """Return whether a caller with no credentials may use *view*.
+
+    Checks are, while ``ALLOW_ANONYMOUS_CHECKS`` is on; ``analyze`` never is.
+    """
+    return view_scope(view) == Scope.CHECK and settings.ALLOW_ANONYMOUS_CHECKS
+
+
 def caller_may(request: Request, scope: str, permissions: tuple[str, ...]) -> bool:
     """Return whether the caller may: a key with *scope*, or staff with *permissions*."""
     key = request.auth
@@ -78,10 +86,9 @@ class ScopePermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         """Return whether the caller may use *view*."""
-        scope = view_scope(view)
-        if scope == Scope.CHECK and settings.ALLOW_ANONYMOUS_CHECKS:
+        if open_to_anonymous(view):
             return True
-        return caller_may(request, scope, view_session_permissions(view))
+        return caller_may(request, view_scope(view), view_session_permissions(view))
 
 
 def client_address(request: HttpRequest) -> str:

@@ -1,12 +1,28 @@
-"""Swagger documentation shared by every API view: operations and their error responses."""
+"""Swagger documentation shared by every API view: operations and their error responses.
+
+What an operation's view declares documents its security and the errors any
+of its callers can meet (``ApiAutoSchema``, drf-yasg's default inspector
+here); ``operation`` adds the operation's own.
+"""
 
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from drf_yasg import openapi
+from drf_yasg.app_settings import swagger_settings
+from drf_yasg.inspectors import SwaggerAutoSchema
 from drf_yasg.utils import swagger_auto_schema
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import (
+    SAFE_METHODS,
+    AllowAny,
+    BasePermission,
+    DjangoModelPermissionsOrAnonReadOnly,
+)
+from rest_framework.views import APIView
 
+from api.auth import ScopePermission, open_to_anonymous
 from api.errors import ErrorSerializer
 from api.pagination import StrictCursorPagination
 
@@ -34,37 +50,113 @@ _WHEN = {
     500: "Unexpected server error; `detail` gives a reference id.",
     503: "The database is not available.",
 }
-# What can go wrong with any request that sends a JSON body.
-JSON_BODY_ERRORS = (400, 405, 413, 415, 500, 503)
-# What any call that authenticates and counts its caller can answer.
-CALLER_ERRORS = (401, 403, 429)
+# What any API view, one that authenticates its callers, can answer: a method
+# its path does not allow, an unexpected error, a database that does not answer.
+API_ERRORS = frozenset({405, 500, 503})
+# What an operation that takes a JSON body can answer about the body.
+BODY_ERRORS = frozenset({400, 413, 415})
 
 
-def error_responses(*statuses: int) -> dict[int, openapi.Response]:
-    """Return Swagger responses documenting the error body for *statuses*."""
+def error_responses(*statuses: int) -> dict[str, openapi.Response]:
+    """Return Swagger responses documenting the error body for *statuses*, in order."""
     return {
-        status: openapi.Response(f"{HTTPStatus(status).phrase}. {_WHEN[status]}", ErrorSerializer)
-        for status in statuses
+        str(status): openapi.Response(
+            f"{HTTPStatus(status).phrase}. {_WHEN[status]}", ErrorSerializer
+        )
+        for status in sorted(statuses)
     }
 
 
 def operation(
     operation_id: str,
     responses: Mapping[int | str, Any],
-    errors: Iterable[int],
+    errors: Iterable[int] = (),
     **options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document a view method: its id, success responses and error statuses.
+    """Document a view method: its id, success responses and its own error statuses.
 
-    The method's docstring is the operation's summary (its first line) and
+    *errors* are those particular to the operation, such as a 404 for what
+    its path names; ``ApiAutoSchema`` adds those its view declares. The
+    method's docstring is the operation's summary (its first line) and
     description (the rest), as drf-yasg reads it. *options* go to
-    ``swagger_auto_schema`` as they are (``request_body``, ``security``, ...).
+    ``swagger_auto_schema`` as they are (``request_body``, ...).
     """
     return swagger_auto_schema(
-        operation_id=operation_id,
-        responses={**responses, **error_responses(*sorted(set(errors)))},
-        **options,
+        operation_id=operation_id, responses=responses, errors=frozenset(errors), **options
     )
+
+
+class ApiAutoSchema(SwaggerAutoSchema):
+    """Document an operation's security and caller errors from what its view declares.
+
+    The view's authentication classes name the schemes a caller may send
+    (each one's ``keyword``, as ``SECURITY_DEFINITIONS`` names it: ``Api-Key``,
+    ``Token``), and its permissions say whether a caller may send none (``{}``
+    in ``security``). From them follow 401 (wrong credentials), 403 (a
+    caller without the scope or the permission, or a session's write without
+    its CSRF token) and 429 (the view's throttles, and wrong credentials
+    counted against the address). A view that authenticates is an API view:
+    it can answer ``API_ERRORS``; an operation with a body, ``BODY_ERRORS``.
+    Site views, which authenticate nobody, document only their own errors.
+    """
+
+    def get_security(self) -> list[dict[str, list[str]]] | None:
+        """Return the schemes the operation takes, and ``{}`` when it takes none."""
+        schemes = self._schemes()
+        if not schemes:
+            return None
+        anyone: list[dict[str, list[str]]] = [{}] if self._admits_anonymous() else []
+        return [{scheme: []} for scheme in schemes] + anyone
+
+    def get_response_serializers(self) -> dict[str, Any]:
+        """Return the success responses, then every error the operation can answer."""
+        errors = self.overrides.get("errors", frozenset()) | self._view_errors()
+        return {**super().get_response_serializers(), **error_responses(*errors)}
+
+    def _view_errors(self) -> frozenset[int]:
+        """Return the errors that follow from what the view declares."""
+        errors = set()
+        if self.view.get_authenticators():
+            errors |= API_ERRORS
+        if self._schemes():
+            errors |= {401, 429}
+        if self.view.get_throttles():
+            errors.add(429)
+        if not self._admits_anonymous() or self._checks_csrf():
+            errors.add(403)
+        if self.get_request_serializer() is not None:
+            errors |= BODY_ERRORS
+        return frozenset(errors)
+
+    def _schemes(self) -> list[str]:
+        """Return the documented schemes of the view's authentication classes."""
+        keywords = (getattr(auth, "keyword", None) for auth in self.view.get_authenticators())
+        return [k for k in keywords if k in swagger_settings.SECURITY_DEFINITIONS]
+
+    def _admits_anonymous(self) -> bool:
+        """Return whether every permission of the view lets a caller without credentials in."""
+        return all(
+            _admits_anonymous(permission, self.view, self.method)
+            for permission in self.view.get_permissions()
+        )
+
+    def _checks_csrf(self) -> bool:
+        """Return whether a session's request of this method needs its CSRF token."""
+        return self.method not in SAFE_METHODS and any(
+            isinstance(auth, SessionAuthentication) for auth in self.view.get_authenticators()
+        )
+
+
+def _admits_anonymous(permission: BasePermission, view: APIView, method: str) -> bool:
+    """Return whether *permission* lets a caller without credentials use *method* of *view*.
+
+    A permission this does not know is taken to refuse them.
+    """
+    if isinstance(permission, ScopePermission):
+        return open_to_anonymous(view)
+    if isinstance(permission, DjangoModelPermissionsOrAnonReadOnly):
+        return method in SAFE_METHODS
+    return isinstance(permission, AllowAny)
 
 
 def page_size_parameter(pagination: type[StrictCursorPagination]) -> openapi.Parameter:

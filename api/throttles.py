@@ -87,7 +87,7 @@ class CountingDatabaseCache(DatabaseCache):
     number. This one reads the value and writes the next only where the row
     still holds what it read (compare and swap), else reads again; the row
     keeps the expiry that ``add`` gave it. Values are stored as Django stores
-    them, so every other method works on them as before.
+    them, so Django's other methods read and write them as their own.
     """
 
     def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:

@@ -248,7 +248,8 @@ def seed_fast_path(rows: int, seed: int, until: datetime) -> None:
     columns = "total, items_count, created_at, updated_at"
     if connection.vendor == "postgresql":
         lines = (
-            f"{o.total}\t{o.items_count}\t{(c := o.created_at.isoformat())}\t{c}\n" for o in orders
+            f"{o['total']}\t{o['items_count']}\t{(c := o['created_at'].isoformat())}\t{c}\n"
+            for o in orders
         )
         with raw.cursor() as cursor:
             cursor.copy_expert(
@@ -257,7 +258,8 @@ def seed_fast_path(rows: int, seed: int, until: datetime) -> None:
         return
     # SQLite keeps naive UTC text, as Django writes it; *until* is in UTC.
     params = (
-        (o.total, o.items_count, (c := str(o.created_at.replace(tzinfo=None))), c) for o in orders
+        (str(o["total"]), o["items_count"], (c := str(o["created_at"].replace(tzinfo=None))), c)
+        for o in orders
     )
     raw.execute("BEGIN IMMEDIATE")
     raw.executemany(SQLITE_INSERT.format(table=table, columns=columns), params)

@@ -42,7 +42,7 @@ django.setup()
 from bench.spread import Spread, repeats  # noqa: E402
 from orders.models import Order  # noqa: E402
 from rules.engine import Resolver, RuleEngine  # noqa: E402
-from rules.serializers import RuleResultSerializer  # noqa: E402
+from rules.serializers.checks import RuleResultSerializer  # noqa: E402
 
 logger = logging.getLogger("bench.engine")
 

@@ -6,13 +6,13 @@ with ``analyze`` for the reports and one with ``check`` for the batches, with
 throttling off (the checks all come from 127.0.0.1), and measures two things
 in one run, everything on 127.0.0.1:
 
-1. **Before and after**, one hostile scenario at a time, as issue 15 measured
-   it: two clients sending a request's headers one byte every 2 s, then two
+1. **Before and after** the proxy, one hostile scenario at a time: two
+   clients sending a request's headers one byte every 2 s, then two
    clients reading the report of every order at 16 KiB/s. Once they hold on,
    one check is timed (waiting at most ``--wait`` seconds), first against
-   gunicorn facing the clients itself (two sync workers, the service before
-   nginx), then against the proxied stack (``start_proxied_stack``: nginx in
-   front of a check pool and an analysis pool, two workers each).
+   gunicorn facing the clients itself (two sync workers, no proxy), then
+   against the proxied stack (``start_proxied_stack``: nginx in front of a
+   check pool and an analysis pool, two workers each).
 2. **Checks under the mix**, on the proxied stack: each round times
    ``--duration`` seconds of checks from ``--clients`` clients on the idle
    stack and as long under the mix, all at once: ``--slow-headers`` slow-header

@@ -38,7 +38,7 @@ class AnalysisReadsMiddleware:
     """Mark a request to a view of the ``analyze`` scope as an analysis, for the router.
 
     The mark holds until the response is returned: a streamed report reads
-    its rows later, from the database the view chose (``rules.queries``).
+    its rows later, from the database the view chose (``rules.analysis``).
     Not used at all without a replica.
     """
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
+from api.access_log import access_line
 from api.auth import caller_name, client_address
 from api.metrics import observe_request
 from api.request_ids import REQUEST_ID
@@ -36,7 +37,9 @@ class RequestLoggingMiddleware:
     The id comes from a well-formed ``X-Request-ID`` header or is generated; it
     is echoed in the response's ``X-Request-ID`` header. The line names the
     caller (``key:<name>``, ``user:<id>`` or ``anonymous``) and the client's
-    address (``NUM_PROXIES`` trusted hops of ``X-Forwarded-For``). A streamed response
+    address (``NUM_PROXIES`` trusted hops of ``X-Forwarded-For``), and carries
+    what the request's use case noted on it (``api.access_log``: a check's
+    decision, order, rule set and verdict). A streamed response
     is logged when its stream ends, with its real duration and the bytes sent
     (a file, whose length is known, when it starts). The request metrics
     (``api.metrics.observe_request``) take the same duration, by route name.
@@ -54,7 +57,8 @@ class RequestLoggingMiddleware:
         request.id = request_id  # type: ignore[attr-defined]
         token = REQUEST_ID.set(request_id)
         try:
-            response = self.get_response(request)
+            with access_line() as noted:
+                response = self.get_response(request)
             response["X-Request-ID"] = request_id
             access = {
                 "method": request.method,
@@ -63,6 +67,7 @@ class RequestLoggingMiddleware:
                 "request_id": request_id,
                 "caller": caller_name(request),
                 "client_ip": client_address(request),
+                **noted,
             }
             if isinstance(response, FileResponse):
                 # A file keeps its own stream (sendfile); its length is known.

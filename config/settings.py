@@ -379,7 +379,9 @@ REST_FRAMEWORK = {
 SWAGGER_SETTINGS = {
     "USE_SESSION_AUTH": False,
     # Client systems send an API key to the rules API; order writes take a
-    # user's token. Each operation names what it takes.
+    # user's token. Each operation's view says which it takes, and whom it
+    # refuses: the inspector documents its security and caller errors from it.
+    "DEFAULT_AUTO_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "SECURITY_DEFINITIONS": {
         "Api-Key": {
             "type": "apiKey",

@@ -14,8 +14,8 @@ Each ``DrainingSyncWorker`` then serves every connection still queued and
 exits once the queue is empty. When the last worker exits the socket is
 closed, and any new connection is refused, including one whose SYN was
 dropped meanwhile: the client's TCP retries it about a second later. Stock
-gunicorn resets the queued connections instead, and a worker that drained
-without the filter kept accepting new connections for the whole drain.
+gunicorn resets the queued connections instead, and without the filter a
+draining worker would accept new connections for the whole drain.
 
 The same worker answers without gunicorn's ``Server`` header
 (``AnonymousResponse``): the service does not tell what serves it.

@@ -16,6 +16,8 @@ from config.views import (
     HealthView,
     UnknownPathView,
 )
+from decisions import urls as decisions_urls
+from rules import urls as rules_urls
 
 API_INFO = openapi.Info(
     title="Pluggable Rule Engine API",
@@ -52,7 +54,12 @@ redoc = csp_update(
     }
 )(schema_view.with_ui("redoc", cache_timeout=0))
 
+# The decision log's URLs, and replaying a decision, which takes the rules.
+DECISION_URLS = [*decisions_urls.urlpatterns, *rules_urls.decision_urlpatterns]
+
 urlpatterns = [
+    # The checks first: every request walks the patterns in order until one matches.
+    path("", include("rules.urls")),
     path("", swagger_ui, name="schema-swagger-ui"),
     path("redoc/", redoc, name="schema-redoc"),
     path(
@@ -66,9 +73,8 @@ urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("health/live", HealthLiveView.as_view(), name="health-live"),
     path("health/ready", HealthReadyView.as_view(), name="health-ready"),
-    path("", include("rules.urls")),
     path("orders/", include("orders.urls")),
-    path("decisions/", include("decisions.urls")),
+    path("decisions/", include((DECISION_URLS, "decisions"))),
     # Everything else is a JSON 404, except /admin (redirected to /admin/) and
     # static files (served by whitenoise before routing).
     re_path(r"^(?!admin$|static/).*$", UnknownPathView.as_view(), name="unknown-path"),

@@ -71,7 +71,7 @@ class SiteView(APIView):
 class HealthLiveView(SiteView):
     """Report that the process answers, without touching the database."""
 
-    @operation("health_live", {200: LivenessSerializer}, ())
+    @operation("health_live", {200: LivenessSerializer})
     def get(self, request: Request) -> Response:
         """Liveness: the process answers.
 

@@ -33,10 +33,7 @@ class DecisionAdmin(admin.ModelAdmin):
         "caller",
         "request_id",
         "order_id",
-        "total",
-        "items_count",
-        "created_at",
-        "updated_at",
+        "order_facts",
         "ruleset",
         "ruleset_version",
         "rules",
@@ -57,6 +54,11 @@ class DecisionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Refuse: decisions leave by ``purge_decisions`` only."""
         return False
+
+    @admin.display(description="order")
+    def order_facts(self, obj: Decision) -> str:
+        """Return the order's facts as the rules read them: ``total=75.50, items_count=1, ...``."""
+        return _pairs(obj.snapshot)
 
     @admin.display(description="results")
     def result_table(self, obj: Decision) -> SafeString:

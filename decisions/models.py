@@ -1,18 +1,16 @@
 """The decision log: one row per check, as the rules saw the order and what they said."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Func, Q, Value
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-MIN_TOTAL = Decimal("0.00")
-MIN_ITEMS = 1
+from orders.facts import snapshot_values
+
 # What a rule's outcome can be, as the record stores it (rules.engine.Outcome's values).
 OUTCOMES = ("passed", "failed", "error", "skipped")
 PASSED = OUTCOMES[0]
@@ -21,11 +19,14 @@ PASSED = OUTCOMES[0]
 class Decision(models.Model):
     """One check as it was decided: who asked, the order as the rules read it, and why.
 
-    The order's fields keep the order's names (``total``, ``items_count``,
-    ``created_at``, ``updated_at``), so that a rule's database filter, written
-    against orders, selects decisions too. ``order_id`` is no foreign key: the
-    record outlives the order. A decision names a rule set's version, or holds
-    the rules a caller listed (``rules``, stored condition rules as they were);
+    ``snapshot`` holds the order's facts as the rules read them, by path
+    (``orders.facts``: money as strings, times in ISO 8601), so a new fact
+    needs no column here; a query over decisions reads each fact from it
+    under the fact's own name (``orders.facts.snapshot_aliases``), so a
+    rule's database filter, written against orders, selects decisions too.
+    ``order_id`` is no foreign key: the record outlives the order. A
+    decision names a rule set's version, or holds the rules a caller listed
+    (``rules``, stored condition rules as they were);
     ``results`` has one entry per rule (``rule``, ``name``, ``params``,
     ``outcome``, ``severity``, ``message``, ``facts``), and ``outcomes`` the
     same outcomes by rule key, for filtering. A decision is never changed.
@@ -36,14 +37,7 @@ class Decision(models.Model):
     caller = models.CharField(max_length=150, help_text="Who asked: API key, user or anonymous.")
     request_id = models.CharField(max_length=128, blank=True, help_text="The X-Request-ID.")
     order_id = models.BigIntegerField(null=True, blank=True, help_text="Null for an ad-hoc order.")
-    total = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(MIN_TOTAL)]
-    )
-    items_count = models.PositiveIntegerField(validators=[MinValueValidator(MIN_ITEMS)])
-    created_at = models.DateTimeField(help_text="The order's creation time.")
-    updated_at = models.DateTimeField(
-        null=True, blank=True, help_text="The order's last change; null for an ad-hoc order."
-    )
+    snapshot = models.JSONField(help_text="The order's facts as the rules read them, by path.")
     ruleset = models.CharField(max_length=100, blank=True, help_text="Blank for listed rules.")
     ruleset_version = models.PositiveIntegerField(null=True, blank=True)
     rules = models.JSONField(
@@ -65,12 +59,6 @@ class Decision(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total__gte=MIN_TOTAL), name="decision_total_non_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(items_count__gte=MIN_ITEMS), name="decision_items_count_positive"
-            ),
-            models.CheckConstraint(
                 condition=Q(ruleset="", ruleset_version__isnull=True, rules__isnull=False)
                 | (
                     ~Q(ruleset="")
@@ -80,10 +68,9 @@ class Decision(models.Model):
                 violation_error_message="A decision names a rule set version, or lists rules.",
             ),
             models.CheckConstraint(
-                condition=Q(order_id__isnull=True, updated_at__isnull=True)
-                | Q(order_id__isnull=False, order_id__gte=1, updated_at__isnull=False),
-                name="decision_stored_order_or_ad_hoc",
-                violation_error_message="A stored order has an id and an update time.",
+                condition=Q(order_id__isnull=True) | Q(order_id__gte=1),
+                name="decision_order_id_positive",
+                violation_error_message="A stored order's id is 1 or more.",
             ),
         ]
 
@@ -99,13 +86,8 @@ class Decision(models.Model):
 
     @property
     def order(self) -> dict[str, Any]:
-        """Return the order's fields as the rules read them."""
-        return {
-            "total": self.total,
-            "items_count": self.items_count,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        """Return the order's fields as the rules read them: the snapshot's Python values."""
+        return snapshot_values(self.snapshot)
 
 
 class DecisionOutcome(models.Model):

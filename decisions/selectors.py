@@ -1,9 +1,15 @@
-"""Reading decisions, and how much room the decision log takes."""
+"""Reading decisions: one, how often each rule did not pass day by day, the log's size."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db import connections
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.http import Http404
+from django.utils import timezone
 
-from decisions.models import Decision
+from decisions.models import Decision, RecordedOutcome
 
 
 def decision_get(pk: int) -> Decision:
@@ -32,3 +38,61 @@ def decision_log_size() -> int:
                 "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
             )
         return int(cursor.fetchone()[0])
+
+
+@dataclass(frozen=True)
+class RuleDays:
+    """How often one rule failed or errored, each day of a stretch, oldest day first."""
+
+    rule: str
+    failed: list[int]
+    errored: list[int]
+
+    @property
+    def failed_total(self) -> int:
+        """Return the failures of the whole stretch."""
+        return sum(self.failed)
+
+    @property
+    def errored_total(self) -> int:
+        """Return the errors of the whole stretch."""
+        return sum(self.errored)
+
+    @property
+    def total(self) -> int:
+        """Return the failures and errors of the whole stretch."""
+        return self.failed_total + self.errored_total
+
+
+def decision_failures_by_day(*, rules: list[str], days: list[date]) -> list[RuleDays]:
+    """Count, per rule and per day, the recorded decisions where it failed or errored.
+
+    *rules* are rule keys as decisions record them (a rule's name unless a
+    check gave it an ``as``); *days* are consecutive local days. One query,
+    grouped by day, reads each rule's outcome from the decisions' ``outcomes``.
+    Sorted by the stretch's total, most first.
+    """
+    start = timezone.make_aware(datetime.combine(days[0], time.min))
+    end = timezone.make_aware(datetime.combine(days[-1] + timedelta(days=1), time.min))
+    keyed = (
+        Decision.objects.filter(decided_at__gte=start, decided_at__lt=end)
+        .annotate(day=TruncDate("decided_at", tzinfo=timezone.get_current_timezone()))
+        .alias(**{f"rule_{i}": RecordedOutcome(rule) for i, rule in enumerate(rules)})
+    )
+    counts: dict[str, Count] = {}
+    for index in range(len(rules)):
+        counts[f"failed_{index}"] = Count("pk", filter=Q(**{f"rule_{index}": "failed"}))
+        counts[f"errored_{index}"] = Count("pk", filter=Q(**{f"rule_{index}": "error"}))
+    by_day = {
+        row.pop("day"): row for row in keyed.values("day").annotate(**counts).order_by("day")
+    }
+    empty = dict.fromkeys(counts, 0)
+    series = [
+        RuleDays(
+            rule,
+            [by_day.get(day, empty)[f"failed_{index}"] for day in days],
+            [by_day.get(day, empty)[f"errored_{index}"] for day in days],
+        )
+        for index, rule in enumerate(rules)
+    ]
+    return sorted(series, key=lambda days_of_rule: -days_of_rule.total)

@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework import serializers
 
 from decisions.models import OUTCOMES, Decision
+from orders.facts import ORDER_FACTS
+from orders.serializers import fact_field
 
 
 class DecisionRuleSetSerializer(serializers.Serializer):
@@ -25,12 +27,11 @@ class DecisionRuleSetSerializer(serializers.Serializer):
 
 
 class DecisionOrderSerializer(serializers.Serializer):
-    """The order as the rules read it when the decision was made."""
+    """The order as the rules read it when the decision was made: its facts (``orders.facts``)."""
 
-    total = serializers.DecimalField(max_digits=10, decimal_places=2)
-    items_count = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField(allow_null=True, help_text="Null for an ad-hoc order.")
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Return a read-only field per fact of an order."""
+        return {fact.path: fact_field(fact, read_only=True) for fact in ORDER_FACTS}
 
 
 class DecisionRuleItemSerializer(serializers.Serializer):

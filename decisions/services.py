@@ -4,7 +4,6 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -23,11 +22,9 @@ OFF = "off"
 # then each order's own. The id is the database's.
 COLUMNS = (
     *("decided_at", "caller", "request_id", "ruleset", "ruleset_version", "rules", "fail_fast"),
-    *("order_id", "total", "items_count", "created_at", "updated_at", "results", "outcomes"),
+    *("order_id", "snapshot", "results", "outcomes"),
     "passed",
 )
-_TOTAL_DIGITS = Decision._meta.get_field("total").max_digits
-_TOTAL_PLACES = Decision._meta.get_field("total").decimal_places
 # Decisions deleted per transaction by purge_decisions: a short lock, a small WAL.
 PURGE_BATCH_SIZE = 10_000
 # The JSON fields' encoder (DjangoJSONEncoder: decimals, times), without the spaces.
@@ -43,16 +40,14 @@ _STATEMENTS: dict[str, tuple[str, str, str]] = {}
 class DecisionEntry:
     """One order's check to put on the record: the order as the rules read it, and the results.
 
-    ``order_id`` and ``updated_at`` are ``None`` for an ad-hoc order.
-    ``results`` holds one plain dict per rule: ``rule`` (its key), ``name``,
-    ``params``, ``outcome``, ``severity``, ``message`` and ``facts``.
+    ``order_id`` is ``None`` for an ad-hoc order; ``snapshot`` holds its
+    facts as JSON values by path (``orders.facts.snapshot``). ``results``
+    holds one plain dict per rule: ``rule`` (its key), ``name``, ``params``,
+    ``outcome``, ``severity``, ``message`` and ``facts``.
     """
 
     order_id: int | None
-    total: Decimal
-    items_count: int
-    created_at: datetime
-    updated_at: datetime | None
+    snapshot: dict[str, Any]
     results: list[dict[str, Any]]
     passed: bool
 
@@ -153,9 +148,9 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
 
     The ORM's ``bulk_create`` splits rows into statements of at most 999
     parameters on SQLite (66 decisions); one statement keeps a batch atomic
-    in autocommit, and cheap. Times and money are adapted by the database's
-    own operations, as the ORM adapts them, so the rows read back, and
-    filter, exactly as if the ORM had written them; JSON goes as text made by
+    in autocommit, and cheap. Times are adapted by the database's own
+    operations, as the ORM adapts them, so the rows read back, and filter,
+    exactly as if the ORM had written them; JSON goes as text made by
     the fields' encoder, which either database stores as JSON (psycopg2 would
     encode it again for every row). What all rows share is adapted once. The
     JSON is measured as it is made: over ``DECISION_LOG_MAX_BYTES`` raises
@@ -176,17 +171,15 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
     size = (0 if rules is None else len(rules)) * len(entries)
     params: list[Any] = []
     for entry in entries:
+        snapshot = _encode(entry.snapshot)
         results = _encode(entry.results)
         outcomes = _encode({result["rule"]: result["outcome"] for result in entry.results})
-        size += len(results) + len(outcomes)
+        size += len(snapshot) + len(results) + len(outcomes)
         params.extend(shared)
         params.extend(
             (
                 entry.order_id,
-                ops.adapt_decimalfield_value(entry.total, _TOTAL_DIGITS, _TOTAL_PLACES),
-                entry.items_count,
-                ops.adapt_datetimefield_value(entry.created_at),
-                ops.adapt_datetimefield_value(entry.updated_at),
+                snapshot.decode(),
                 results.decode(),
                 outcomes.decode(),
                 entry.passed,

@@ -1,4 +1,4 @@
-"""URLs of the decision log's API (replaying a decision is the rules API's)."""
+"""URLs of the decision log's API; ``config/urls.py`` adds replaying a decision beside them."""
 
 from django.urls import path
 

@@ -1,9 +1,9 @@
-"""Query-string filters of the orders list: total, item count and creation ranges."""
+"""Query-string filters of the orders list, and the same filters as a JSON object in a body."""
 
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
+from rest_framework import serializers
 
 from api.query_params import SingleValuedForm
 from orders.models import Order
@@ -181,3 +182,61 @@ def filter_schemas() -> dict[str, dict[str, Any]]:
         name: {**filter_schema(filter_), "description": str(filter_.label)}
         for name, filter_ in OrderFilter.base_filters.items()
     }
+
+
+# Older names of two filters, still accepted in JSON bodies.
+FILTER_ALIASES = {"created_from": "created_min", "created_to": "created_max"}
+
+
+class OrderFiltersField(serializers.DictField):
+    """Which stored orders a query looks at: the orders API's filters, as a JSON object.
+
+    Validated by the orders API's own filter set (inclusive ranges, overflow
+    guards); ``created_from`` and ``created_to`` are accepted as the older
+    names of ``created_min`` and ``created_max``.
+    """
+
+    ALIASES: ClassVar[dict[str, str]] = FILTER_ALIASES
+
+    class Meta:
+        # Every filter by name, and no other key: the schema refuses what the API refuses.
+        swagger_schema_fields = {
+            "properties": {
+                **filter_schemas(),
+                **{
+                    alias: {**filter_schemas()[name], "description": f"Older name of `{name}`."}
+                    for alias, name in FILTER_ALIASES.items()
+                },
+            },
+            "additionalProperties": False,
+        }
+
+    def __init__(self) -> None:
+        """Name the filters in the documentation."""
+        names = ", ".join(f"`{name}`" for name in [*OrderFilter.base_filters, *self.ALIASES])
+        super().__init__(required=False, help_text=f"Optional, any of: {names}.")
+
+    def get_default(self) -> OrderFilter:
+        """Return the filter set of every order, when no filters are given."""
+        return self.to_internal_value({})
+
+    def to_internal_value(self, data: Any) -> OrderFilter:
+        """Return the bound, valid filter set; raise a validation error naming bad filters."""
+        values = super().to_internal_value(data)
+        for alias, name in self.ALIASES.items():
+            if alias in values:
+                if name in values:
+                    raise serializers.ValidationError(
+                        {alias: [f"Give '{name}' or its older name '{alias}', not both."]}
+                    )
+                values[name] = values.pop(alias)
+        unknown = sorted(set(values) - set(OrderFilter.base_filters))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown filter."] for name in unknown})
+        wrong_types = OrderFilter.json_type_errors(values)
+        if wrong_types:
+            raise serializers.ValidationError(wrong_types)
+        filterset = OrderFilter(data=values, queryset=Order.objects.all())
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        return filterset

@@ -1,27 +1,15 @@
-"""The Order model."""
+"""The Order model: the stored form of an order's facts (``orders.facts``)."""
 
-from decimal import Decimal
-
-from django.core.validators import MinValueValidator
 from django.db import models
 
-MIN_TOTAL = Decimal("0.00")
-MIN_ITEMS = 1
+from orders.facts import ITEMS_COUNT, TOTAL
 
 
 class Order(models.Model):
-    """An order whose total and item count rules are checked against."""
+    """An order whose facts rules are checked against; its limits are its facts'."""
 
-    total = models.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        validators=[MinValueValidator(MIN_TOTAL)],
-        help_text="Order total in the shop's currency, at least 0.00.",
-    )
-    items_count = models.PositiveIntegerField(
-        validators=[MinValueValidator(MIN_ITEMS)],
-        help_text="Number of items in the order, at least 1.",
-    )
+    total = TOTAL.model_field(help_text=TOTAL.description)
+    items_count = ITEMS_COUNT.model_field(help_text=ITEMS_COUNT.description)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -33,12 +21,12 @@ class Order(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(total__gte=MIN_TOTAL),
+                condition=models.Q(total__gte=TOTAL.minimum),
                 name="order_total_non_negative",
                 violation_error_message="Total must be at least 0.00.",
             ),
             models.CheckConstraint(
-                condition=models.Q(items_count__gte=MIN_ITEMS),
+                condition=models.Q(items_count__gte=ITEMS_COUNT.minimum),
                 name="order_items_count_positive",
                 violation_error_message="An order has at least one item.",
             ),
@@ -46,5 +34,4 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         """Return a short label for the admin and logs."""
-        items = "item" if self.items_count == 1 else "items"
-        return f"Order {self.pk}: {self.total} / {self.items_count} {items}"
+        return f"Order {self.pk}: {self.total} / {ITEMS_COUNT.phrase(self.items_count)}"

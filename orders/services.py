@@ -2,15 +2,16 @@
 
 import random
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from itertools import islice
-from typing import NamedTuple
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from orders.facts import CREATED_AT, ORDER_FACTS, UPDATED_AT, Fact, FactType
 from orders.models import Order
 
 SEED_ORDERS: tuple[tuple[Decimal, int], ...] = (
@@ -19,29 +20,13 @@ SEED_ORDERS: tuple[tuple[Decimal, int], ...] = (
     (Decimal("200.00"), 5),
 )
 
-# Random orders: totals of 1 to 10 digits of cents (0.00 ... 99999999.99, so
-# small and huge orders alike), 1 to 20 items, placed over the year before `until`.
-RANDOM_TOTAL_DIGITS = 10
-RANDOM_MAX_ITEMS = 20
-RANDOM_SPAN = timedelta(days=365)
 # Rows stream into the database, so a batch's size costs no memory. Each
 # commit rewrites index pages all over the table (totals and times are random),
 # so bigger batches are much faster on SQLite; 100,000 orders hold SQLite's
 # write lock for about 1.5 s.
 SEED_BATCH_SIZE = 100_000
 
-# Only names from the model are formatted into these; every value is a parameter.
-_INSERT = "INSERT INTO {target} VALUES (%s, %s, %s, %s)"
-_COPY = "COPY {target} FROM STDIN"
 _COPY_LINES_PER_READ = 2000
-
-
-class RandomOrder(NamedTuple):
-    """One generated order: its total as text with two decimals, items and time."""
-
-    total: str
-    items_count: int
-    created_at: datetime
 
 
 def order_create(*, total: Decimal, items_count: int) -> Order:
@@ -103,22 +88,20 @@ def orders_seed() -> list[Order]:
     return [order_create(total=total, items_count=count) for total, count in SEED_ORDERS]
 
 
-def random_orders(*, count: int, seed: int | None, until: datetime) -> Iterator[RandomOrder]:
+def random_orders(*, count: int, seed: int | None, until: datetime) -> Iterator[dict[str, Any]]:
     """Yield *count* random valid orders placed in the year before *until*, lazily.
 
-    The same *seed* and *until* always give the same orders; ``None`` seeds
-    from the operating system.
+    Each is its facts by path, every one drawn as its declaration says
+    (``orders.facts``), but ``updated_at``: a seeded order was last changed
+    when it was placed. The same *seed* and *until* always give the same
+    orders; ``None`` seeds from the operating system.
     """
     rng = random.Random(seed)  # noqa: S311 - sample data, not a secret
-    span = RANDOM_SPAN // timedelta(microseconds=1)
+    draws = [(fact.path, fact.sampler(rng, until=until)) for fact in ORDER_FACTS if fact.given]
     for _ in range(count):
-        digits = rng.randint(1, RANDOM_TOTAL_DIGITS)
-        cents = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits)
-        yield RandomOrder(
-            total=f"{cents // 100}.{cents % 100:02d}",
-            items_count=rng.randint(1, RANDOM_MAX_ITEMS),
-            created_at=until - timedelta(microseconds=rng.randrange(span)),
-        )
+        order = {path: draw() for path, draw in draws}
+        order[UPDATED_AT.path] = order[CREATED_AT.path]
+        yield order
 
 
 def orders_seed_random(
@@ -152,31 +135,40 @@ def orders_seed_random(
 
 
 def _columns() -> str:
-    """Return the quoted table and column names that seeding writes."""
+    """Return the quoted table and the columns that seeding writes: every fact's."""
     quote = connection.ops.quote_name
-    names = ("total", "items_count", "created_at", "updated_at")
-    columns = ", ".join(quote(Order._meta.get_field(name).column) for name in names)
+    columns = ", ".join(quote(Order._meta.get_field(fact.path).column) for fact in ORDER_FACTS)
     return f"{quote(Order._meta.db_table)} ({columns})"
 
 
-def _insert_rows(cursor: CursorWrapper, rows: Iterable[RandomOrder]) -> None:
-    """Insert *rows* with one ``executemany`` of a parameterised ``INSERT``."""
+def _insert_rows(cursor: CursorWrapper, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert *rows* with one ``executemany`` of a parameterised ``INSERT``.
+
+    Only the model's own names are formatted in; every value is a parameter.
+
+    Date-times are adapted by the database's own operations, as the ORM
+    adapts them.
+    """
     adapt = connection.ops.adapt_datetimefield_value
-    params = (
-        (row.total, row.items_count, (created_at := adapt(row.created_at)), created_at)
-        for row in rows
-    )
-    cursor.executemany(_INSERT.format(target=_columns()), params)
+    converters = [
+        (fact.path, adapt if fact.type is FactType.DATETIME else str) for fact in ORDER_FACTS
+    ]
+    params = ([convert(row[path]) for path, convert in converters] for row in rows)
+    placeholders = ", ".join(["%s"] * len(converters))
+    insert = f"INSERT INTO {_columns()} VALUES ({placeholders})"  # noqa: S608  # nosec B608
+    cursor.executemany(insert, params)
 
 
-def _copy_rows(cursor: CursorWrapper, rows: Iterable[RandomOrder]) -> None:
-    """Load *rows* with PostgreSQL's ``COPY ... FROM STDIN`` (psycopg2)."""
-    lines = (
-        f"{row.total}\t{row.items_count}\t{(created_at := row.created_at.isoformat())}"
-        f"\t{created_at}\n"
-        for row in rows
-    )
-    cursor.copy_expert(_COPY.format(target=_columns()), _LineReader(lines))
+def _copy_rows(cursor: CursorWrapper, rows: Iterable[dict[str, Any]]) -> None:
+    """Load *rows* with PostgreSQL's ``COPY ... FROM STDIN`` (psycopg2), as text."""
+    text = [(fact.path, _copy_text(fact)) for fact in ORDER_FACTS]
+    lines = ("\t".join([show(row[path]) for path, show in text]) + "\n" for row in rows)
+    cursor.copy_expert(f"COPY {_columns()} FROM STDIN", _LineReader(lines))
+
+
+def _copy_text(fact: Fact) -> Callable[[Any], str]:
+    """Return how ``COPY`` reads a value of *fact* as text: a date-time in ISO 8601."""
+    return datetime.isoformat if fact.type is FactType.DATETIME else str
 
 
 class _LineReader:

@@ -24,11 +24,13 @@ from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 
+from decisions.selectors import decision_failures_by_day
 from rules.charts import line_chart
 from rules.diffs import ItemChange, describe_item, item_field_changes
 from rules.engine import InvalidRuleParamsError, UnknownRuleError
-from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion, resolver
-from rules.queries import rule_failures_by_day
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.resolver import resolver
+from rules.services import condition_rule_save, ruleset_publish, ruleset_restore
 
 VERSIONS_PER_PAGE = 20
 # "Rules at a glance": the days it covers, and the most failing rules it draws.
@@ -155,7 +157,7 @@ class RuleSetAdmin(SimpleHistoryAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Save the items, then publish the set's content as one new version."""
         super().save_related(request, form, formsets, change)
-        form.instance.publish(by=request.user.get_username())
+        ruleset_publish(ruleset=form.instance, by=request.user.get_username())
 
     def get_urls(self) -> list[URLPattern]:
         """Add the URLs that restore a version and show the rules at a glance.
@@ -184,7 +186,7 @@ class RuleSetAdmin(SimpleHistoryAdmin):
         today = timezone.localdate()
         days = [today - timedelta(days=back) for back in range(GLANCE_DAYS - 1, -1, -1)]
         rules = [info.name for info in resolver.describe()]
-        failing = [row for row in rule_failures_by_day(rules, days) if row.total]
+        failing = [row for row in decision_failures_by_day(rules=rules, days=days) if row.total]
         lines = [
             (row.rule, [f + e for f, e in zip(row.failed, row.errored, strict=True)])
             for row in failing[:GLANCE_CHART_RULES]
@@ -243,7 +245,9 @@ class RuleSetAdmin(SimpleHistoryAdmin):
         version = get_object_or_404(ruleset.versions, number=number)
         current = ruleset.version
         try:
-            restored = ruleset.restore(version, by=request.user.get_username())
+            restored = ruleset_restore(
+                ruleset=ruleset, version=version, by=request.user.get_username()
+            )
         except UnknownRuleError as exc:
             self.message_user(
                 request,
@@ -314,6 +318,12 @@ class ConditionRuleAdmin(SimpleHistoryAdmin):
     list_filter = ("severity",)
     search_fields = ("name", "description")
     readonly_fields = ("updated_at",)
+
+    def save_model(
+        self, request: HttpRequest, obj: ConditionRule, form: Any, change: bool
+    ) -> None:
+        """Save the rule, publishing the rule sets whose current version uses it."""
+        condition_rule_save(rule=obj, by=request.user.get_username())
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
         """Refuse to delete a rule that a rule set's current version uses, naming the sets."""

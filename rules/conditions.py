@@ -1,58 +1,21 @@
-"""Conditions in a documented subset of JsonLogic, compiled to Python and to SQL.
+"""Conditions in a documented subset of JsonLogic, compiled to Python and to SQL, and their rules.
 
-A condition is JSON over an order's fields ``total`` (money), ``items_count``
-and ``created_at``::
-
-    {"and": [{">": [{"var": "total"}, "100"]}, {"in": [{"var": "items_count"}, [2, 3]]}]}
-
-Operators: ``==`` ``!=`` ``<`` ``<=`` ``>`` ``>=`` (two operands), ``and`` and
-``or`` (one or more conditions), ``!`` (one condition), ``in`` (a value and a
-list of constants), ``%`` (a value and a positive constant divisor), ``var``
-(a field name: ``{"var": "total"}`` or ``{"var": ["total"]}``). JsonLogic's
-default, ``{"var": ["total", 0]}``, is refused: an order's fields always have a
-value, so a default would never apply. Numbers may be JSON numbers or strings;
-arithmetic is exact (``Decimal``). ``created_at`` compares with ISO 8601
-date-times with an offset, within the years 1 to 9999 in UTC.
-
-Limits, each refused with a ``ConditionError`` naming the place:
-
-- objects nest at most ``MAX_DEPTH`` (20) deep: ``{">": [{"var": "total"}, 1]}``
-  is 2 deep; lists add no depth;
-- at most ``MAX_NODES`` (200) nodes: every object, list, string, number,
-  true, false and null counts one;
-- an ``in`` lists at most ``MAX_IN_ITEMS`` (100) constants;
-- a number has at most ``MAX_PLACES`` (12) digits after the point, and lies
-  within plus or minus ``MAX_NUMBER`` (2147483647, the largest order value);
-  both are decided from the number's exponent before any arithmetic, so
-  ``"1e999990"`` costs no more than ``"1"``;
-- a number compared with an order value, or listed in an ``in`` with one,
-  must fit that value's column: 0 to 99999999.99 for ``total`` (a decimal of
-  10 digits, 2 places) and for a remainder of it; 0 to 2147483647 for
-  ``items_count`` (a positive integer column) and for a remainder of it.
-  Two constants compared with each other need only the limits above;
-- a ``%`` divisor of ``total`` is a whole number of cents from 0.01 to
-  99999999.99; of ``items_count``, a whole number from 1 to 2147483647.
-
-The limits keep compiling cheap and recursion shallow: the size is checked
-by walking the JSON with a stack of its own first, so a condition nested
-10,000 deep is refused like one nested 21 deep.
-
-``compile_condition`` validates a condition once and returns a ``Condition``
-that evaluates an order in Python and filters orders in the database, the two
-agreeing on every order. In SQL an order's value is a whole number (money in
-cents) and is compared only with whole numbers: a constant becomes the whole
-number that gives the same answer (``items_count > 2.5`` is ``> 2``,
-``total >= 99.995`` is ``cents >= 10000``, ``total == 99.995`` matches
-nothing), and a comparison of two constants is decided when compiling. So the
-answer is exact on SQLite too, which compares decimals as floats and would
-round a constant with many digits onto a whole number.
+The language, its variables (the facts every order has, ``orders.facts``),
+operators and limits, and why its SQL is exact, are specified in
+``docs/conditions.md``. ``compile_condition`` validates a condition once and
+returns a ``Condition`` that evaluates an order in Python and filters orders
+in the database, the two agreeing on every order. A condition rule's content
+(description, severity, condition), as its row, a rule set version or a
+decision holds it, becomes a rule the engine runs here
+(``ConditionRuleContent.bind``: a ``CompiledConditionRule``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
@@ -60,7 +23,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import BigIntegerField, F, Q, Value
+from django.db.models import BigIntegerField, Q, Value
 from django.db.models.functions import Cast
 from django.db.models.lookups import (
     Exact,
@@ -72,19 +35,22 @@ from django.db.models.lookups import (
 )
 from django.utils.dateparse import parse_datetime
 
-from rules.engine import Reason, Severity, cents, modulo
+from orders.facts import ORDER_FACTS, Fact, FactType
+from rules.engine import InvalidRuleParamsError, Reason, RuleInfo, Severity, cents, modulo
 from rules.engine.base import restate
 
 if TYPE_CHECKING:
     from orders.models import Order
 
+logger = logging.getLogger(__name__)
+
 MAX_DEPTH = 20
 MAX_NODES = 200
 MAX_IN_ITEMS = 100
 MAX_PLACES = 12
-MAX_TOTAL = Decimal("99999999.99")
-MAX_ITEMS_COUNT = 2**31 - 1
-MAX_NUMBER = Decimal(MAX_ITEMS_COUNT)
+# A number in a condition lies within plus or minus the largest value an
+# order's fact can hold.
+MAX_NUMBER = Decimal(max(fact.maximum for fact in ORDER_FACTS if fact.maximum is not None))
 
 CENTS = Decimal(100)
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -120,12 +86,13 @@ class Kind(Enum):
     DATETIME = "datetime"
 
 
-FIELDS = {"total": Kind.MONEY, "items_count": Kind.COUNT, "created_at": Kind.DATETIME}
+# The facts a condition reads: those every order has.
+VARIABLES = {fact.path: fact for fact in ORDER_FACTS if not fact.nullable}
+KINDS = {FactType.MONEY: Kind.MONEY, FactType.COUNT: Kind.COUNT, FactType.DATETIME: Kind.DATETIME}
 # An order value's unit in SQL, where it is a whole number: cents, items.
 UNITS = {Kind.MONEY: CENTS, Kind.COUNT: Decimal(1)}
 # The field whose column a money or count value (or its remainder) fits, and
 # the column's largest value; the smallest is 0 for both.
-RANGES = {Kind.MONEY: ("total", MAX_TOTAL), Kind.COUNT: ("items_count", MAX_NUMBER)}
 WHOLE = {Kind.MONEY: "a whole number of cents", Kind.COUNT: "a whole number"}
 
 
@@ -195,6 +162,7 @@ class _Value:
     constant: Any = None
     is_constant: bool = False
     where: str = ""
+    fact: Fact | None = None
 
 
 def compile_condition(source: Any) -> Condition:
@@ -384,11 +352,14 @@ def _variable(args: Any, here: str) -> _Value:
         [name] = args
     if not isinstance(name, str):
         raise ConditionError(f'{here} takes a field name as a string, e.g. {{"var": "total"}}.')
-    if name not in FIELDS:
-        raise ConditionError(f"{here}: unknown variable {name!r}; use one of {', '.join(FIELDS)}.")
-    kind = FIELDS[name]
-    sql = cents(name) if kind is Kind.MONEY else F(name)
-    return _Value(kind, operator.attrgetter(name), sql)
+    if name not in VARIABLES:
+        raise ConditionError(
+            f"{here}: unknown variable {name!r}; use one of {', '.join(VARIABLES)}."
+        )
+    fact = VARIABLES[name]
+    kind = KINDS[fact.type]
+    sql = cents(name) if kind is Kind.MONEY else fact.sql()
+    return _Value(kind, operator.attrgetter(name), sql, fact=fact)
 
 
 def _remainder(args: Any, here: str) -> _Value:
@@ -396,11 +367,12 @@ def _remainder(args: Any, here: str) -> _Value:
     dividend_node, divisor_node = _pair(args, here)
     dividend = _value(dividend_node, f"{here}[0]")
     divisor = _value(divisor_node, f"{here}[1]")
-    if dividend.kind not in RANGES or dividend.is_constant:
-        raise ConditionError(f"{here}: the dividend must be total or items_count.")
+    if dividend.kind not in UNITS or dividend.fact is None:
+        numeric = " or ".join(path for path, fact in VARIABLES.items() if fact.maximum)
+        raise ConditionError(f"{here}: the dividend must be {numeric}.")
     if not divisor.is_constant or divisor.kind is not Kind.NUMBER or divisor.constant <= 0:
         raise ConditionError(f"{here}: the divisor must be a positive number.")
-    field, largest = RANGES[dividend.kind]
+    field, largest = dividend.fact.path, dividend.fact.maximum
     modulus = divisor.constant
     if modulus > largest:
         raise ConditionError(f"{here}: a divisor of {field} must be at most {largest}.")
@@ -412,7 +384,10 @@ def _remainder(args: Any, here: str) -> _Value:
     )
     read = dividend.python
     return _Value(
-        dividend.kind, lambda order: Decimal(read(order)) % modulus, modulo(integer, int(units))
+        dividend.kind,
+        lambda order: Decimal(read(order)) % modulus,
+        modulo(integer, int(units)),
+        fact=dividend.fact,
     )
 
 
@@ -450,7 +425,7 @@ def _number(node: int | float | str, where: str) -> Decimal:
     any arithmetic: a huge exponent makes ``Decimal`` arithmetic slow, or
     overflow its context, and a huge ``int`` has no cheap decimal text.
     """
-    if isinstance(node, int) and abs(node) > MAX_ITEMS_COUNT:
+    if isinstance(node, int) and abs(node) > MAX_NUMBER:
         raise ConditionError(f"{where}: the number is beyond plus or minus {MAX_NUMBER}.")
     try:
         number = Decimal(str(node))
@@ -473,12 +448,16 @@ def _comparable(left: _Value, right: _Value, here: str) -> None:
     """Raise ``ConditionError`` if *left* and *right* cannot be compared."""
     kinds = {left.kind, right.kind}
     if Kind.DATETIME in kinds and kinds != {Kind.DATETIME}:
-        raise ConditionError(f"{here}: created_at compares only with date-times.")
+        [moment] = [value for value in (left, right) if value.kind is Kind.DATETIME]
+        name = moment.fact.path if moment.fact else "a date-time"
+        raise ConditionError(f"{here}: {name} compares only with date-times.")
     if Kind.MONEY in kinds and Kind.COUNT in kinds:
-        raise ConditionError(f"{here}: total and items_count cannot be compared.")
+        raise ConditionError(
+            f"{here}: {left.fact.path} and {right.fact.path} cannot be compared."  # type: ignore[union-attr]
+        )
     for value, other in ((left, right), (right, left)):
-        if value.kind is Kind.NUMBER and other.kind in RANGES:
-            field, largest = RANGES[other.kind]
+        if value.kind is Kind.NUMBER and other.fact is not None and other.kind in UNITS:
+            field, largest = other.fact.path, other.fact.maximum
             if not 0 <= value.constant <= largest:
                 raise ConditionError(
                     f"{value.where}: {value.constant} is outside the range of {field}"
@@ -486,11 +465,13 @@ def _comparable(left: _Value, right: _Value, here: str) -> None:
                 )
 
 
-class StoredRule:
-    """A condition rule from the database, compiled, run by the engine like a code rule."""
+class CompiledConditionRule:
+    """A condition rule compiled, run by the engine like a code rule; it takes no parameters."""
 
     params: Mapping[str, Any] = MappingProxyType({})
     shown_params: Mapping[str, Any] = MappingProxyType({})
+    # Its explanation restates its description, with no facts.
+    fact_names: frozenset[str] = frozenset()
 
     def __init__(
         self, name: str, description: str, severity: Severity, condition: Condition
@@ -513,10 +494,109 @@ class StoredRule:
         """Return the condition as a database filter."""
         return self.condition.q
 
-    def snapshot(self) -> dict[str, Any]:
-        """Return all that decides this rule's outcome, as a rule set version keeps it."""
+    def content(self) -> dict[str, Any]:
+        """Return all that decides this rule's outcome, as a version or a decision keeps it."""
         return {
             "description": self.description,
             "severity": self.severity.value,
             "condition": self.condition.source,
         }
+
+
+class ConditionRuleContent:
+    """A condition rule as something holds it, ready for the resolver: it binds and describes.
+
+    The row operators edit holds it as it is now; a rule set version and a
+    decision hold it as it was (``content``: description, severity,
+    condition). *origin* names where it came from, for the log. With a
+    *cache* key, the compiled rule is kept per process and made again only
+    when *stamp* changes (a row's ``updated_at``); without, it is compiled
+    at every bind (a replay: rare, and decisions are many).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        content: Mapping[str, Any],
+        *,
+        origin: Mapping[str, int],
+        cache: Hashable | None = None,
+        stamp: Any = None,
+    ) -> None:
+        """Keep the rule's name, its content, where it came from and how it is cached."""
+        self.name = name
+        self.content = content
+        self.origin = origin
+        self.cache = cache
+        self.stamp = stamp
+
+    def bind(self, params: Mapping[str, Any]) -> CompiledConditionRule:
+        """Return the rule compiled for the engine.
+
+        Raises ``InvalidRuleParamsError`` for any parameter: a condition rule takes none.
+        """
+        if params:
+            problems = {param: ["Unknown parameter."] for param in params}
+            raise InvalidRuleParamsError({self.name: problems})
+        if self.cache is None:
+            return self._compiled()
+        stamp, compiled = _compiled.get(self.cache, (None, None))
+        if compiled is None or stamp != self.stamp:
+            compiled = self._compiled()
+            _compiled[self.cache] = (self.stamp, compiled)
+        return compiled
+
+    def describe(self) -> RuleInfo:
+        """Return what the rule says about itself."""
+        return RuleInfo(
+            name=self.name,
+            description=self.content["description"],
+            severity=self._severity(),
+            params=None,
+            examples=(),
+            stored=True,
+            condition=self.content["condition"],
+        )
+
+    def _compiled(self) -> CompiledConditionRule:
+        """Compile the condition; one that does not compile becomes a rule that errs.
+
+        A row saved before a limit existed, or written straight into the
+        database, must not break the checks that name it: its rule's outcome
+        is ``error`` (see ``Condition.refused``), and the problem is logged
+        here, once per compilation, with where the rule came from.
+        """
+        source = self.content["condition"]
+        try:
+            condition = compile_condition(source)
+        except ConditionError as exc:
+            logger.warning(
+                "stored condition does not compile",
+                extra={"rule": self.name, "reason": str(exc), **self.origin},
+            )
+            condition = Condition.refused(source, exc)
+        return CompiledConditionRule(
+            self.name, self.content["description"], self._severity(), condition
+        )
+
+    def _severity(self) -> Severity:
+        """Return the rule's severity; an unknown one is ``error``, and logged.
+
+        The database refuses an unknown severity (a check constraint), but a
+        rule set version keeps the rules it held as they were, and a row may
+        be written around the constraint: such a rule must not take down the
+        rule list or the checks that name it. It blocks, as the column's
+        default does.
+        """
+        try:
+            return Severity(self.content["severity"])
+        except ValueError:
+            logger.warning(
+                "stored rule severity unknown",
+                extra={"rule": self.name, "severity": self.content["severity"]},
+            )
+            return Severity.ERROR
+
+
+# The compiled condition rules of this process, by cache key: (stamp, rule).
+_compiled: dict[Hashable, tuple[Any, CompiledConditionRule]] = {}

@@ -1,34 +1,26 @@
-"""Rule sets and condition rules: what operators edit in the admin, and the app's resolver.
-
-``resolver`` is the one resolver the app uses: code rules first, then the
-condition rules stored here; rule sets from here too.
-"""
+"""Rule sets and condition rules: what operators edit in the admin."""
 
 import logging
 from collections.abc import Collection, Mapping
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from rules.conditions import (
-    Condition,
+    CompiledConditionRule,
     ConditionDecoder,
     ConditionError,
-    StoredRule,
+    ConditionRuleContent,
     compile_condition,
 )
 from rules.diffs import ItemChange, diff_items
 from rules.engine import (
-    CodeRules,
     InvalidRuleParamsError,
-    Resolver,
     RuleInfo,
     RuleRegistry,
     RuleSpec,
@@ -41,20 +33,6 @@ logger = logging.getLogger(__name__)
 
 # The severities a row may hold; the database refuses any other.
 SEVERITIES = [severity.value for severity in Severity]
-
-
-def acting_username() -> str:
-    """Return the name of the user the change history records for this request, else "".
-
-    ``HistoryRequestMiddleware`` keeps the request being served where the
-    change history reads its user; outside a request (a shell, a migration,
-    a command) nobody is acting.
-    """
-    request = getattr(HistoricalRecords.context, "request", None)
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return ""
-    return user.get_username()
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
@@ -89,8 +67,8 @@ class RuleSet(models.Model):
 
     Its items are edited in place; every saved change is published as a new,
     immutable ``RuleSetVersion`` holding the set's complete content
-    (``publish``), and ``version`` is the number of the current one. Checks
-    run a version, never the items being edited.
+    (``rules.services.ruleset_publish``), and ``version`` is the number of the
+    current one. Checks run a version, never the items being edited.
     """
 
     name = models.SlugField(max_length=100, unique=True, help_text="Used in checks: `ruleset`.")
@@ -125,7 +103,7 @@ class RuleSet(models.Model):
         return current.specs() if current is not None else []
 
     def content(self) -> list[dict[str, Any]]:
-        """Return the set's items as a version holds them, stored conditions included."""
+        """Return the set's items as a version holds them, condition rules' content included."""
         items = list(self.items.all())
         stored = {
             rule.name: rule
@@ -133,80 +111,6 @@ class RuleSet(models.Model):
             if not RuleRegistry.rule_exists(rule.name)
         }
         return [item.content(stored.get(item.rule)) for item in items]
-
-    @transaction.atomic
-    def publish(self, *, by: str | None = None) -> "RuleSetVersion":
-        """Save the set's content as its next version, unless the current one holds it.
-
-        One call is one version, however many items changed; *by* names who
-        saved it, by default the user the change history records for this
-        request (nobody outside one). Returns the current version.
-        """
-        if by is None:
-            by = acting_username()
-        locked = RuleSet.objects.select_for_update().get(pk=self.pk)
-        content = self.content()
-        current = locked.versions.first()
-        if current is not None and current.items == content:
-            return current
-        number = current.number + 1 if current is not None else 1
-        published = RuleSetVersion.objects.create(
-            ruleset=locked, number=number, items=content, created_by=by
-        )
-        RuleSet.objects.filter(pk=self.pk).update(version=number, updated_at=timezone.now())
-        self.version = number
-        logger.info(
-            "rule set version saved", extra={"ruleset": self.name, "version": number, "by": by}
-        )
-        return published
-
-    @transaction.atomic
-    def restore(self, version: "RuleSetVersion", *, by: str) -> "RuleSetVersion":
-        """Set the items to those of *version*, one of this set's, and publish them.
-
-        The versions saved so far stay as they are: the restored items become
-        the next version, which takes each stored condition rule as it is now.
-        Items that *version* holds as they are now are kept; the others are
-        deleted and *version*'s created, so the change history shows what the
-        restore changed. Raises ``UnknownRuleError`` when a rule of *version*
-        no longer exists, and ``InvalidRuleParamsError`` when its parameters no
-        longer fit its rule, changing nothing. Returns the current version,
-        which is the one that held these items already if there was one.
-        """
-        resolver.resolve(version.specs())
-        RuleSet.objects.select_for_update().get(pk=self.pk)
-        wanted = [_editable(item) for item in version.items]
-        reason = f"Restored from version {version.number}"
-        for existing in self.items.all():
-            held = _editable(existing.content(None))
-            if held in wanted:
-                wanted.remove(held)
-            else:
-                existing._change_reason = reason
-                existing.delete()
-        for item in wanted:
-            created = RuleSetItem(
-                ruleset=self,
-                position=item["position"],
-                rule=item["rule"],
-                params=item["params"],
-                alias=item["as"],
-                severity=item["severity"],
-            )
-            created._change_reason = reason
-            created.save()
-        published = self.publish(by=by)
-        logger.info(
-            "rule set version restored",
-            extra={
-                "ruleset": self.name,
-                "restored": version.number,
-                "version": published.number,
-                "conditions_changed": version.conditions_changed_in(published),
-                "by": by,
-            },
-        )
-        return published
 
 
 class RuleSetVersion(models.Model):
@@ -271,20 +175,25 @@ class RuleSetVersion(models.Model):
         return diff_items(previous.items if previous is not None else [], self.items)
 
     def conditions_changed_in(self, other: "RuleSetVersion") -> list[str]:
-        """Return the stored condition rules of this version that *other* holds otherwise."""
+        """Return the condition rules of this version that *other* holds otherwise."""
         held = other.conditions_by_rule()
         return sorted(
             name for name, stored in self.conditions_by_rule().items() if held.get(name) != stored
         )
 
     def conditions_by_rule(self) -> dict[str, Any]:
-        """Return the stored condition rules among the items, as they were, by name."""
+        """Return the condition rules among the items, as they were, by name."""
         return {item["rule"]: item["stored"] for item in self.items if item.get("stored")}
 
-    def definitions(self) -> dict[str, "StoredRuleSnapshot"]:
-        """Return the stored condition rules of this version, as they were."""
+    def definitions(self) -> dict[str, ConditionRuleContent]:
+        """Return the condition rules of this version, as they were; each compiled once."""
         return {
-            item["rule"]: StoredRuleSnapshot(self.pk, item["rule"], item["stored"])
+            item["rule"]: ConditionRuleContent(
+                item["rule"],
+                item["stored"],
+                origin={"version_id": self.pk},
+                cache=("version", self.pk, item["rule"]),
+            )
             for item in self.items
             if item.get("stored")
         }
@@ -351,7 +260,7 @@ class RuleSetItem(models.Model):
             "params": self.params or {},
             "as": self.alias,
             "severity": self.severity,
-            "stored": stored.snapshot() if stored is not None else None,
+            "stored": stored.content() if stored is not None else None,
         }
 
     def clean(self) -> None:
@@ -359,6 +268,8 @@ class RuleSetItem(models.Model):
         if not isinstance(self.params, dict):
             raise ValidationError({"params": "Parameters are a JSON object."})
         try:
+            from rules.resolver import resolver  # it reads these models
+
             resolver.resolve([self.spec()])
         except UnknownRuleError as exc:
             raise ValidationError({"rule": str(exc)}) from None
@@ -370,16 +281,11 @@ class RuleSetItem(models.Model):
             raise ValidationError({"params": messages}) from None
 
 
-def _editable(item: Mapping[str, Any]) -> dict[str, Any]:
-    """Return what an operator edits of a version's item: all but its stored rule."""
-    return {name: value for name, value in item.items() if name != "stored"}
-
-
 class ConditionRuleQuerySet(models.QuerySet["ConditionRule"]):
-    """Queries of stored condition rules: a rule source for the resolver."""
+    """Queries of condition rules: a rule source for the resolver."""
 
     def find(self, names: Collection[str]) -> dict[str, "ConditionRule"]:
-        """Return the stored rules among *names*, read now (no cache), by name."""
+        """Return the condition rules among *names*, read now (no cache), by name."""
         return {rule.name: rule for rule in self.filter(name__in=list(names))}
 
 
@@ -424,16 +330,6 @@ class ConditionRule(models.Model):
     def __str__(self) -> str:
         """Return the rule's name."""
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, and publish a new version of every rule set whose current version uses it.
-
-        The versions name the user acting, as the change history records it.
-        """
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            for version in self.current_versions_using():
-                version.ruleset.publish()
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         """Delete the rule, unless a rule set's current version uses it.
@@ -490,143 +386,31 @@ class ConditionRule(models.Model):
         if RuleRegistry.rule_exists(self.name):
             raise ValidationError({"name": f"A code rule is already named {self.name!r}."})
 
-    def bind(self, params: Mapping[str, Any]) -> StoredRule:
-        """Return the rule compiled for the engine; a stored rule takes no parameters.
+    def bind(self, params: Mapping[str, Any]) -> CompiledConditionRule:
+        """Return the rule compiled for the engine, once per saved change and process.
 
-        A condition is compiled once per saved change, per process: the
-        compiled rule is kept under the row's id and ``updated_at``.
+        Raises ``InvalidRuleParamsError`` for any parameter: it takes none.
         """
-        _refuse_params(self.name, params)
-        stamp, compiled = _compiled.get(self.pk, (None, None))
-        if compiled is None or stamp != self.updated_at:
-            compiled = _compile_stored(self.name, self.snapshot(), rule_id=self.pk)
-            _compiled[self.pk] = (self.updated_at, compiled)
-        return compiled
+        return self.as_held().bind(params)
 
     def describe(self) -> RuleInfo:
         """Return what the rule says about itself."""
-        return _describe_stored(self.name, self.snapshot())
+        return self.as_held().describe()
 
-    def snapshot(self) -> dict[str, Any]:
+    def as_held(self) -> ConditionRuleContent:
+        """Return this row's content, compiled at most once per ``updated_at``."""
+        return ConditionRuleContent(
+            self.name,
+            self.content(),
+            origin={"rule_id": self.pk},
+            cache=("row", self.pk),
+            stamp=self.updated_at,
+        )
+
+    def content(self) -> dict[str, Any]:
         """Return what a rule set version keeps of this rule: all that decides its outcome."""
         return {
             "description": self.description,
             "severity": self.severity,
             "condition": self.condition,
         }
-
-
-class StoredRuleSnapshot:
-    """A stored condition rule as a rule set version holds it, for the resolver.
-
-    A version runs the condition it was saved with, whatever the row says
-    now; compiled once per process (a version never changes).
-    """
-
-    def __init__(self, version_id: int, name: str, snapshot: Mapping[str, Any]) -> None:
-        """Keep the version's id, the rule's name and its snapshot."""
-        self.version_id = version_id
-        self.name = name
-        self.snapshot = snapshot
-
-    def bind(self, params: Mapping[str, Any]) -> StoredRule:
-        """Return the rule compiled for the engine; a stored rule takes no parameters."""
-        _refuse_params(self.name, params)
-        key = (self.version_id, self.name)
-        compiled = _compiled_snapshots.get(key)
-        if compiled is None:
-            compiled = _compiled_snapshots[key] = _compile_stored(
-                self.name, self.snapshot, version_id=self.version_id
-            )
-        return compiled
-
-    def describe(self) -> RuleInfo:
-        """Return what the rule said about itself in this version."""
-        return _describe_stored(self.name, self.snapshot)
-
-
-class StoredRuleRecord:
-    """A stored condition rule as a decision recorded it, for a replay of the decision.
-
-    Compiled again at every bind, never kept: a replay is rare, and the
-    decisions are many.
-    """
-
-    def __init__(self, decision_id: int, name: str, snapshot: Mapping[str, Any]) -> None:
-        """Keep the decision's id, the rule's name and its snapshot."""
-        self.decision_id = decision_id
-        self.name = name
-        self.snapshot = snapshot
-
-    def bind(self, params: Mapping[str, Any]) -> StoredRule:
-        """Return the rule compiled for the engine; a stored rule takes no parameters."""
-        _refuse_params(self.name, params)
-        return _compile_stored(self.name, self.snapshot, decision_id=self.decision_id)
-
-    def describe(self) -> RuleInfo:
-        """Return what the rule said about itself when the decision was made."""
-        return _describe_stored(self.name, self.snapshot)
-
-
-def _refuse_params(name: str, params: Mapping[str, Any]) -> None:
-    """Raise ``InvalidRuleParamsError`` if a stored rule is given any parameter."""
-    if params:
-        raise InvalidRuleParamsError({name: {param: ["Unknown parameter."] for param in params}})
-
-
-def _compile_stored(name: str, snapshot: Mapping[str, Any], **where: int) -> StoredRule:
-    """Compile a stored condition; one that does not compile becomes a rule that errs.
-
-    A row saved before a limit existed, or written straight into the
-    database, must not break the checks that name it: its rule's outcome is
-    ``error`` (see ``Condition.refused``), and the problem is logged here,
-    once per compilation; *where* says which row or version it came from.
-    """
-    source = snapshot["condition"]
-    try:
-        condition = compile_condition(source)
-    except ConditionError as exc:
-        logger.warning(
-            "stored condition does not compile",
-            extra={"rule": name, "reason": str(exc), **where},
-        )
-        condition = Condition.refused(source, exc)
-    return StoredRule(name, snapshot["description"], _stored_severity(name, snapshot), condition)
-
-
-def _stored_severity(name: str, snapshot: Mapping[str, Any]) -> Severity:
-    """Return a stored rule's severity; an unknown one is ``error``, and logged.
-
-    The database refuses an unknown severity (a check constraint), but a
-    rule set version keeps the rules it held as they were, and a row may be
-    written around the constraint: such a rule must not take down the rule
-    list or the checks that name it. It blocks, as the column's default does.
-    """
-    try:
-        return Severity(snapshot["severity"])
-    except ValueError:
-        logger.warning(
-            "stored rule severity unknown", extra={"rule": name, "severity": snapshot["severity"]}
-        )
-        return Severity.ERROR
-
-
-def _describe_stored(name: str, snapshot: Mapping[str, Any]) -> RuleInfo:
-    """Return what a stored condition rule says about itself."""
-    return RuleInfo(
-        name=name,
-        description=snapshot["description"],
-        severity=_stored_severity(name, snapshot),
-        params=None,
-        examples=(),
-        stored=True,
-        condition=snapshot["condition"],
-    )
-
-
-# Compiled conditions of this process, by row id: (updated_at, rule); and the
-# conditions rule set versions hold, by (version id, rule name).
-_compiled: dict[int, tuple[datetime, StoredRule]] = {}
-_compiled_snapshots: dict[tuple[int, str], StoredRule] = {}
-
-resolver = Resolver(sources=(CodeRules(), ConditionRule.objects), rulesets=RuleSet.objects)

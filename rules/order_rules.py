@@ -1,9 +1,12 @@
-"""The built-in order rules: threshold templates, a calendar rule, and the original presets.
+"""The built-in order rules: threshold templates, a calendar rule, and three presets.
 
 Each template declares its parameters once, as DRF serializer fields, which
 validate requests and document them; a threshold rule's check, SQL filter
-and explanation come from its ``threshold`` declaration. The three original
-rules are presets of the templates and behave exactly as before. Amounts are
+and explanation come from its ``threshold`` declaration. A template's class
+names what it compares (``MinItemsRule``: ``min_items(count)``); a preset's
+class names its template and the value it fixes (``MinItems2Rule``:
+``min_items_2``, ``preset`` ``count=2``), and takes no parameters from
+callers. Amounts are
 Decimals with two places (the model and the parameter fields quantize them),
 so ``str`` shows them as money.
 """
@@ -21,7 +24,7 @@ from rules.engine import (
     AT_MOST,
     CENT,
     GREATER_THAN,
-    ITEMS,
+    ITEMS_COUNT,
     MULTIPLE_OF,
     TOTAL,
     BaseRule,
@@ -91,7 +94,10 @@ class MinItemsRule(ThresholdRule):
     name = "min_items"
     description = "Order has at least `count` items."
     threshold = Threshold(
-        ITEMS, AT_LEAST, "count", passed="Order has {observed}; at least {required} required."
+        ITEMS_COUNT,
+        AT_LEAST,
+        "count",
+        passed="Order has {observed}; at least {required} required.",
     )
     examples: ClassVar[tuple[RuleExample, ...]] = (
         RuleExample({"total": "10.00", "items_count": 9}, False, {"count": 10}),
@@ -110,7 +116,7 @@ class MaxItemsRule(ThresholdRule):
     name = "max_items"
     description = "Order has at most `count` items."
     threshold = Threshold(
-        ITEMS, AT_MOST, "count", passed="Order has {observed}; at most {required} allowed."
+        ITEMS_COUNT, AT_MOST, "count", passed="Order has {observed}; at most {required} allowed."
     )
     examples: ClassVar[tuple[RuleExample, ...]] = (
         RuleExample({"total": "10.00", "items_count": 20}, True, {"count": 20}),
@@ -177,7 +183,7 @@ class WeekendOrderRule(BaseRule):
         return (f"Order placed on {day} {verb} placed on a weekend.", facts)
 
 
-class MinimumTotalRule(TotalGreaterThanRule):
+class MinTotal100Rule(TotalGreaterThanRule):
     """Passes when the order total is strictly greater than 100.00."""
 
     name = "min_total_100"
@@ -189,7 +195,7 @@ class MinimumTotalRule(TotalGreaterThanRule):
     )
 
 
-class MinimumItemsRule(MinItemsRule):
+class MinItems2Rule(MinItemsRule):
     """Passes when the order has at least two items."""
 
     name = "min_items_2"
@@ -201,7 +207,7 @@ class MinimumItemsRule(MinItemsRule):
     )
 
 
-class DivisibleByFiveRule(TotalDivisibleByRule):
+class DivisibleBy5Rule(TotalDivisibleByRule):
     """Passes when the total is an exact multiple of 5, computed in Decimal."""
 
     name = "divisible_by_5"

@@ -10,7 +10,7 @@ from drf_yasg import openapi
 from drf_yasg.inspectors import FieldInspector, NotHandled
 
 from rules.engine import Severity
-from rules.serializers import MAX_KEY_LENGTH, MAX_NAME_LENGTH, RuleItemField
+from rules.serializers.asked import MAX_KEY_LENGTH, MAX_NAME_LENGTH, RuleItemField
 
 
 class RuleItemFieldInspector(FieldInspector):

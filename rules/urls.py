@@ -1,4 +1,8 @@
-"""URLs of the rules API: rules, checks, rule sets, and replaying a decision."""
+"""URLs of the rules API: rules, checks, analysis and rule sets; and replaying a decision.
+
+Replaying a decision is routed with the decision log's own URLs, under
+``decisions/`` (``config/urls.py``): the decision log knows nothing of rules.
+"""
 
 from django.urls import path
 
@@ -39,5 +43,9 @@ urlpatterns = [
         RuleSetVersionDetailView.as_view(),
         name="ruleset-version-detail",
     ),
-    path("decisions/<int:pk>/replay/", DecisionReplayView.as_view(), name="decision-replay"),
+]
+
+# Under the decision log's `decisions/`, beside its own URLs.
+decision_urlpatterns = [
+    path("<int:pk>/replay/", DecisionReplayView.as_view(), name="decision-replay"),
 ]

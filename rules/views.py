@@ -12,64 +12,51 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_yasg import openapi
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from api.auth import caller_may, is_anonymous
-from api.metrics import count_check
+from api.auth import caller_may, caller_name, is_anonymous
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import CALLER_ERRORS, JSON_BODY_ERRORS, operation, path_id_parameter
+from api.schema import operation, path_id_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID, VIEW_DECISION
-from orders.models import Order
-from orders.selectors import order_get
-from rules import queries, reports
+from rules import analysis, replays, reports
 from rules.budgets import (
-    BatchTooLargeError,
-    CheckTooLargeError,
-    check_batch_answer,
-    check_batch_budget,
     check_report_bytes,
 )
-from rules.engine import CheckResult, RuleCheck, RuleSetRef, UnknownRuleSetVersionError
-from rules.models import RuleSet, resolver
-from rules.recording import decision_replay, record_checks
-from rules.serializers import (
-    DecisionReplayResponseSerializer,
+from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
+from rules.models import RuleSet
+from rules.resolver import resolver
+from rules.serializers.analysis import (
+    RuleQueryRequestSerializer,
+    RuleQueryResponseSerializer,
+    RuleReportRequestSerializer,
+    RuleSetPreviewRequestSerializer,
+    RuleSetPreviewResponseSerializer,
+)
+from rules.serializers.catalogue import RuleSerializer
+from rules.serializers.checks import (
     RuleBatchCheckRequestSerializer,
     RuleBatchCheckResponseSerializer,
     RuleCheckRequestSerializer,
     RuleCheckResponseSerializer,
-    RuleQueryRequestSerializer,
-    RuleQueryResponseSerializer,
-    RuleReportRequestSerializer,
-    RuleSerializer,
+)
+from rules.serializers.replays import (
+    DecisionReplayResponseSerializer,
     RuleSetBacktestRequestSerializer,
     RuleSetBacktestResponseSerializer,
-    RuleSetPreviewRequestSerializer,
-    RuleSetPreviewResponseSerializer,
-    RuleSetSerializer,
-    RuleSetVersionSerializer,
 )
+from rules.serializers.rulesets import RuleSetSerializer, RuleSetVersionSerializer
+from rules.services import Caller, RulesAsked, rules_check, rules_check_batch
 
 logger = logging.getLogger(__name__)
 
-# What any view that looks rules or a rule set up can answer besides its success.
-RULE_ERRORS = (*JSON_BODY_ERRORS, *CALLER_ERRORS, 404)
-# What the views that read without a body can answer besides their success.
-READ_ERRORS = (*CALLER_ERRORS, 405, 500, 503)
-# Checks take a key or nothing (while anonymous checks are allowed); the
-# analysis over stored orders takes a key with `analyze` (or an admin session
-# with the view's `session_permissions`).
-CHECK_SECURITY = [{"Api-Key": []}, {}]
-ANALYZE_SECURITY = [{"Api-Key": []}]
 # The path's parameters as its URL converters read them (`slug`, `int`).
 RULESET_NAME = openapi.Parameter(
     "name",
@@ -88,9 +75,7 @@ VIEW_RULESET = "rules.view_ruleset"
 class RuleListView(APIView):
     """List every rule: code rules and stored condition rules."""
 
-    @operation(
-        "rules_list", {200: RuleSerializer(many=True)}, READ_ERRORS, security=CHECK_SECURITY
-    )
+    @operation("rules_list", {200: RuleSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """List the rules.
 
@@ -123,17 +108,14 @@ class RuleBodyView(APIView):
         return data, check, ruleset
 
 
-class RuleCheckView(RuleBodyView):
+class RuleCheckView(APIView):
     """Check one order, stored or given, against rules or a rule set."""
-
-    body_serializer = RuleCheckRequestSerializer
 
     @operation(
         "rules_check",
         {200: RuleCheckResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleCheckRequestSerializer,
-        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check an order against rules, and put the decision on the record.
@@ -153,49 +135,28 @@ class RuleCheckView(RuleBodyView):
         out. A decision over `DECISION_LOG_MAX_BYTES` is a 413
         `request_too_large`, and nothing is stored.
         """
-        data, check, ruleset = self.resolve_body(request)
-        if "order" in data:
-            order = Order(**{"created_at": timezone.now(), **data["order"]})
-        else:
-            order = order_get(data["order_id"])
-        result = check.run(order, fail_fast=data["fail_fast"])
-        [decision_id] = record_checks(
-            request,
-            check=check,
-            ruleset=ruleset,
-            rules=data.get("rules"),
+        data = _validated(RuleCheckRequestSerializer, request)
+        answer = rules_check(
+            caller=_caller(request),
+            asked=_rules_asked(data),
+            order=data.get("order"),
+            order_id=data.get("order_id"),
             fail_fast=data["fail_fast"],
-            checked=[(order, result)],
-            refusal=CheckTooLargeError,
         )
-        logger.info(
-            "rules checked",
-            extra={"order_id": order.pk, "passed": result.passed, "decision_id": decision_id},
-        )
-        _count(result, ruleset)
-        answer = {
-            "decision_id": decision_id,
-            "order_id": order.pk,
-            "ruleset": ruleset,
-            "result": result,
-        }
         response = Response(RuleCheckResponseSerializer(answer).data)
-        if decision_id is not None:
-            response["X-Decision-ID"] = str(decision_id)
+        if answer.checked.decision_id is not None:
+            response["X-Decision-ID"] = str(answer.checked.decision_id)
         return response
 
 
-class RuleBatchCheckView(RuleBodyView):
+class RuleBatchCheckView(APIView):
     """Check many stored orders against the same rules."""
-
-    body_serializer = RuleBatchCheckRequestSerializer
 
     @operation(
         "rules_check_batch",
         {200: RuleBatchCheckResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleBatchCheckRequestSerializer,
-        security=CHECK_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Check up to 1000 stored orders against rules.
@@ -212,61 +173,21 @@ class RuleBatchCheckView(RuleBodyView):
         a `ruleset` that names no version): a body with both, or neither, is
         a 400. Swagger 2.0 cannot state this in the schema.
         """
-        data, check, ruleset = self.resolve_body(request)
-        check_batch_budget(
-            len(data["order_ids"]), len(check.rules), anonymous=is_anonymous(request)
-        )
-        orders = Order.objects.in_bulk(data["order_ids"])
-        checked = [
-            (orders[order_id], check.run(orders[order_id], fail_fast=data["fail_fast"]))
-            for order_id in data["order_ids"]
-            if order_id in orders
-        ]
-        passed = sum(result.passed for _, result in checked)
-        summary = {
-            "total": len(data["order_ids"]),
-            "passed": passed,
-            "failed": len(checked) - passed,
-            "errors": sum(bool(result.errors) for _, result in checked),
-            "missing": [order_id for order_id in data["order_ids"] if order_id not in orders],
-        }
-        results = [
-            {"decision_id": None, "order_id": order.pk, "result": result}
-            for order, result in checked
-        ]
-        answer = {"ruleset": ruleset, "results": results, "summary": summary}
-        # The answer is made, and measured, before any decision is written; its
-        # decision ids are filled in once they are.
-        body = RuleBatchCheckResponseSerializer(answer).data
-        check_batch_answer(body, pending_ids=len(checked))
-        decision_ids = record_checks(
-            request,
-            check=check,
-            ruleset=ruleset,
-            rules=data.get("rules"),
+        data = _validated(RuleBatchCheckRequestSerializer, request)
+        answer = rules_check_batch(
+            caller=_caller(request),
+            asked=_rules_asked(data),
+            order_ids=data["order_ids"],
+            render=lambda batch: RuleBatchCheckResponseSerializer(batch).data,
             fail_fast=data["fail_fast"],
-            checked=checked,
-            refusal=BatchTooLargeError,
         )
-        for entry, decision_id in zip(body["results"], decision_ids, strict=True):
-            entry["decision_id"] = decision_id
-        for _, result in checked:
-            _count(result, ruleset)
-        logger.info(
-            "rules checked in batch", extra={k: v for k, v in summary.items() if k != "missing"}
-        )
-        return Response(body)
+        return Response(answer)
 
 
 class RuleSetListView(APIView):
     """List the rule sets the caller may see."""
 
-    @operation(
-        "rulesets_list",
-        {200: RuleSetSerializer(many=True)},
-        READ_ERRORS,
-        security=CHECK_SECURITY,
-    )
+    @operation("rulesets_list", {200: RuleSetSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """List the rule sets, sorted by name, with their rules.
 
@@ -283,9 +204,8 @@ class RuleSetDetailView(APIView):
     @operation(
         "rulesets_read",
         {200: RuleSetSerializer},
-        (*READ_ERRORS, 404),
+        (404,),
         manual_parameters=[RULESET_NAME],
-        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
         """Show a rule set with its rules.
@@ -307,9 +227,8 @@ class RuleSetBacktestView(APIView):
     @operation(
         "rulesets_backtest",
         {200: RuleSetBacktestResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleSetBacktestRequestSerializer,
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Backtest proposed rules on a rule set's recorded decisions.
@@ -329,7 +248,7 @@ class RuleSetBacktestView(APIView):
         decisions = Decision.objects.filter(
             ruleset=name, decided_at__gte=data["created_min"], decided_at__lte=data["created_max"]
         )
-        backtest = queries.backtest(proposed, decisions, sample_size=data["sample_size"])
+        backtest = replays.backtest(proposed, decisions, sample_size=data["sample_size"])
         answer = {**data, "ruleset": ruleset, "backtest": backtest}
         return Response(RuleSetBacktestResponseSerializer(answer).data)
 
@@ -340,9 +259,8 @@ class RuleSetVersionListView(APIView):
     @operation(
         "rulesets_versions_list",
         {200: RuleSetVersionSerializer(many=True)},
-        (*READ_ERRORS, 404),
+        (404,),
         manual_parameters=[RULESET_NAME],
-        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str) -> Response:
         """List a rule set's versions, newest first, each with its complete content."""
@@ -357,9 +275,8 @@ class RuleSetVersionDetailView(APIView):
     @operation(
         "rulesets_versions_read",
         {200: RuleSetVersionSerializer},
-        (*READ_ERRORS, 404),
+        (404,),
         manual_parameters=[RULESET_NAME, VERSION_NUMBER],
-        security=CHECK_SECURITY,
     )
     def get(self, request: Request, name: str, number: int) -> Response:
         """Show one version of a rule set: its complete content, as it was saved."""
@@ -380,9 +297,8 @@ class RuleQueryView(RuleBodyView):
     @operation(
         "rules_query",
         {200: RuleQueryResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleQueryRequestSerializer,
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> Response:
         """Find the stored orders that pass or fail rules.
@@ -397,7 +313,7 @@ class RuleQueryView(RuleBodyView):
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, ruleset = self.resolve_body(request)
-        page = queries.orders_matching(
+        page = analysis.orders_matching(
             check,
             data["filters"].qs,
             passed=data["outcome"] == "passed",
@@ -425,11 +341,10 @@ class RuleReportView(RuleBodyView):
                 schema=openapi.Schema(type="string"),
             )
         },
-        RULE_ERRORS,
+        (404,),
         request_body=RuleReportRequestSerializer,
         # The rows are JSON lines or CSV; an error is the JSON error body.
         produces=["application/x-ndjson", "text/csv", "application/json"],
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request) -> StreamingHttpResponse:
         """Report every order x every rule, streamed.
@@ -454,7 +369,7 @@ class RuleReportView(RuleBodyView):
         a 400. Swagger 2.0 cannot state this in the schema.
         """
         data, check, _ = self.resolve_body(request)
-        rows = queries.report_rows(check, data["filters"].qs)
+        rows = analysis.report_rows(check, data["filters"].qs)
         content_type = (
             reports.CSV if "text/csv" in request.headers.get("Accept", "") else reports.JSON_LINES
         )
@@ -486,10 +401,9 @@ class RuleSetPreviewView(APIView):
     @operation(
         "rulesets_preview",
         {200: RuleSetPreviewResponseSerializer},
-        RULE_ERRORS,
+        (404,),
         request_body=RuleSetPreviewRequestSerializer,
         manual_parameters=[RULESET_NAME],
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, name: str) -> Response:
         """Preview the impact of changing a rule set's rules.
@@ -505,7 +419,7 @@ class RuleSetPreviewView(APIView):
         data = _validated(RuleSetPreviewRequestSerializer, request)
         current, ruleset = resolver.resolve(ruleset=name, active_only=False)
         proposed, _ = resolver.resolve(data["rules"])
-        impact = queries.impact(
+        impact = analysis.impact(
             current, proposed, data["filters"].qs, sample_size=data["sample_size"]
         )
         answer = {"ruleset": ruleset, "impact": impact}
@@ -521,9 +435,8 @@ class DecisionReplayView(APIView):
     @operation(
         "decisions_replay",
         {200: DecisionReplayResponseSerializer},
-        (400, 404, 405, 500, 503, *CALLER_ERRORS),
+        (400, 404),
         manual_parameters=[DECISION_ID],
-        security=ANALYZE_SECURITY,
     )
     def post(self, request: Request, pk: int) -> Response:
         """Replay a decision.
@@ -539,17 +452,8 @@ class DecisionReplayView(APIView):
         `analyze` scope, or an admin session of staff allowed to view
         decisions.
         """
-        replay = decision_replay(decision_get(pk))
+        replay = replays.decision_replay(decision_get(pk))
         return Response(DecisionReplayResponseSerializer(replay).data)
-
-
-def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
-    """Count one order checked: its verdict and each rule's outcome, by rule name."""
-    count_check(
-        source="rules" if ruleset is None else "ruleset",
-        passed=result.passed,
-        rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
-    )
 
 
 def _may_see_inactive_sets(request: Request) -> bool:
@@ -558,6 +462,20 @@ def _may_see_inactive_sets(request: Request) -> bool:
     Keys with ``analyze`` do, and sessions of staff allowed to view rule sets.
     """
     return caller_may(request, Scope.ANALYZE, (VIEW_RULESET,))
+
+
+def _caller(request: Request) -> Caller:
+    """Return who sent *request*, as the use cases need it."""
+    return Caller(
+        name=caller_name(request),
+        anonymous=is_anonymous(request),
+        sees_inactive_sets=_may_see_inactive_sets(request),
+    )
+
+
+def _rules_asked(data: dict[str, Any]) -> RulesAsked:
+    """Return the rules a validated body names: `rules`, or `ruleset` and its version."""
+    return RulesAsked(data.get("rules"), data.get("ruleset"), data.get("ruleset_version"))
 
 
 def _visible_sets(request: Request) -> QuerySet[RuleSet]:

@@ -72,7 +72,7 @@ ANALYSIS_CALLS = [
     ("post", reverse("rules:ruleset-backtest", args=["checkout"]), {"rules": RULES}),
     ("get", reverse("decisions:decision-list"), None),
     ("get", reverse("decisions:decision-detail", args=[1]), None),
-    ("post", reverse("rules:decision-replay", args=[1]), None),
+    ("post", reverse("decisions:decision-replay", args=[1]), None),
 ]
 # Those of them that need no recorded decision.
 ANALYSIS_OVER_ORDERS = ANALYSIS_CALLS[:4]

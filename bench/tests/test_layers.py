@@ -8,12 +8,12 @@ from bench.layers import LAYERS, OTHER, attribute
 
 pytestmark = pytest.mark.bench
 
-ENGINE = ("/app/rules/engine/runner.py", 10, "run")
+ENGINE = ("/app/rules/engine/checks.py", 10, "run")
 DATABASE = ("/app/django/db/backends/utils.py", 20, "execute")
 DUMPS = ("/lib/json/__init__.py", 30, "dumps")
 ENCODE = ("~", 0, "<built-in method _json.encode>")
 MODULES = {
-    "/app/rules/engine/runner.py": "rules.engine.runner",
+    "/app/rules/engine/checks.py": "rules.engine.checks",
     "/app/django/db/backends/utils.py": "django.db.backends.utils",
     "/lib/json/__init__.py": "json",
 }

@@ -256,6 +256,7 @@ ADMIN_PASSWORD = "preview-admin-password-1234"
 SETUP_RULESET = f"""
 from django.contrib.auth.models import Permission, User
 from rules.models import RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 operator = User.objects.create_user("operator", password="{ADMIN_PASSWORD}", is_staff=True)
 operator.user_permissions.set(Permission.objects.filter(
     codename__in=["view_ruleset", "change_ruleset", "add_rulesetitem", "change_rulesetitem",
@@ -263,7 +264,7 @@ operator.user_permissions.set(Permission.objects.filter(
 ))
 ruleset = RuleSet.objects.create(name="checkout")
 RuleSetItem.objects.create(ruleset=ruleset, rule="min_total_100")
-ruleset.publish()
+ruleset_publish(ruleset=ruleset)
 """
 
 
@@ -308,15 +309,16 @@ AUDITOR_PASSWORD = "versions-auditor-password-1234"
 SETUP_VERSIONED_RULESET = f"""
 from django.contrib.auth.models import User
 from rules.models import RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 User.objects.create_superuser("auditor", "auditor@example.com", "{AUDITOR_PASSWORD}")
 ruleset = RuleSet.objects.create(name="audited")
 item = RuleSetItem.objects.create(
     ruleset=ruleset, rule="total_greater_than", params={{"amount": "100.00"}}
 )
-ruleset.publish(by="auditor")
+ruleset_publish(ruleset=ruleset, by="auditor")
 item.params = {{"amount": "160.00"}}
 item.save()
-ruleset.publish(by="auditor")
+ruleset_publish(ruleset=ruleset, by="auditor")
 """
 
 
@@ -363,7 +365,6 @@ def test_admin_restores_an_older_rule_set_version(
 GLANCE_PASSWORD = "glance-viewer-password-1234"
 SETUP_DECISIONS = f"""
 from datetime import timedelta
-from decimal import Decimal
 from django.contrib.auth.models import User
 from django.utils import timezone
 from decisions.models import Decision
@@ -377,8 +378,9 @@ for days_ago, outcomes in [
     (5, {{"min_total_100": "failed", "divisible_by_5": "failed"}}),
 ]:
     Decision.objects.create(
-        decided_at=now - timedelta(days=days_ago), caller="anonymous", total=Decimal("1.00"),
-        items_count=1, created_at=now, rules=[], results=[], outcomes=outcomes, passed=False,
+        decided_at=now - timedelta(days=days_ago), caller="anonymous", rules=[], results=[],
+        snapshot={{"total": "1.00", "items_count": 1, "created_at": now.isoformat()}},
+        outcomes=outcomes, passed=False,
     )
 """
 

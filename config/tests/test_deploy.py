@@ -42,7 +42,7 @@ from config.tests.servers import (
     http_request,
     start_proxied_stack,
 )
-from decisions import urls as decisions_urls
+from config.urls import DECISION_URLS
 from rules import urls as rules_urls
 
 COMMAND_TIMEOUT = 180
@@ -531,9 +531,9 @@ def test_the_proxy_sends_exactly_analysis_and_batches_to_the_analysis_pool(
     """Every URL of the rules and decisions APIs is asked through nginx; its log says where."""
     _, env = gunicorn_site
     paths = {
-        f"{urls.app_name}:{pattern.name}": _sample_path(urls.app_name, pattern)
-        for urls in (rules_urls, decisions_urls)
-        for pattern in urls.urlpatterns
+        f"{app}:{pattern.name}": _sample_path(app, pattern)
+        for app, patterns in (("rules", rules_urls.urlpatterns), ("decisions", DECISION_URLS))
+        for pattern in patterns
     }
     expected = {
         route

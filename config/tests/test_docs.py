@@ -2,12 +2,13 @@
 
 The README is the front door: the two commands first, at most 12 KB, links
 into docs/. Where a page of docs/ restates the code (the error codes, the
-metric names, the benchmark results it includes), a test compares the two
-both ways, so that neither drifts. The configuration page is compared in
+metric names, the order's facts, the benchmark results it includes), a test
+compares the two both ways, so that neither drifts. The configuration page is compared in
 test_deploy.py, beside the list of the files the settings are read from.
 """
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -25,6 +26,7 @@ from rest_framework import exceptions
 from api.errors import ServiceError
 from config.metrics import DatabaseCollector
 from config.tests.servers import REPO_ROOT
+from orders.facts import ORDER_FACTS
 
 README = REPO_ROOT / "README.md"
 DOCS = REPO_ROOT / "docs"
@@ -38,6 +40,8 @@ ERROR_ROW = re.compile(r"^\| [^|]+ \| `([a-z_]+)` \|", re.MULTILINE)
 # A row of the metrics table; its first cell names one or more metrics.
 METRIC_ROW = re.compile(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \|", re.MULTILINE)
 SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+# A row of the facts table: | `path` | type | description | `example` | yes/no |
+FACT_ROW = re.compile(r"^\| `([a-z_.]+)` \| (\w+) \| ([^|]+) \| `([^`]+)` \| (yes|no) \|$", re.M)
 DOCS_LINK = re.compile(r"\]\((docs/[^)#]+\.md)(?:#[^)]*)?\)")
 
 
@@ -95,6 +99,22 @@ def test_the_metrics_page_lists_every_metric_that_metrics_serves():
 
     assert len(documented) == len(set(documented)), "a metric has two rows"
     assert sorted(set(documented) ^ served_metric_names()) == []
+
+
+def test_the_order_facts_page_lists_every_fact_as_it_is_declared():
+    rows = FACT_ROW.findall((DOCS / "facts.md").read_text())
+    declared = [
+        (
+            fact.path,
+            fact.type.value,
+            fact.description,
+            json.dumps(fact.example),
+            "no" if fact.nullable else "yes",
+        )
+        for fact in ORDER_FACTS
+    ]
+
+    assert rows == declared
 
 
 def test_the_results_page_includes_every_file_of_bench_results():

@@ -135,6 +135,7 @@ def empty(path: Path) -> None:
     path.write_bytes(b"")
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("break_database", "logged_cause"),
     [
@@ -172,6 +173,7 @@ def test_a_broken_sqlite_file_is_503_database_unavailable_until_it_is_restored(
     assert (status, body["passed"]) == (200, True)
 
 
+@pytest.mark.server
 def test_a_corrupt_table_is_503_database_unavailable_logged_with_its_cause(
     gunicorn_site, gunicorn_factory, tmp_path
 ):

@@ -48,8 +48,8 @@ READ_BYTES = 64 * 1024
 READ_PAUSE = 0.1
 SLOW_READ_SECONDS = 15.0
 # How long a check may take to come back while hostile clients press on: far
-# longer than a check takes, far shorter than the worker timeout (30 s) that
-# used to free a worker held by a slow client.
+# longer than a check takes, far shorter than the worker timeout (30 s), which
+# alone would free a worker held by a slow client.
 CHECK_TIMEOUT = 10.0
 # How long hostile clients get to take hold.
 HOLD_TIMEOUT = 60.0
@@ -272,10 +272,11 @@ def test_a_streamed_report_is_cut_off_at_its_deadline_however_slowly_it_is_read(
     """With gunicorn alone and one worker, a report's reader cannot keep it past the deadline.
 
     A trickling reader takes a piece within the worker timeout, so the
-    worker's heartbeats kept it alive; a stalled one used to hold it until the
-    worker timeout killed it. Either way, the worker is free once
-    ``REPORT_MAX_SECONDS`` (1 s here) and the grace for the error record
-    (5 s) have passed, and the reader can tell that the report is cut short.
+    worker's heartbeats keep it alive; a stalled one, but for the deadline,
+    would hold it until the worker timeout killed it. Either way, the worker
+    is free once ``REPORT_MAX_SECONDS`` (1 s here) and the grace for the
+    error record (5 s) have passed, and the reader can tell that the report
+    is cut short.
     """
     _, env = large_site
     settings = {"WEB_CONCURRENCY": "1", "GUNICORN_TIMEOUT": "60", "REPORT_MAX_SECONDS": "1"}

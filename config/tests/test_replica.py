@@ -41,9 +41,10 @@ ANALYSES = 7
 RULES = ["min_items_2"]
 CHECKOUT = """
 from rules.models import RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 ruleset = RuleSet.objects.create(name="checkout")
 RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_total_100")
-ruleset.publish()
+ruleset_publish(ruleset=ruleset)
 """
 # Each key on a line of its own, in the order of the names.
 KEYS = """
@@ -57,10 +58,11 @@ for name in {names!r}:
 WHILE_PAUSED = """
 from django.core.management import call_command
 from rules.models import RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 call_command("seed_orders")
 ruleset = RuleSet.objects.create(name="late")
 RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_total_100")
-ruleset.publish()
+ruleset_publish(ruleset=ruleset)
 """ + KEYS.format(names=["late"])
 DATABASE_UNAVAILABLE = {
     "error": "Service Unavailable",

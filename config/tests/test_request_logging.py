@@ -53,7 +53,7 @@ def test_a_missing_or_malformed_request_id_is_replaced_by_a_generated_one(client
     assert len(response["X-Request-ID"]) == 32
 
 
-def test_a_check_logs_its_verdict_with_the_request_id(client, json_log_lines):
+def test_a_check_is_one_log_line_carrying_its_verdict(client, json_log_lines):
     order = OrderFactory()
 
     response = client.post(
@@ -63,16 +63,43 @@ def test_a_check_logs_its_verdict_with_the_request_id(client, json_log_lines):
         HTTP_X_REQUEST_ID="check-1",
     )
 
-    [line] = [line for line in json_log_lines() if line["logger"] == "rules.views"]
+    [line] = json_log_lines()
     assert line == {
-        "time": line["time"],
+        **{key: line[key] for key in ("time", "duration_ms", "bytes", "client_ip")},
         "level": "INFO",
-        "logger": "rules.views",
-        "message": "rules checked",
-        "order_id": order.pk,
-        "passed": True,
-        "decision_id": response.json()["decision_id"],
+        "logger": "config.access",
+        "message": "request served",
+        "method": "POST",
+        "path": "/rules/check/",
+        "route": "rules:rule-check",
+        "status": 200,
+        "caller": "anonymous",
         "request_id": "check-1",
+        "decision_id": response.json()["decision_id"],
+        "order_id": order.pk,
+        "ruleset": None,
+        "ruleset_version": None,
+        "passed": True,
+    }
+
+
+def test_a_batch_line_carries_its_summary(client, json_log_lines):
+    orders = OrderFactory.create_batch(2, items_count=1)
+
+    response = client.post(
+        "/rules/check/batch/",
+        {"order_ids": [*(order.pk for order in orders), 999], "rules": ["min_items_2"]},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    [line] = json_log_lines()
+    assert {key: line[key] for key in ("route", "orders", "passed", "failed", "errors")} == {
+        "route": "rules:rule-check-batch",
+        "orders": 3,
+        "passed": 0,
+        "failed": 2,
+        "errors": 0,
     }
 
 

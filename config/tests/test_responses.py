@@ -40,6 +40,7 @@ from decisions.models import Decision
 from decisions.tests.factories import DecisionFactory, result
 from orders.models import Order
 from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 
 
 class Caller(enum.Enum):
@@ -105,8 +106,6 @@ ORDER = {"total": "42.50", "items_count": 2}
 NOT_JSON = Recipe(raw=b"order_id=1", content_type="text/plain")
 # Every caller has used up its rate: no request is allowed, whatever the clock says.
 RATE_USED_UP = {"THROTTLE_RATES": {"check": "0/min", "analyze": "0/min", "anonymous": "0/min"}}
-# Checks need a key with `check` (or a staff session), as analysis always needs a key.
-NO_ANONYMOUS_CHECKS = {"ALLOW_ANONYMOUS_CHECKS": False}
 
 
 def failures(not_allowed: str, body: Any = None) -> dict[int, Recipe]:
@@ -128,16 +127,19 @@ def body_failures(not_allowed: str, body: Any) -> dict[int, Recipe]:
 
 
 def check_refusals(body: Any = None) -> dict[int, Recipe]:
-    """Return the recipes of 401, 403 and 429 of a check, open to anyone by default.
+    """Return the recipes of 401 and 429 of a check, open to anyone by default, and its 403.
 
-    A wrong key is a 401 even where no key is needed; a key without
-    ``check`` is a 403 once anonymous checks are off.
+    A wrong key is a 401 even where no key is needed. Anyone may call a
+    check, so only one with a *body* is refused: a session's without its
+    CSRF token.
     """
-    return {
+    refusals = {
         401: Recipe(body=body, caller=Caller.BAD_KEY),
-        403: Recipe(body=body, caller=Caller.ANALYST, settings=NO_ANONYMOUS_CHECKS),
         429: Recipe(body=body, settings=RATE_USED_UP),
     }
+    if body is not None:
+        refusals[403] = Recipe(body=body, caller=Caller.SESSION_WITHOUT_CSRF)
+    return refusals
 
 
 def analysis_refusals(body: Any = None) -> dict[int, Recipe]:
@@ -338,7 +340,7 @@ def world(db: None, django_user_model: Any, make_key: Any) -> dict[str, Any]:
     RuleSetItem.objects.create(
         ruleset=ruleset, position=2, rule="big_and_many", severity="warning"
     )
-    assert ruleset.publish().number == WORLD["number"]
+    assert ruleset_publish(ruleset=ruleset).number == WORLD["number"]
     decided = APIClient().post(
         "/rules/check/", {"order_id": WORLD["id"], "ruleset": WORLD["name"]}, format="json"
     )

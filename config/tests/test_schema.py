@@ -2,51 +2,94 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-POST_ERRORS = {"400", "404", "405", "413", "415", "500", "503"}
-# Every call that authenticates and counts its caller: wrong or missing
-# credentials, credentials without the scope or permission, too many requests.
-CALLER_ERRORS = {"401", "403", "429"}
-READ_ERRORS = {"405", "500", "503", *CALLER_ERRORS}
+# What every API view can answer, and an operation with a JSON body.
+API_ERRORS = {"405", "500", "503"}
+BODY_ERRORS = {"400", "413", "415"}
+# Any caller of an API view: wrong credentials, too many requests.
+CALLER_ERRORS = {"401", "429"}
+# A caller refused: without the scope or the permission, or a session's write
+# without its CSRF token.
+REFUSED = {"403"}
+# A read open to anyone (rules, rule sets, orders) refuses no one.
+OPEN_READ = {*API_ERRORS, *CALLER_ERRORS}
+READ = {*OPEN_READ, *REFUSED}
+WRITE = {*READ, *BODY_ERRORS}
 OPERATIONS = {
-    ("/rules/", "get"): {"200", *READ_ERRORS},
-    ("/rules/check/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
-    ("/rules/check/batch/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
-    ("/rules/query/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
-    ("/rules/report/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
-    ("/rulesets/{name}/preview/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
-    ("/rulesets/{name}/backtest/", "post"): {"200", *POST_ERRORS, *CALLER_ERRORS},
-    ("/rulesets/", "get"): {"200", *READ_ERRORS},
-    ("/rulesets/{name}/", "get"): {"200", "404", *READ_ERRORS},
-    ("/rulesets/{name}/versions/", "get"): {"200", "404", *READ_ERRORS},
-    ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", *READ_ERRORS},
-    ("/orders/", "get"): {"200", "400", "401", "404", "405", "429", "500", "503"},
-    ("/orders/", "post"): {"201", *CALLER_ERRORS, *POST_ERRORS} - {"404"},
-    ("/orders/{id}/", "get"): {"200", "401", "404", "405", "429", "500", "503"},
-    ("/orders/{id}/", "put"): {"200", *CALLER_ERRORS, *POST_ERRORS},
-    ("/orders/{id}/", "patch"): {"200", *CALLER_ERRORS, *POST_ERRORS},
-    ("/orders/{id}/", "delete"): {"204", "404", *READ_ERRORS},
-    ("/decisions/", "get"): {"200", "400", "404", *READ_ERRORS},
-    ("/decisions/{id}/", "get"): {"200", "404", *READ_ERRORS},
-    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", *READ_ERRORS},
+    ("/rules/", "get"): {"200", *OPEN_READ},
+    ("/rules/check/", "post"): {"200", "404", *WRITE},
+    ("/rules/check/batch/", "post"): {"200", "404", *WRITE},
+    ("/rules/query/", "post"): {"200", "404", *WRITE},
+    ("/rules/report/", "post"): {"200", "404", *WRITE},
+    ("/rulesets/{name}/preview/", "post"): {"200", "404", *WRITE},
+    ("/rulesets/{name}/backtest/", "post"): {"200", "404", *WRITE},
+    ("/rulesets/", "get"): {"200", *OPEN_READ},
+    ("/rulesets/{name}/", "get"): {"200", "404", *OPEN_READ},
+    ("/rulesets/{name}/versions/", "get"): {"200", "404", *OPEN_READ},
+    ("/rulesets/{name}/versions/{number}/", "get"): {"200", "404", *OPEN_READ},
+    ("/orders/", "get"): {"200", "400", "404", *OPEN_READ},
+    ("/orders/", "post"): {"201", *WRITE},
+    ("/orders/{id}/", "get"): {"200", "404", *OPEN_READ},
+    ("/orders/{id}/", "put"): {"200", "404", *WRITE},
+    ("/orders/{id}/", "patch"): {"200", "404", *WRITE},
+    ("/orders/{id}/", "delete"): {"204", "404", *READ},
+    ("/decisions/", "get"): {"200", "400", "404", *READ},
+    ("/decisions/{id}/", "get"): {"200", "404", *READ},
+    ("/decisions/{id}/replay/", "post"): {"200", "400", "404", *READ},
     ("/health/", "get"): {"200", "503"},
     ("/health/live", "get"): {"200"},
     ("/health/ready", "get"): {"200", "503"},
 }
 # A check takes an API key or, while anonymous checks are allowed, nothing;
-# the analysis of stored orders needs a key; order writes a user's token.
+# the analysis of stored orders and decisions needs a key; orders take a
+# user's token, and reading them nothing; health takes nothing.
+KEY_OR_NOTHING = [{"Api-Key": []}, {}]
+KEY = [{"Api-Key": []}]
+TOKEN_OR_NOTHING = [{"Token": []}, {}]
+TOKEN = [{"Token": []}]
 SECURITY = {
-    "/rules/": [{"Api-Key": []}, {}],
-    "/rules/check/": [{"Api-Key": []}, {}],
-    "/rules/check/batch/": [{"Api-Key": []}, {}],
-    "/rules/query/": [{"Api-Key": []}],
-    "/rules/report/": [{"Api-Key": []}],
-    "/rulesets/{name}/preview/": [{"Api-Key": []}],
-    "/rulesets/{name}/backtest/": [{"Api-Key": []}],
-    "/rulesets/": [{"Api-Key": []}, {}],
-    "/rulesets/{name}/": [{"Api-Key": []}, {}],
-    "/rulesets/{name}/versions/": [{"Api-Key": []}, {}],
-    "/rulesets/{name}/versions/{number}/": [{"Api-Key": []}, {}],
+    ("/rules/", "get"): KEY_OR_NOTHING,
+    ("/rules/check/", "post"): KEY_OR_NOTHING,
+    ("/rules/check/batch/", "post"): KEY_OR_NOTHING,
+    ("/rules/query/", "post"): KEY,
+    ("/rules/report/", "post"): KEY,
+    ("/rulesets/{name}/preview/", "post"): KEY,
+    ("/rulesets/{name}/backtest/", "post"): KEY,
+    ("/rulesets/", "get"): KEY_OR_NOTHING,
+    ("/rulesets/{name}/", "get"): KEY_OR_NOTHING,
+    ("/rulesets/{name}/versions/", "get"): KEY_OR_NOTHING,
+    ("/rulesets/{name}/versions/{number}/", "get"): KEY_OR_NOTHING,
+    ("/orders/", "get"): TOKEN_OR_NOTHING,
+    ("/orders/", "post"): TOKEN,
+    ("/orders/{id}/", "get"): TOKEN_OR_NOTHING,
+    ("/orders/{id}/", "put"): TOKEN,
+    ("/orders/{id}/", "patch"): TOKEN,
+    ("/orders/{id}/", "delete"): TOKEN,
+    ("/decisions/", "get"): KEY,
+    ("/decisions/{id}/", "get"): KEY,
+    ("/decisions/{id}/replay/", "post"): KEY,
+    ("/health/", "get"): None,
+    ("/health/live", "get"): None,
+    ("/health/ready", "get"): None,
 }
+CHECKS = [
+    ("/rules/", "get"),
+    ("/rules/check/", "post"),
+    ("/rules/check/batch/", "post"),
+    ("/rulesets/", "get"),
+    ("/rulesets/{name}/", "get"),
+    ("/rulesets/{name}/versions/", "get"),
+    ("/rulesets/{name}/versions/{number}/", "get"),
+]
+
+
+def _operations(schema: dict) -> dict[tuple[str, str], dict]:
+    """Return the schema's operations by path and method."""
+    return {
+        (path, method): operation
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method != "parameters"
+    }
 
 
 @pytest.fixture
@@ -69,23 +112,14 @@ def test_schema_is_json_whatever_the_accept_header(client, accept):
 
 def test_schema_lists_every_endpoint_with_its_error_responses(schema):
     documented = {
-        (path, method): set(operation["responses"])
-        for path, methods in schema["paths"].items()
-        for method, operation in methods.items()
-        if method != "parameters"
+        key: set(operation["responses"]) for key, operation in _operations(schema).items()
     }
 
     assert documented == OPERATIONS
 
 
-def test_every_rules_operation_names_the_api_key_it_takes(schema):
-    security = {
-        path: operation.get("security")
-        for path, methods in schema["paths"].items()
-        if path.startswith(("/rules", "/rulesets"))
-        for method, operation in methods.items()
-        if method != "parameters"
-    }
+def test_every_operation_names_the_credentials_it_takes(schema):
+    security = {key: operation.get("security") for key, operation in _operations(schema).items()}
 
     assert security == SECURITY
     api_key = schema["securityDefinitions"]["Api-Key"]
@@ -95,6 +129,18 @@ def test_every_rules_operation_names_the_api_key_it_takes(schema):
         "Authorization",
     )
     assert "create_api_key NAME --scopes check,analyze" in api_key["description"]
+
+
+def test_without_anonymous_checks_a_check_needs_a_key_and_refuses_one_without_the_scope(
+    client, settings
+):
+    settings.ALLOW_ANONYMOUS_CHECKS = False
+
+    operations = _operations(client.get("/swagger.json").json())
+
+    for key in CHECKS:
+        assert operations[key]["security"] == KEY, key
+        assert set(operations[key]["responses"]) == OPERATIONS[key] | REFUSED, key
 
 
 def test_error_responses_are_documented_with_the_error_body(schema):

@@ -40,9 +40,10 @@ THROTTLING_OFF = {"THROTTLE_CHECK": "off", "THROTTLE_ANALYZE": "off", "THROTTLE_
 # The rule set the configuration's dictionary names, with one version.
 CHECKOUT = """
 from rules.models import RuleSet, RuleSetItem
+from rules.services import ruleset_publish
 ruleset = RuleSet.objects.create(name="checkout", description="At checkout.")
 RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_total_100")
-ruleset.publish()
+ruleset_publish(ruleset=ruleset)
 """
 
 

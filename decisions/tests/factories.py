@@ -7,6 +7,7 @@ from typing import Any
 import factory
 
 from decisions.models import Decision
+from orders.facts import ORDER_FACTS
 
 PLACED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -33,10 +34,21 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     caller = "anonymous"
     request_id = factory.Sequence(lambda n: f"request-{n}")
     order_id = factory.Sequence(lambda n: n + 1)
-    total = Decimal("150.00")
-    items_count = 3
-    created_at = PLACED
-    updated_at = PLACED
+
+    class Params:
+        """The order's facts, as a check would have read them; an ad-hoc order has no update."""
+
+        total = Decimal("150.00")
+        items_count = 3
+        created_at = PLACED
+        updated_at = factory.LazyAttribute(lambda d: None if d.order_id is None else PLACED)
+
+    snapshot = factory.LazyAttribute(
+        lambda decision: {
+            fact.path: fact.to_json(getattr(decision, fact.path, fact.default))
+            for fact in ORDER_FACTS
+        }
+    )
     ruleset = ""
     ruleset_version = None
     rules = factory.LazyAttribute(

@@ -4,11 +4,22 @@ A rule is one class: subclass ``BaseRule`` (or ``ThresholdRule`` with a
 ``Threshold`` declaration), give it a unique ``name``, a ``description`` and
 ``evaluate(order) -> bool``. ``RuleMeta`` registers it in ``RuleRegistry``
 when the class is defined. A ``Resolver`` turns rule names, items or a rule
-set into a ``RuleCheck``, whose one loop (``run``) gives a ``CheckResult``;
-``RuleEngine.evaluate_rules`` is the seed's API on top of them.
+set into a ``RuleCheck``, whose one loop (``run``) gives a ``CheckResult``
+(``checks``); ``RuleEngine.evaluate_rules`` is the Python API on top of them.
 """
 
+from orders.facts import CENT, ITEMS_COUNT, TOTAL
 from rules.engine.base import BaseRule, Reason, RuleExample, RuleInfo, Severity
+from rules.engine.checks import (
+    BoundRule,
+    CodeRules,
+    Resolution,
+    Resolver,
+    RuleCheck,
+    RuleEngine,
+    RuleSetRef,
+    RuleSpec,
+)
 from rules.engine.errors import (
     DuplicateRuleError,
     InvalidRuleParamsError,
@@ -18,17 +29,12 @@ from rules.engine.errors import (
     UnknownRuleSetVersionError,
 )
 from rules.engine.registry import RuleMeta, RuleRegistry
-from rules.engine.resolver import CodeRules, Resolution, Resolver, RuleEngine, RuleSetRef
 from rules.engine.results import CheckResult, Outcome, RuleResult
-from rules.engine.runner import BoundRule, RuleCheck, RuleSpec
 from rules.engine.thresholds import (
     AT_LEAST,
     AT_MOST,
-    CENT,
     GREATER_THAN,
-    ITEMS,
     MULTIPLE_OF,
-    TOTAL,
     Threshold,
     ThresholdRule,
     cents,
@@ -40,7 +46,7 @@ __all__ = [
     "AT_MOST",
     "CENT",
     "GREATER_THAN",
-    "ITEMS",
+    "ITEMS_COUNT",
     "MULTIPLE_OF",
     "TOTAL",
     "BaseRule",

@@ -71,6 +71,7 @@ class Rule(Protocol):
     severity: Severity
     params: Mapping[str, Any]
     shown_params: Mapping[str, Any]
+    fact_names: frozenset[str] | None
 
     def evaluate(self, order: Order) -> bool:
         """Return whether *order* satisfies the rule."""
@@ -97,6 +98,10 @@ class BaseRule(metaclass=RuleMeta):
     Params: ClassVar[type[serializers.Serializer] | None] = None
     preset: ClassVar[Mapping[str, Any]] = {}
     examples: ClassVar[tuple[RuleExample, ...]] = ()
+    # The names of the facts ``explain`` gives, when they are always the same:
+    # the engine checks them against the result's fields once, not at every
+    # explanation. ``None``: any names, checked every time.
+    fact_names: frozenset[str] | None = None
 
     def __init__(self, /, **params: Any) -> None:
         """Validate *params* against ``Params``; a preset rule takes its preset instead.

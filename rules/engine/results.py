@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rules.engine.base import Severity
-    from rules.engine.runner import BoundRule
+    from rules.engine.checks import BoundRule
 
 
 class Outcome(StrEnum):
@@ -31,12 +31,15 @@ RESULT_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleResult:
     """One rule's outcome on one order, with why.
 
     ``facts`` are the values behind the message (observed, required, ...);
     ``reference`` is the id under which an ``error`` outcome was logged.
+    Not frozen: a check builds one per rule, and a frozen dataclass takes
+    four times as long to build (0.5 against 0.1 µs on Python 3.11);
+    nothing changes a result once the run loop made it.
     """
 
     bound: BoundRule

@@ -20,12 +20,11 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Round
 from django.db.models.lookups import Exact
 
+from orders.facts import Fact, FactType
 from rules.engine.base import BaseRule, Reason
 
 if TYPE_CHECKING:
     from orders.models import Order
-
-CENT = Decimal("0.01")
 
 
 def cents(field: str) -> Cast:
@@ -46,38 +45,14 @@ def modulo(integer: Any, divisor: int) -> CombinedExpression:
     return integer % Value(divisor, output_field=BigIntegerField())
 
 
-@dataclass(frozen=True, slots=True)
-class OrderValue:
-    """An order field a threshold reads: its name, smallest step, and how it is shown.
-
-    ``show`` gives the value as the facts hold it; ``phrase``, as a message
-    says it (``None``: as the facts show it).
-    """
-
-    field: str
-    step: Decimal | int
-    show: Callable[[Any], Any]
-    phrase: Callable[[Any], str] | None = None
-
-
-def _items(count: int) -> str:
-    """Return "1 item" or "N items"."""
-    return f"{count} item" if count == 1 else f"{count} items"
-
-
-# Money facts are strings ("75.50"), never floats; counts stay integers.
-TOTAL = OrderValue("total", CENT, str)
-ITEMS = OrderValue("items_count", 1, int, _items)
-
-
-def _multiple_of_q(value: OrderValue, divisor: Any) -> Q:
+def _multiple_of_q(value: Fact, divisor: Any) -> Q:
     """Filter orders whose value is an exact multiple of *divisor*, in whole steps.
 
     Integer arithmetic keeps it exact on SQLite too, where decimals are
     stored as floats and ``total % 5`` or a float ``MOD`` is wrong for some
     totals.
     """
-    column = cents(value.field) if value.step == CENT else F(value.field)
+    column = cents(value.path) if value.type is FactType.MONEY else value.sql()
     return Q(Exact(modulo(column, int(divisor / value.step)), 0))
 
 
@@ -86,28 +61,33 @@ class Comparison:
     """How an order's value must relate to the parameter: in Python, in SQL, and by how much.
 
     ``gaps`` returns the facts a failure reports (what is missing or too
-    much), given the observed value, the required one and the value's step.
+    much), given the observed value, the required one and the value's step;
+    ``gap_names`` names them.
     """
 
     holds: Callable[[Any, Any], bool]
-    q: Callable[[OrderValue, Any], Q]
+    q: Callable[[Fact, Any], Q]
     gaps: Callable[[Any, Any, Any], dict[str, Any]]
+    gap_names: frozenset[str]
 
 
 GREATER_THAN = Comparison(
     operator.gt,
-    lambda value, required: Q(**{f"{value.field}__gt": required}),
+    lambda value, required: Q(**{f"{value.path}__gt": required}),
     lambda observed, required, step: {"shortfall": required - observed + step},
+    frozenset({"shortfall"}),
 )
 AT_LEAST = Comparison(
     operator.ge,
-    lambda value, required: Q(**{f"{value.field}__gte": required}),
+    lambda value, required: Q(**{f"{value.path}__gte": required}),
     lambda observed, required, step: {"shortfall": required - observed},
+    frozenset({"shortfall"}),
 )
 AT_MOST = Comparison(
     operator.le,
-    lambda value, required: Q(**{f"{value.field}__lte": required}),
+    lambda value, required: Q(**{f"{value.path}__lte": required}),
     lambda observed, required, step: {"excess": observed - required},
+    frozenset({"excess"}),
 )
 
 
@@ -118,7 +98,10 @@ def _remainder_gaps(observed: Any, divisor: Any, step: Any) -> dict[str, Any]:
 
 
 MULTIPLE_OF = Comparison(
-    lambda observed, divisor: observed % divisor == 0, _multiple_of_q, _remainder_gaps
+    lambda observed, divisor: observed % divisor == 0,
+    _multiple_of_q,
+    _remainder_gaps,
+    frozenset({"remainder", "shortfall"}),
 )
 
 
@@ -131,35 +114,74 @@ class Threshold:
     parameter); *failed* defaults to *passed*.
     """
 
-    value: OrderValue
+    value: Fact
     comparison: Comparison
     parameter: str
     passed: str
     failed: str = ""
 
 
-class ThresholdRule(BaseRule):
-    """A rule that compares one order value with one parameter, as ``threshold`` declares."""
+@dataclass(frozen=True, slots=True)
+class BoundThreshold:
+    """A threshold declaration bound to its parameter: all a threshold rule reads per order.
 
-    def __init__(self, /, **params: Any) -> None:
-        """Validate *params*, then read the declaration once for every order to come.
+    ``limit`` is the parameter's value, which the order's value is compared
+    with; ``required`` is the same value as the API shows it. ``messages``
+    are the failed and passed messages with ``required`` filled in, each
+    split where the observed value goes.
+    """
 
-        The required value is filled into the declared messages here; what is
-        left to fill per order is the observed value (``%s``).
-        """
-        super().__init__(**params)
-        threshold = self.threshold
-        self._value = threshold.value
-        self._field = threshold.value.field
-        self._holds = threshold.comparison.holds
-        self._gaps = threshold.comparison.gaps
-        self._bound = self.params[threshold.parameter]
-        self._required = self.shown_params[threshold.parameter]
+    path: str
+    holds: Callable[[Any, Any], bool]
+    limit: Any
+    required: Any
+    step: Decimal | int
+    to_json: Callable[[Any], Any]
+    phrase: Callable[[Any], str]
+    gaps: Callable[[Any, Any, Any], dict[str, Any]]
+    messages: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, threshold: Threshold, limit: Any, required: Any) -> BoundThreshold:
+        """Return *threshold* bound to the parameter's value *limit*, shown as *required*."""
+        value, comparison = threshold.value, threshold.comparison
         failed, passed = threshold.failed or threshold.passed, threshold.passed
-        self._messages = tuple(
-            template.replace("%", "%%").format(observed="%s", required=self._required)
+        messages = tuple(
+            tuple(part.format(required=required) for part in template.split("{observed}"))
             for template in (failed, passed)
         )
+        return cls(
+            path=value.path,
+            holds=comparison.holds,
+            limit=limit,
+            required=required,
+            step=value.step,
+            to_json=value.json,
+            phrase=value.words,
+            gaps=comparison.gaps,
+            messages=messages,
+        )
+
+
+class ThresholdRule(BaseRule):
+    """A rule that compares one order value with one parameter, as ``threshold`` declares.
+
+    ``evaluate`` and ``explain`` each read the rule's one ``BoundThreshold``
+    and nothing else of the rule: a check alternates between rule classes,
+    and Python 3.11 caches an attribute read for one class at a time, so
+    every other read of the rule would miss its cache. They read its
+    callables into locals before calling them: Python 3.11 caches a read,
+    not a call, of a slot.
+    """
+
+    def __init__(self, /, **params: Any) -> None:
+        """Validate *params*, then bind the declaration to them once for every order to come."""
+        super().__init__(**params)
+        parameter = self.threshold.parameter
+        self._bound = BoundThreshold.of(
+            self.threshold, self.params[parameter], self.shown_params[parameter]
+        )
+        self.fact_names = frozenset({"observed", "required"}) | self.threshold.comparison.gap_names
 
     @property
     @abstractmethod
@@ -168,22 +190,24 @@ class ThresholdRule(BaseRule):
 
     def evaluate(self, order: Order) -> bool:
         """Return whether the order's value compares with the parameter as declared."""
-        return self._holds(getattr(order, self._field), self._bound)
+        bound = self._bound
+        holds = bound.holds
+        return holds(getattr(order, bound.path), bound.limit)
 
     def as_q(self) -> Q:
         """Return the same comparison as a database filter."""
-        return self.threshold.comparison.q(self.threshold.value, self._bound)
+        return self.threshold.comparison.q(self.threshold.value, self._bound.limit)
 
     def explain(self, order: Order, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
-        value = self._value
-        observed = getattr(order, self._field)
-        shown = value.show(observed)
-        facts = {"observed": shown, "required": self._required}
-        message = self._messages[passed] % (
-            shown if value.phrase is None else value.phrase(observed),
-        )
+        bound = self._bound
+        to_json, phrase, gaps = bound.to_json, bound.phrase, bound.gaps
+        observed = getattr(order, bound.path)
+        shown = to_json(observed)
+        facts = {"observed": shown, "required": bound.required}
+        # Money is said as its JSON says it: written once.
+        message = (shown if phrase is to_json else phrase(observed)).join(bound.messages[passed])
         if not passed:
-            for name, gap in self._gaps(observed, self._bound, value.step).items():
-                facts[name] = value.show(gap)
+            for name, gap in gaps(observed, bound.limit, bound.step).items():
+                facts[name] = to_json(gap)
         return message, facts

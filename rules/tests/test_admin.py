@@ -3,7 +3,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -13,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 
-from decisions.models import Decision
+from decisions.tests.factories import DecisionFactory
 from rules.conditions import ConditionError, compile_condition
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.services import ruleset_publish
 from rules.tests.factories import published_ruleset
 from rules.tests.strategies import json_values
 
@@ -382,7 +382,7 @@ def test_a_condition_rule_change_republishes_its_sets_by_the_admin_who_made_it(a
     rule = ConditionRule.objects.get()
     ruleset = RuleSet.objects.create(name="checkout")
     RuleSetItem.objects.create(ruleset=ruleset, rule="big")
-    ruleset.publish(by="someone")
+    ruleset_publish(ruleset=ruleset, by="someone")
 
     admin_client.post(
         reverse("admin:rules_conditionrule_change", args=[rule.pk]),
@@ -400,11 +400,11 @@ def versioned(db) -> RuleSet:
     item = RuleSetItem.objects.create(
         ruleset=ruleset, rule="total_greater_than", params={"amount": "100.00"}
     )
-    ruleset.publish(by="alice")
+    ruleset_publish(ruleset=ruleset, by="alice")
     item.params = {"amount": "160.00"}
     item.save()
     RuleSetItem.objects.create(ruleset=ruleset, position=2, rule="min_items_2")
-    ruleset.publish(by="bob")
+    ruleset_publish(ruleset=ruleset, by="bob")
     return ruleset
 
 
@@ -460,7 +460,7 @@ def replaced_condition(db) -> tuple[ConditionRule, RuleSet]:
     ruleset = published_ruleset("checkout", "big")
     ruleset.items.all().delete()
     RuleSetItem.objects.create(ruleset=ruleset, rule="min_items_2")
-    ruleset.publish()
+    ruleset_publish(ruleset=ruleset)
     return rule, ruleset
 
 
@@ -561,12 +561,9 @@ GLANCE = reverse("admin:rules_glance")
 def _decided(days_ago: int, outcomes: dict[str, str]):
     """Store a decision of *days_ago* days back with these outcomes by rule key."""
     decided_at = timezone.now() - timedelta(days=days_ago)
-    return Decision.objects.create(
+    return DecisionFactory(
         decided_at=decided_at,
-        caller="anonymous",
-        total=Decimal("10.00"),
-        items_count=1,
-        created_at=decided_at,
+        order_id=None,
         rules=[{"name": key} for key in outcomes],
         results=[],
         outcomes=outcomes,

@@ -4,9 +4,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import (
     BaseRule,
+    CodeRules,
     Outcome,
     Resolver,
     RuleEngine,
@@ -55,9 +57,9 @@ def test_duplicate_rule_name_raises_at_class_definition_naming_both_classes():
                 return True
 
     assert isinstance(excinfo.value, ImproperlyConfigured)
-    assert "MinimumTotalRule" in str(excinfo.value)
+    assert "MinTotal100Rule" in str(excinfo.value)
     assert "ShadowRule" in str(excinfo.value)
-    assert RuleRegistry.get_rule("min_total_100").__name__ == "MinimumTotalRule"
+    assert RuleRegistry.get_rule("min_total_100").__name__ == "MinTotal100Rule"
 
 
 @pytest.mark.parametrize(
@@ -305,3 +307,48 @@ def test_facts_that_would_overwrite_a_result_field_make_the_rule_an_error(caplog
     [record] = caplog.records
     assert record.message == "rule facts clash with result fields"
     assert record.error_id == clashing.reference
+
+
+@pytest.mark.parametrize("reason", [None, "Fine.", ("Fine.", {}, "extra"), ("Fine.", 5)])
+def test_an_explanation_that_is_not_a_message_and_facts_makes_the_rule_an_error(reason, caplog):
+    class MumblingRule(BaseRule):
+        name = "mumbling"
+        description = "Explains itself badly."
+
+        def evaluate(self, order):
+            return True
+
+        def explain(self, order, passed):
+            return reason
+
+    with caplog.at_level(logging.ERROR, logger="rules.engine"):
+        result = Resolver().resolve(["mumbling", "min_items_2"]).check.run(OrderFactory.build())
+
+    mumbling, other = result.results
+    assert (mumbling.outcome, other.outcome) == (Outcome.ERROR, Outcome.PASSED)
+    assert mumbling.facts == {}
+    assert result.details == {"mumbling": False, "min_items_2": True}
+    [record] = caplog.records
+    assert record.message == "rule evaluation failed"
+    assert record.error_id == mumbling.reference
+
+
+def test_a_rule_that_names_its_facts_is_still_refused_when_they_clash():
+    """Facts named by the rule are checked once; names that clash, at every run, and refused."""
+
+    class NamedClashRule(BaseRule):
+        name = "named_clash"
+        description = "Names a fact after a result field."
+        fact_names = frozenset({"message"})
+
+        def evaluate(self, order: Order) -> bool:
+            return True
+
+        def explain(self, order: Order, passed: bool) -> tuple[str, dict]:
+            return "Clashes.", {"message": "mine"}
+
+    check = Resolver((CodeRules(),)).resolve(["named_clash", "min_total_100"]).check
+
+    result = check.run(Order(total=Decimal("150.00"), items_count=3))
+
+    assert [rule.outcome for rule in result.results] == [Outcome.ERROR, Outcome.PASSED]

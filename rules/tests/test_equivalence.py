@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orders.models import Order
-from rules.conditions import StoredRule, compile_condition
+from rules.conditions import CompiledConditionRule, compile_condition
 from rules.engine import Resolver, RuleSpec, Severity
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,9 @@ def _rules():
     check = Resolver().resolve(SPECS).check
     code = [bound.rule for bound in check.rules]
     stored = [
-        StoredRule(f"condition_{i}", "A stored condition.", Severity.ERROR, compile_condition(c))
+        CompiledConditionRule(
+            f"condition_{i}", "A stored condition.", Severity.ERROR, compile_condition(c)
+        )
         for i, c in enumerate(CONDITIONS)
     ]
     return code + stored

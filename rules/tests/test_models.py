@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from orders.tests.factories import OrderFactory
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.services import condition_rule_save, ruleset_publish
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +22,11 @@ def test_each_publish_of_a_changed_set_is_one_new_immutable_version():
     RuleSetItem.objects.create(ruleset=ruleset, position=3, rule="divisible_by_5")
     assert ruleset.version == 0
 
-    first = ruleset.publish()
-    again = ruleset.publish()
+    first = ruleset_publish(ruleset=ruleset)
+    again = ruleset_publish(ruleset=ruleset)
     first_item.severity = "warning"
     first_item.save()
-    second = ruleset.publish()
+    second = ruleset_publish(ruleset=ruleset)
 
     assert (first.number, again.pk, second.number) == (1, first.pk, 2)
     assert RuleSet.objects.get().version == 2
@@ -49,7 +50,7 @@ def stored_in_set(db):
     )
     ruleset = RuleSet.objects.create(name="checkout")
     RuleSetItem.objects.create(ruleset=ruleset, rule="big")
-    ruleset.publish()
+    ruleset_publish(ruleset=ruleset)
     return ruleset
 
 
@@ -57,7 +58,7 @@ def test_a_version_keeps_a_stored_condition_as_it_was(stored_in_set, api_client)
     order = OrderFactory(total=Decimal("150.00"))
     rule = ConditionRule.objects.get()
     rule.condition = {">": [{"var": "total"}, "200"]}
-    rule.save()
+    condition_rule_save(rule=rule)
 
     now = api_client.post(
         reverse("rules:rule-check"), {"order_id": order.pk, "ruleset": "checkout"}, format="json"
@@ -84,7 +85,7 @@ def test_a_stored_rule_a_current_version_uses_cannot_be_deleted(stored_in_set):
 
 def test_a_stored_rule_no_current_version_uses_can_be_deleted(stored_in_set):
     stored_in_set.items.all().delete()
-    stored_in_set.publish()
+    ruleset_publish(ruleset=stored_in_set)
 
     ConditionRule.objects.get().delete()
 

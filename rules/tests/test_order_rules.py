@@ -208,7 +208,7 @@ def test_the_seed_rules_work_built_with_no_arguments(name, total, items_count, e
     "rule_class", RuleRegistry.get_all_rules().values(), ids=lambda rule_class: rule_class.name
 )
 def test_every_registered_rule_built_with_no_arguments_works_or_names_its_parameters(rule_class):
-    """The seed's API: ``get_rule(name)()`` is a working rule, presets applied."""
+    """The registry's API: ``get_rule(name)()`` is a working rule, presets applied."""
     info = rule_class.describe()
     order = OrderFactory.build()
     if info.params is None or not any(f.required for f in info.params().fields.values()):

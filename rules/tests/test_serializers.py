@@ -3,7 +3,7 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from rules.engine import RuleSpec
-from rules.serializers import _RULE_NAME, RuleItemField
+from rules.serializers.asked import _RULE_NAME, RuleItemField
 
 # Null characters, lone surrogates and lengths around the limit, often.
 NAMES = st.text(

@@ -10,7 +10,8 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from api.metrics import count_command_run
-from orders.services import RANDOM_SPAN, SEED_BATCH_SIZE, orders_seed, orders_seed_random
+from orders.facts import SEED_SPAN
+from orders.services import SEED_BATCH_SIZE, orders_seed, orders_seed_random
 
 
 class Command(BaseCommand):
@@ -93,7 +94,7 @@ def _parse_until(text: str | None) -> datetime | None:
         raise CommandError(f"--until must be an ISO date-time, not {text!r}.")
     until = until if timezone.is_aware(until) else timezone.make_aware(until)
     try:
-        until.astimezone(UTC) - RANDOM_SPAN  # the earliest order it can give
+        until.astimezone(UTC) - SEED_SPAN  # the earliest order it can give
     except OverflowError:
         raise CommandError(f"--until is too close to year 1 or 9999: {text!r}.") from None
     return until

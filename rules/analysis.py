@@ -1,4 +1,4 @@
-"""Rules over stored orders and recorded decisions: which pass, a row each, what a change flips.
+"""Rules over stored orders: which pass (query), a row each (report), what a change flips.
 
 Every rule with a database form (``as_q``) is evaluated inside one SQL query;
 when any rule lacks one, the same answer comes from streaming the orders
@@ -11,7 +11,6 @@ import base64
 import binascii
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from functools import reduce
 from itertools import chain
 from operator import and_
@@ -19,16 +18,15 @@ from typing import Any, Literal
 
 from django.db import connections
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
-from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from api.errors import ServiceError
-from decisions.models import Decision, RecordedOutcome
 from orders.models import Order
 from rules.budgets import analysis, check_report_budget
 from rules.engine import RuleCheck
 
 EvaluatedIn = Literal["database", "python"]
+
+
 STREAM_CHUNK = 2000
 
 
@@ -38,7 +36,7 @@ def passing_q(check: RuleCheck) -> Q | None:
     Only rules of severity ``error`` decide; warnings never block.
     """
     parts = rule_qs(check)
-    return None if parts is None else _all_blocking(check, parts)
+    return None if parts is None else all_blocking(check, parts)
 
 
 def rule_qs(check: RuleCheck) -> list[Q] | None:
@@ -47,7 +45,7 @@ def rule_qs(check: RuleCheck) -> list[Q] | None:
     return None if any(part is None for part in parts) else parts  # type: ignore[return-value]
 
 
-def _all_blocking(check: RuleCheck, parts: list[Q]) -> Q:
+def all_blocking(check: RuleCheck, parts: list[Q]) -> Q:
     """Return the filter that every blocking rule's part must pass (any order if none)."""
     blocking = [q for q, bound in zip(parts, check.rules, strict=True) if bound.blocking]
     return reduce(and_, blocking) if blocking else Q(pk__isnull=False)
@@ -152,7 +150,7 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
         rows = _started(lambda part: _python_rows(check, part), orders.order_by("pk"))
         return ReportRows(rows, "python", count, last_id)
     columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
-    columns["passed"] = _as_boolean(_all_blocking(check, parts))
+    columns["passed"] = _as_boolean(all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
     return ReportRows(_started(_database_rows, query), "database", count, last_id)
 
@@ -225,13 +223,13 @@ def _impact(
     return Impact(
         total=counts.pop("all_orders"),
         **counts,
-        sample_newly_failing=_sample(orders, now & ~after, sample_size),
-        sample_newly_passing=_sample(orders, ~now & after, sample_size),
+        sample_newly_failing=sample_ids(orders, now & ~after, sample_size),
+        sample_newly_passing=sample_ids(orders, ~now & after, sample_size),
         evaluated_in="database",
     )
 
 
-def _sample(orders: QuerySet[Order], condition: Q, size: int) -> list[int]:
+def sample_ids(orders: QuerySet[Order], condition: Q, size: int) -> list[int]:
     """Return up to *size* ids of *orders* matching *condition*, lowest first."""
     return list(orders.filter(condition).order_by("pk").values_list("pk", flat=True)[:size])
 
@@ -296,201 +294,3 @@ def _decode_cursor(cursor: str) -> int:
         return int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursorError from None
-
-
-@dataclass(frozen=True)
-class RuleBacktest:
-    """What one proposed rule would do to the recorded decisions.
-
-    ``failing``: the decisions it would fail; ``pass_to_fail``: those that
-    passed and it would fail as a blocking rule; ``fail_to_pass``: those
-    where a rule of the same key failed or errored then and it would pass.
-    """
-
-    rule: str
-    failing: int
-    pass_to_fail: int
-    fail_to_pass: int
-
-
-@dataclass(frozen=True)
-class Backtest:
-    """What proposed rules would have decided, against what was decided."""
-
-    decisions: int
-    passed_then: int
-    passed_after: int
-    pass_to_fail: int
-    fail_to_pass: int
-    sample_pass_to_fail: list[int]
-    sample_fail_to_pass: list[int]
-    rules: list[RuleBacktest]
-    evaluated_in: EvaluatedIn
-
-
-# What a recorded outcome counts as, for "a rule of this key did not pass then".
-_NOT_PASSED = ("failed", "error")
-
-
-def backtest(proposed: RuleCheck, decisions: QuerySet[Decision], *, sample_size: int) -> Backtest:
-    """Evaluate *proposed* over the order snapshots of *decisions*, against their verdicts.
-
-    A decision holds the order's fields under the order's names, so every
-    rule with a database form runs in one query over the decisions; without
-    one, the decisions are streamed through the Python engine. Raises
-    ``ReportTooLargeError`` when decisions x rules is over ``REPORT_MAX_CELLS``.
-    """
-    with analysis(decisions.db):
-        check_report_budget(decisions.count(), len(proposed.rules))
-        parts = rule_qs(proposed)
-        if parts is None:
-            return _python_backtest(proposed, decisions, sample_size)
-        return _database_backtest(proposed, parts, decisions, sample_size)
-
-
-def _database_backtest(
-    proposed: RuleCheck, parts: list[Q], decisions: QuerySet[Decision], sample_size: int
-) -> Backtest:
-    """Compute ``backtest`` with one aggregate query and two samples."""
-    after = _all_blocking(proposed, parts)
-    then = Q(passed=True)
-    counts: dict[str, Any] = {
-        "decisions": Count("pk"),
-        "passed_then": Count("pk", filter=then),
-        "passed_after": Count("pk", filter=after),
-        "pass_to_fail": Count("pk", filter=then & ~after),
-        "fail_to_pass": Count("pk", filter=~then & after),
-    }
-    for index, (bound, q) in enumerate(zip(proposed.rules, parts, strict=True)):
-        failed_then = Q(**{f"rule_{index}_then__in": _NOT_PASSED})
-        counts[f"failing_{index}"] = Count("pk", filter=~q)
-        if bound.blocking:
-            counts[f"newly_failing_{index}"] = Count("pk", filter=then & ~q)
-        counts[f"newly_passing_{index}"] = Count("pk", filter=failed_then & q)
-    keyed = decisions.alias(
-        **{f"rule_{i}_then": RecordedOutcome(bound.key) for i, bound in enumerate(proposed.rules)}
-    )
-    totals = keyed.aggregate(**counts)
-    return Backtest(
-        decisions=totals["decisions"],
-        passed_then=totals["passed_then"],
-        passed_after=totals["passed_after"],
-        pass_to_fail=totals["pass_to_fail"],
-        fail_to_pass=totals["fail_to_pass"],
-        sample_pass_to_fail=_sample(decisions, then & ~after, sample_size),
-        sample_fail_to_pass=_sample(decisions, ~then & after, sample_size),
-        rules=[
-            RuleBacktest(
-                bound.key,
-                totals[f"failing_{index}"],
-                totals.get(f"newly_failing_{index}", 0),
-                totals[f"newly_passing_{index}"],
-            )
-            for index, bound in enumerate(proposed.rules)
-        ],
-        evaluated_in="database",
-    )
-
-
-def _python_backtest(
-    proposed: RuleCheck, decisions: QuerySet[Decision], sample_size: int
-) -> Backtest:
-    """Compute ``backtest`` by streaming the decisions' orders through the Python engine."""
-    keys = [bound.key for bound in proposed.rules]
-    total = passed_then = passed_after = 0
-    to_fail: list[int] = []
-    to_pass: list[int] = []
-    flips = {"pass_to_fail": 0, "fail_to_pass": 0}
-    per_rule = {key: [0, 0, 0] for key in keys}
-    rows = decisions.order_by("pk").values_list(
-        "pk", "passed", "outcomes", "total", "items_count", "created_at", "updated_at"
-    )
-    for pk, passed, outcomes, total_, items, created, updated in rows.iterator(STREAM_CHUNK):
-        order = Order(total=total_, items_count=items, created_at=created, updated_at=updated)
-        result = proposed.run(order, explain=False)
-        total += 1
-        passed_then += passed
-        passed_after += result.passed
-        if passed and not result.passed:
-            flips["pass_to_fail"] += 1
-            if len(to_fail) < sample_size:
-                to_fail.append(pk)
-        elif result.passed and not passed:
-            flips["fail_to_pass"] += 1
-            if len(to_pass) < sample_size:
-                to_pass.append(pk)
-        for bound in proposed.rules:
-            verdict = result.details[bound.key]
-            counts = per_rule[bound.key]
-            counts[0] += not verdict
-            counts[1] += passed and bound.blocking and not verdict
-            counts[2] += bool(verdict) and outcomes.get(bound.key) in _NOT_PASSED
-    return Backtest(
-        total,
-        passed_then,
-        passed_after,
-        flips["pass_to_fail"],
-        flips["fail_to_pass"],
-        sorted(to_fail),
-        sorted(to_pass),
-        [RuleBacktest(key, *per_rule[key]) for key in keys],
-        "python",
-    )
-
-
-@dataclass(frozen=True)
-class RuleDays:
-    """How often one rule failed or errored, each day of a stretch, oldest day first."""
-
-    rule: str
-    failed: list[int]
-    errored: list[int]
-
-    @property
-    def failed_total(self) -> int:
-        """Return the failures of the whole stretch."""
-        return sum(self.failed)
-
-    @property
-    def errored_total(self) -> int:
-        """Return the errors of the whole stretch."""
-        return sum(self.errored)
-
-    @property
-    def total(self) -> int:
-        """Return the failures and errors of the whole stretch."""
-        return self.failed_total + self.errored_total
-
-
-def rule_failures_by_day(rules: list[str], days: list[date]) -> list[RuleDays]:
-    """Count, per rule and per day, the recorded decisions where it failed or errored.
-
-    *rules* are rule keys as decisions record them (a rule's name unless a
-    check gave it an ``as``); *days* are consecutive local days. One query,
-    grouped by day, reads each rule's outcome from the decisions' ``outcomes``.
-    Sorted by the stretch's total, most first.
-    """
-    start = timezone.make_aware(datetime.combine(days[0], time.min))
-    end = timezone.make_aware(datetime.combine(days[-1] + timedelta(days=1), time.min))
-    keyed = (
-        Decision.objects.filter(decided_at__gte=start, decided_at__lt=end)
-        .annotate(day=TruncDate("decided_at", tzinfo=timezone.get_current_timezone()))
-        .alias(**{f"rule_{i}": RecordedOutcome(rule) for i, rule in enumerate(rules)})
-    )
-    counts: dict[str, Count] = {}
-    for index in range(len(rules)):
-        counts[f"failed_{index}"] = Count("pk", filter=Q(**{f"rule_{index}": "failed"}))
-        counts[f"errored_{index}"] = Count("pk", filter=Q(**{f"rule_{index}": "error"}))
-    by_day = {
-        row.pop("day"): row for row in keyed.values("day").annotate(**counts).order_by("day")
-    }
-    empty = dict.fromkeys(counts, 0)
-    series = [
-        RuleDays(
-            rule,
-            [by_day.get(day, empty)[f"failed_{index}"] for day in days],
-            [by_day.get(day, empty)[f"errored_{index}"] for day in days],
-        )
-        for index, rule in enumerate(rules)
-    ]
-    return sorted(series, key=lambda days_of_rule: -days_of_rule.total)

@@ -1,26 +1,176 @@
-"""The resolver: the one place where names, items or a rule set become a runnable check.
+"""A check: where names, items or a rule set become rules ready to run, and the loop to run them.
 
 Rules come from *sources*: the code rules in the registry, and any other
 source plugged in (the rules app adds the condition rules stored in its
 database). A source finds rules by name and lists them all; each rule it
 gives can bind itself to parameters and describe itself. Rule sets come
-from one more source. Views, previews, the admin, the rule list and
-``RuleEngine.evaluate_rules`` all ask a ``Resolver``.
+from one more source. A ``Resolver`` is the one place that turns what a
+request names into a ``RuleCheck``, and ``RuleCheck.run`` is the one loop
+that evaluates its rules against an order. ``RuleEngine.evaluate_rules`` is
+the Python API on top of them.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 from rules.engine.registry import RuleRegistry
-from rules.engine.runner import BoundRule, RuleCheck, RuleSpec
+from rules.engine.results import NO_FACTS, RESULT_FIELDS, CheckResult, Outcome, RuleResult
 
 if TYPE_CHECKING:
     from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+# Whether a rule's facts leave every result field alone. Bound once: Python
+# 3.11 calls a method of an imported name through a new bound method each time.
+_clash_free = RESULT_FIELDS.isdisjoint
+SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
+PASSED, FAILED, ERROR, SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One requested rule: its name, params, an optional key and severity."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    alias: str | None = None
+    severity: Severity | None = None
+
+    @property
+    def key(self) -> str:
+        """Return the key of this rule in ``details`` and ``results``."""
+        return self.alias or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class BoundRule:
+    """A rule ready to run: its key, the rule with its params, and its severity.
+
+    ``blocking`` is whether the rule's failure fails the check (severity
+    ``error``).
+    """
+
+    key: str
+    rule: Rule
+    severity: Severity
+    blocking: bool
+
+
+class RuleCheck:
+    """A resolved list of rules, ready to run against any number of orders."""
+
+    def __init__(self, rules: Sequence[BoundRule]) -> None:
+        """Keep the bound rules in evaluation order."""
+        self.rules = tuple(rules)
+        # Each rule's methods, looked up once: a check alternates between rule
+        # classes, and Python 3.11 caches a method lookup for one class at a time.
+        # A rule whose facts are always the same names has them checked here, once.
+        self._methods = tuple(
+            (
+                bound,
+                bound.key,
+                bound.blocking,
+                bound.rule.evaluate,
+                bound.rule.explain,
+                bound.rule.fact_names is None or not _clash_free(bound.rule.fact_names),
+            )
+            for bound in self.rules
+        )
+
+    def run(self, order: Order, *, fail_fast: bool = False, explain: bool = True) -> CheckResult:
+        """Evaluate every rule against *order*, in order.
+
+        With *explain*, each rule's result says why (a message and the
+        values behind it); without, only ``passed`` and ``details`` are
+        made. With *fail_fast*, the rules after the first blocking failure
+        are skipped. A rule that raises, answers a non-boolean or gives
+        facts that would overwrite a result field has the outcome ``error``,
+        is logged with a reference id, and counts as not passed; the other
+        rules still run.
+        """
+        results: list[RuleResult] = []
+        details: dict[str, bool | None] = {}
+        passed = True
+        for bound, key, blocking, evaluate, explain_why, check_facts in self._methods:
+            if fail_fast and not passed:
+                details[key] = None
+                if explain:
+                    results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
+                continue
+            reference = None
+            # A rule is a plug-in: this is the engine's one deliberate catch-all.
+            try:
+                verdict = evaluate(order)
+                if verdict is not True and verdict is not False:
+                    reference = _log_non_boolean(bound.rule, order, verdict)
+                elif explain:
+                    message, facts = explain_why(order, verdict)
+                    if check_facts and not _clash_free(facts):
+                        reference = _log_clashing(bound.rule, order, facts)
+            except Exception:
+                reference = _log_raised(bound.rule, order)
+            if reference is not None:
+                verdict = False
+                if explain:
+                    message = (
+                        f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
+                    )
+                    results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
+            elif explain:
+                results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
+            details[key] = verdict
+            if not verdict and blocking:
+                passed = False
+        return CheckResult(tuple(results), passed, details)
+
+
+def _log_raised(rule: Rule, order: Order) -> str:
+    """Log the exception a rule raised, with its traceback; return the reference id."""
+    reference = uuid.uuid4().hex
+    logger.exception(
+        "rule evaluation failed",
+        extra={"rule": rule.name, "error_id": reference, "order_id": order.pk},
+    )
+    return reference
+
+
+def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
+    """Log a rule whose ``evaluate`` gave no bool; return the reference id."""
+    reference = uuid.uuid4().hex
+    logger.error(
+        "rule returned a non-boolean",
+        extra={
+            "rule": rule.name,
+            "error_id": reference,
+            "order_id": order.pk,
+            "returned_type": type(verdict).__name__,
+        },
+    )
+    return reference
+
+
+def _log_clashing(rule: Rule, order: Order, facts: Mapping[str, Any]) -> str:
+    """Log a rule whose facts would overwrite result fields; return the reference id."""
+    reference = uuid.uuid4().hex
+    logger.error(
+        "rule facts clash with result fields",
+        extra={
+            "rule": rule.name,
+            "error_id": reference,
+            "order_id": order.pk,
+            "facts": sorted(RESULT_FIELDS.intersection(facts)),
+        },
+    )
+    return reference
+
 
 # RuleEngine keeps the checks of at most this many lists of names.
 MAX_CACHED_CHECKS = 1024
@@ -49,7 +199,7 @@ class RuleSource(Protocol):
 
 
 class RuleSetDefinition(Protocol):
-    """One version of a stored rule set: its name, number, items and pinned rules."""
+    """One version of a stored rule set: its name, number, items, and the rules it holds."""
 
     name: str
     version: int
@@ -128,13 +278,13 @@ class Resolver:
         ruleset: str | None = None,
         version: int | None = None,
         active_only: bool = True,
-        pinned: Mapping[str, RuleDefinition] | None = None,
+        held: Mapping[str, RuleDefinition] | None = None,
     ) -> Resolution:
         """Return the check for *rules* (names or specs), or for the rule set *ruleset*.
 
         A rule set runs version *version*, by default its current one, with
         the stored rules as that version holds them; listed *rules* run the
-        definitions *pinned* by name (stored rules as a decision recorded
+        definitions *held* by name (stored rules as a decision recorded
         them) before any the sources give. Raises
         ``UnknownRuleSetError`` for a missing (or, with *active_only*,
         inactive) set and ``UnknownRuleSetVersionError`` for a missing
@@ -146,9 +296,9 @@ class Resolver:
         if ruleset is not None:
             found = self._find_set(ruleset, version, active_only)
             rules, reference = found.specs(), RuleSetRef(found.name, found.version)
-            pinned = found.definitions()
+            held = found.definitions()
         specs = [RuleSpec(spec) if isinstance(spec, str) else spec for spec in rules or ()]
-        definitions = self._find([spec.name for spec in specs], pinned or {})
+        definitions = self._find([spec.name for spec in specs], held or {})
         bound: list[BoundRule] = []
         errors: dict[str, Any] = {}
         for spec in specs:
@@ -181,15 +331,15 @@ class Resolver:
         return found
 
     def _find(
-        self, names: list[str], pinned: Mapping[str, RuleDefinition]
+        self, names: list[str], held: Mapping[str, RuleDefinition]
     ) -> dict[str, RuleDefinition]:
         """Return the definition of every name; raise ``UnknownRuleError`` naming the rest.
 
-        The rules a rule set version *pinned* come first; each source is
+        The rules *held* (by a rule set version, or a decision) come first; each source is
         then asked only for the names still missing, so a check of code
         rules alone never reaches the database.
         """
-        found: dict[str, RuleDefinition] = dict(pinned)
+        found: dict[str, RuleDefinition] = dict(held)
         for source in self.sources:
             missing = [name for name in names if name not in found]
             if not missing:
@@ -203,7 +353,7 @@ class Resolver:
 
 
 class RuleEngine:
-    """Evaluates registered code rules, by name, against orders: the seed's Python API."""
+    """Evaluate registered code rules, by name, against orders: the Python API, with no request."""
 
     def __init__(self, registry: type[RuleRegistry] = RuleRegistry) -> None:
         """Look rules up in *registry*."""

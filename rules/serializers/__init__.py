@@ -1,0 +1,1 @@
+"""Shapes of the rules API, one module per family of endpoints."""

@@ -1,0 +1,319 @@
+"""Use cases of the rules app: what views, the admin and commands call.
+
+A check is one use case from the rules asked for to the verdict on the
+record: the rules (or a rule set) are resolved before anything else, the
+order is read (or taken as given), the rules run, the decision is recorded,
+the outcome counted, and the verdict noted on the request's access line. A
+batch does the same for many stored orders at once. Rule sets are published
+as new versions, and restored, here; saving a condition rule publishes the
+sets whose current version uses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from api.access_log import note_on_access_line
+from api.metrics import count_check
+from orders.models import Order
+from orders.selectors import order_get
+from rules.budgets import (
+    BatchTooLargeError,
+    CheckTooLargeError,
+    check_batch_answer,
+    check_batch_budget,
+)
+from rules.engine import CheckResult, RuleSetRef, RuleSpec
+from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
+from rules.recording import record_checks
+from rules.resolver import resolver
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: the name the decision log keeps, and what the caller may use."""
+
+    name: str
+    anonymous: bool = False
+    sees_inactive_sets: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RulesAsked:
+    """The rules a request names: a list, or a rule set (pinned to a version or not)."""
+
+    rules: Sequence[RuleSpec] | None = None
+    ruleset: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One order checked: the decision on the record (``None`` when not kept), its verdict."""
+
+    decision_id: int | None
+    order_id: int | None
+    result: CheckResult
+
+
+@dataclass(frozen=True, slots=True)
+class CheckAnswer:
+    """A check: the order's verdict and the rule set it came from (``None`` for listed rules)."""
+
+    checked: Checked
+    ruleset: RuleSetRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """Counts over a batch: ids asked for, orders passed, failed, with errors; ids not found."""
+
+    total: int
+    passed: int
+    failed: int
+    errors: int
+    missing: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    """A batch: each found order's verdict in the order asked, and a summary."""
+
+    ruleset: RuleSetRef | None
+    results: list[Checked]
+    summary: BatchSummary
+
+
+def rules_check(
+    *,
+    caller: Caller,
+    asked: RulesAsked,
+    order: Order | None = None,
+    order_id: int | None = None,
+    fail_fast: bool = False,
+) -> CheckAnswer:
+    """Check one order, stored (*order_id*) or given (*order*), and put it on the record.
+
+    The rules are resolved first: an unknown rule or rule set is refused
+    before the order is read (``Http404`` when there is no such order). A
+    decision over ``DECISION_LOG_MAX_BYTES`` raises ``CheckTooLargeError``
+    and nothing is stored.
+    """
+    check, ruleset = resolver.resolve(
+        asked.rules,
+        ruleset=asked.ruleset,
+        version=asked.version,
+        active_only=not caller.sees_inactive_sets,
+    )
+    if order is None:
+        order = order_get(order_id)  # type: ignore[arg-type]
+    result = check.run(order, fail_fast=fail_fast)
+    [decision_id] = record_checks(
+        caller=caller.name,
+        check=check,
+        ruleset=ruleset,
+        rules=asked.rules,
+        fail_fast=fail_fast,
+        checked=[(order, result)],
+        refusal=CheckTooLargeError,
+    )
+    _count(result, ruleset)
+    note_on_access_line(
+        decision_id=decision_id,
+        order_id=order.pk,
+        ruleset=ruleset and ruleset.name,
+        ruleset_version=ruleset and ruleset.version,
+        passed=result.passed,
+    )
+    return CheckAnswer(Checked(decision_id, order.pk, result), ruleset)
+
+
+def rules_check_batch(
+    *,
+    caller: Caller,
+    asked: RulesAsked,
+    order_ids: Sequence[int],
+    render: Callable[[BatchAnswer], dict[str, Any]],
+    fail_fast: bool = False,
+) -> dict[str, Any]:
+    """Check stored orders against the same rules, record every decision; return the answer.
+
+    The answer is *render*ed (by the serializer that documents it) and
+    measured before any decision is written; its decision ids are filled in
+    once they are. Raises ``BatchTooLargeError``, with nothing stored, when
+    orders x rules is over ``BATCH_MAX_CELLS`` (``BATCH_ANONYMOUS_MAX_CELLS``
+    for an anonymous caller), the answer over ``BATCH_MAX_BYTES`` or the
+    decisions over ``DECISION_LOG_MAX_BYTES``. Ids with no stored order are
+    listed as missing, not an error.
+    """
+    check, ruleset = resolver.resolve(
+        asked.rules,
+        ruleset=asked.ruleset,
+        version=asked.version,
+        active_only=not caller.sees_inactive_sets,
+    )
+    check_batch_budget(len(order_ids), len(check.rules), anonymous=caller.anonymous)
+    orders = Order.objects.in_bulk(order_ids)
+    checked = [
+        (orders[order_id], check.run(orders[order_id], fail_fast=fail_fast))
+        for order_id in order_ids
+        if order_id in orders
+    ]
+    passed = sum(result.passed for _, result in checked)
+    summary = BatchSummary(
+        total=len(order_ids),
+        passed=passed,
+        failed=len(checked) - passed,
+        errors=sum(bool(result.errors) for _, result in checked),
+        missing=[order_id for order_id in order_ids if order_id not in orders],
+    )
+    results = [Checked(None, order.pk, result) for order, result in checked]
+    answer = render(BatchAnswer(ruleset, results, summary))
+    check_batch_answer(answer, pending_ids=len(checked))
+    decision_ids = record_checks(
+        caller=caller.name,
+        check=check,
+        ruleset=ruleset,
+        rules=asked.rules,
+        fail_fast=fail_fast,
+        checked=checked,
+        refusal=BatchTooLargeError,
+    )
+    for entry, decision_id in zip(answer["results"], decision_ids, strict=True):
+        entry["decision_id"] = decision_id
+    for _, result in checked:
+        _count(result, ruleset)
+    note_on_access_line(
+        ruleset=ruleset and ruleset.name,
+        ruleset_version=ruleset and ruleset.version,
+        orders=summary.total,
+        passed=summary.passed,
+        failed=summary.failed,
+        errors=summary.errors,
+    )
+    return answer
+
+
+def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
+    """Count one order checked: its verdict and each rule's outcome, by rule name."""
+    count_check(
+        source="rules" if ruleset is None else "ruleset",
+        passed=result.passed,
+        rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
+    )
+
+
+@transaction.atomic
+def ruleset_publish(*, ruleset: RuleSet, by: str | None = None) -> RuleSetVersion:
+    """Save *ruleset*'s content as its next version, unless the current one holds it.
+
+    One call is one version, however many items changed; *by* names who
+    saved it, by default the user the change history records for this
+    request (nobody outside one). Returns the current version.
+    """
+    if by is None:
+        by = acting_username()
+    locked = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+    content = ruleset.content()
+    current = locked.versions.first()
+    if current is not None and current.items == content:
+        return current
+    number = current.number + 1 if current is not None else 1
+    published = RuleSetVersion.objects.create(
+        ruleset=locked, number=number, items=content, created_by=by
+    )
+    RuleSet.objects.filter(pk=ruleset.pk).update(version=number, updated_at=timezone.now())
+    ruleset.version = number
+    logger.info(
+        "rule set version saved", extra={"ruleset": ruleset.name, "version": number, "by": by}
+    )
+    return published
+
+
+@transaction.atomic
+def ruleset_restore(*, ruleset: RuleSet, version: RuleSetVersion, by: str) -> RuleSetVersion:
+    """Set *ruleset*'s items to those of *version*, one of its own, and publish them.
+
+    The versions saved so far stay as they are: the restored items become
+    the next version, which takes each condition rule as it is now. Items
+    that *version* holds as they are now are kept; the others are deleted
+    and *version*'s created, so the change history shows what the restore
+    changed. Raises ``UnknownRuleError`` when a rule of *version* no longer
+    exists, and ``InvalidRuleParamsError`` when its parameters no longer fit
+    its rule, changing nothing. Returns the current version, which is the
+    one that held these items already if there was one.
+    """
+    resolver.resolve(version.specs())
+    RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+    wanted = [_editable(item) for item in version.items]
+    reason = f"Restored from version {version.number}"
+    for existing in ruleset.items.all():
+        held = _editable(existing.content(None))
+        if held in wanted:
+            wanted.remove(held)
+        else:
+            existing._change_reason = reason
+            existing.delete()
+    for item in wanted:
+        created = RuleSetItem(
+            ruleset=ruleset,
+            position=item["position"],
+            rule=item["rule"],
+            params=item["params"],
+            alias=item["as"],
+            severity=item["severity"],
+        )
+        created._change_reason = reason
+        created.save()
+    published = ruleset_publish(ruleset=ruleset, by=by)
+    logger.info(
+        "rule set version restored",
+        extra={
+            "ruleset": ruleset.name,
+            "restored": version.number,
+            "version": published.number,
+            "conditions_changed": version.conditions_changed_in(published),
+            "by": by,
+        },
+    )
+    return published
+
+
+@transaction.atomic
+def condition_rule_save(*, rule: ConditionRule, by: str | None = None) -> None:
+    """Save *rule*, and publish a new version of every rule set whose current version uses it.
+
+    The versions name *by*, by default the user the change history records
+    for this request.
+    """
+    rule.save()
+    for version in rule.current_versions_using():
+        ruleset_publish(ruleset=version.ruleset, by=by)
+
+
+def acting_username() -> str:
+    """Return the name of the user the change history records for this request, else "".
+
+    ``HistoryRequestMiddleware`` keeps the request being served where the
+    change history reads its user; outside a request (a shell, a migration,
+    a command) nobody is acting.
+    """
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    return user.get_username()
+
+
+def _editable(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what an operator edits of a version's item: all but its condition rule."""
+    return {name: value for name, value in item.items() if name != "stored"}
