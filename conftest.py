@@ -21,10 +21,21 @@ os.environ.setdefault("THROTTLE_ANALYZE", "off")
 os.environ.setdefault("THROTTLE_ANONYMOUS", "off")
 
 import pytest
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
 from config.tests.scrapes import Scrape
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_where_marked(request: pytest.FixtureRequest) -> None:
+    """Fail a test marked ``postgres`` that runs on another database: never skip it."""
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.fail(
+            "this test needs PostgreSQL: run `make test-postgres`, or set DATABASE_URL "
+            "to a PostgreSQL database"
+        )
 
 
 @pytest.fixture

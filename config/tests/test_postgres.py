@@ -30,15 +30,6 @@ from orders.services import order_create
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            "this test needs PostgreSQL: run `make test-postgres`, or set DATABASE_URL "
-            "to a PostgreSQL database"
-        )
-
-
 @pytest.fixture
 def database_control():
     """Return a function that stops or starts the database server, and restart it after."""

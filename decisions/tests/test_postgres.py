@@ -35,15 +35,6 @@ FROM generate_series(1, %(decisions)s) AS g
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            "this test needs PostgreSQL: run `make test-postgres`, or set DATABASE_URL "
-            "to a PostgreSQL database"
-        )
-
-
 @pytest.fixture(scope="module")
 def a_million_decisions(django_db_setup, django_db_blocker) -> Iterator[None]:
     """Store a million decisions in one statement, with statistics; remove them after."""

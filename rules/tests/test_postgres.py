@@ -7,7 +7,6 @@ deselects them by their marker.
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import BooleanField, Func, Q
 from django.urls import reverse
 
@@ -15,15 +14,6 @@ from orders.tests.factories import OrderFactory
 from rules.engine import BaseRule
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.fail(
-            "this test needs PostgreSQL: run `make test-postgres`, or set DATABASE_URL "
-            "to a PostgreSQL database"
-        )
 
 
 class Sleep(Func):

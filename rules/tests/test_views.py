@@ -24,6 +24,20 @@ def checkout_set(db):
     )
 
 
+# What min_total_100 answers for the seeded order of 75.50.
+TOTAL_75_50_FAILS_MIN_TOTAL_100 = {
+    "rule": "min_total_100",
+    "name": "min_total_100",
+    "params": {"amount": "100.00"},
+    "outcome": "failed",
+    "severity": "error",
+    "message": "Total 75.50 is not greater than 100.00.",
+    "observed": "75.50",
+    "required": "100.00",
+    "shortfall": "24.51",
+}
+
+
 def _check(api_client, body):
     return api_client.post(CHECK, body, format="json")
 
@@ -95,19 +109,7 @@ def test_check_results_say_why_with_observed_and_required_values(api_client, see
         "ruleset": None,
         "passed": False,
         "details": {"min_total_100": False},
-        "results": [
-            {
-                "rule": "min_total_100",
-                "name": "min_total_100",
-                "params": {"amount": "100.00"},
-                "outcome": "failed",
-                "severity": "error",
-                "message": "Total 75.50 is not greater than 100.00.",
-                "observed": "75.50",
-                "required": "100.00",
-                "shortfall": "24.51",
-            }
-        ],
+        "results": [TOTAL_75_50_FAILS_MIN_TOTAL_100],
         "errors": [],
     }
 
@@ -187,17 +189,7 @@ def test_check_with_fail_fast_skips_the_rest(api_client, seeded):
         "passed": False,
         "details": {"min_total_100": False, "min_items_2": None, "divisible_by_5": None},
         "results": [
-            {
-                "rule": "min_total_100",
-                "name": "min_total_100",
-                "params": {"amount": "100.00"},
-                "outcome": "failed",
-                "severity": "error",
-                "message": "Total 75.50 is not greater than 100.00.",
-                "observed": "75.50",
-                "required": "100.00",
-                "shortfall": "24.51",
-            },
+            TOTAL_75_50_FAILS_MIN_TOTAL_100,
             {
                 "rule": "min_items_2",
                 "name": "min_items_2",
