@@ -23,11 +23,11 @@ ORDERS = 50_000
 # ran min_total_100, which failed one time in three (the triggers index it by rule).
 FILL = """
 INSERT INTO decisions_decision (
-    decided_at, caller, request_id, order_id, total, items_count, created_at, updated_at,
+    decided_at, caller, request_id, order_id, snapshot,
     ruleset, ruleset_version, rules, fail_fast, results, outcomes, passed
 )
-SELECT now() - g * interval '30 seconds', 'anonymous', '', g %% %(orders)s + 1, 10.00, 1,
-       now() - g * interval '30 seconds', now() - g * interval '30 seconds',
+SELECT now() - g * interval '30 seconds', 'anonymous', '', g %% %(orders)s + 1,
+       jsonb_build_object('total', '10.00', 'items_count', 1),
        '', NULL, '[]'::jsonb, false, '[]'::jsonb,
        jsonb_build_object('min_total_100', CASE WHEN g %% 3 <> 0 THEN 'passed' ELSE 'failed' END),
        g %% 3 <> 0

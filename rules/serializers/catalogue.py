@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
+from orders.facts import ORDER_FACTS
 from rules.engine import (
     RuleInfo,
     Severity,
@@ -27,7 +28,8 @@ class RuleExampleSerializer(serializers.Serializer):
     """An example a rule carries: an order, params, and the outcome it must give."""
 
     order = serializers.DictField(
-        child=serializers.JSONField(), help_text="Order fields: total, items_count, created_at."
+        child=serializers.JSONField(),
+        help_text=f"The order's facts: {', '.join(f.path for f in ORDER_FACTS if f.given)}.",
     )
     params = serializers.DictField(
         child=serializers.JSONField(), help_text="The rule's parameters, any JSON values."
