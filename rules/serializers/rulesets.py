@@ -40,8 +40,8 @@ class RuleSetSerializer(serializers.Serializer):
     )
 
 
-class StoredConditionSerializer(serializers.Serializer):
-    """A stored condition rule as a rule set's version holds it."""
+class ConditionRuleContentSerializer(serializers.Serializer):
+    """A condition rule's content as a version holds it: all that decides its outcome."""
 
     description = serializers.CharField()
     severity = serializers.ChoiceField(choices=[s.value for s in Severity])
@@ -60,7 +60,7 @@ class RuleSetVersionSerializer(serializers.Serializer):
     )
     items = RuleSetItemSerializer(many=True, source="specs", help_text="In evaluation order.")
     conditions = serializers.DictField(
-        child=StoredConditionSerializer(),
+        child=ConditionRuleContentSerializer(),
         source="conditions_by_rule",
         help_text="The stored condition rules among the items, as they were: by rule name.",
     )
