@@ -264,6 +264,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# The currency of an order that names none (an ISO 4217 code; orders.facts).
+DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
+# The most lines one order may have; more is 400 too_many_lines.
+MAX_ORDER_LINES = env_int("MAX_ORDER_LINES", 500)
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))

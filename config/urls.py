@@ -17,6 +17,7 @@ from config.views import (
     UnknownPathView,
 )
 from decisions import urls as decisions_urls
+from orders.views import FactListView
 from rules import urls as rules_urls
 
 API_INFO = openapi.Info(
@@ -74,6 +75,7 @@ urlpatterns = [
     path("health/live", HealthLiveView.as_view(), name="health-live"),
     path("health/ready", HealthReadyView.as_view(), name="health-ready"),
     path("orders/", include("orders.urls")),
+    path("facts/", FactListView.as_view(), name="fact-list"),
     path("decisions/", include((DECISION_URLS, "decisions"))),
     # Everything else is a JSON 404, except /admin (redirected to /admin/) and
     # static files (served by whitenoise before routing).

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from decisions.models import OUTCOMES, Decision
-from orders.facts import ORDER_FACTS
+from orders.facts import SEED_FACTS
 from orders.serializers import fact_field
 
 
@@ -31,7 +31,7 @@ class DecisionOrderSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         """Return a read-only field per fact of an order."""
-        return {fact.path: fact_field(fact, read_only=True) for fact in ORDER_FACTS}
+        return {fact.path: fact_field(fact, read_only=True) for fact in SEED_FACTS}
 
 
 class DecisionRuleItemSerializer(serializers.Serializer):

@@ -2,12 +2,12 @@
 
 from django.contrib import admin
 
-from orders.facts import ORDER_FACTS, FactType
+from orders.facts import SEED_FACTS, FactType
 from orders.models import Order
 
-FACTS = tuple(fact.path for fact in ORDER_FACTS)
+FACTS = tuple(fact.path for fact in SEED_FACTS)
 # The order's times are set by the service, never typed in.
-TIMES = tuple(fact.path for fact in ORDER_FACTS if fact.type is FactType.DATETIME)
+TIMES = tuple(fact.path for fact in SEED_FACTS if fact.type is FactType.DATETIME)
 
 
 @admin.register(Order)

@@ -1,8 +1,8 @@
-"""The order as rules see it, declared once: its facts.
+"""The order as rules see it, declared once: its facts, and the order they are read from.
 
-A *fact* is one value a rule reads from an order (``total``, ``items_count``,
-``created_at``). Each is declared here once: its path, type, limits,
-description and an example. Everything else derives from the declaration:
+A *fact* is one value a rule reads from an order (``total``,
+``customer.segment``, a line's ``category``). Each is declared here once: its
+path, type, limits, description and an example. Everything else derives from the declaration:
 the Order model's field limits, the fields of an ad-hoc order and of a
 decision's snapshot in the API, the snapshot a decision keeps (written and
 read), the variables of stored conditions, the values threshold rules
@@ -11,20 +11,29 @@ snapshots, and the rows of the seed's bulk path.
 
 A fact's *type* decides how its values behave: money is a ``Decimal`` of
 whole cents, written as a string (``"75.50"``); a count is a whole number; a
-date-time is aware, written in ISO 8601. Adding a fact of a known type is
+date-time is aware, written in ISO 8601; a country or currency is its ISO
+code; a slug is a short lower-case name. Adding a fact of a known type is
 this declaration, the model's field and a migration.
+
+Rules read an ``OrderFacts``: the same object whether the order is stored,
+a cart given in a request or a decision's snapshot replayed, so a rule
+never knows which.
 """
 
 from __future__ import annotations
 
+import operator
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
+import pycountry
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import BigIntegerField, DateTimeField, DecimalField, F, Func
@@ -39,6 +48,14 @@ CENT = Decimal("0.01")
 SEED_SPAN = timedelta(days=365)
 SEED_MAX_COUNT = 20
 
+COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
+CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+# A slug: lower-case letters, digits, "-" and "_", starting with a letter or digit.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SLUG_MAX_LENGTH = 50
+ATTRIBUTES_MAX = 50
+ATTRIBUTE_MAX_LENGTH = 200
+
 
 class FactType(StrEnum):
     """What kind of value a fact holds; it decides how the value compares, reads and prints."""
@@ -46,6 +63,19 @@ class FactType(StrEnum):
     MONEY = "money"
     COUNT = "count"
     DATETIME = "datetime"
+    TEXT = "text"
+    SLUG = "slug"
+    COUNTRY = "country"
+    CURRENCY = "currency"
+    CODES = "codes"
+    ATTRIBUTE = "attribute"
+
+
+class Scope(StrEnum):
+    """What a fact belongs to: the order, or each of its lines."""
+
+    ORDER = "order"
+    LINE = "line"
 
 
 def _datetime_json(value: datetime) -> str:
@@ -53,9 +83,33 @@ def _datetime_json(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+def _same(value: Any) -> Any:
+    """Return *value* as it is: text, codes and attributes are JSON already."""
+    return value
+
+
 # How each type of value is written as JSON: run for every value of every
 # check and snapshot, so a fact holds its own from the start.
-_JSON = {FactType.MONEY: str, FactType.COUNT: int, FactType.DATETIME: _datetime_json}
+_JSON: dict[FactType, Callable[[Any], Any]] = {
+    FactType.MONEY: str,
+    FactType.COUNT: int,
+    FactType.DATETIME: _datetime_json,
+    FactType.CODES: list,
+}
+
+
+def _reader(path: str) -> Callable[[Any], Any]:
+    """Return what reads *path* from an order: dotted parts, ``None`` when a part is missing."""
+    first, _, rest = path.partition(".")
+    if not rest:
+        return operator.attrgetter(path)
+    inner = operator.attrgetter(rest)
+
+    def read(order: Any) -> Any:
+        part = getattr(order, first)
+        return None if part is None else inner(part)
+
+    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +119,14 @@ class Fact:
     ``minimum`` and ``maximum`` bound a money or count fact (the database
     column's range); ``given`` says whether an ad-hoc order may give it (the
     service sets ``updated_at``); ``nullable``, whether an order may lack it
-    (an ad-hoc order has no ``updated_at``). ``units`` names a count's unit,
-    singular and plural, for messages ("3 items"). A fact with a ``default``
-    may be left out of an order, which then has that value: a fact added to
-    orders that exist already.
+    (an order without a customer has no ``customer.segment``): a rule that
+    reads a fact the order lacks errs, naming it. ``units`` names a count's
+    unit, singular and plural, for messages ("3 items"). A fact with a
+    ``default`` may be left out of an order, which then has that value: a
+    fact added to orders that exist already. ``column`` is the fact as the
+    ORM reads it from a stored order (``customer__segment``; a line's facts
+    from its line), ``None`` when SQL cannot read it; ``scope`` says whether
+    it is the order's or each line's.
     """
 
     path: str
@@ -81,21 +139,35 @@ class Fact:
     nullable: bool = False
     units: tuple[str, str] | None = None
     default: Any = None
+    column: str | None = ""
+    scope: Scope = Scope.ORDER
+    max_length: int | None = None
     json: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
     words: Callable[[Any], str] = field(init=False, repr=False, compare=False)
+    read: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Choose, once, how this fact's values are written as JSON and in words."""
+        """Choose, once, how this fact's values are read, written as JSON and in words."""
         # A frozen dataclass sets its derived fields through object's own setter.
-        object.__setattr__(self, "json", _JSON[self.type])
+        object.__setattr__(self, "json", _JSON.get(self.type, _same))
         object.__setattr__(self, "words", self._words())
+        object.__setattr__(self, "read", _reader(self.path))
+        if self.column == "":
+            object.__setattr__(self, "column", self.path.replace(".", "__"))
 
     def _words(self) -> Callable[[Any], str]:
         """Return how a message says a value: with the fact's unit, or as JSON has it."""
         if self.units is not None:
             singular, plural = self.units
             return lambda value: f"{value} {singular if value == 1 else plural}"
+        if self.type is FactType.CODES:
+            return lambda value: ", ".join(value) or "none"
         return _datetime_json if self.type is FactType.DATETIME else str
+
+    @property
+    def name(self) -> str:
+        """Return the fact as the catalogue lists it: a line's under ``lines[]``."""
+        return f"lines[].{self.path}" if self.scope is Scope.LINE else self.path
 
     @property
     def step(self) -> Decimal | int:
@@ -112,29 +184,31 @@ class Fact:
         """Return the digits a money fact's column holds, those after the point included."""
         return len(str(int(self.maximum or 0))) + self.places
 
-    def read(self, order: Any) -> Any:
-        """Return this fact's value on *order*."""
-        return getattr(order, self.path)
-
     def to_json(self, value: Any) -> Any:
         """Return *value* as JSON carries it: money as a string, a date-time in ISO 8601 (UTC)."""
         return None if value is None else self.json(value)
 
     def from_json(self, value: Any) -> Any:
         """Return the Python value of what ``to_json`` wrote."""
-        if value is None or self.type is FactType.COUNT:
-            return value
+        if value is None:
+            return None
         if self.type is FactType.MONEY:
             return Decimal(value)
-        return parse_datetime(value)
+        if self.type is FactType.DATETIME:
+            return parse_datetime(value)
+        if self.type is FactType.CODES:
+            return tuple(value)
+        return value
 
     def phrase(self, value: Any) -> str:
         """Return *value* as a message says it: "75.50", "1 item", "3 items"."""
         return self.words(value)
 
     def sql(self) -> F:
-        """Return this fact as a column of the orders table."""
-        return F(self.path)
+        """Return this fact as a column of the orders table (or of the lines, for a line's)."""
+        if self.column is None:
+            raise TypeError(f"{self.path}: SQL cannot read this fact")
+        return F(self.column)
 
     def snapshot_sql(self, column: str) -> Expression:
         """Return this fact read from a JSON *column* holding snapshots, typed like the order's.
@@ -151,9 +225,10 @@ class Fact:
         return SnapshotDateTime(text)
 
     def model_field(self, **options: Any) -> models.Field:
-        """Return the Order model's field for a money or count fact, with its limits.
+        """Return the model's field for a money, count, code or text fact, with its limits.
 
-        *options* (``help_text``, ...) go to the field as they are.
+        *options* (``help_text``, ...) go to the field as they are; a fact
+        an order may lack is a blank text or a null number.
         """
         validators = [MinValueValidator(self.minimum)] if self.minimum is not None else []
         if self.default is not None:
@@ -163,10 +238,20 @@ class Fact:
                 max_digits=self.digits,
                 decimal_places=self.places,
                 validators=validators,
+                null=self.nullable,
+                blank=self.nullable,
                 **options,
             )
         if self.type is FactType.COUNT:
             return models.PositiveIntegerField(validators=validators, **options)
+        if self.type in _CODE_LENGTHS:
+            return models.CharField(
+                max_length=_CODE_LENGTHS[self.type], blank=self.nullable, **options
+            )
+        if self.type is FactType.TEXT:
+            return models.CharField(
+                max_length=self.max_length or 100, blank=self.nullable, **options
+            )
         raise TypeError(f"{self.path}: a {self.type} field is declared by the model itself")
 
     def sampler(self, rng: random.Random, *, until: datetime) -> Callable[[], Any]:
@@ -188,8 +273,17 @@ class Fact:
         if self.type is FactType.COUNT:
             least = int(self.minimum or 0)
             return lambda: rng.randint(least, SEED_MAX_COUNT)
-        span = SEED_SPAN // timedelta(microseconds=1)
-        return lambda: until - timedelta(microseconds=rng.randrange(span))
+        if self.type is FactType.DATETIME:
+            span = SEED_SPAN // timedelta(microseconds=1)
+            return lambda: until - timedelta(microseconds=rng.randrange(span))
+        raise TypeError(f"{self.path}: the seed draws no {self.type} values")
+
+
+_CODE_LENGTHS = {
+    FactType.SLUG: SLUG_MAX_LENGTH,
+    FactType.COUNTRY: 2,
+    FactType.CURRENCY: 3,
+}
 
 
 class SnapshotDateTime(Func):
@@ -219,18 +313,20 @@ class SnapshotDateTime(Func):
         )
 
 
+MONEY_MAXIMUM = Decimal("99999999.99")
+
 TOTAL = Fact(
     "total",
     FactType.MONEY,
-    "Order total in the shop's currency, at least 0.00.",
+    "Order total in the order's currency, at least 0.00: shipping, tax and discounts included.",
     "150.00",
     minimum=Decimal("0.00"),
-    maximum=Decimal("99999999.99"),
+    maximum=MONEY_MAXIMUM,
 )
 ITEMS_COUNT = Fact(
     "items_count",
     FactType.COUNT,
-    "Number of items in the order, at least 1.",
+    "Number of items in the order, at least 1: with lines, the sum of their quantities.",
     3,
     minimum=1,
     maximum=2**31 - 1,
@@ -247,22 +343,427 @@ UPDATED_AT = Fact(
     given=False,
     nullable=True,
 )
+CURRENCY = Fact(
+    "currency",
+    FactType.CURRENCY,
+    "The order's currency, an ISO 4217 code; the service's DEFAULT_CURRENCY when not given.",
+    "EUR",
+)
+SUBTOTAL = Fact(
+    "subtotal",
+    FactType.MONEY,
+    "The sum of the lines' totals; none for an order without lines.",
+    "120.00",
+    minimum=Decimal("0.00"),
+    maximum=MONEY_MAXIMUM,
+    given=False,
+    nullable=True,
+)
+LINES_COUNT = Fact(
+    "lines_count",
+    FactType.COUNT,
+    "Number of lines in the order; 0 for an order given without lines.",
+    2,
+    minimum=0,
+    maximum=2**31 - 1,
+    given=False,
+    units=("line", "lines"),
+)
+CUSTOMER_ID = Fact(
+    "customer.id",
+    FactType.TEXT,
+    "The customer's id in the shop (its external id).",
+    "C-1042",
+    nullable=True,
+    column="customer__external_id",
+    max_length=100,
+)
+CUSTOMER_SEGMENT = Fact(
+    "customer.segment",
+    FactType.SLUG,
+    "The customer's segment, a slug such as vip or wholesale.",
+    "vip",
+    nullable=True,
+)
+CUSTOMER_COUNTRY = Fact(
+    "customer.country",
+    FactType.COUNTRY,
+    "The customer's country, an ISO 3166-1 alpha-2 code.",
+    "DE",
+    nullable=True,
+)
+CUSTOMER_AGE_DAYS = Fact(
+    "customer.age_days",
+    FactType.COUNT,
+    "Whole days since the customer signed up, at the time of the check.",
+    12,
+    minimum=0,
+    maximum=2**31 - 1,
+    nullable=True,
+    given=False,
+    units=("day", "days"),
+    column="customer__created_at",
+)
+SHIPPING_COUNTRY = Fact(
+    "shipping.country",
+    FactType.COUNTRY,
+    "The country the order ships to, an ISO 3166-1 alpha-2 code.",
+    "NO",
+    nullable=True,
+    column="shipping_country",
+)
+SHIPPING_REGION = Fact(
+    "shipping.region",
+    FactType.TEXT,
+    "The region (state, province) the order ships to.",
+    "Oslo",
+    nullable=True,
+    column="shipping_region",
+    max_length=100,
+)
+SHIPPING_POSTAL_CODE = Fact(
+    "shipping.postal_code",
+    FactType.TEXT,
+    "The postal code the order ships to.",
+    "0150",
+    nullable=True,
+    column="shipping_postal_code",
+    max_length=20,
+)
+BILLING_COUNTRY = Fact(
+    "billing.country",
+    FactType.COUNTRY,
+    "The billing address's country, an ISO 3166-1 alpha-2 code.",
+    "NO",
+    nullable=True,
+    column="billing_country",
+)
+PAYMENT_METHOD = Fact(
+    "payment_method",
+    FactType.SLUG,
+    "How the order is paid, a slug such as card or cash_on_delivery.",
+    "card",
+    nullable=True,
+)
+CHANNEL = Fact(
+    "channel",
+    FactType.SLUG,
+    "Where the order was placed, a slug such as web.",
+    "web",
+    nullable=True,
+)
+COUPONS = Fact(
+    "coupons",
+    FactType.CODES,
+    "The coupon codes applied to the order; an empty list for none.",
+    ["WELCOME10"],
+    max_length=64,
+)
+ATTRIBUTES = Fact(
+    "attributes.*",
+    FactType.ATTRIBUTE,
+    "One of the shop's own facts, by its key: attributes.gift_wrap. A string or true/false;"
+    " a number is written as a string.",
+    True,
+    nullable=True,
+    column="attributes",
+)
 
-# Every fact of an order, in the order the API lists them.
-ORDER_FACTS: tuple[Fact, ...] = (TOTAL, ITEMS_COUNT, CREATED_AT, UPDATED_AT)
+LINE_SKU = Fact(
+    "sku",
+    FactType.TEXT,
+    "The article's stock-keeping unit.",
+    "WINE-12",
+    scope=Scope.LINE,
+    max_length=64,
+)
+LINE_NAME = Fact(
+    "name",
+    FactType.TEXT,
+    "The article's name.",
+    "Rioja 2019",
+    scope=Scope.LINE,
+    max_length=200,
+    nullable=True,
+)
+LINE_CATEGORY = Fact(
+    "category", FactType.SLUG, "The article's category, a slug.", "alcohol", scope=Scope.LINE
+)
+LINE_QUANTITY = Fact(
+    "quantity",
+    FactType.COUNT,
+    "How many of the article, at least 1.",
+    2,
+    minimum=1,
+    maximum=1_000_000,
+    scope=Scope.LINE,
+    units=("unit", "units"),
+)
+LINE_UNIT_PRICE = Fact(
+    "unit_price",
+    FactType.MONEY,
+    "The price of one unit, at least 0.00.",
+    "12.50",
+    minimum=Decimal("0.00"),
+    maximum=MONEY_MAXIMUM,
+    scope=Scope.LINE,
+)
+LINE_TOTAL = Fact(
+    "line_total",
+    FactType.MONEY,
+    "Quantity times unit price.",
+    "25.00",
+    minimum=Decimal("0.00"),
+    maximum=MONEY_MAXIMUM,
+    scope=Scope.LINE,
+    given=False,
+)
+
+# Every fact of an order, in the order the API lists them: first the
+# columns a seed-style order has, then what real orders add.
+ORDER_FACTS: tuple[Fact, ...] = (
+    TOTAL,
+    ITEMS_COUNT,
+    CREATED_AT,
+    UPDATED_AT,
+    CURRENCY,
+    SUBTOTAL,
+    LINES_COUNT,
+    CUSTOMER_ID,
+    CUSTOMER_SEGMENT,
+    CUSTOMER_COUNTRY,
+    CUSTOMER_AGE_DAYS,
+    SHIPPING_COUNTRY,
+    SHIPPING_REGION,
+    SHIPPING_POSTAL_CODE,
+    BILLING_COUNTRY,
+    PAYMENT_METHOD,
+    CHANNEL,
+    COUPONS,
+    ATTRIBUTES,
+)
+# Every fact of each line of an order.
+LINE_FACTS: tuple[Fact, ...] = (
+    LINE_SKU,
+    LINE_NAME,
+    LINE_CATEGORY,
+    LINE_QUANTITY,
+    LINE_UNIT_PRICE,
+    LINE_TOTAL,
+)
+# The facts a seed-style order is: the order table's first columns.
+SEED_FACTS: tuple[Fact, ...] = (TOTAL, ITEMS_COUNT, CREATED_AT, UPDATED_AT)
 FACTS_BY_PATH: Mapping[str, Fact] = {fact.path: fact for fact in ORDER_FACTS}
+# The facts an order keeps in a column of its own, under the fact's name: read
+# from a stored order and given by a cart as they are (``total``, ``channel``).
+# A fact added to the order is one of them: its declaration, the model's field
+# and a migration.
+OWN_FACTS: tuple[Fact, ...] = tuple(
+    fact
+    for fact in ORDER_FACTS
+    if "." not in fact.path
+    and fact.type not in (FactType.CODES, FactType.ATTRIBUTE)
+    and fact not in (SUBTOTAL, LINES_COUNT)
+)
+# Every fact a rule can read, as ``GET /facts/`` and the docs list them.
+CATALOGUE: tuple[Fact, ...] = (*ORDER_FACTS, *LINE_FACTS)
+LINE_FACTS_BY_PATH: Mapping[str, Fact] = {fact.path: fact for fact in LINE_FACTS}
 
 
-def snapshot(order: Any) -> dict[str, Any]:
-    """Return *order*'s facts as a decision keeps them: JSON values by path."""
-    return {fact.path: fact.to_json(fact.read(order)) for fact in ORDER_FACTS}
+def default_currency() -> str:
+    """Return the currency of an order that names none: ``DEFAULT_CURRENCY``."""
+    return str(settings.DEFAULT_CURRENCY)
+
+
+def age_days(signed_up: datetime, now: datetime) -> int:
+    """Return the whole days from *signed_up* to *now*; 0 for a sign-up in the future."""
+    return max((now - signed_up) // timedelta(days=1), 0)
+
+
+@dataclass(slots=True)
+class LineFacts:
+    """One line of an order as rules see it."""
+
+    sku: str
+    category: str
+    quantity: int
+    unit_price: Decimal
+    name: str | None = None
+
+    @property
+    def line_total(self) -> Decimal:
+        """Return quantity times unit price."""
+        return self.quantity * self.unit_price
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the line as a snapshot and the API write it."""
+        shown = {fact.path: fact.to_json(fact.read(self)) for fact in LINE_FACTS}
+        return {path: value for path, value in shown.items() if value is not None}
+
+
+@dataclass(slots=True)
+class CustomerFacts:
+    """The customer of an order as rules see it; ``age_days`` as of the check."""
+
+    id: str
+    segment: str | None = None
+    country: str | None = None
+    age_days: int | None = None
+
+
+@dataclass(slots=True)
+class AddressFacts:
+    """An address as rules see it (billing has a country only)."""
+
+    country: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(slots=True)
+class OrderFacts:
+    """An order as rules see it: stored, given as a cart, or replayed from a snapshot.
+
+    ``pk`` is the stored order's id (``None`` for a cart). A part the order
+    lacks is ``None`` (a customer, an address, a payment method), or empty
+    (coupons, lines, attributes). Made once per check; rules only read it.
+    """
+
+    total: Decimal
+    items_count: int
+    created_at: datetime
+    pk: int | None = None
+    updated_at: datetime | None = None
+    currency: str = field(default_factory=default_currency)
+    customer: CustomerFacts | None = None
+    shipping: AddressFacts | None = None
+    billing: AddressFacts | None = None
+    payment_method: str | None = None
+    channel: str | None = None
+    coupons: tuple[str, ...] = ()
+    lines: tuple[LineFacts, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def lines_count(self) -> int:
+        """Return how many lines the order has."""
+        return len(self.lines)
+
+    @property
+    def subtotal(self) -> Decimal | None:
+        """Return the sum of the lines' totals, ``None`` without lines."""
+        if not self.lines:
+            return None
+        return sum((line.line_total for line in self.lines), Decimal("0.00"))
+
+    def fact(self, path: str) -> Any:
+        """Return the fact at *path* (``attributes.<key>`` too); ``None`` if the order lacks it."""
+        if path.startswith("attributes."):
+            return self.attributes.get(path.removeprefix("attributes."))
+        return FACTS_BY_PATH[path].read(self)
+
+
+def snapshot(order: OrderFacts) -> dict[str, Any]:
+    """Return *order* as a decision keeps it: JSON values by path, nested parts as objects.
+
+    A part the order lacks is left out, so a seed-style order's snapshot
+    is its four facts and its currency.
+    """
+    kept: dict[str, Any] = {
+        fact.path: fact.to_json(fact.read(order)) for fact in (*SEED_FACTS, CURRENCY)
+    }
+    if order.customer is not None:
+        kept["customer"] = _present(
+            {
+                "id": order.customer.id,
+                "segment": order.customer.segment,
+                "country": order.customer.country,
+                "age_days": order.customer.age_days,
+            }
+        )
+    for part in ("shipping", "billing"):
+        address = getattr(order, part)
+        if address is not None:
+            kept[part] = _present(
+                {
+                    "country": address.country,
+                    "region": address.region,
+                    "postal_code": address.postal_code,
+                }
+            )
+    for fact in (PAYMENT_METHOD, CHANNEL):
+        if fact.read(order) is not None:
+            kept[fact.path] = fact.read(order)
+    if order.coupons:
+        kept["coupons"] = list(order.coupons)
+    if order.lines:
+        kept["lines"] = [line.as_json() for line in order.lines]
+    if order.attributes:
+        kept["attributes"] = dict(order.attributes)
+    return kept
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return *values* without those that are ``None``."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def from_snapshot(recorded: Mapping[str, Any], *, pk: int | None = None) -> OrderFacts:
+    """Return the order a decision's *recorded* snapshot holds, as rules saw it."""
+    customer = recorded.get("customer")
+    return OrderFacts(
+        pk=pk,
+        **{fact.path: fact.from_json(recorded.get(fact.path)) for fact in SEED_FACTS},
+        currency=recorded.get(CURRENCY.path) or default_currency(),
+        customer=None if customer is None else CustomerFacts(**customer),
+        shipping=_address(recorded.get("shipping")),
+        billing=_address(recorded.get("billing")),
+        payment_method=recorded.get(PAYMENT_METHOD.path),
+        channel=recorded.get(CHANNEL.path),
+        coupons=tuple(recorded.get(COUPONS.path) or ()),
+        lines=tuple(_line(line) for line in recorded.get("lines") or ()),
+        attributes=MappingProxyType(dict(recorded.get("attributes") or {})),
+    )
+
+
+def _address(recorded: Mapping[str, Any] | None) -> AddressFacts | None:
+    """Return a recorded address, ``None`` when the snapshot has none."""
+    return None if recorded is None else AddressFacts(**recorded)
+
+
+def _line(recorded: Mapping[str, Any]) -> LineFacts:
+    """Return a recorded line (its total is derived again, from its quantity and price)."""
+    return LineFacts(
+        sku=recorded["sku"],
+        category=recorded["category"],
+        quantity=recorded["quantity"],
+        unit_price=Decimal(recorded["unit_price"]),
+        name=recorded.get("name"),
+    )
 
 
 def snapshot_values(recorded: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the Python values of a *recorded* snapshot, by path: an order's fields."""
-    return {fact.path: fact.from_json(recorded.get(fact.path)) for fact in ORDER_FACTS}
+    """Return the Python values of a *recorded* snapshot's seed facts, by path."""
+    return {fact.path: fact.from_json(recorded.get(fact.path)) for fact in SEED_FACTS}
 
 
 def snapshot_aliases(column: str) -> dict[str, Expression]:
-    """Return each fact read from the JSON *column* of snapshots, under the fact's path."""
-    return {fact.path: fact.snapshot_sql(column) for fact in ORDER_FACTS}
+    """Return each seed fact read from the JSON *column* of snapshots, under the fact's path."""
+    return {fact.path: fact.snapshot_sql(column) for fact in SEED_FACTS}
+
+
+def lines_facts(lines: Iterable[Any]) -> tuple[LineFacts, ...]:
+    """Return stored *lines* (``OrderLine`` rows, in their order) as rules see them."""
+    return tuple(
+        LineFacts(
+            sku=line.sku,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            name=line.name or None,
+        )
+        for line in lines
+    )

@@ -1,9 +1,16 @@
-"""Reading orders on the hot path of every check."""
+"""Reading orders as rules see them (``orders.facts.OrderFacts``), on every check's hot path."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from django.db import connections
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from orders.models import Order
+from orders.facts import OWN_FACTS, AddressFacts, CustomerFacts, OrderFacts, age_days, lines_facts
+from orders.models import Customer, Order, OrderLine
 
 
 def order_get(pk: int) -> Order:
@@ -21,3 +28,95 @@ def order_get(pk: int) -> Order:
     for order in manager.raw(sql, [pk]):
         return order
     raise Http404(f"Order with id {pk} does not exist.")
+
+
+def order_facts_get(pk: int, *, now: datetime | None = None) -> OrderFacts:
+    """Return the stored order with id *pk* as rules see it; raise ``Http404`` if there is none.
+
+    An order without lines or customer is one query; its lines are one more,
+    its customer another. ``customer.age_days`` is counted up to *now*
+    (the time of the check).
+    """
+    order = order_get(pk)
+    lines = OrderLine.objects.filter(order_id=pk) if order.lines_count else ()
+    customer = Customer.objects.get(pk=order.customer_id) if order.customer_id else None
+    return order_facts(order, lines=lines, customer=customer, now=now or timezone.now())
+
+
+def orders_facts_in_bulk(ids: Sequence[int], *, now: datetime) -> dict[int, OrderFacts]:
+    """Return the stored orders among *ids* as rules see them, by id.
+
+    One query for the orders and their customers, and one for the lines of
+    those that have lines.
+    """
+    orders = Order.objects.select_related("customer").in_bulk(ids)
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    having = [pk for pk, order in orders.items() if order.lines_count]
+    if having:
+        for line in OrderLine.objects.filter(order_id__in=having).order_by("order_id", "position"):
+            lines[line.order_id].append(line)
+    return {
+        pk: order_facts(order, lines=lines.get(pk, ()), customer=order.customer, now=now)
+        for pk, order in orders.items()
+    }
+
+
+def with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Return *orders* read with their customer and their lines, for ``order_facts_prefetched``."""
+    return orders.select_related("customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("position"))
+    )
+
+
+def order_facts_prefetched(order: Order, *, now: datetime) -> OrderFacts:
+    """Return *order*, read by ``with_lines``, as rules see it."""
+    return order_facts(order, lines=order.lines.all(), customer=order.customer, now=now)
+
+
+def iter_orders_facts(orders: QuerySet[Order], *, chunk: int) -> Iterator[OrderFacts]:
+    """Yield *orders* as rules see them, read *chunk* at a time with their lines and customer."""
+    now = timezone.now()
+    for order in with_lines(orders).iterator(chunk_size=chunk):
+        yield order_facts_prefetched(order, now=now)
+
+
+def as_order_facts(order: Order) -> OrderFacts:
+    """Return a stored *order* as rules see it now: its prefetched lines, or read."""
+    lines = order.lines.order_by("position") if order.lines_count else ()
+    return order_facts(order, lines=lines, customer=order.customer, now=timezone.now())
+
+
+def order_facts(
+    order: Order, *, lines: Iterable[OrderLine], customer: Customer | None, now: datetime
+) -> OrderFacts:
+    """Return the stored *order*, with its *lines* and *customer*, as rules see it at *now*."""
+    own = {fact.path: getattr(order, fact.path) for fact in OWN_FACTS}
+    return OrderFacts(
+        pk=order.pk,
+        **{path: None if value == "" else value for path, value in own.items()},
+        customer=None if customer is None else customer_facts(customer, now=now),
+        shipping=_address(
+            order.shipping_country, order.shipping_region, order.shipping_postal_code
+        ),
+        billing=_address(order.billing_country),
+        coupons=tuple(order.coupons),
+        lines=lines_facts(lines),
+        attributes=order.attributes,
+    )
+
+
+def customer_facts(customer: Customer, *, now: datetime) -> CustomerFacts:
+    """Return a stored *customer* as rules see it at *now*."""
+    return CustomerFacts(
+        id=customer.external_id,
+        segment=customer.segment or None,
+        country=customer.country or None,
+        age_days=age_days(customer.created_at, now),
+    )
+
+
+def _address(country: str, region: str = "", postal_code: str = "") -> AddressFacts | None:
+    """Return an address from its stored columns, ``None`` when all are blank."""
+    if not (country or region or postal_code):
+        return None
+    return AddressFacts(country or None, region or None, postal_code or None)

@@ -1,21 +1,58 @@
 """Serializers for orders: stored, changed, and ad hoc; their fields follow the order's facts."""
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 
-from orders.facts import ORDER_FACTS, TOTAL, Fact, FactType
-from orders.models import Order
+from orders.errors import InconsistentOrderError, TooManyLinesError
+from orders.facts import (
+    ATTRIBUTE_MAX_LENGTH,
+    ATTRIBUTES_MAX,
+    BILLING_COUNTRY,
+    COUNTRIES,
+    COUPONS,
+    CREATED_AT,
+    CURRENCIES,
+    CUSTOMER_COUNTRY,
+    CUSTOMER_ID,
+    CUSTOMER_SEGMENT,
+    ITEMS_COUNT,
+    LINE_CATEGORY,
+    LINE_NAME,
+    LINE_QUANTITY,
+    LINE_SKU,
+    LINE_UNIT_PRICE,
+    OWN_FACTS,
+    SEED_FACTS,
+    SHIPPING_COUNTRY,
+    SHIPPING_POSTAL_CODE,
+    SHIPPING_REGION,
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    TOTAL,
+    AddressFacts,
+    CustomerFacts,
+    Fact,
+    FactType,
+    LineFacts,
+    OrderFacts,
+    age_days,
+)
+from orders.models import Customer, Order
+from orders.selectors import customer_facts
 
 # The order's facts as the API lists a stored order (the fields after its id).
-FACT_FIELDS = [fact.path for fact in ORDER_FACTS]
+FACT_FIELDS = [fact.path for fact in SEED_FACTS]
 # What a change to a stored order may give: the facts a client gives, but the
 # creation time, which the service sets.
 CHANGEABLE = [
-    fact.path for fact in ORDER_FACTS if fact.given and fact.type is not FactType.DATETIME
+    fact.path for fact in SEED_FACTS if fact.given and fact.type is not FactType.DATETIME
 ]
 CHANGES_MESSAGE = (
     f"Give at least one of {', '.join(repr(path) for path in CHANGEABLE[:-1])}"
@@ -67,6 +104,9 @@ class MoneyField(serializers.DecimalField):
 
 
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_SLUG = re.compile(SLUG_PATTERN)
+# The most coupons one order may carry.
+MAX_COUPONS = 20
 _MONEY = re.compile(MONEY_PATTERN)
 
 
@@ -95,45 +135,226 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         """Give each money fact the API's money field, keeping the model field's options."""
         fields = super().get_fields()
-        for fact in ORDER_FACTS:
+        for fact in SEED_FACTS:
             if fact.type is FactType.MONEY and not fields[fact.path].read_only:
                 fields[fact.path] = fact_field(fact, required=fields[fact.path].required)
         return fields
 
 
-class OrderDraftSerializer(serializers.Serializer):
-    """An order that is checked without being stored: the facts a client gives.
+class StrictSerializer(serializers.Serializer):
+    """A JSON object whose keys are all known: an unknown key is an error naming it."""
 
-    Validated like a stored order; it becomes an unsaved ``Order``, placed
-    now unless ``created_at`` is given.
+    def to_internal_value(self, data: Any) -> Any:
+        """Refuse keys that are not fields, all at once, then validate the rest."""
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Unknown field: an order has no such fact."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+def code_field(fact: Fact, **options: Any) -> serializers.Field:
+    """Return the API field of a code or text *fact*: a country, a currency, a slug, a text."""
+    options.setdefault("help_text", fact.description)
+    options.setdefault("required", False)
+    if fact.type is FactType.COUNTRY:
+        return serializers.ChoiceField(choices=sorted(COUNTRIES), **options)
+    if fact.type is FactType.CURRENCY:
+        return serializers.ChoiceField(choices=sorted(CURRENCIES), **options)
+    if fact.type is FactType.SLUG:
+        return serializers.RegexField(SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, **options)
+    return serializers.CharField(max_length=fact.max_length, **options)
+
+
+class CartCustomerSerializer(StrictSerializer):
+    """The customer of a cart: its id in the shop, with or without its facts.
+
+    Facts not given are read from the stored customer with that id, if any.
     """
 
+    id = code_field(CUSTOMER_ID, required=True)
+    segment = code_field(CUSTOMER_SEGMENT)
+    country = code_field(CUSTOMER_COUNTRY)
+    created_at = serializers.DateTimeField(
+        required=False, help_text="When the customer signed up; gives customer.age_days."
+    )
+
+
+class CartAddressSerializer(StrictSerializer):
+    """Where a cart ships to."""
+
+    country = code_field(SHIPPING_COUNTRY)
+    region = code_field(SHIPPING_REGION)
+    postal_code = code_field(SHIPPING_POSTAL_CODE)
+
+
+class CartBillingSerializer(StrictSerializer):
+    """A cart's billing address: its country."""
+
+    country = code_field(BILLING_COUNTRY)
+
+
+class CartLineSerializer(StrictSerializer):
+    """One line of a cart; its total is quantity times unit price."""
+
+    sku = code_field(LINE_SKU, required=True)
+    name = code_field(LINE_NAME)
+    category = code_field(LINE_CATEGORY, required=True)
+    quantity = fact_field(LINE_QUANTITY)
+    unit_price = fact_field(LINE_UNIT_PRICE)
+
+
+class AttributesField(serializers.DictField):
+    """The shop's own facts: at most ``ATTRIBUTES_MAX`` slug keys, each a string or a boolean."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Hold flat values only."""
+        super().__init__(
+            child=serializers.JSONField(),
+            help_text=(
+                f"The shop's own facts, read as attributes.<key>: at most {ATTRIBUTES_MAX} keys"
+                ' (slugs), each a string (a number as a string: "12") or true/false.'
+            ),
+            **kwargs,
+        )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Return the attributes; refuse a key that is not a slug, a nested or numeric value."""
+        values = super().to_internal_value(data)
+        if len(values) > ATTRIBUTES_MAX:
+            raise serializers.ValidationError(f"At most {ATTRIBUTES_MAX} attributes.")
+        problems = {}
+        for key, value in values.items():
+            if not _SLUG.fullmatch(key) or len(key) > SLUG_MAX_LENGTH:
+                problems[key] = [f"A key is a slug of at most {SLUG_MAX_LENGTH} characters."]
+            elif not isinstance(value, str | bool):
+                problems[key] = ['A value is a string (a number as a string: "12") or a boolean.']
+            elif isinstance(value, str) and len(value) > ATTRIBUTE_MAX_LENGTH:
+                problems[key] = [f"A value has at most {ATTRIBUTE_MAX_LENGTH} characters."]
+        if problems:
+            raise serializers.ValidationError(problems)
+        return values
+
+
+class OrderDraftSerializer(StrictSerializer):
+    """An order that is checked without being stored (a cart): every fact a client gives.
+
+    Validated like a stored order; it becomes the order as rules see it
+    (``OrderFacts``), placed now unless ``created_at`` is given. Only
+    ``total`` is required, and ``items_count`` when there are no lines: with
+    lines it is the sum of their quantities. An error names its path
+    (``lines[3].quantity``).
+    """
+
+    total = fact_field(TOTAL)
+    items_count = fact_field(
+        ITEMS_COUNT,
+        required=False,
+        help_text=f"{ITEMS_COUNT.description} Required without lines.",
+    )
+    created_at = fact_field(
+        CREATED_AT, required=False, help_text=f"{CREATED_AT.description} Now if omitted."
+    )
+    customer = CartCustomerSerializer(required=False)
+    shipping = CartAddressSerializer(required=False)
+    billing = CartBillingSerializer(required=False)
+    coupons = serializers.ListField(
+        child=code_field(COUPONS, required=True, help_text="A coupon code."),
+        required=False,
+        max_length=MAX_COUPONS,
+        help_text=COUPONS.description,
+    )
+    lines = serializers.ListField(
+        child=CartLineSerializer(), required=False, help_text="The order's lines."
+    )
+    attributes = AttributesField(required=False)
+
     def get_fields(self) -> dict[str, serializers.Field]:
-        """Return a field per fact a client gives: optional for a date-time, or with a default."""
-        fields = {}
-        for fact in ORDER_FACTS:
-            if not fact.given:
-                continue
-            if fact.type is FactType.DATETIME:
-                fields[fact.path] = fact_field(
-                    fact, required=False, help_text=f"{fact.description} Now if omitted."
+        """Add a field for each other fact the order keeps in a column (``OWN_FACTS``)."""
+        fields = super().get_fields()
+        for fact in OWN_FACTS:
+            if fact.given and fact.path not in fields:
+                fields[fact.path] = (
+                    fact_field(fact, required=False)
+                    if fact.type in (FactType.MONEY, FactType.COUNT, FactType.DATETIME)
+                    else code_field(fact)
                 )
-            elif fact.default is not None:
-                shown = fact.to_json(fact.default)
-                fields[fact.path] = fact_field(
-                    fact,
-                    required=False,
-                    default=fact.default,
-                    help_text=f"{fact.description} {shown} if omitted.",
-                )
-            else:
-                fields[fact.path] = fact_field(fact)
         return fields
 
-    def to_internal_value(self, data: Any) -> Order:
-        """Return the unsaved order the draft describes."""
-        values = super().to_internal_value(data)
-        return Order(**{"created_at": timezone.now(), **values})
+    def to_internal_value(self, data: Any) -> OrderFacts:
+        """Return the order as rules see it; errors are keyed by their path in the order."""
+        if isinstance(data, Mapping) and isinstance(data.get("lines"), list):
+            check_lines_count(len(data["lines"]))
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(error_paths(exc.detail)) from None
+        lines = tuple(LineFacts(**line) for line in values.get("lines", ()))
+        items_count = values.get("items_count")
+        if lines:
+            quantities = sum(line.quantity for line in lines)
+            if items_count is not None and items_count != quantities:
+                raise InconsistentOrderError(items_count, quantities)
+            items_count = quantities
+        elif items_count is None:
+            raise serializers.ValidationError({"items_count": ["Required without lines."]})
+        own = {fact.path: values[fact.path] for fact in OWN_FACTS if fact.path in values}
+        return OrderFacts(
+            **{**own, "items_count": items_count},
+            created_at=own.get(CREATED_AT.path) or timezone.now(),
+            customer=_customer(values.get("customer")),
+            shipping=_address(values.get("shipping")),
+            billing=_address(values.get("billing")),
+            coupons=tuple(values.get("coupons", ())),
+            lines=lines,
+            attributes=MappingProxyType(values.get("attributes", {})),
+        )
+
+
+def check_lines_count(count: int) -> None:
+    """Refuse an order of more than ``MAX_ORDER_LINES`` lines before reading them."""
+    if count > settings.MAX_ORDER_LINES:
+        raise TooManyLinesError(count, settings.MAX_ORDER_LINES)
+
+
+def error_paths(detail: Any, prefix: str = "") -> dict[str, Any]:
+    """Return DRF's nested field errors keyed by their path: ``lines[3].quantity``."""
+    if isinstance(detail, list) and detail and not isinstance(detail[0], str):
+        detail = dict(enumerate(detail))
+    if not isinstance(detail, Mapping):
+        return {prefix: detail}
+    paths: dict[str, Any] = {}
+    for key, value in detail.items():
+        if isinstance(key, int):
+            path = f"{prefix}[{key}]"
+        else:
+            path = f"{prefix}.{key}" if prefix else str(key)
+        if value:
+            paths.update(error_paths(value, path))
+    return paths
+
+
+def _customer(given: Mapping[str, Any] | None) -> CustomerFacts | None:
+    """Return a cart's customer: what it gives, the stored customer's facts for the rest."""
+    if given is None:
+        return None
+    now = timezone.now()
+    stored = Customer.objects.filter(external_id=given["id"]).first()
+    known = customer_facts(stored, now=now) if stored else CustomerFacts(id=given["id"])
+    signed_up = given.get("created_at")
+    return CustomerFacts(
+        id=given["id"],
+        segment=given.get("segment", known.segment),
+        country=given.get("country", known.country),
+        age_days=known.age_days if signed_up is None else age_days(signed_up, now),
+    )
+
+
+def _address(given: Mapping[str, Any] | None) -> AddressFacts | None:
+    """Return a cart's address, ``None`` when not given."""
+    return None if given is None else AddressFacts(**given)
 
 
 class OrderChangesSerializer(OrderSerializer):
@@ -148,3 +369,29 @@ class OrderChangesSerializer(OrderSerializer):
         if not attrs:
             raise serializers.ValidationError(CHANGES_MESSAGE)
         return attrs
+
+
+class FactSerializer(serializers.Serializer):
+    """One fact a rule can read, as the catalogue (``GET /facts/``) lists it."""
+
+    path = serializers.CharField(
+        source="name",
+        help_text="Where a condition reads it: `shipping.country`; a line's under `lines[]`.",
+    )
+    type = serializers.CharField(
+        help_text="money, count, datetime, text, slug, country, currency, codes or attribute."
+    )
+    scope = serializers.CharField(help_text="`order`, or `line` for each line's facts.")
+    description = serializers.CharField()
+    example = serializers.JSONField(help_text="A value as JSON carries it.")
+    optional = serializers.BooleanField(
+        source="nullable",
+        help_text="Whether an order may lack it: a rule reading it then errs, naming it.",
+    )
+    sql = serializers.SerializerMethodField(
+        help_text="Whether SQL can read it: rules over it run in the database."
+    )
+
+    def get_sql(self, fact: Fact) -> bool:
+        """Return whether SQL can read *fact*."""
+        return fact.column is not None

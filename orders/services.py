@@ -1,5 +1,6 @@
 """Writing orders: the one place orders are created, changed, deleted and seeded."""
 
+import json
 import random
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -9,9 +10,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import DateTimeField, Field, JSONField
 from django.utils import timezone
 
-from orders.facts import CREATED_AT, ORDER_FACTS, UPDATED_AT, Fact, FactType
+from orders.facts import CREATED_AT, SEED_FACTS, UPDATED_AT
 from orders.models import Order
 
 SEED_ORDERS: tuple[tuple[Decimal, int], ...] = (
@@ -97,7 +99,7 @@ def random_orders(*, count: int, seed: int | None, until: datetime) -> Iterator[
     orders; ``None`` seeds from the operating system.
     """
     rng = random.Random(seed)  # noqa: S311 - sample data, not a secret
-    draws = [(fact.path, fact.sampler(rng, until=until)) for fact in ORDER_FACTS if fact.given]
+    draws = [(fact.path, fact.sampler(rng, until=until)) for fact in SEED_FACTS if fact.given]
     for _ in range(count):
         order = {path: draw() for path, draw in draws}
         order[UPDATED_AT.path] = order[CREATED_AT.path]
@@ -134,41 +136,65 @@ def orders_seed_random(
     return written
 
 
+def _seed_fields() -> list[Field]:
+    """Return the order's columns that seeding writes: all but the id."""
+    return [field for field in Order._meta.concrete_fields if not field.primary_key]
+
+
 def _columns() -> str:
-    """Return the quoted table and the columns that seeding writes: every fact's."""
+    """Return the quoted table and the columns that seeding writes."""
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(Order._meta.get_field(fact.path).column) for fact in ORDER_FACTS)
+    columns = ", ".join(quote(field.column) for field in _seed_fields())
     return f"{quote(Order._meta.db_table)} ({columns})"
+
+
+def _row_values(
+    fields: list[Field], shown: dict[type[Field], Callable[[Any], Any]]
+) -> Callable[[dict[str, Any]], list[Any]]:
+    """Return what turns a random order into its row: each field's value, or its default.
+
+    A value is written as *shown* says for its field's class (JSON as text,
+    a date-time as the database takes it), any other as its text; ``None``
+    stays ``NULL``.
+    """
+    defaults = {field.name: field.get_default() for field in fields}
+    converters = [(field.name, shown.get(type(field), str)) for field in fields]
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        given = [(row.get(name, defaults[name]), convert) for name, convert in converters]
+        return [None if value is None else convert(value) for value, convert in given]
+
+    return values
 
 
 def _insert_rows(cursor: CursorWrapper, rows: Iterable[dict[str, Any]]) -> None:
     """Insert *rows* with one ``executemany`` of a parameterised ``INSERT``.
 
     Only the model's own names are formatted in; every value is a parameter.
-
     Date-times are adapted by the database's own operations, as the ORM
     adapts them.
     """
-    adapt = connection.ops.adapt_datetimefield_value
-    converters = [
-        (fact.path, adapt if fact.type is FactType.DATETIME else str) for fact in ORDER_FACTS
-    ]
-    params = ([convert(row[path]) for path, convert in converters] for row in rows)
-    placeholders = ", ".join(["%s"] * len(converters))
+    fields = _seed_fields()
+    shown = {DateTimeField: connection.ops.adapt_datetimefield_value, JSONField: json.dumps}
+    values = _row_values(fields, shown)
+    placeholders = ", ".join(["%s"] * len(fields))
     insert = f"INSERT INTO {_columns()} VALUES ({placeholders})"  # noqa: S608  # nosec B608
-    cursor.executemany(insert, params)
+    cursor.executemany(insert, (values(row) for row in rows))
 
 
 def _copy_rows(cursor: CursorWrapper, rows: Iterable[dict[str, Any]]) -> None:
-    """Load *rows* with PostgreSQL's ``COPY ... FROM STDIN`` (psycopg2), as text."""
-    text = [(fact.path, _copy_text(fact)) for fact in ORDER_FACTS]
-    lines = ("\t".join([show(row[path]) for path, show in text]) + "\n" for row in rows)
+    r"""Load *rows* with PostgreSQL's ``COPY ... FROM STDIN`` (psycopg2), as text.
+
+    ``\\N`` is ``COPY``'s ``NULL``; no seeded text holds a tab, a newline or a
+    backslash, which ``COPY`` would read as its own.
+    """
+    shown = {DateTimeField: datetime.isoformat, JSONField: json.dumps}
+    values = _row_values(_seed_fields(), shown)
+    lines = (
+        "\t".join(["\\N" if value is None else value for value in values(row)]) + "\n"
+        for row in rows
+    )
     cursor.copy_expert(f"COPY {_columns()} FROM STDIN", _LineReader(lines))
-
-
-def _copy_text(fact: Fact) -> Callable[[Any], str]:
-    """Return how ``COPY`` reads a value of *fact* as text: a date-time in ISO 8601."""
-    return datetime.isoformat if fact.type is FactType.DATETIME else str
 
 
 class _LineReader:

@@ -24,10 +24,11 @@ from rest_framework.settings import api_settings
 
 from api.authentication import UserTokenAuthentication
 from api.schema import operation, page_size_parameter
+from orders.facts import CATALOGUE
 from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
-from orders.serializers import OrderChangesSerializer, OrderSerializer
+from orders.serializers import FactSerializer, OrderChangesSerializer, OrderSerializer
 from orders.services import order_create, order_delete, order_update
 
 logger = logging.getLogger(__name__)
@@ -182,3 +183,18 @@ def _write(service: Callable[..., Order], **kwargs: Any) -> Order:
         if NON_FIELD_ERRORS in detail:
             detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
         raise ValidationError(detail) from exc
+
+
+class FactListView(GenericAPIView):
+    """The catalogue of facts: every value a rule can read of an order."""
+
+    @operation("facts_list", {200: FactSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """List the facts a rule can read.
+
+        Every fact of an order and of each of its lines, in the order of their
+        declaration: its path, type, description, an example, whether an order
+        may lack it and whether SQL can read it. Condition rules name these
+        paths.
+        """
+        return Response(FactSerializer(CATALOGUE, many=True).data)

@@ -18,9 +18,11 @@ from typing import Any, Literal
 
 from django.db import connections
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
+from django.utils import timezone
 
 from api.errors import ServiceError
 from orders.models import Order
+from orders.selectors import iter_orders_facts, order_facts_prefetched, with_lines
 from rules.budgets import analysis, check_report_budget
 from rules.engine import RuleCheck
 
@@ -99,8 +101,10 @@ def _orders_matching(
         evaluated_in: EvaluatedIn = "database"
     else:
         page, count = [], 0
-        for order in orders.order_by("-pk").iterator(chunk_size=STREAM_CHUNK):
-            if check.run(order, explain=False).passed is not passed:
+        now = timezone.now()
+        for order in with_lines(orders.order_by("-pk")).iterator(chunk_size=STREAM_CHUNK):
+            facts = order_facts_prefetched(order, now=now)
+            if check.run(facts, explain=False).passed is not passed:
                 continue
             count += 1
             if (before is None or order.pk < before) and len(page) <= page_size:
@@ -242,7 +246,7 @@ def _python_impact(
     failing: list[int] = []
     passing: list[int] = []
     newly_failing = newly_passing = 0
-    for order in orders.order_by("pk").iterator(chunk_size=STREAM_CHUNK):
+    for order in iter_orders_facts(orders.order_by("pk"), chunk=STREAM_CHUNK):
         total += 1
         before = current.run(order, explain=False).passed
         after = proposed.run(order, explain=False).passed
@@ -265,7 +269,7 @@ def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[list[tup
     """Yield report rows computed by the Python engine, in batches, in *orders*' order."""
     batch: list[tuple[Any, ...]] = []
     with analysis(orders.db):
-        for order in orders.iterator(chunk_size=STREAM_CHUNK):
+        for order in iter_orders_facts(orders, chunk=STREAM_CHUNK):
             result = check.run(order, explain=False)
             batch.append((order.pk, *result.details.values(), result.passed))
             if len(batch) == STREAM_CHUNK:

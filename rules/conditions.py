@@ -35,12 +35,12 @@ from django.db.models.lookups import (
 )
 from django.utils.dateparse import parse_datetime
 
-from orders.facts import ORDER_FACTS, Fact, FactType
+from orders.facts import SEED_FACTS, Fact, FactType
 from rules.engine import InvalidRuleParamsError, Reason, RuleInfo, Severity, cents, modulo
 from rules.engine.base import restate
 
 if TYPE_CHECKING:
-    from orders.models import Order
+    from orders.facts import OrderFacts
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ MAX_IN_ITEMS = 100
 MAX_PLACES = 12
 # A number in a condition lies within plus or minus the largest value an
 # order's fact can hold.
-MAX_NUMBER = Decimal(max(fact.maximum for fact in ORDER_FACTS if fact.maximum is not None))
+MAX_NUMBER = Decimal(max(fact.maximum for fact in SEED_FACTS if fact.maximum is not None))
 
 CENTS = Decimal(100)
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -87,7 +87,7 @@ class Kind(Enum):
 
 
 # The facts a condition reads: those every order has.
-VARIABLES = {fact.path: fact for fact in ORDER_FACTS if not fact.nullable}
+VARIABLES = {fact.path: fact for fact in SEED_FACTS if not fact.nullable}
 KINDS = {FactType.MONEY: Kind.MONEY, FactType.COUNT: Kind.COUNT, FactType.DATETIME: Kind.DATETIME}
 # An order value's unit in SQL, where it is a whole number: cents, items.
 UNITS = {Kind.MONEY: CENTS, Kind.COUNT: Decimal(1)}
@@ -128,10 +128,10 @@ class Condition:
     """A validated condition: a Python predicate and the same test as a ``Q``."""
 
     source: Any
-    predicate: Callable[[Order], bool]
+    predicate: Callable[[OrderFacts], bool]
     q: Q
 
-    def evaluate(self, order: Order) -> bool:
+    def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the condition."""
         return self.predicate(order)
 
@@ -146,7 +146,7 @@ class Condition:
         """
         message = str(error)
 
-        def refuse(order: Order) -> bool:
+        def refuse(order: OrderFacts) -> bool:
             raise ConditionError(message)
 
         return cls(source, refuse, NEVER)
@@ -157,7 +157,7 @@ class _Value:
     """A compiled value: how to read it from an order, and from a row in SQL."""
 
     kind: Kind
-    python: Callable[[Order], Any]
+    python: Callable[[OrderFacts], Any]
     sql: Any
     constant: Any = None
     is_constant: bool = False
@@ -206,7 +206,7 @@ def _check_size(source: Any) -> None:
         stack.extend((child, path, depth) for child, path in reversed(children))
 
 
-def _condition(node: Any, where: str) -> tuple[Callable[[Order], bool], Q]:
+def _condition(node: Any, where: str) -> tuple[Callable[[OrderFacts], bool], Q]:
     """Compile a node that must be true or false."""
     operator_name, args = _operation(node, where)
     here = f"{where} '{operator_name}'"
@@ -255,7 +255,7 @@ def _pair(args: Any, here: str) -> tuple[Any, Any]:
     return args[0], args[1]
 
 
-def _comparison(name: str, args: Any, here: str) -> tuple[Callable[[Order], bool], Q]:
+def _comparison(name: str, args: Any, here: str) -> tuple[Callable[[OrderFacts], bool], Q]:
     """Compile ``==``, ``!=``, ``<``, ``<=``, ``>`` or ``>=``."""
     left_node, right_node = _pair(args, here)
     left = _value(left_node, f"{here}[0]")
@@ -293,7 +293,7 @@ def _lookup(name: str, left: Any, right: Any) -> Q:
     return Q(LOOKUPS[name](left, right))
 
 
-def _membership(args: Any, here: str) -> tuple[Callable[[Order], bool], Q]:
+def _membership(args: Any, here: str) -> tuple[Callable[[OrderFacts], bool], Q]:
     """Compile ``in``: a value and a list of constants."""
     value_node, options = _pair(args, here)
     if not isinstance(options, list) or not options:
@@ -482,11 +482,11 @@ class CompiledConditionRule:
         self.severity = severity
         self.condition = condition
 
-    def evaluate(self, order: Order) -> bool:
+    def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the condition."""
         return self.condition.predicate(order)
 
-    def explain(self, order: Order, passed: bool) -> Reason:
+    def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Repeat the description, saying whether the order met it."""
         return restate(self.description, passed)
 

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework import serializers
 
-from orders.models import Order
+from orders.facts import OrderFacts
 from rules.engine import (
     AT_LEAST,
     AT_MOST,
@@ -166,7 +166,7 @@ class WeekendOrderRule(BaseRule):
         ),
     )
 
-    def evaluate(self, order: Order) -> bool:
+    def evaluate(self, order: OrderFacts) -> bool:
         """Return whether the order's local creation day is Saturday or Sunday."""
         return timezone.localtime(order.created_at).weekday() >= 5
 
@@ -174,7 +174,7 @@ class WeekendOrderRule(BaseRule):
         """Filter orders placed on ISO weekday 6 or 7 in the current time zone."""
         return Q(created_at__iso_week_day__gte=6)
 
-    def explain(self, order: Order, passed: bool) -> Reason:
+    def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Say the local day the order was placed on."""
         placed = timezone.localtime(order.created_at)
         day = f"{placed:%A %Y-%m-%d} ({placed.tzname()})"

@@ -17,8 +17,7 @@ from decisions.services import (
     decision_log_enabled,
     decisions_record,
 )
-from orders.facts import snapshot
-from orders.models import Order
+from orders.facts import OrderFacts, snapshot
 from rules.budgets import BYTES, BudgetError
 from rules.conditions import CompiledConditionRule
 from rules.engine import CheckResult, RuleCheck, RuleSetRef, RuleSpec
@@ -31,7 +30,7 @@ def record_checks(
     ruleset: RuleSetRef | None,
     rules: Sequence[RuleSpec] | None,
     fail_fast: bool,
-    checked: Sequence[tuple[Order, CheckResult]],
+    checked: Sequence[tuple[OrderFacts, CheckResult]],
     refusal: type[BudgetError],
 ) -> list[int | None]:
     """Put each order's check on the record, in one INSERT; return the decision ids.

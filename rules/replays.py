@@ -17,8 +17,7 @@ from django.db.models import Count, Q, QuerySet
 
 from decisions.models import Decision, RecordedOutcome
 from decisions.services import as_recorded
-from orders.facts import snapshot_aliases, snapshot_values
-from orders.models import Order
+from orders.facts import OrderFacts, from_snapshot, snapshot_aliases
 from rules.analysis import STREAM_CHUNK, EvaluatedIn, all_blocking, rule_qs, sample_ids
 from rules.budgets import analysis, check_report_budget
 from rules.conditions import ConditionRuleContent
@@ -66,7 +65,7 @@ def decision_replay(decision: Decision) -> Replay:
     raises: ``UnknownRuleSetError`` for a set deleted since (or, for ``now``,
     inactive), ``UnknownRuleError`` for a rule that no longer exists.
     """
-    order = Order(pk=decision.order_id, **decision.order)
+    order = from_snapshot(decision.snapshot, pk=decision.order_id)
     if decision.ruleset:
         then = resolver.resolve(
             ruleset=decision.ruleset, version=decision.ruleset_version, active_only=False
@@ -104,7 +103,7 @@ def _spec(item: dict[str, Any]) -> RuleSpec:
     return RuleSpec(item["name"], item["params"], item["as"], severity)
 
 
-def _run(resolution: Resolution, order: Order, *, fail_fast: bool) -> ReplayRun:
+def _run(resolution: Resolution, order: OrderFacts, *, fail_fast: bool) -> ReplayRun:
     """Run a resolved check on *order*; return its results as the record would keep them."""
     result = resolution.check.run(order, fail_fast=fail_fast, explain=True)
     results = results_as_recorded(result, rule_heads(resolution.check))
@@ -253,7 +252,7 @@ def _python_backtest(
     per_rule = {key: [0, 0, 0] for key in keys}
     rows = decisions.order_by("pk").values_list("pk", "passed", "outcomes", "snapshot")
     for pk, passed, outcomes, recorded in rows.iterator(STREAM_CHUNK):
-        order = Order(**snapshot_values(recorded))
+        order = from_snapshot(recorded)
         result = proposed.run(order, explain=False)
         total += 1
         passed_then += passed

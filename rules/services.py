@@ -22,8 +22,8 @@ from simple_history.models import HistoricalRecords
 
 from api.access_log import note_on_access_line
 from api.metrics import count_check
-from orders.models import Order
-from orders.selectors import order_get
+from orders.facts import OrderFacts
+from orders.selectors import order_facts_get, orders_facts_in_bulk
 from rules.budgets import (
     BatchTooLargeError,
     CheckTooLargeError,
@@ -97,7 +97,7 @@ def rules_check(
     *,
     caller: Caller,
     asked: RulesAsked,
-    order: Order | None = None,
+    order: OrderFacts | None = None,
     order_id: int | None = None,
     fail_fast: bool = False,
 ) -> CheckAnswer:
@@ -115,7 +115,7 @@ def rules_check(
         active_only=not caller.sees_inactive_sets,
     )
     if order is None:
-        order = order_get(order_id)  # type: ignore[arg-type]
+        order = order_facts_get(order_id)  # type: ignore[arg-type]
     result = check.run(order, fail_fast=fail_fast)
     [decision_id] = record_checks(
         caller=caller.name,
@@ -162,7 +162,7 @@ def rules_check_batch(
         active_only=not caller.sees_inactive_sets,
     )
     check_batch_budget(len(order_ids), len(check.rules), anonymous=caller.anonymous)
-    orders = Order.objects.in_bulk(order_ids)
+    orders = orders_facts_in_bulk(order_ids, now=timezone.now())
     checked = [
         (orders[order_id], check.run(orders[order_id], fail_fast=fail_fast))
         for order_id in order_ids

@@ -26,7 +26,7 @@ from rest_framework import exceptions
 from api.errors import ServiceError
 from config.metrics import DatabaseCollector
 from config.tests.servers import REPO_ROOT
-from orders.facts import ORDER_FACTS
+from orders.facts import CATALOGUE
 
 README = REPO_ROOT / "README.md"
 DOCS = REPO_ROOT / "docs"
@@ -41,7 +41,9 @@ ERROR_ROW = re.compile(r"^\| [^|]+ \| `([a-z_]+)` \|", re.MULTILINE)
 METRIC_ROW = re.compile(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \|", re.MULTILINE)
 SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
 # A row of the facts table: | `path` | type | description | `example` | yes/no |
-FACT_ROW = re.compile(r"^\| `([a-z_.]+)` \| (\w+) \| ([^|]+) \| `([^`]+)` \| (yes|no) \|$", re.M)
+FACT_ROW = re.compile(
+    r"^\| `([a-z_.\[\]*]+)` \| (\w+) \| ([^|]+) \| `([^`]+)` \| (yes|no) \| (yes|no) \|$", re.M
+)
 DOCS_LINK = re.compile(r"\]\((docs/[^)#]+\.md)(?:#[^)]*)?\)")
 
 
@@ -105,13 +107,14 @@ def test_the_order_facts_page_lists_every_fact_as_it_is_declared():
     rows = FACT_ROW.findall((DOCS / "facts.md").read_text())
     declared = [
         (
-            fact.path,
+            fact.name,
             fact.type.value,
             fact.description,
             json.dumps(fact.example),
-            "no" if fact.nullable else "yes",
+            "yes" if fact.nullable else "no",
+            "yes" if fact.column is not None else "no",
         )
-        for fact in ORDER_FACTS
+        for fact in CATALOGUE
     ]
 
     assert rows == declared

@@ -16,6 +16,7 @@ READ = {*OPEN_READ, *REFUSED}
 WRITE = {*READ, *BODY_ERRORS}
 OPERATIONS = {
     ("/rules/", "get"): {"200", *OPEN_READ},
+    ("/facts/", "get"): {"200", *OPEN_READ},
     ("/rules/check/", "post"): {"200", "404", *WRITE},
     ("/rules/check/batch/", "post"): {"200", "404", *WRITE},
     ("/rules/query/", "post"): {"200", "404", *WRITE},
@@ -48,6 +49,7 @@ TOKEN_OR_NOTHING = [{"Token": []}, {}]
 TOKEN = [{"Token": []}]
 SECURITY = {
     ("/rules/", "get"): KEY_OR_NOTHING,
+    ("/facts/", "get"): KEY_OR_NOTHING,
     ("/rules/check/", "post"): KEY_OR_NOTHING,
     ("/rules/check/batch/", "post"): KEY_OR_NOTHING,
     ("/rules/query/", "post"): KEY,
@@ -175,6 +177,15 @@ def test_check_request_documents_every_form_with_its_limits(schema):
         "total",
         "items_count",
         "created_at",
+        "currency",
+        "customer",
+        "shipping",
+        "billing",
+        "payment_method",
+        "channel",
+        "coupons",
+        "lines",
+        "attributes",
     }
 
 

@@ -12,8 +12,7 @@ from decisions.services import (
     decisions_record,
 )
 from decisions.tests.factories import PLACED, result
-from orders.facts import snapshot, snapshot_aliases
-from orders.models import Order
+from orders.facts import OrderFacts, snapshot, snapshot_aliases
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ def _entry(order_id: int | None = 1, outcome: str = "passed", **fields) -> Decis
     }
     values = {
         "order_id": order_id,
-        "snapshot": snapshot(Order(**facts)),
+        "snapshot": snapshot(OrderFacts(**facts)),
         "results": [result("min_total_100", outcome)],
         "passed": outcome == "passed",
         **fields,
@@ -113,6 +112,7 @@ def test_a_decision_holds_the_order_snapshot_the_rules_and_the_results():
             "items_count": 1,
             "created_at": "2026-11-02T10:00:00+00:00",
             "updated_at": "2026-11-02T10:00:00+00:00",
+            "currency": "EUR",
         },
         "ruleset": "checkout",
         "ruleset_version": 3,

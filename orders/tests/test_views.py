@@ -613,3 +613,23 @@ def test_schema_gives_money_and_decimal_filters_the_patterns_the_api_applies(sch
         assert (total["type"], total["pattern"]) == ("string", MONEY_PATTERN)
     for name in ("total_min", "total_max"):
         assert parameters[name]["pattern"] == DECIMAL_PATTERN
+
+
+def test_the_facts_catalogue_lists_every_fact_of_an_order_and_its_lines(api_client):
+    response = api_client.get("/facts/")
+
+    assert response.status_code == 200
+    facts = {fact["path"]: fact for fact in response.json()}
+    assert list(facts)[:4] == ["total", "items_count", "created_at", "updated_at"]
+    assert facts["shipping.country"] == {
+        "path": "shipping.country",
+        "type": "country",
+        "scope": "order",
+        "description": "The country the order ships to, an ISO 3166-1 alpha-2 code.",
+        "example": "NO",
+        "optional": True,
+        "sql": True,
+    }
+    assert facts["lines[].category"]["scope"] == "line"
+    assert facts["total"]["optional"] is False
+    assert {"customer.age_days", "coupons", "attributes.*", "subtotal"} <= set(facts)

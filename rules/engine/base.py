@@ -17,7 +17,7 @@ from rules.engine.registry import RuleMeta
 if TYPE_CHECKING:
     from django.db.models import Q
 
-    from orders.models import Order
+    from orders.facts import OrderFacts
 
 
 class Severity(StrEnum):
@@ -73,10 +73,10 @@ class Rule(Protocol):
     shown_params: Mapping[str, Any]
     fact_names: frozenset[str] | None
 
-    def evaluate(self, order: Order) -> bool:
+    def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the rule."""
 
-    def explain(self, order: Order, passed: bool) -> Reason:
+    def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Return ``(message, facts)``: why *order* passed or failed."""
 
     def as_q(self) -> Q | None:
@@ -116,10 +116,10 @@ class BaseRule(metaclass=RuleMeta):
         )
 
     @abstractmethod
-    def evaluate(self, order: Order) -> bool:
+    def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies this rule."""
 
-    def explain(self, order: Order, passed: bool) -> Reason:
+    def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Return ``(message, facts)``: why *order* passed or failed.
 
         The default repeats the description; threshold rules derive theirs

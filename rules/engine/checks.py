@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from orders.facts import OrderFacts
 from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 from rules.engine.registry import RuleRegistry
@@ -85,7 +86,9 @@ class RuleCheck:
             for bound in self.rules
         )
 
-    def run(self, order: Order, *, fail_fast: bool = False, explain: bool = True) -> CheckResult:
+    def run(
+        self, order: OrderFacts, *, fail_fast: bool = False, explain: bool = True
+    ) -> CheckResult:
         """Evaluate every rule against *order*, in order.
 
         With *explain*, each rule's result says why (a message and the
@@ -132,7 +135,7 @@ class RuleCheck:
         return CheckResult(tuple(results), passed, details)
 
 
-def _log_raised(rule: Rule, order: Order) -> str:
+def _log_raised(rule: Rule, order: OrderFacts) -> str:
     """Log the exception a rule raised, with its traceback; return the reference id."""
     reference = uuid.uuid4().hex
     logger.exception(
@@ -142,7 +145,7 @@ def _log_raised(rule: Rule, order: Order) -> str:
     return reference
 
 
-def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
+def _log_non_boolean(rule: Rule, order: OrderFacts, verdict: object) -> str:
     """Log a rule whose ``evaluate`` gave no bool; return the reference id."""
     reference = uuid.uuid4().hex
     logger.error(
@@ -157,7 +160,7 @@ def _log_non_boolean(rule: Rule, order: Order, verdict: object) -> str:
     return reference
 
 
-def _log_clashing(rule: Rule, order: Order, facts: Mapping[str, Any]) -> str:
+def _log_clashing(rule: Rule, order: OrderFacts, facts: Mapping[str, Any]) -> str:
     """Log a rule whose facts would overwrite result fields; return the reference id."""
     reference = uuid.uuid4().hex
     logger.error(
@@ -360,8 +363,13 @@ class RuleEngine:
         self.resolver = Resolver((CodeRules(registry),))
         self._checks: dict[tuple[str, ...], RuleCheck] = {}
 
-    def evaluate_rules(self, order: Order, rule_names: Iterable[str]) -> dict[str, Any]:
+    def evaluate_rules(
+        self, order: OrderFacts | Order, rule_names: Iterable[str]
+    ) -> dict[str, Any]:
         """Return ``{"passed": bool, "details": {name: bool}}`` for *order*.
+
+        *order* is an order as rules see it, or a stored ``Order``, which is
+        read with its lines and customer first (``orders.selectors``).
 
         Every name is resolved before any rule runs: unknown names raise
         ``UnknownRuleError`` naming them all. A list of names is resolved
@@ -374,4 +382,9 @@ class RuleEngine:
             if len(self._checks) >= MAX_CACHED_CHECKS:
                 self._checks.clear()
             check = self._checks[names] = self.resolver.resolve(names).check
+        if not isinstance(order, OrderFacts):
+            # Imported here: the engine is imported before Django's models are ready.
+            from orders.selectors import as_order_facts
+
+            order = as_order_facts(order)
         return check.run(order, explain=False).as_dict()

@@ -24,7 +24,7 @@ from orders.facts import Fact, FactType
 from rules.engine.base import BaseRule, Reason
 
 if TYPE_CHECKING:
-    from orders.models import Order
+    from orders.facts import OrderFacts
 
 
 def cents(field: str) -> Cast:
@@ -188,7 +188,7 @@ class ThresholdRule(BaseRule):
     def threshold(self) -> Threshold:
         """Return the declaration that evaluate, as_q and explain are derived from."""
 
-    def evaluate(self, order: Order) -> bool:
+    def evaluate(self, order: OrderFacts) -> bool:
         """Return whether the order's value compares with the parameter as declared."""
         bound = self._bound
         holds = bound.holds
@@ -198,7 +198,7 @@ class ThresholdRule(BaseRule):
         """Return the same comparison as a database filter."""
         return self.threshold.comparison.q(self.threshold.value, self._bound.limit)
 
-    def explain(self, order: Order, passed: bool) -> Reason:
+    def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
         bound = self._bound
         to_json, phrase, gaps = bound.to_json, bound.phrase, bound.gaps

@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
-from orders.facts import ORDER_FACTS
+from orders.facts import SEED_FACTS
 from rules.engine import (
     RuleInfo,
     Severity,
@@ -29,7 +29,7 @@ class RuleExampleSerializer(serializers.Serializer):
 
     order = serializers.DictField(
         child=serializers.JSONField(),
-        help_text=f"The order's facts: {', '.join(f.path for f in ORDER_FACTS if f.given)}.",
+        help_text=f"The order's facts: {', '.join(f.path for f in SEED_FACTS if f.given)}.",
     )
     params = serializers.DictField(
         child=serializers.JSONField(), help_text="The rule's parameters, any JSON values."
