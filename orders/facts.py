@@ -57,6 +57,15 @@ ATTRIBUTES_MAX = 50
 ATTRIBUTE_MAX_LENGTH = 200
 
 
+class MissingFactError(LookupError):
+    """A rule reads a fact the order lacks; its outcome is ``error``, naming the fact."""
+
+    def __init__(self, path: str) -> None:
+        """Name the fact at *path*."""
+        super().__init__(f"The order has no {path}.")
+        self.path = path
+
+
 class FactType(StrEnum):
     """What kind of value a fact holds; it decides how the value compares, reads and prints."""
 
@@ -183,6 +192,13 @@ class Fact:
     def digits(self) -> int:
         """Return the digits a money fact's column holds, those after the point included."""
         return len(str(int(self.maximum or 0))) + self.places
+
+    def require(self, order: Any) -> Any:
+        """Return this fact's value on *order*; raise ``MissingFactError`` if it lacks it."""
+        value = self.read(order)
+        if value is None:
+            raise MissingFactError(self.name)
+        return value
 
     def to_json(self, value: Any) -> Any:
         """Return *value* as JSON carries it: money as a string, a date-time in ISO 8601 (UTC)."""

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from orders.facts import OrderFacts
+from orders.facts import MissingFactError, OrderFacts
 from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 from rules.engine.registry import RuleRegistry
@@ -118,21 +118,43 @@ class RuleCheck:
                     message, facts = explain_why(order, verdict)
                     if check_facts and not _clash_free(facts):
                         reference = _log_clashing(bound.rule, order, facts)
-            except Exception:
-                reference = _log_raised(bound.rule, order)
-            if reference is not None:
-                verdict = False
-                if explain:
+                if reference is not None:
                     message = (
                         f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
                     )
-                    results.append(RuleResult(bound, ERROR, message, NO_FACTS, reference))
+                    facts = NO_FACTS
+            except MissingFactError as exc:
+                reference = _log_missing(bound.rule, order, exc)
+                message = f"{exc} Rule {bound.rule.name} could not be evaluated."
+                facts = {"missing": exc.path}
+            except Exception:
+                reference = _log_raised(bound.rule, order)
+                message = f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
+                facts = NO_FACTS
+            if reference is not None:
+                verdict = False
+                if explain:
+                    results.append(RuleResult(bound, ERROR, message, facts, reference))
             elif explain:
                 results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
             details[key] = verdict
             if not verdict and blocking:
                 passed = False
         return CheckResult(tuple(results), passed, details)
+
+
+def _log_missing(rule: Rule, order: OrderFacts, exc: MissingFactError) -> str:
+    """Log a rule that reads a fact the order lacks; return the reference id.
+
+    Not a fault of the rule or the service, so no traceback: the order
+    lacks what the rule needs, and the result says which fact.
+    """
+    reference = uuid.uuid4().hex
+    logger.info(
+        "rule needs a fact the order lacks",
+        extra={"rule": rule.name, "error_id": reference, "order_id": order.pk, "fact": exc.path},
+    )
+    return reference
 
 
 def _log_raised(rule: Rule, order: OrderFacts) -> str:

@@ -3,7 +3,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
+from orders.facts import SHIPPING_COUNTRY, OrderFacts
 from orders.models import Order
 from orders.tests.factories import OrderFactory
 from rules.engine import (
@@ -187,6 +189,34 @@ def test_a_rule_that_raises_counts_as_failed_is_logged_and_others_still_run(capl
     assert record.message == "rule evaluation failed"
     assert record.error_id == reference
     assert record.exc_info[0] is ZeroDivisionError
+
+
+def test_a_rule_reading_a_fact_the_order_lacks_errs_naming_the_fact(caplog):
+    class ShipsNorthRule(BaseRule):
+        name = "ships_north"
+        description = "Ships to Norway."
+
+        def evaluate(self, order):
+            return SHIPPING_COUNTRY.require(order) == "NO"
+
+    order = OrderFacts(total=Decimal("10.00"), items_count=1, created_at=timezone.now())
+    with caplog.at_level(logging.INFO, logger="rules.engine"):
+        result = Resolver().resolve(["ships_north", "min_items_2"]).check.run(order)
+
+    missing, other = result.results
+    assert (missing.outcome, other.outcome) == (Outcome.ERROR, Outcome.FAILED)
+    assert missing.message == (
+        "The order has no shipping.country. Rule ships_north could not be evaluated."
+    )
+    assert missing.facts == {"missing": "shipping.country"}
+    assert result.errors == (missing,)
+    [record] = [record for record in caplog.records if record.name == "rules.engine.checks"]
+    assert record.message == "rule needs a fact the order lacks"
+    assert (record.fact, record.error_id, record.exc_info) == (
+        "shipping.country",
+        missing.reference,
+        None,
+    )
 
 
 @pytest.mark.parametrize("returned", [None, 1, "yes", Decimal("1")])
