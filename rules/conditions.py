@@ -494,6 +494,10 @@ class CompiledConditionRule:
         """Return the condition as a database filter."""
         return self.condition.q
 
+    def as_error_q(self) -> Q | None:
+        """Return the orders on which the condition errs: none, as its variables are in every order."""
+        return None
+
     def content(self) -> dict[str, Any]:
         """Return all that decides this rule's outcome, as a version or a decision keeps it."""
         return {

@@ -82,6 +82,9 @@ class Rule(Protocol):
     def as_q(self) -> Q | None:
         """Return the rule as a database filter, or ``None`` without one."""
 
+    def as_error_q(self) -> Q | None:
+        """Return the orders on which the rule errs (they lack a fact it reads), ``None``: none."""
+
 
 class BaseRule(metaclass=RuleMeta):
     """Base class of all rules; subclassing it registers the rule.
@@ -133,6 +136,15 @@ class BaseRule(metaclass=RuleMeta):
         A rule with a database form can answer "which orders pass?" in one
         query; it must agree with ``evaluate`` on every order (the test suite
         proves it for the built-in rules on SQLite and PostgreSQL).
+        """
+        return None
+
+    def as_error_q(self) -> Q | None:
+        """Return, as a database filter, the orders on which this rule errs; ``None``: none.
+
+        A rule that reads a fact some orders lack (``Fact.require``) errs on
+        them in Python; this is the same in SQL, so that queries and reports
+        count those orders as errors, whatever ``as_q`` says of them.
         """
         return None
 
