@@ -495,7 +495,7 @@ class CompiledConditionRule:
         return self.condition.q
 
     def as_error_q(self) -> Q | None:
-        """Return the orders on which the condition errs: none, as its variables are in every order."""
+        """Return the orders on which the condition errs: none (every order has its variables)."""
         return None
 
     def content(self) -> dict[str, Any]:
