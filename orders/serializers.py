@@ -301,9 +301,10 @@ class OrderDraftSerializer(StrictSerializer):
         elif items_count is None:
             raise serializers.ValidationError({"items_count": ["Required without lines."]})
         own = {fact.path: values[fact.path] for fact in OWN_FACTS if fact.path in values}
+        own[ITEMS_COUNT.path] = items_count
+        own.setdefault(CREATED_AT.path, timezone.now())
         return OrderFacts(
-            **{**own, "items_count": items_count},
-            created_at=own.get(CREATED_AT.path) or timezone.now(),
+            **own,
             customer=_customer(values.get("customer")),
             shipping=_address(values.get("shipping")),
             billing=_address(values.get("billing")),

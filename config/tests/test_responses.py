@@ -153,6 +153,13 @@ def analysis_refusals(body: Any = None) -> dict[int, Recipe]:
 
 RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
     ("/rules/", "get"): {200: Recipe(), **failures("post"), **check_refusals()},
+    # The catalogue reads no database; a key's lookup does.
+    ("/facts/", "get"): {
+        200: Recipe(),
+        **failures("post"),
+        503: Recipe(caller=Caller.CHECKER, fault=Fault.DATABASE_DOWN),
+        **check_refusals(),
+    },
     ("/rules/check/", "post"): {
         200: Recipe(body=CHECK),
         400: Recipe(body={**CHECK, "rules": ["no_such_rule"]}),
