@@ -81,7 +81,12 @@ def _codes(fact: Any, **kwargs: Any) -> serializers.ListField:
 
 
 def _order_lines() -> QuerySet[OrderLine]:
-    """Return the lines of the order an outer query is on, for an ``EXISTS`` subquery."""
+    """Return the lines of the order an outer query is on, for an ``EXISTS`` subquery.
+
+    The outer query is on orders: a filter using it also reads a column of
+    the order (``lines_count``, ``shipping_country``), so that over anything
+    else (recorded decisions) it is a ``FieldError``, never a wrong answer.
+    """
     return OrderLine.objects.filter(order=OuterRef("pk"))
 
 
@@ -346,14 +351,17 @@ class MaxQuantityPerSkuRule(BaseRule):
         return max(_units(order.lines).values(), default=0) <= self.params["limit"]
 
     def as_q(self) -> Q:
-        """Filter orders with no article whose lines' quantities add up to more than the limit."""
+        """Filter orders with no article whose lines' quantities add up to more than the limit.
+
+        An order without lines passes before its lines are looked for.
+        """
         over = (
             _order_lines()
             .values("sku")
             .annotate(units=Sum("quantity"))
             .filter(units__gt=self.params["limit"])
         )
-        return ~Q(Exists(over))
+        return Q(lines_count=0) | ~Q(Exists(over))
 
     def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Name the article with the most units, its lines, and what the limit allows."""
