@@ -37,6 +37,7 @@ from orders.facts import (
     LINE_CATEGORY,
     PAYMENT_METHOD,
     SHIPPING_COUNTRY,
+    Fact,
     LineFacts,
     OrderFacts,
 )
@@ -70,7 +71,7 @@ def _money(**kwargs: object) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=10, decimal_places=2, **kwargs)
 
 
-def _codes(fact: Any, **kwargs: Any) -> serializers.ListField:
+def _codes(fact: Fact, **kwargs: Any) -> serializers.ListField:
     """Return a field for a list of codes of *fact*'s type (ISO codes, slugs), at least one."""
     return serializers.ListField(
         child=code_field(fact, required=True),
@@ -100,11 +101,6 @@ def _listed(words: list[str]) -> str:
 def _numbers(lines: list[int]) -> str:
     """Return line numbers as a message says them: "line 2", "lines 1, 3 and 4"."""
     return f"line {lines[0]}" if len(lines) == 1 else f"lines {_listed(list(map(str, lines)))}"
-
-
-def _said(codes: Any) -> str:
-    """Return codes as a message lists them: "alcohol, tobacco"."""
-    return ", ".join(sorted(codes))
 
 
 def _over(observed: Decimal, amount: Decimal) -> dict[str, Any]:
@@ -468,7 +464,7 @@ class BlockedCategoriesRule(BaseRule):
         """Name each line that broke the rule: its number, article and category."""
         blocked = self._blocked(order)
         if not blocked:
-            message = f"No line is of a blocked category ({_said(self._categories)})."
+            message = f"No line is of a blocked category ({', '.join(sorted(self._categories))})."
             return message, {"lines": [], "country": SHIPPING_COUNTRY.read(order)}
         country = SHIPPING_COUNTRY.require(order)
         if passed:
@@ -713,8 +709,7 @@ class NewCustomerLimitRule(BaseRule):
         days, amount = self.params["days"], self.params["amount"]
         since = f"Customer signed up {CUSTOMER_AGE_DAYS.phrase(age)} ago"
         if age >= days:
-            facts = {"age_days": age, "required": self.shown_params["amount"]}
-            return f"{since}, not less than {days}: no limit applies.", facts
+            return f"{since}, not less than {days}: no limit applies.", {"age_days": age}
         if passed:
             facts = {"age_days": age, "observed": TOTAL.json(order.total)}
             facts["required"] = self.shown_params["amount"]
