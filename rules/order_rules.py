@@ -52,12 +52,13 @@ from rules.engine import (
     MULTIPLE_OF,
     TOTAL,
     BaseRule,
+    Membership,
+    MembershipRule,
     Reason,
     RuleExample,
     Threshold,
     ThresholdRule,
 )
-from rules.engine.memberships import Membership, MembershipRule
 
 MAX_COUNT = 2**31 - 1
 # The most codes (countries, currencies, categories) a rule's list parameter takes.
