@@ -1,10 +1,19 @@
-"""System check: every registered rule agrees with its own examples."""
+"""System check: every registered rule agrees with its own examples.
 
+An example is self-contained: it reads nothing from the database (the
+check runs before ``migrate`` has made the tables), so its customer is what
+it gives, and the customer's ``age_days`` is counted up to the moment the
+example order is placed (its ``created_at``), so that examples do not drift
+with the calendar.
+"""
+
+import dataclasses
 from typing import Any
 
 from django.core import checks
 
-from orders.serializers import OrderDraftSerializer
+from orders.facts import CustomerFacts, OrderFacts, age_days
+from orders.serializers import CartCustomerSerializer, OrderDraftSerializer
 from rules.engine import BaseRule, RuleExample, RuleRegistry
 from rules.engine.errors import InvalidRuleParamsError
 
@@ -31,16 +40,14 @@ def _check_example(
     where = (
         f"Rule {name!r}, example {number} ({dict(example.order)}, params {dict(example.params)})"
     )
-    order_fields = OrderDraftSerializer(data=dict(example.order))
-    if not order_fields.is_valid():
-        return checks.Error(
-            f"{where}: invalid order {order_fields.errors}", obj=rule_cls, id=EXAMPLE_INVALID
-        )
+    order = _example_order(example)
+    if not isinstance(order, OrderFacts):
+        return checks.Error(f"{where}: invalid order {order}", obj=rule_cls, id=EXAMPLE_INVALID)
     try:
         rule = rule_cls.bind(example.params)
     except InvalidRuleParamsError as exc:
         return checks.Error(f"{where}: {exc}", obj=rule_cls, id=EXAMPLE_INVALID)
-    got = rule.evaluate(order_fields.validated_data)
+    got = rule.evaluate(order)
     if got is example.passes:
         return None
     expected = "passed" if example.passes else "failed"
@@ -50,3 +57,23 @@ def _check_example(
         obj=rule_cls,
         id=EXAMPLE_DISAGREES,
     )
+
+
+def _example_order(example: RuleExample) -> OrderFacts | dict[str, Any]:
+    """Return the order of *example* as rules see it, or its field errors."""
+    given = dict(example.order)
+    customer = given.pop("customer", None)
+    order_fields = OrderDraftSerializer(data=given)
+    customer_fields = None if customer is None else CartCustomerSerializer(data=customer)
+    errors: dict[str, Any] = {}
+    if not order_fields.is_valid():
+        errors.update(order_fields.errors)
+    if customer_fields is not None and not customer_fields.is_valid():
+        errors["customer"] = customer_fields.errors
+    if errors or customer_fields is None:
+        return errors or order_fields.validated_data
+    order: OrderFacts = order_fields.validated_data
+    known = customer_fields.validated_data
+    signed_up = known.pop("created_at", None)
+    age = None if signed_up is None else age_days(signed_up, order.created_at)
+    return dataclasses.replace(order, customer=CustomerFacts(**known, age_days=age))

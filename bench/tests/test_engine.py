@@ -40,3 +40,16 @@ def test_engine_benchmark_refuses_fewer_than_three_rounds(run_bench):
 
     assert completed.returncode == 2
     assert "at least 3 repeats, not 2" in completed.stderr
+
+
+def test_engine_benchmark_reports_the_ten_line_order_against_hand_written_code(run_bench):
+    completed = run_bench("engine.py", "--rounds=3", "--number=20")
+
+    out = completed.stdout
+    assert "10-line orders: blocked_categories + max_quantity_per_sku" in out
+    rows = {
+        name: re.search(rf"^{re.escape(name)} +{SPREAD} +{SPREAD} *$", out, re.M)
+        for name in ("10 lines: hand-written", "10 lines: full check")
+    }
+    assert all(rows.values()), out
+    assert rows["10 lines: hand-written"].group(2) == "1.0 (1.0..1.0)"

@@ -1,11 +1,12 @@
 """The rule engine: pure core, no HTTP.
 
 A rule is one class: subclass ``BaseRule`` (or ``ThresholdRule`` with a
-``Threshold`` declaration), give it a unique ``name``, a ``description`` and
-``evaluate(order) -> bool``. ``RuleMeta`` registers it in ``RuleRegistry``
-when the class is defined. A ``Resolver`` turns rule names, items or a rule
-set into a ``RuleCheck``, whose one loop (``run``) gives a ``CheckResult``
-(``checks``); ``RuleEngine.evaluate_rules`` is the Python API on top of them.
+``Threshold`` declaration, ``MembershipRule`` with a ``Membership`` one), give
+it a unique ``name``, a ``description`` and ``evaluate(order) -> bool``.
+``RuleMeta`` registers it in ``RuleRegistry`` when the class is defined. A
+``Resolver`` turns rule names, items or a rule set into a ``RuleCheck``, whose
+one loop (``run``) gives a ``CheckResult`` (``checks``);
+``RuleEngine.evaluate_rules`` is the Python API on top of them.
 """
 
 from orders.facts import CENT, ITEMS_COUNT, TOTAL
@@ -28,6 +29,7 @@ from rules.engine.errors import (
     UnknownRuleSetError,
     UnknownRuleSetVersionError,
 )
+from rules.engine.memberships import Membership, MembershipRule
 from rules.engine.registry import RuleMeta, RuleRegistry
 from rules.engine.results import CheckResult, Outcome, RuleResult
 from rules.engine.thresholds import (
@@ -55,6 +57,8 @@ __all__ = [
     "CodeRules",
     "DuplicateRuleError",
     "InvalidRuleParamsError",
+    "Membership",
+    "MembershipRule",
     "Outcome",
     "Reason",
     "Resolution",

@@ -5,7 +5,6 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.schemas.openapi import AutoSchema
 
-from orders.facts import SEED_FACTS
 from rules.engine import (
     RuleInfo,
     Severity,
@@ -29,7 +28,10 @@ class RuleExampleSerializer(serializers.Serializer):
 
     order = serializers.DictField(
         child=serializers.JSONField(),
-        help_text=f"The order's facts: {', '.join(f.path for f in SEED_FACTS if f.given)}.",
+        help_text=(
+            "The order, as a cart in POST /rules/check/ gives it; a customer's age is counted"
+            " up to the order's created_at."
+        ),
     )
     params = serializers.DictField(
         child=serializers.JSONField(), help_text="The rule's parameters, any JSON values."

@@ -600,6 +600,48 @@ def test_backtest_in_python_agrees_with_the_database(analyst, orders, checkout, 
     assert python["decisions"] == database["decisions"] == 5
 
 
+@pytest.mark.parametrize(
+    "proposed",
+    [
+        {"name": "blocked_categories", "params": {"categories": ["alcohol"], "countries": ["NO"]}},
+        {"name": "max_quantity_per_sku", "params": {"limit": 3}},
+    ],
+    ids=lambda rule: rule["name"],
+)
+def test_backtest_of_a_rule_whose_sql_reads_lines_or_addresses_runs_in_python(
+    analyst, checkout, proposed
+):
+    """Lines, customers and addresses are read from snapshots by the engine, not by SQL."""
+    wine = {"sku": "WINE-12", "category": "alcohol", "quantity": 4, "unit_price": "25.00"}
+    for country in ["NO", "SE"]:
+        cart = {"total": "100.00", "shipping": {"country": country}, "lines": [wine]}
+        response = analyst.post(
+            reverse("rules:rule-check"), {"order": cart, "ruleset": "checkout"}, format="json"
+        )
+        assert response.status_code == 200
+
+    response = _backtest(analyst, rules=[proposed])
+
+    assert response.status_code == 200
+    data = response.json()
+    failing = 1 if proposed["name"] == "blocked_categories" else 2
+    assert {k: v for k, v in data.items() if k not in ("created_min", "created_max")} == {
+        "ruleset": {"name": "checkout", "version": 1},
+        "evaluated_in": "python",
+        "decisions": 2,
+        "passed_then": 0,
+        "passed_after": 2 - failing,
+        "pass_to_fail": 0,
+        "fail_to_pass": 2 - failing,
+        "sample_pass_to_fail": [],
+        "sample_fail_to_pass": data["sample_fail_to_pass"],
+        "rules": [
+            {"rule": proposed["name"], "failing": failing, "pass_to_fail": 0, "fail_to_pass": 0}
+        ],
+    }
+    assert len(data["sample_fail_to_pass"]) == 2 - failing
+
+
 def test_backtest_looks_only_at_the_window(analyst, orders, checkout):
     _check_all(analyst, orders)
     long_ago = {"created_min": "2000-01-01T00:00Z", "created_max": "2000-01-02T00:00Z"}

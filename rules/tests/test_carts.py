@@ -211,3 +211,72 @@ def test_a_cart_with_a_bad_part_is_refused_naming_its_path(api_client, order, de
     assert response.status_code == 400
     assert response.json() == _invalid(detail)
     assert Decision.objects.count() == 0
+
+
+def test_a_cart_with_an_alcohol_line_shipped_to_norway_is_refused_naming_the_line(api_client):
+    cheese, wine = CART["lines"][1], CART["lines"][0]
+    blocked = {
+        "name": "blocked_categories",
+        "params": {"categories": ["alcohol", "tobacco"], "countries": ["NO"]},
+    }
+
+    response = _check(api_client, {**CART, "lines": [cheese, wine]}, [blocked])
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": None,
+        "ruleset": None,
+        "passed": False,
+        "details": {"blocked_categories": False},
+        "results": [
+            {
+                "rule": "blocked_categories",
+                "name": "blocked_categories",
+                "params": {"categories": ["alcohol", "tobacco"], "countries": ["NO"]},
+                "outcome": "failed",
+                "severity": "error",
+                "message": "Line 2 (WINE-12, alcohol) ships to NO, where alcohol is blocked.",
+                "lines": [2],
+                "country": "NO",
+            }
+        ],
+        "errors": [],
+    }
+
+
+def test_a_cart_without_a_shipping_country_errs_on_blocked_categories_naming_it(api_client):
+    cart = {key: value for key, value in CART.items() if key != "shipping"}
+    blocked = {
+        "name": "blocked_categories",
+        "params": {"categories": ["alcohol"], "countries": ["NO"]},
+    }
+
+    response = _check(api_client, cart, [blocked])
+
+    assert response.status_code == 200
+    body = response.json()
+    reference = body["results"][0]["reference"]
+    assert body == {
+        "decision_id": Decision.objects.get().pk,
+        "order_id": None,
+        "ruleset": None,
+        "passed": False,
+        "details": {"blocked_categories": False},
+        "results": [
+            {
+                "rule": "blocked_categories",
+                "name": "blocked_categories",
+                "params": {"categories": ["alcohol"], "countries": ["NO"]},
+                "outcome": "error",
+                "severity": "error",
+                "message": (
+                    "The order has no shipping.country."
+                    " Rule blocked_categories could not be evaluated."
+                ),
+                "missing": "shipping.country",
+                "reference": reference,
+            }
+        ],
+        "errors": [{"rule": "blocked_categories", "reference": reference}],
+    }

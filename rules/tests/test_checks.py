@@ -44,3 +44,45 @@ def test_an_example_with_invalid_params_fails_the_check():
 
     with pytest.raises(SystemCheckError, match=r"rules\.E002"):
         call_command("check")
+
+
+def test_an_example_customer_is_what_it_gives_aged_up_to_the_order_without_the_database():
+    """Not marked for the database: the check runs before ``migrate`` made the tables."""
+
+    class NewCustomerRule(BaseRule):
+        name = "customer_under_a_day"
+        description = "The customer signed up less than a day before the order."
+        examples: ClassVar = (
+            RuleExample(
+                {
+                    "total": "1.00",
+                    "items_count": 1,
+                    "created_at": "2026-12-07T12:00:00Z",
+                    "customer": {"id": "C-1", "created_at": "2026-12-06T12:00:01Z"},
+                },
+                True,
+            ),
+        )
+
+        def evaluate(self, order):
+            return order.customer.age_days == 0
+
+    call_command("check", "--fail-level", "ERROR")
+
+
+def test_an_example_with_an_invalid_customer_fails_the_check():
+    class BadCustomerRule(BaseRule):
+        name = "bad_customer"
+        description = "Its example's customer has no id."
+        examples: ClassVar = (
+            RuleExample({"total": "1.00", "items_count": 1, "customer": {"segment": "vip"}}, True),
+        )
+
+        def evaluate(self, order):
+            return True
+
+    with pytest.raises(SystemCheckError) as excinfo:
+        call_command("check")
+
+    assert "rules.E002" in str(excinfo.value)
+    assert "'customer': {'id': [ErrorDetail(string='This field is required.'" in str(excinfo.value)
