@@ -260,14 +260,15 @@ class Fact:
             )
         if self.type is FactType.COUNT:
             return models.PositiveIntegerField(validators=validators, **options)
+        options.setdefault("blank", self.nullable)
+        if options["blank"]:
+            # Blank when the order lacks it: also for rows written by SQL that names
+            # only the seed's columns.
+            options.setdefault("db_default", "")
         if self.type in _CODE_LENGTHS:
-            return models.CharField(
-                max_length=_CODE_LENGTHS[self.type], blank=self.nullable, **options
-            )
+            return models.CharField(max_length=_CODE_LENGTHS[self.type], **options)
         if self.type is FactType.TEXT:
-            return models.CharField(
-                max_length=self.max_length or 100, blank=self.nullable, **options
-            )
+            return models.CharField(max_length=self.max_length or 100, **options)
         raise TypeError(f"{self.path}: a {self.type} field is declared by the model itself")
 
     def sampler(self, rng: random.Random, *, until: datetime) -> Callable[[], Any]:

@@ -30,7 +30,9 @@ from orders.facts import (
 class Customer(models.Model):
     """A customer of the shop, known by its own id there; orders name it."""
 
-    external_id = CUSTOMER_ID.model_field(unique=True, help_text=CUSTOMER_ID.description)
+    external_id = CUSTOMER_ID.model_field(
+        unique=True, blank=False, help_text=CUSTOMER_ID.description
+    )
     segment = CUSTOMER_SEGMENT.model_field(help_text=CUSTOMER_SEGMENT.description)
     country = CUSTOMER_COUNTRY.model_field(help_text=CUSTOMER_COUNTRY.description)
     created_at = models.DateTimeField(
@@ -57,7 +59,11 @@ class Order(models.Model):
     items_count = ITEMS_COUNT.model_field(help_text=ITEMS_COUNT.description)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    currency = CURRENCY.model_field(default=default_currency, help_text=CURRENCY.description)
+    # The database's own default is for rows written by SQL that names only the
+    # seed's columns (a bulk load, a tool): the code's default currency, EUR.
+    currency = CURRENCY.model_field(
+        default=default_currency, db_default="EUR", help_text=CURRENCY.description
+    )
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
@@ -69,13 +75,18 @@ class Order(models.Model):
     billing_country = BILLING_COUNTRY.model_field(help_text=BILLING_COUNTRY.description)
     payment_method = PAYMENT_METHOD.model_field(help_text=PAYMENT_METHOD.description)
     channel = CHANNEL.model_field(help_text=CHANNEL.description)
-    coupons = models.JSONField(default=list, blank=True, help_text="Coupon codes, a list.")
+    coupons = models.JSONField(
+        default=list, db_default=[], blank=True, help_text="Coupon codes, a list."
+    )
     attributes = models.JSONField(
-        default=dict, blank=True, help_text="The shop's own facts: slug keys, flat values."
+        default=dict,
+        db_default={},
+        blank=True,
+        help_text="The shop's own facts: slug keys, flat values.",
     )
     subtotal = SUBTOTAL.model_field(editable=False, help_text=SUBTOTAL.description)
     lines_count = LINES_COUNT.model_field(
-        default=0, editable=False, help_text=LINES_COUNT.description
+        default=0, db_default=0, editable=False, help_text=LINES_COUNT.description
     )
 
     class Meta:

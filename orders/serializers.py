@@ -274,6 +274,8 @@ class OrderDraftSerializer(StrictSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         """Add a field for each other fact the order keeps in a column (``OWN_FACTS``)."""
         fields = super().get_fields()
+        # Documented as the schema's maxItems; refused before the lines are read.
+        fields["lines"].max_length = settings.MAX_ORDER_LINES
         for fact in OWN_FACTS:
             if fact.given and fact.path not in fields:
                 fields[fact.path] = (
