@@ -5,8 +5,10 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 
+from decisions.models import Decision
 from orders.tests.factories import OrderFactory
 from rules.conditions import ConditionError, compile_condition
+from rules.models import ConditionRule
 from rules.tests.strategies import json_values
 
 TOTAL = {"var": "total"}
@@ -254,3 +256,88 @@ def test_arbitrary_json_compiles_or_is_refused_with_a_condition_error(source):
         return
     order = OrderFactory.build(created_at=datetime(2026, 11, 21, tzinfo=UTC))
     assert condition.evaluate(order) in (True, False)
+
+
+NO_ALCOHOL_TO_NO = {
+    "!": {
+        "and": [
+            {"==": [{"var": "shipping.country"}, "NO"]},
+            {"some": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]},
+        ]
+    }
+}
+CART = {
+    "total": "60.00",
+    "shipping": {"country": "NO"},
+    "lines": [
+        {"sku": "BOOK-1", "category": "books", "quantity": 1, "unit_price": "10.00"},
+        {"sku": "WINE-12", "category": "alcohol", "quantity": 2, "unit_price": "25.00"},
+    ],
+}
+
+
+def _check_cart(api_client, cart):
+    ConditionRule.objects.get_or_create(
+        name="no_alcohol_to_no",
+        defaults={"description": "No alcohol shipped to Norway.", "condition": NO_ALCOHOL_TO_NO},
+    )
+    return api_client.post(
+        "/rules/check/", {"order": cart, "rules": ["no_alcohol_to_no"]}, format="json"
+    )
+
+
+def _answer(passed: bool, outcome: str, message: str, **more) -> dict:
+    return {
+        "decision_id": Decision.objects.latest("pk").pk,
+        "order_id": None,
+        "ruleset": None,
+        "passed": passed,
+        "details": {"no_alcohol_to_no": passed},
+        "results": [
+            {
+                "rule": "no_alcohol_to_no",
+                "name": "no_alcohol_to_no",
+                "params": {},
+                "outcome": outcome,
+                "severity": "error",
+                "message": message,
+                **more,
+            }
+        ],
+        "errors": [{"rule": "no_alcohol_to_no", "reference": more["reference"]}]
+        if "reference" in more
+        else [],
+    }
+
+
+@pytest.mark.django_db
+def test_a_stored_condition_refuses_a_cart_with_alcohol_shipped_to_norway(api_client):
+    response = _check_cart(api_client, CART)
+
+    assert response.status_code == 200
+    assert response.json() == _answer(False, "failed", "Failed: No alcohol shipped to Norway.")
+
+
+@pytest.mark.django_db
+def test_a_stored_condition_passes_the_same_cart_shipped_to_sweden(api_client):
+    response = _check_cart(api_client, {**CART, "shipping": {"country": "SE"}})
+
+    assert response.status_code == 200
+    assert response.json() == _answer(True, "passed", "Passed: No alcohol shipped to Norway.")
+
+
+@pytest.mark.django_db
+def test_a_stored_condition_errs_on_a_cart_without_the_fact_it_reads_naming_it(api_client):
+    cart = {key: value for key, value in CART.items() if key != "shipping"}
+
+    response = _check_cart(api_client, cart)
+
+    assert response.status_code == 200
+    reference = response.json()["results"][0]["reference"]
+    assert response.json() == _answer(
+        False,
+        "error",
+        "The order has no shipping.country. Rule no_alcohol_to_no could not be evaluated.",
+        missing="shipping.country",
+        reference=reference,
+    )
