@@ -17,10 +17,10 @@ from django.db.models import Count, Q, QuerySet
 
 from decisions.models import Decision, RecordedOutcome
 from decisions.services import as_recorded
-from orders.facts import OrderFacts, from_snapshot, snapshot_aliases
+from orders.facts import SEED_FACTS, OrderFacts, from_snapshot, snapshot_aliases
 from rules.analysis import STREAM_CHUNK, EvaluatedIn, all_blocking, rule_qs, sample_ids
 from rules.budgets import analysis, check_report_budget
-from rules.conditions import ConditionRuleContent
+from rules.conditions import CompiledConditionRule, ConditionRuleContent
 from rules.engine import Outcome, Resolution, RuleCheck, RuleSetRef, RuleSpec, Severity
 from rules.recording import results_as_recorded, rule_heads
 from rules.resolver import resolver
@@ -190,10 +190,25 @@ def backtest(proposed: RuleCheck, decisions: QuerySet[Decision], *, sample_size:
     with analysis(decisions.db):
         check_report_budget(decisions.count(), len(proposed.rules))
         parts = rule_qs(proposed)
-        if parts is None:
+        if parts is None or not _over_snapshots(proposed):
             return _python_backtest(proposed, decisions, sample_size)
         as_orders = decisions.alias(**snapshot_aliases("snapshot"))
         return _database_backtest(proposed, parts, as_orders, sample_size)
+
+
+def _over_snapshots(check: RuleCheck) -> bool:
+    """Return whether the SQL of every condition rule reads only what a snapshot query aliases.
+
+    A condition's filter names the order's columns and lines, and a query
+    over decisions aliases only the seed facts (``snapshot_aliases``): one
+    that reads another fact runs through the engine.
+    """
+    aliased = {fact.name for fact in SEED_FACTS}
+    return all(
+        bound.rule.condition.reads <= aliased
+        for bound in check.rules
+        if isinstance(bound.rule, CompiledConditionRule)
+    )
 
 
 def _database_backtest(

@@ -74,10 +74,7 @@ def report_lines(
     try:
         for batch in batches:
             text = "".join(
-                [
-                    line % (pk, *[cells[verdict] for verdict in verdicts])
-                    for pk, *verdicts in batch
-                ]
+                [line % (pk, *[cells[verdict] for verdict in verdicts]) for pk, *verdicts in batch]
             )
             # The lines hold digits, brackets, commas and true/false/null: a byte each.
             if size + len(text) > max_bytes:

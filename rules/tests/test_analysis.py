@@ -804,3 +804,18 @@ def test_a_report_leaves_the_cell_of_a_rule_that_errs_empty_in_sql_and_python(
         "",
         "false",
     ]
+
+
+def test_a_backtest_of_a_condition_over_real_orders_runs_through_the_engine(
+    analyst, shipped, checkout
+):
+    _check_all(analyst, shipped.values())
+
+    response = _backtest(analyst, rules=["no_alcohol_to_no"])
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["evaluated_in"], data["passed_after"]) == ("python", 3)
+    assert data["rules"] == [
+        {"rule": "no_alcohol_to_no", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 0}
+    ]
