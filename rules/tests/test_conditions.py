@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 
 from decisions.models import Decision
+from orders.facts import AddressFacts, CustomerFacts, LineFacts, MissingFactError, OrderFacts
 from orders.tests.factories import OrderFactory
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import ConditionError, UnknownFactError, compile_condition
 from rules.models import ConditionRule
 from rules.tests.strategies import json_values
 
@@ -341,3 +342,151 @@ def test_a_stored_condition_errs_on_a_cart_without_the_fact_it_reads_naming_it(a
         missing="shipping.country",
         reference=reference,
     )
+
+
+def _order(**fields) -> OrderFacts:
+    """Return a cart-like order: 30.00 of two lines, shipped to NO, unless told otherwise."""
+    values = {
+        "total": Decimal("30.00"),
+        "items_count": 3,
+        "created_at": datetime(2026, 11, 21, tzinfo=UTC),
+        "customer": CustomerFacts(id="C-1", segment="vip", age_days=12),
+        "shipping": AddressFacts(country="NO"),
+        "billing": AddressFacts(country="SE"),
+        "coupons": ("WELCOME10",),
+        "lines": (
+            LineFacts("WINE-12", "alcohol", 2, Decimal("12.50"), name="Rioja"),
+            LineFacts("BOOK-1", "books", 1, Decimal("0.29")),
+        ),
+        "attributes": {"gift_wrap": True, "tier": "true"},
+    }
+    return OrderFacts(**{**values, **fields})
+
+
+LINES = {"var": "lines"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields", "expected"),
+    [
+        ({"==": [{"var": "shipping.country"}, "NO"]}, {}, True),
+        ({"in": [{"var": "customer.segment"}, ["vip", "new"]]}, {}, True),
+        ({"==": [{"var": "billing.country"}, {"var": "shipping.country"}]}, {}, False),
+        ({"==": [{"var": "attributes.gift_wrap"}, True]}, {}, True),
+        ({"==": [{"var": "attributes.tier"}, True]}, {}, False),
+        ({"==": [{"var": "attributes.tier"}, "true"]}, {}, True),
+        ({"in": ["WELCOME10", {"var": "coupons"}]}, {}, True),
+        ({"in": ["SPRING", {"var": "coupons"}]}, {}, False),
+        ({"<=": [{"count": [{"var": "coupons"}]}, 1]}, {}, True),
+        ({"some": [LINES, {"==": [{"var": "category"}, "alcohol"]}]}, {}, True),
+        ({"all": [LINES, {">": [{"var": "quantity"}, 1]}]}, {}, False),
+        ({"none": [LINES, {">": [{"var": "line_total"}, 25]}]}, {}, True),
+        ({"all": [LINES, {"==": [{"var": "category"}, "x"]}]}, {"lines": ()}, True),
+        ({"some": [LINES, {"==": [{"var": "category"}, "x"]}]}, {"lines": ()}, False),
+        ({"==": [{"count": [LINES, {"<": [{"var": "unit_price"}, 1]}]}, 1]}, {}, True),
+        ({"==": [{"count": [LINES]}, {"var": "lines_count"}]}, {}, True),
+        ({"==": [{"sum": [LINES, "quantity"]}, 3]}, {}, True),
+        ({"==": [{"sum": [LINES, "line_total"]}, {"var": "subtotal"}]}, {}, True),
+        ({"==": [{"sum": [LINES, "line_total", {"==": [{"var": "sku"}, "X"]}]}, 0]}, {}, True),
+        ({"==": [{"var": "subtotal"}, "25.29"]}, {}, True),
+        ({"<": [{"var": "customer.age_days"}, 30]}, {}, True),
+        ({"==": [{"var": ["shipping.country", "XX"]}, "XX"]}, {"shipping": None}, True),
+        ({"==": [{"var": ["subtotal", 0]}, 0]}, {"lines": ()}, True),
+        ({"==": [{"var": ["attributes.vip", False]}, False]}, {}, True),
+        ({"some": [LINES, {"==": [{"var": ["name", "?"]}, "?"]}]}, {}, True),
+        ({"==": [{"%": [{"var": "quantity"}, 2]}, 0]}, {}, None),
+    ],
+)
+def test_conditions_over_real_orders_evaluate_exactly(condition, fields, expected):
+    if expected is None:
+        condition = {"some": [LINES, condition]}
+        expected = True
+
+    assert compile_condition(condition).evaluate(_order(**fields)) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields", "missing"),
+    [
+        ({"==": [{"var": "shipping.country"}, "NO"]}, {"shipping": None}, "shipping.country"),
+        ({"==": [{"var": "customer.segment"}, "vip"]}, {"customer": None}, "customer.segment"),
+        ({">": [{"var": "customer.age_days"}, 3]}, {"customer": None}, "customer.age_days"),
+        ({"==": [{"var": "attributes.vip"}, True]}, {}, "attributes.vip"),
+        (
+            {"==": [{"var": "attributes.tier"}, "1"]},
+            {"attributes": {"tier": 1}},
+            "attributes.tier",
+        ),
+        ({">": [{"var": "subtotal"}, 1]}, {"lines": ()}, "subtotal"),
+        ({"some": [LINES, {"==": [{"var": "name"}, "Rioja"]}]}, {}, "lines[1].name"),
+        # Decided before evaluating: the "or" would stop at its first, true, part.
+        (
+            {"or": [{"==": [1, 1]}, {"==": [{"var": "payment_method"}, "card"]}]},
+            {},
+            "payment_method",
+        ),
+    ],
+)
+def test_a_condition_that_reads_a_fact_the_order_lacks_errs_naming_it(condition, fields, missing):
+    with pytest.raises(MissingFactError) as raised:
+        compile_condition(condition).evaluate(_order(**fields))
+
+    assert raised.value.path == missing
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            {"==": [{"var": "shiping.country"}, "NO"]},
+            "condition '=='[0] 'var': unknown variable 'shiping.country'; the nearest known"
+            " fact is 'shipping.country' (GET /facts/ lists them all).",
+        ),
+        ({"==": [{"var": "cateogry"}, "x"]}, "the nearest known fact is 'lines[].category'"),
+        (
+            {"==": [{"var": "category"}, "x"]},
+            "'category' is a line fact (lines[].category): read it inside some, all, none,",
+        ),
+        ({"some": [LINES, {"==": [{"var": "total"}, 1]}]}, "'total' is not a line fact"),
+        ({"some": [LINES, {"==": [{"var": "nme"}, 1]}]}, "the nearest known fact is 'name'"),
+        ({"==": [{"var": "attributes.Gift Wrap"}, True]}, "an attribute's key is a slug"),
+        ({"<": [{"var": "shipping.country"}, "NO"]}, "shipping.country compares only with =="),
+        ({"==": [{"var": "shipping.country"}, 5]}, "shipping.country compares only with strings"),
+        ({"==": [{"var": "attributes.x"}, 5]}, "compares only with strings, true and false"),
+        ({"==": [{"var": "total"}, True]}, "true, false and null are not values here"),
+        (
+            {"==": [{"var": "shipping.country"}, {"var": "customer.segment"}]},
+            "shipping.country and customer.segment cannot be compared",
+        ),
+        ({"==": [{"var": "shipping.country"}, {"var": "total"}]}, "cannot be compared"),
+        (
+            {">": [{"var": "customer.age_days"}, {"var": "items_count"}]},
+            "customer.age_days compares only with numbers",
+        ),
+        ({"==": [{"var": ["subtotal", "0.005"]}, 0]}, "a default of subtotal must be a whole"),
+        ({"==": [{"var": ["subtotal", None]}, 0]}, "a default is a constant"),
+        ({"in": ["X", {"var": ["coupons", []]}]}, "coupons is a list, always there"),
+        ({"==": [{"var": "coupons"}, "X"]}, "coupons is a list, not a value"),
+        ({"in": [{"var": "customer.id"}, {"var": "coupons"}]}, "is a string constant"),
+        ({"==": [{"var": "lines"}, 1]}, "lines is a list: read it with some, all, none"),
+        ({"some": [{"var": "coupons"}, {"==": [1, 1]}]}, 'must be {"var": "lines"}'),
+        ({"some": [LINES]}, "takes the lines and a condition on a line"),
+        ({"==": [{"count": [{"var": "coupons"}, {"==": [1, 1]}]}, 1]}, "counted whole"),
+        ({"==": [{"sum": [LINES, "sku"]}, 1]}, "a sum adds up quantity, unit_price or line_total"),
+        (
+            {"some": [LINES, {"some": [LINES, {"==": [1, 1]}]}]},
+            "a line has no lines",
+        ),
+        ({"<": [{"count": [LINES]}, -1]}, "-1 is outside the range of the count of lines"),
+    ],
+)
+def test_conditions_over_real_orders_are_refused_naming_the_place(condition, message):
+    with pytest.raises(ConditionError, match=re.escape(message)):
+        compile_condition(condition)
+
+
+def test_an_unknown_fact_is_an_unknown_fact_error_naming_the_nearest_known_one():
+    with pytest.raises(UnknownFactError) as raised:
+        compile_condition({"==": [{"var": "payment"}, "card"]})
+
+    assert (raised.value.path, raised.value.nearest) == ("payment", "payment_method")
