@@ -167,8 +167,28 @@ OUTPUT = {
     Kind.TEXT: CharField(),
     Kind.ATTRIBUTE: CharField(),
 }
+_ORDERED = ("==", "!=", "<", "<=", ">", ">=", "in")
+_EQUAL = ("==", "!=", "in")
+# The operators that apply to a fact of each type, as the compiler allows them
+# and a condition editor offers them (customer.age_days takes no "%": SQL has
+# no column of it); the lines take QUANTIFIERS and AGGREGATES.
+OPERATORS_BY_TYPE: Mapping[FactType, tuple[str, ...]] = MappingProxyType(
+    {
+        FactType.MONEY: (*_ORDERED, "%"),
+        FactType.COUNT: (*_ORDERED, "%"),
+        FactType.DATETIME: _ORDERED,
+        FactType.TEXT: _EQUAL,
+        FactType.SLUG: _EQUAL,
+        FactType.COUNTRY: _EQUAL,
+        FactType.CURRENCY: _EQUAL,
+        FactType.ATTRIBUTE: _EQUAL,
+        FactType.CODES: ("in", "count"),
+    }
+)
 # Kinds that compare by equality only: "==", "!=" and "in".
-EQUALITY_ONLY = (Kind.TEXT, Kind.ATTRIBUTE)
+EQUALITY_ONLY = frozenset(
+    KINDS[fact_type] for fact_type, names in OPERATORS_BY_TYPE.items() if "<" not in names
+) - {Kind.CODES}
 # An order value's unit in SQL, where it is a whole number: cents, items.
 UNITS = {Kind.MONEY: CENTS, Kind.COUNT: Decimal(1)}
 WHOLE = {Kind.MONEY: "a whole number of cents", Kind.COUNT: "a whole number"}

@@ -6,9 +6,22 @@ import pytest
 from hypothesis import given, settings
 
 from decisions.models import Decision
-from orders.facts import AddressFacts, CustomerFacts, LineFacts, MissingFactError, OrderFacts
+from orders.facts import (
+    CATALOGUE,
+    AddressFacts,
+    CustomerFacts,
+    LineFacts,
+    MissingFactError,
+    OrderFacts,
+)
 from orders.tests.factories import OrderFactory
-from rules.conditions import ConditionError, UnknownFactError, compile_condition
+from rules.conditions import (
+    OPERATORS,
+    OPERATORS_BY_TYPE,
+    ConditionError,
+    UnknownFactError,
+    compile_condition,
+)
 from rules.models import ConditionRule
 from rules.tests.strategies import json_values
 
@@ -490,3 +503,8 @@ def test_an_unknown_fact_is_an_unknown_fact_error_naming_the_nearest_known_one()
         compile_condition({"==": [{"var": "payment"}, "card"]})
 
     assert (raised.value.path, raised.value.nearest) == ("payment", "payment_method")
+
+
+def test_every_type_of_fact_in_the_catalogue_lists_its_operators():
+    assert set(OPERATORS_BY_TYPE) == {fact.type for fact in CATALOGUE}
+    assert all(set(names) <= set(OPERATORS) for names in OPERATORS_BY_TYPE.values())
