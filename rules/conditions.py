@@ -126,7 +126,7 @@ AGGREGATES = ("count", "sum")
 OPERATORS = sorted([*COMPARISONS, "and", "or", "!", "in", "%", "var", *QUANTIFIERS, *AGGREGATES])
 # The line fields a sum adds up.
 SUMMABLE = tuple(fact.path for fact in LINE_FACTS if fact.type in (FactType.MONEY, FactType.COUNT))
-# The lists a condition reads: the lines (some, all, none, count, sum) and coupons (in, count).
+# The var of the order's lines, which only some, all, none, count and sum read.
 LINES = "lines"
 ATTRIBUTE_PREFIX = "attributes."
 _SLUG = re.compile(SLUG_PATTERN)
@@ -142,7 +142,6 @@ class Kind(Enum):
     TEXT = "text"
     ATTRIBUTE = "attribute"
     CODES = "codes"
-    LINES = "lines"
     # A constant in the JSON, typed by what it is compared with.
     CONSTANT = "constant"
 
@@ -866,7 +865,7 @@ def _untyped(constant: _Value) -> _Value:
 def _constant_like(constant: _Value, other: _Value, here: str) -> _Value:
     """Return *constant* typed like *other*: a number, date-time, string or attribute's value."""
     raw, where = constant.constant, constant.where
-    if other.kind in (Kind.CODES, Kind.LINES):
+    if other.kind is Kind.CODES:
         raise ConditionError(f"{here}: {other.label} is a list, not a value.")
     if other.kind in NUMERIC or other.kind is Kind.DATETIME:
         return _untyped(constant)
@@ -1034,7 +1033,7 @@ def _comparable(left: _Value, right: _Value, here: str) -> None:
     """Raise ``ConditionError`` if *left* and *right* cannot be compared."""
     kinds = {left.kind, right.kind}
     for value in (left, right):
-        if value.kind in (Kind.CODES, Kind.LINES):
+        if value.kind is Kind.CODES:
             raise ConditionError(f"{here}: {value.label} is a list, not a value.")
     if Kind.DATETIME in kinds and kinds != {Kind.DATETIME}:
         [moment] = [value for value in (left, right) if value.kind is Kind.DATETIME]

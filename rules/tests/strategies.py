@@ -34,7 +34,21 @@ leaves = (
             "0001-01-01T00:00:00+05:00",
         ]
     )
-    | st.sampled_from([{"var": "total"}, {"var": "items_count"}, {"var": "created_at"}])
+    | st.sampled_from(
+        [
+            {"var": "total"},
+            {"var": "items_count"},
+            {"var": "created_at"},
+            {"var": "shipping.country"},
+            {"var": ["customer.age_days", 3]},
+            {"var": "attributes.gift_wrap"},
+            {"var": "coupons"},
+            {"var": "lines"},
+            {"var": "category"},
+            "quantity",
+            "NO",
+        ]
+    )
 )
 
 # Any JSON value: objects (mostly with operator keys), lists and leaves.
