@@ -139,9 +139,11 @@ def outcome_q(check: RuleCheck, outcome: QueryOutcome) -> Q | None:
         for q, error, bound in zip(parts, errors, check.rules, strict=True)
         if bound.blocking
     ]
+    erring = [error for _, error in blocking if error is not None]
     if outcome == "error":
-        erring = [error for _, error in blocking if error is not None]
         return reduce(or_, erring) if erring else NEVER
+    if not erring:
+        return ~all_blocking(check, parts)
     failing = [~q if error is None else ~q & ~error for q, error in blocking]
     return reduce(or_, failing) if failing else NEVER
 
