@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     BigIntegerField,
+    Case,
     CharField,
     Count,
     DateTimeField,
@@ -42,6 +43,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.db.models.lookups import (
@@ -118,6 +120,7 @@ SWAPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 ROUNDING = {"<": ROUND_CEILING, "<=": ROUND_FLOOR, ">": ROUND_FLOOR, ">=": ROUND_CEILING}
 ALWAYS = Q(pk__isnull=False)
 NEVER = Q(pk__isnull=True)
+HAS_LINES = Q(lines_count__gt=0)
 # Operators over the lines: a condition on each line, quantified...
 QUANTIFIERS = ("some", "all", "none")
 # ... and values over a list: how many (lines matching a condition, or
@@ -489,18 +492,11 @@ class _Compiler:
             raise ConditionError(f"{here} takes the lines and a condition on a line: {usage}.")
         self.lines(args[0], f"{here}[0]", scope, usage)
         holds, q = self.condition(args[1], f"{here}[1]", Scope.LINE)
-        lines = _lines()
         if name == "some":
-            return (lambda order: any(holds(line) for line in order.lines)), Q(
-                Exists(lines.filter(q))
-            )
+            return (lambda order: any(holds(line) for line in order.lines)), _some_line(q)
         if name == "all":
-            return (lambda order: all(holds(line) for line in order.lines)), ~Q(
-                Exists(lines.filter(~q))
-            )
-        return (lambda order: not any(holds(line) for line in order.lines)), ~Q(
-            Exists(lines.filter(q))
-        )
+            return (lambda order: all(holds(line) for line in order.lines)), ~_some_line(~q)
+        return (lambda order: not any(holds(line) for line in order.lines)), ~_some_line(q)
 
     def lines(self, node: Any, where: str, scope: Scope, usage: str) -> None:
         """Check that *node* is ``{"var": "lines"}``, read where the order's lines are."""
@@ -592,7 +588,7 @@ class _Compiler:
                         return f"lines[{index}].{path}"
                 return None
 
-            q = Q(Exists(_lines().filter(IsNull(sql, True))))
+            q = _some_line(Q(IsNull(sql, True)))
         else:
 
             def missing(order: Any) -> str | None:
@@ -716,13 +712,33 @@ def _lines() -> Any:
     return OrderLine.objects.filter(order=OuterRef("pk"))
 
 
-def _aggregate(aggregate: Any, q: Q | None) -> Coalesce:
-    """Return *aggregate* over the order's lines matching *q*, as an integer (0 for none)."""
+def _some_line(q: Q) -> Q:
+    """Return the orders with a line matching *q*: an ``EXISTS`` over their lines.
+
+    An order without lines has none, which its own ``lines_count`` says
+    before its lines are looked for. Reading that column also makes the
+    filter a ``FieldError`` over anything but orders (recorded decisions),
+    never a wrong answer.
+    """
+    return HAS_LINES & Q(Exists(_lines().filter(q)))
+
+
+def _aggregate(aggregate: Any, q: Q | None) -> Case:
+    """Return *aggregate* over the order's lines matching *q*, as an integer (0 for none).
+
+    An order without lines is 0 by its ``lines_count``, as in ``_some_line``.
+    """
     lines = _lines() if q is None else _lines().filter(q)
     total = lines.order_by().values("order").annotate(value=aggregate).values("value")
-    return Coalesce(
-        Subquery(total, output_field=BigIntegerField()),
-        Value(0, output_field=BigIntegerField()),
+    return Case(
+        When(
+            HAS_LINES,
+            then=Coalesce(
+                Subquery(total, output_field=BigIntegerField()),
+                Value(0, output_field=BigIntegerField()),
+            ),
+        ),
+        default=Value(0, output_field=BigIntegerField()),
         output_field=BigIntegerField(),
     )
 

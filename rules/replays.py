@@ -4,7 +4,8 @@ A decision keeps the order as the rules saw it (its snapshot) and what they
 said. Replaying runs its order again under the rules it was decided by and
 under today's; a backtest runs proposed rules over the decisions of a rule
 set, in one SQL query over their snapshots when every rule has a database
-form, else through the Python engine.
+form that reads only the facts a snapshot gives SQL, else through the
+Python engine.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import FieldError
 from django.db.models import Count, Q, QuerySet
 
 from decisions.models import Decision, RecordedOutcome
 from decisions.services import as_recorded
-from orders.facts import SEED_FACTS, OrderFacts, from_snapshot, snapshot_aliases
+from orders.facts import OrderFacts, from_snapshot, snapshot_aliases
 from rules.analysis import STREAM_CHUNK, EvaluatedIn, all_blocking, rule_qs, sample_ids
 from rules.budgets import analysis, check_report_budget
-from rules.conditions import CompiledConditionRule, ConditionRuleContent
+from rules.conditions import ConditionRuleContent
 from rules.engine import Outcome, Resolution, RuleCheck, RuleSetRef, RuleSpec, Severity
 from rules.recording import results_as_recorded, rule_heads
 from rules.resolver import resolver
@@ -183,32 +185,31 @@ def backtest(proposed: RuleCheck, decisions: QuerySet[Decision], *, sample_size:
 
     A decision's snapshot holds the order's facts, which the query reads
     under the facts' own names, so every rule with a database form runs in
-    one query over the decisions; without one, the decisions are streamed
-    through the Python engine. Raises
+    one query over the decisions; without one, or when a rule's filter reads
+    what SQL does not read from snapshots (an order's lines, customer,
+    addresses), the decisions are streamed through the Python engine. Raises
     ``ReportTooLargeError`` when decisions x rules is over ``REPORT_MAX_CELLS``.
     """
     with analysis(decisions.db):
         check_report_budget(decisions.count(), len(proposed.rules))
         parts = rule_qs(proposed)
-        if parts is None or not _over_snapshots(proposed):
-            return _python_backtest(proposed, decisions, sample_size)
         as_orders = decisions.alias(**snapshot_aliases("snapshot"))
+        if parts is None or not _reads_snapshots(as_orders, parts):
+            return _python_backtest(proposed, decisions, sample_size)
         return _database_backtest(proposed, parts, as_orders, sample_size)
 
 
-def _over_snapshots(check: RuleCheck) -> bool:
-    """Return whether the SQL of every condition rule reads only what a snapshot query aliases.
+def _reads_snapshots(decisions: QuerySet[Decision], parts: list[Q]) -> bool:
+    """Return whether every filter of *parts* reads only what *decisions* alias.
 
-    A condition's filter names the order's columns and lines, and a query
-    over decisions aliases only the seed facts (``snapshot_aliases``): one
-    that reads another fact runs through the engine.
+    Building the filter resolves its names and runs no query: a name that
+    neither a decision nor its snapshot's aliases have is a ``FieldError``.
     """
-    aliased = {fact.name for fact in SEED_FACTS}
-    return all(
-        bound.rule.condition.reads <= aliased
-        for bound in check.rules
-        if isinstance(bound.rule, CompiledConditionRule)
-    )
+    try:
+        decisions.filter(*parts)
+    except FieldError:
+        return False
+    return True
 
 
 def _database_backtest(

@@ -806,16 +806,25 @@ def test_a_report_leaves_the_cell_of_a_rule_that_errs_empty_in_sql_and_python(
     ]
 
 
+@pytest.mark.parametrize(
+    ("condition", "failing"),
+    [
+        (NO_ALCOHOL_TO_NO, 2),
+        # Lines alone: the filter reads the order's lines_count, which decisions do not have.
+        ({"none": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]}, 3),
+    ],
+)
 def test_a_backtest_of_a_condition_over_real_orders_runs_through_the_engine(
-    analyst, shipped, checkout
+    analyst, shipped, checkout, condition, failing
 ):
+    ConditionRule.objects.filter(name="no_alcohol_to_no").update(condition=condition)
     _check_all(analyst, shipped.values())
 
     response = _backtest(analyst, rules=["no_alcohol_to_no"])
 
     assert response.status_code == 200
     data = response.json()
-    assert (data["evaluated_in"], data["passed_after"]) == ("python", 3)
+    assert (data["evaluated_in"], data["passed_after"]) == ("python", 5 - failing)
     assert data["rules"] == [
-        {"rule": "no_alcohol_to_no", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 0}
+        {"rule": "no_alcohol_to_no", "failing": failing, "pass_to_fail": 0, "fail_to_pass": 0}
     ]
