@@ -2,7 +2,11 @@
 
 Every rule with a database form (``as_q``) is evaluated inside one SQL query;
 when any rule lacks one, the same answer comes from streaming the orders
-through the Python engine, and the result says so (``evaluated_in``).
+through the Python engine, and the result says so (``evaluated_in``). A rule
+errs on an order that lacks a fact it reads (``as_error_q`` in SQL): on that
+order it neither passes nor fails. The order does not pass the check; a
+query finds it under ``error``, and a report's cell for it is empty
+(``None``).
 """
 
 from __future__ import annotations
@@ -13,23 +17,37 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import reduce
 from itertools import chain
-from operator import and_
+from operator import and_, or_
 from typing import Any, Literal
 
 from django.db import connections
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from api.errors import ServiceError
 from orders.models import Order
 from orders.selectors import iter_orders_facts, order_facts_prefetched, with_lines
 from rules.budgets import analysis, check_report_budget
-from rules.engine import RuleCheck
+from rules.engine import CheckResult, RuleCheck
 
 EvaluatedIn = Literal["database", "python"]
+# What a query looks for: orders that pass every blocking rule, that fail one
+# (it said no), or on which one errs (it could not say); the last two may meet.
+QueryOutcome = Literal["passed", "failed", "error"]
 
 
 STREAM_CHUNK = 2000
+NEVER = Q(pk__isnull=True)
 
 
 def passing_q(check: RuleCheck) -> Q | None:
@@ -42,9 +60,24 @@ def passing_q(check: RuleCheck) -> Q | None:
 
 
 def rule_qs(check: RuleCheck) -> list[Q] | None:
-    """Return each rule's filter, in order, or ``None`` if any rule has no SQL form."""
-    parts = [bound.rule.as_q() for bound in check.rules]
-    return None if any(part is None for part in parts) else parts  # type: ignore[return-value]
+    """Return each rule's filter of the orders it passes, in order; ``None`` without SQL forms.
+
+    An order a rule errs on is not among those it passes, whatever its
+    ``as_q`` says of it.
+    """
+    parts = []
+    for bound in check.rules:
+        q = bound.rule.as_q()
+        if q is None:
+            return None
+        error = bound.rule.as_error_q()
+        parts.append(q if error is None else q & ~error)
+    return parts
+
+
+def rule_error_qs(check: RuleCheck) -> list[Q | None]:
+    """Return each rule's filter of the orders it errs on, in order (``None``: none)."""
+    return [bound.rule.as_error_q() for bound in check.rules]
 
 
 def all_blocking(check: RuleCheck, parts: list[Q]) -> Q:
@@ -78,23 +111,64 @@ def orders_matching(
     check: RuleCheck,
     orders: QuerySet[Order],
     *,
-    passed: bool,
+    outcome: QueryOutcome,
     page_size: int,
     cursor: str | None,
 ) -> OrderPage:
-    """Return a page of *orders* that pass (or fail) *check*, and how many match in all."""
+    """Return a page of *orders* with the *outcome* under *check*, and how many in all.
+
+    ``passed``: every blocking rule passes; ``failed``: a blocking rule
+    fails; ``error``: a blocking rule errs. An order may both fail and err
+    (on two rules); for rules that never err, ``failed`` is "not passed".
+    """
     before = _decode_cursor(cursor) if cursor else None
     with analysis(orders.db):
-        return _orders_matching(check, orders, passed, page_size, before)
+        return _orders_matching(check, orders, outcome, page_size, before)
+
+
+def outcome_q(check: RuleCheck, outcome: QueryOutcome) -> Q | None:
+    """Return a filter of the orders with *outcome*, or ``None`` if a rule has no SQL form."""
+    parts = rule_qs(check)
+    if parts is None:
+        return None
+    if outcome == "passed":
+        return all_blocking(check, parts)
+    errors = rule_error_qs(check)
+    blocking = [
+        (q, error)
+        for q, error, bound in zip(parts, errors, check.rules, strict=True)
+        if bound.blocking
+    ]
+    erring = [error for _, error in blocking if error is not None]
+    if outcome == "error":
+        return reduce(or_, erring) if erring else NEVER
+    if not erring:
+        return ~all_blocking(check, parts)
+    failing = [~q if error is None else ~q & ~error for q, error in blocking]
+    return reduce(or_, failing) if failing else NEVER
+
+
+def _has_outcome(check: RuleCheck, result: CheckResult, outcome: QueryOutcome) -> bool:
+    """Return whether the Python engine's *result* has *outcome*, as ``outcome_q`` defines it."""
+    if outcome == "passed":
+        return result.passed
+    blocking = [bound.key for bound in check.rules if bound.blocking]
+    if outcome == "error":
+        return any(key in result.erred for key in blocking)
+    return any(result.details[key] is False and key not in result.erred for key in blocking)
 
 
 def _orders_matching(
-    check: RuleCheck, orders: QuerySet[Order], passed: bool, page_size: int, before: int | None
+    check: RuleCheck,
+    orders: QuerySet[Order],
+    outcome: QueryOutcome,
+    page_size: int,
+    before: int | None,
 ) -> OrderPage:
     """Compute ``orders_matching`` in the database, or in Python without a SQL form."""
-    condition = passing_q(check)
+    condition = outcome_q(check, outcome)
     if condition is not None:
-        matching = orders.filter(condition if passed else ~condition).order_by("-pk")
+        matching = orders.filter(condition).order_by("-pk")
         page_query = matching.filter(pk__lt=before) if before is not None else matching
         page = list(page_query[: page_size + 1])
         count = matching.count()
@@ -104,7 +178,7 @@ def _orders_matching(
         now = timezone.now()
         for order in with_lines(orders.order_by("-pk")).iterator(chunk_size=STREAM_CHUNK):
             facts = order_facts_prefetched(order, now=now)
-            if check.run(facts, explain=False).passed is not passed:
+            if not _has_outcome(check, check.run(facts, explain=False), outcome):
                 continue
             count += 1
             if (before is None or order.pk < before) and len(page) <= page_size:
@@ -132,6 +206,9 @@ class ReportRows:
 def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     """Return the report's rows in id order, in batches, with their count and largest id.
 
+    A rule's verdict on an order is true or false, ``None`` when it errs
+    there; ``passed`` is the check's (false when a blocking rule errs).
+
     The orders are counted first: a report over its budget raises
     ``ReportTooLargeError`` before any row is read. The rows come from one
     annotated query read through a chunked (on PostgreSQL, server-side)
@@ -153,7 +230,11 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     if parts is None:
         rows = _started(lambda part: _python_rows(check, part), orders.order_by("pk"))
         return ReportRows(rows, "python", count, last_id)
-    columns = {f"rule_{index}": _as_boolean(q) for index, q in enumerate(parts)}
+    errors = rule_error_qs(check)
+    columns = {
+        f"rule_{index}": _verdict(q, error)
+        for index, (q, error) in enumerate(zip(parts, errors, strict=True))
+    }
     columns["passed"] = _as_boolean(all_blocking(check, parts))
     query = orders.order_by("pk").annotate(**columns).values_list("pk", *columns)
     return ReportRows(_started(_database_rows, query), "database", count, last_id)
@@ -271,7 +352,10 @@ def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[list[tup
     with analysis(orders.db):
         for order in iter_orders_facts(orders, chunk=STREAM_CHUNK):
             result = check.run(order, explain=False)
-            batch.append((order.pk, *result.details.values(), result.passed))
+            verdicts = [
+                None if key in result.erred else verdict for key, verdict in result.details.items()
+            ]
+            batch.append((order.pk, *verdicts, result.passed))
             if len(batch) == STREAM_CHUNK:
                 yield batch
                 batch = []
@@ -282,6 +366,15 @@ def _python_rows(check: RuleCheck, orders: QuerySet[Order]) -> Iterator[list[tup
 def _as_boolean(condition: Q) -> ExpressionWrapper:
     """Return *condition* as a boolean column."""
     return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def _verdict(passing: Q, error: Q | None) -> Any:
+    """Return a rule's verdict as a column: whether it passes, NULL where it errs."""
+    if error is None:
+        return _as_boolean(passing)
+    return Case(
+        When(error, then=Value(None)), default=_as_boolean(passing), output_field=BooleanField()
+    )
 
 
 def _encode_cursor(pk: int) -> str:

@@ -2,7 +2,8 @@
 
 The columns are named once, first: in JSON lines a header record
 ``{"columns": ["order_id", <rule keys>..., "passed"]}`` and then an array
-per order (``[17,true,false,true]``); in CSV a header row. A report that
+per order (``[17,true,false,true]``, ``null`` for a rule that errs on the
+order); in CSV a header row, and an empty cell for an error. A report that
 cannot finish — it ran past ``REPORT_MAX_SECONDS`` or ``REPORT_MAX_BYTES``,
 or the database failed while it streamed — ends with a final error record,
 never a body that looks complete: in JSON lines an object with ``error``,
@@ -26,20 +27,25 @@ from api.metrics import count_budget_refusal, count_database_unavailable, count_
 
 logger = logging.getLogger(__name__)
 
-# A verdict as the report writes it; the driver gives True/False or 1/0.
-_TRUE_FALSE = ("false", "true")
 JSON_LINES = "application/x-ndjson"
 CSV = "text/csv; charset=utf-8"
+# A verdict as the report writes it; the driver gives True/False or 1/0, and
+# None (NULL) for a rule that errs on the order.
+_CELLS: dict[str, dict[bool | None, str]] = {
+    JSON_LINES: {True: "true", False: "false", None: "null"},
+    CSV: {True: "true", False: "false", None: ""},
+}
 
 
 def largest_size(header: list[str], *, content_type: str, rows: int, last_id: int) -> int:
     """Return the most bytes a report of *rows* rows, with ids up to *last_id*, can take.
 
     That is its header and *rows* times its longest row: the largest id,
-    every verdict ``false``. The final error record, if any, comes on top.
+    every verdict ``false`` (the longest). The final error record, if any,
+    comes on top.
     """
     head, line = _layout(header, content_type)
-    longest = line % (last_id, *[_TRUE_FALSE[False]] * (len(header) - 1))
+    longest = line % (last_id, *["false"] * (len(header) - 1))
     return len(head.encode()) + rows * len(longest)
 
 
@@ -60,6 +66,7 @@ def report_lines(
     the report past *max_bytes* is not sent: the error record is.
     """
     head, line = _layout(header, content_type)
+    cells = _CELLS[content_type]
     first = _counted(head, rows=0)
     yield first
     deadline = time.monotonic() + seconds
@@ -67,12 +74,9 @@ def report_lines(
     try:
         for batch in batches:
             text = "".join(
-                [
-                    line % (pk, *[_TRUE_FALSE[verdict] for verdict in verdicts])
-                    for pk, *verdicts in batch
-                ]
+                [line % (pk, *[cells[verdict] for verdict in verdicts]) for pk, *verdicts in batch]
             )
-            # The lines hold digits, brackets, commas and true/false: a byte each.
+            # The lines hold digits, brackets, commas and true/false/null: a byte each.
             if size + len(text) > max_bytes:
                 logger.error(
                     "report cut short",

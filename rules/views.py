@@ -301,7 +301,12 @@ class RuleQueryView(RuleBodyView):
         request_body=RuleQueryRequestSerializer,
     )
     def post(self, request: Request) -> Response:
-        """Find the stored orders that pass or fail rules.
+        """Find the stored orders that pass, fail or err on rules.
+
+        `passed`: every rule of severity `error` passes; `failed`: one of
+        them fails; `error`: one of them errs (the order lacks a fact it
+        reads), so it neither passes nor fails. An order may fail one rule
+        and err on another.
 
         One SQL query when every rule has a database form (`evaluated_in:
         database`); otherwise the orders are streamed through the Python
@@ -316,7 +321,7 @@ class RuleQueryView(RuleBodyView):
         page = analysis.orders_matching(
             check,
             data["filters"].qs,
-            passed=data["outcome"] == "passed",
+            outcome=data["outcome"],
             page_size=data["page_size"],
             cursor=data.get("cursor"),
         )

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 _clash_free = RESULT_FIELDS.isdisjoint
 SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
 PASSED, FAILED, ERROR, SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
+NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +97,12 @@ class RuleCheck:
         made. With *fail_fast*, the rules after the first blocking failure
         are skipped. A rule that raises, answers a non-boolean or gives
         facts that would overwrite a result field has the outcome ``error``,
-        is logged with a reference id, and counts as not passed; the other
-        rules still run.
+        is logged with a reference id, and counts as not passed (its key is
+        in ``erred``, with or without explanations); the other rules still run.
         """
         results: list[RuleResult] = []
         details: dict[str, bool | None] = {}
+        erred: list[str] = []
         passed = True
         for bound, key, blocking, evaluate, explain_why, check_facts in self._methods:
             if fail_fast and not passed:
@@ -133,6 +135,7 @@ class RuleCheck:
                 facts = NO_FACTS
             if reference is not None:
                 verdict = False
+                erred.append(key)
                 if explain:
                     results.append(RuleResult(bound, ERROR, message, facts, reference))
             elif explain:
@@ -140,7 +143,7 @@ class RuleCheck:
             details[key] = verdict
             if not verdict and blocking:
                 passed = False
-        return CheckResult(tuple(results), passed, details)
+        return CheckResult(tuple(results), passed, details, frozenset(erred) if erred else NONE)
 
 
 def _log_missing(rule: Rule, order: OrderFacts, exc: MissingFactError) -> str:

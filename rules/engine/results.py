@@ -74,13 +74,15 @@ class CheckResult:
     """The results of a list of rules on one order, in evaluation order.
 
     ``passed`` is true when no rule of severity ``error`` failed or errored;
-    ``details`` maps each key to true/false, ``None`` for a skipped rule.
-    ``results`` is empty when the check ran without explanations.
+    ``details`` maps each key to true/false, ``None`` for a skipped rule (a
+    rule that errored is false there); ``erred`` holds the keys of the rules
+    that errored. ``results`` is empty when the check ran without explanations.
     """
 
     results: tuple[RuleResult, ...]
     passed: bool
     details: dict[str, bool | None]
+    erred: frozenset[str] = frozenset()
 
     @property
     def errors(self) -> tuple[RuleResult, ...]:

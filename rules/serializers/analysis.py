@@ -15,7 +15,9 @@ class RuleQueryRequestSerializer(RuleSourceSerializer):
     """Which stored orders to find: those that pass, or fail, the rules."""
 
     outcome = serializers.ChoiceField(
-        choices=["passed", "failed"], help_text="Find the orders that passed, or failed."
+        choices=["passed", "failed", "error"],
+        help_text="Find the orders that pass every blocking rule, fail one, or on which one"
+        " errs (it reads a fact the order lacks).",
     )
     filters = OrderFiltersField()
     page_size = serializers.IntegerField(min_value=1, max_value=1000, default=100)

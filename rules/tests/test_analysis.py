@@ -9,6 +9,7 @@ from django.db.models.functions import Abs
 from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 
+from orders.models import Order, OrderLine
 from orders.tests.factories import OrderFactory
 from rules import analysis
 from rules.engine import BaseRule
@@ -474,7 +475,7 @@ def test_a_stored_condition_rule_works_in_checks_batches_and_queries(
     assert set(_ids(query)) == {orders[0].pk, orders[2].pk}
 
 
-def test_a_stored_rule_that_does_not_compile_passes_no_order_in_queries(analyst, orders):
+def test_a_stored_rule_that_does_not_compile_errs_on_every_order_in_queries(analyst, orders):
     ConditionRule.objects.create(
         name="broken_stored_rule",
         description="Saved before the limits.",
@@ -483,10 +484,12 @@ def test_a_stored_rule_that_does_not_compile_passes_no_order_in_queries(analyst,
 
     passed = _query(analyst, rules=["broken_stored_rule"], outcome="passed")
     failed = _query(analyst, rules=["broken_stored_rule"], outcome="failed")
+    erring = _query(analyst, rules=["broken_stored_rule"], outcome="error")
 
     assert (passed.status_code, failed.status_code) == (200, 200)
     assert (passed.json()["count"], passed.json()["evaluated_in"]) == (0, "database")
-    assert set(_ids(failed)) == {order.pk for order in orders}
+    assert failed.json()["count"] == 0
+    assert set(_ids(erring)) == {order.pk for order in orders}
 
 
 def test_a_stored_rule_is_listed_as_stored(analyst, big_and_many):
@@ -721,4 +724,149 @@ def test_backtest_tells_per_rule_which_recorded_failures_it_would_pass(analyst, 
     assert response.status_code == 200
     assert response.json()["rules"] == [
         {"rule": "min_total_100", "failing": 2, "pass_to_fail": 0, "fail_to_pass": 1}
+    ]
+
+
+NO_ALCOHOL_TO_NO = {
+    "!": {
+        "and": [
+            {"==": [{"var": "shipping.country"}, "NO"]},
+            {"some": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]},
+        ]
+    }
+}
+
+
+def _real_order(country: str, *categories: str) -> Order:
+    """Store an order shipped to *country* ("" for none) with a line of each category."""
+    order = Order.objects.create(
+        total=Decimal("30.00"),
+        items_count=max(len(categories), 1),
+        shipping_country=country,
+        subtotal=Decimal("10.00") * len(categories) if categories else None,
+        lines_count=len(categories),
+    )
+    for position, category in enumerate(categories, start=1):
+        OrderLine.objects.create(
+            order=order,
+            position=position,
+            sku=f"SKU-{position}",
+            category=category,
+            quantity=1,
+            unit_price=Decimal("10.00"),
+        )
+    return order
+
+
+@pytest.fixture
+def shipped(db):
+    """Store orders to NO and SE with and without alcohol, and one shipped nowhere."""
+    ConditionRule.objects.create(
+        name="no_alcohol_to_no",
+        description="No alcohol shipped to Norway.",
+        condition=NO_ALCOHOL_TO_NO,
+    )
+    return {
+        "no_wine": _real_order("NO", "books", "alcohol"),
+        "no_books": _real_order("NO", "books"),
+        "se_wine": _real_order("SE", "alcohol"),
+        "nowhere": _real_order("", "alcohol"),
+        "no_lines": _real_order("NO"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("passed", {"no_books", "se_wine", "no_lines"}),
+        ("failed", {"no_wine"}),
+        ("error", {"nowhere"}),
+    ],
+)
+def test_a_condition_over_lines_and_shipping_selects_the_same_orders_in_sql_and_python(
+    analyst, shipped, no_sql_rule, outcome, expected
+):
+    """The acceptance demo over stored orders; an order shipped nowhere errs."""
+    ids = {pk: name for name, pk in ((name, order.pk) for name, order in shipped.items())}
+    # odd_items (no SQL form) sends the second query through the Python engine.
+    odd_items = {"name": "odd_items", "severity": "warning"}
+
+    database = _query(analyst, rules=["no_alcohol_to_no"], outcome=outcome)
+    python = _query(analyst, rules=["no_alcohol_to_no", odd_items], outcome=outcome)
+
+    assert (database.json()["evaluated_in"], python.json()["evaluated_in"]) == (
+        "database",
+        "python",
+    )
+    assert {ids[pk] for pk in _ids(database)} == expected
+    assert {ids[pk] for pk in _ids(python)} == expected
+    assert database.json()["count"] == python.json()["count"] == len(expected)
+
+
+def test_an_order_that_fails_one_rule_and_errs_on_another_is_found_under_both(analyst, shipped):
+    ConditionRule.objects.create(
+        name="ships_somewhere",
+        description="Ships within the EU or to Norway.",
+        condition={"in": [{"var": "billing.country"}, ["NO", "SE"]]},
+    )
+    rules = ["no_alcohol_to_no", "ships_somewhere"]
+
+    failed = _query(analyst, rules=rules, outcome="failed")
+    erring = _query(analyst, rules=rules, outcome="error")
+
+    assert set(_ids(failed)) == {shipped["no_wine"].pk}
+    assert set(_ids(erring)) == {order.pk for order in shipped.values()}
+
+
+def test_a_report_leaves_the_cell_of_a_rule_that_errs_empty_in_sql_and_python(
+    analyst, shipped, no_sql_rule
+):
+    body = {"rules": ["no_alcohol_to_no", {"name": "odd_items", "severity": "warning"}]}
+    database = analyst.post(REPORT, {"rules": ["no_alcohol_to_no"]}, format="json")
+    python = analyst.post(REPORT, body, format="json")
+    as_csv = analyst.post(
+        REPORT, {"rules": ["no_alcohol_to_no"]}, format="json", HTTP_ACCEPT="text/csv"
+    )
+
+    assert (database["X-Evaluated-In"], python["X-Evaluated-In"]) == ("database", "python")
+    rows = [json.loads(line) for line in _report_lines(database)]
+    python_rows = [json.loads(line) for line in _report_lines(python)]
+    order = shipped
+    assert rows == [
+        {"columns": ["order_id", "no_alcohol_to_no", "passed"]},
+        [order["no_wine"].pk, False, False],
+        [order["no_books"].pk, True, True],
+        [order["se_wine"].pk, True, True],
+        [order["nowhere"].pk, None, False],
+        [order["no_lines"].pk, True, True],
+    ]
+    assert [[row[0], row[1], row[-1]] for row in python_rows[1:]] == rows[1:]
+    assert list(csv.reader(io.StringIO(b"".join(as_csv.streaming_content).decode())))[4] == [
+        str(order["nowhere"].pk),
+        "",
+        "false",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "failing"),
+    [
+        (NO_ALCOHOL_TO_NO, 2),
+        # Lines alone: the filter reads the order's lines_count, which decisions do not have.
+        ({"none": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]}, 3),
+    ],
+)
+def test_a_backtest_of_a_condition_over_real_orders_runs_through_the_engine(
+    analyst, shipped, checkout, condition, failing
+):
+    ConditionRule.objects.filter(name="no_alcohol_to_no").update(condition=condition)
+    _check_all(analyst, shipped.values())
+
+    response = _backtest(analyst, rules=["no_alcohol_to_no"])
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["evaluated_in"], data["passed_after"]) == ("python", 5 - failing)
+    assert data["rules"] == [
+        {"rule": "no_alcohol_to_no", "failing": failing, "pass_to_fail": 0, "fail_to_pass": 0}
     ]

@@ -5,8 +5,24 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 
+from decisions.models import Decision
+from orders.facts import (
+    CATALOGUE,
+    AddressFacts,
+    CustomerFacts,
+    LineFacts,
+    MissingFactError,
+    OrderFacts,
+)
 from orders.tests.factories import OrderFactory
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import (
+    OPERATORS,
+    OPERATORS_BY_TYPE,
+    ConditionError,
+    UnknownFactError,
+    compile_condition,
+)
+from rules.models import ConditionRule
 from rules.tests.strategies import json_values
 
 TOTAL = {"var": "total"}
@@ -87,7 +103,10 @@ def test_conditions_evaluate_exactly(condition, fields, expected):
         ({">": [CREATED, "2026-11-21T00:00:00"]}, "needs a time zone"),
         ({"==": [{"%": [TOTAL, 0]}, 0]}, "positive number"),
         ({"==": [{"%": [TOTAL, "0.001"]}, 0]}, "whole number of cents"),
-        ({"==": [{"%": [5, 2]}, 1]}, "dividend must be total or items_count"),
+        (
+            {"==": [{"%": [5, 2]}, 1]},
+            "dividend must be total, items_count, subtotal or lines_count",
+        ),
         ({"in": [ITEMS, []]}, "non-empty list"),
         ({"in": [ITEMS, [ITEMS]]}, "list of constants"),
         ({">": [TOTAL, True]}, "not values here"),
@@ -123,6 +142,7 @@ def test_invalid_conditions_are_refused_with_a_clear_message(condition, message)
         {">": [CREATED, "0001-01-01T00:00:00Z"]},
         {"<": [CREATED, "9999-12-31T23:59:59+00:00"]},
         {">": [{"var": ["total"]}, 1]},
+        {">": [{"var": ["total", 0]}, 1]},
     ],
 )
 def test_conditions_at_a_limit_compile(condition):
@@ -185,10 +205,6 @@ def test_conditions_past_a_limit_are_refused_naming_the_place(condition, message
 @pytest.mark.parametrize(
     ("condition", "message"),
     [
-        (
-            {">": [{"var": ["total", 0]}, 1]},
-            "condition '>'[0] 'var': a default value is not supported",
-        ),
         ({">": [{"var": {}}, 1]}, "condition '>'[0] 'var' takes a field name as a string"),
         ({">": [{"var": 5}, 1]}, "takes a field name as a string"),
         ({">": [{"var": None}, 1]}, "takes a field name as a string"),
@@ -252,5 +268,246 @@ def test_arbitrary_json_compiles_or_is_refused_with_a_condition_error(source):
         condition = compile_condition(source)
     except ConditionError:
         return
-    order = OrderFactory.build(created_at=datetime(2026, 11, 21, tzinfo=UTC))
-    assert condition.evaluate(order) in (True, False)
+    for order in (_order(), _order(shipping=None, lines=(), attributes={})):
+        try:
+            assert condition.evaluate(order) in (True, False)
+        except MissingFactError:
+            assert condition.error_q is not None
+
+
+NO_ALCOHOL_TO_NO = {
+    "!": {
+        "and": [
+            {"==": [{"var": "shipping.country"}, "NO"]},
+            {"some": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]},
+        ]
+    }
+}
+CART = {
+    "total": "60.00",
+    "shipping": {"country": "NO"},
+    "lines": [
+        {"sku": "BOOK-1", "category": "books", "quantity": 1, "unit_price": "10.00"},
+        {"sku": "WINE-12", "category": "alcohol", "quantity": 2, "unit_price": "25.00"},
+    ],
+}
+
+
+def _check_cart(api_client, cart):
+    ConditionRule.objects.get_or_create(
+        name="no_alcohol_to_no",
+        defaults={"description": "No alcohol shipped to Norway.", "condition": NO_ALCOHOL_TO_NO},
+    )
+    return api_client.post(
+        "/rules/check/", {"order": cart, "rules": ["no_alcohol_to_no"]}, format="json"
+    )
+
+
+def _answer(passed: bool, outcome: str, message: str, **more) -> dict:
+    return {
+        "decision_id": Decision.objects.latest("pk").pk,
+        "order_id": None,
+        "ruleset": None,
+        "passed": passed,
+        "details": {"no_alcohol_to_no": passed},
+        "results": [
+            {
+                "rule": "no_alcohol_to_no",
+                "name": "no_alcohol_to_no",
+                "params": {},
+                "outcome": outcome,
+                "severity": "error",
+                "message": message,
+                **more,
+            }
+        ],
+        "errors": [{"rule": "no_alcohol_to_no", "reference": more["reference"]}]
+        if "reference" in more
+        else [],
+    }
+
+
+@pytest.mark.django_db
+def test_a_stored_condition_refuses_a_cart_with_alcohol_shipped_to_norway(api_client):
+    response = _check_cart(api_client, CART)
+
+    assert response.status_code == 200
+    assert response.json() == _answer(False, "failed", "Failed: No alcohol shipped to Norway.")
+
+
+@pytest.mark.django_db
+def test_a_stored_condition_passes_the_same_cart_shipped_to_sweden(api_client):
+    response = _check_cart(api_client, {**CART, "shipping": {"country": "SE"}})
+
+    assert response.status_code == 200
+    assert response.json() == _answer(True, "passed", "Passed: No alcohol shipped to Norway.")
+
+
+@pytest.mark.django_db
+def test_a_stored_condition_errs_on_a_cart_without_the_fact_it_reads_naming_it(api_client):
+    cart = {key: value for key, value in CART.items() if key != "shipping"}
+
+    response = _check_cart(api_client, cart)
+
+    assert response.status_code == 200
+    reference = response.json()["results"][0]["reference"]
+    assert response.json() == _answer(
+        False,
+        "error",
+        "The order has no shipping.country. Rule no_alcohol_to_no could not be evaluated.",
+        missing="shipping.country",
+        reference=reference,
+    )
+
+
+def _order(**fields) -> OrderFacts:
+    """Return a cart-like order: 30.00 of two lines, shipped to NO, unless told otherwise."""
+    values = {
+        "total": Decimal("30.00"),
+        "items_count": 3,
+        "created_at": datetime(2026, 11, 21, tzinfo=UTC),
+        "customer": CustomerFacts(id="C-1", segment="vip", age_days=12),
+        "shipping": AddressFacts(country="NO"),
+        "billing": AddressFacts(country="SE"),
+        "coupons": ("WELCOME10",),
+        "lines": (
+            LineFacts("WINE-12", "alcohol", 2, Decimal("12.50"), name="Rioja"),
+            LineFacts("BOOK-1", "books", 1, Decimal("0.29")),
+        ),
+        "attributes": {"gift_wrap": True, "tier": "true"},
+    }
+    return OrderFacts(**{**values, **fields})
+
+
+LINES = {"var": "lines"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields", "expected"),
+    [
+        ({"==": [{"var": "shipping.country"}, "NO"]}, {}, True),
+        ({"in": [{"var": "customer.segment"}, ["vip", "new"]]}, {}, True),
+        ({"==": [{"var": "billing.country"}, {"var": "shipping.country"}]}, {}, False),
+        ({"==": [{"var": "attributes.gift_wrap"}, True]}, {}, True),
+        ({"==": [{"var": "attributes.tier"}, True]}, {}, False),
+        ({"==": [{"var": "attributes.tier"}, "true"]}, {}, True),
+        ({"in": ["WELCOME10", {"var": "coupons"}]}, {}, True),
+        ({"in": ["SPRING", {"var": "coupons"}]}, {}, False),
+        ({"<=": [{"count": [{"var": "coupons"}]}, 1]}, {}, True),
+        ({"some": [LINES, {"==": [{"var": "category"}, "alcohol"]}]}, {}, True),
+        ({"all": [LINES, {">": [{"var": "quantity"}, 1]}]}, {}, False),
+        ({"none": [LINES, {">": [{"var": "line_total"}, 25]}]}, {}, True),
+        ({"all": [LINES, {"==": [{"var": "category"}, "x"]}]}, {"lines": ()}, True),
+        ({"some": [LINES, {"==": [{"var": "category"}, "x"]}]}, {"lines": ()}, False),
+        ({"==": [{"count": [LINES, {"<": [{"var": "unit_price"}, 1]}]}, 1]}, {}, True),
+        ({"==": [{"count": [LINES]}, {"var": "lines_count"}]}, {}, True),
+        ({"==": [{"sum": [LINES, "quantity"]}, 3]}, {}, True),
+        ({"==": [{"sum": [LINES, "line_total"]}, {"var": "subtotal"}]}, {}, True),
+        ({"==": [{"sum": [LINES, "line_total", {"==": [{"var": "sku"}, "X"]}]}, 0]}, {}, True),
+        ({"==": [{"var": "subtotal"}, "25.29"]}, {}, True),
+        ({"<": [{"var": "customer.age_days"}, 30]}, {}, True),
+        ({"==": [{"var": ["shipping.country", "XX"]}, "XX"]}, {"shipping": None}, True),
+        ({"==": [{"var": ["subtotal", 0]}, 0]}, {"lines": ()}, True),
+        ({"==": [{"var": ["attributes.vip", False]}, False]}, {}, True),
+        ({"some": [LINES, {"==": [{"var": ["name", "?"]}, "?"]}]}, {}, True),
+        ({"==": [{"%": [{"var": "quantity"}, 2]}, 0]}, {}, None),
+    ],
+)
+def test_conditions_over_real_orders_evaluate_exactly(condition, fields, expected):
+    if expected is None:
+        condition = {"some": [LINES, condition]}
+        expected = True
+
+    assert compile_condition(condition).evaluate(_order(**fields)) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields", "missing"),
+    [
+        ({"==": [{"var": "shipping.country"}, "NO"]}, {"shipping": None}, "shipping.country"),
+        ({"==": [{"var": "customer.segment"}, "vip"]}, {"customer": None}, "customer.segment"),
+        ({">": [{"var": "customer.age_days"}, 3]}, {"customer": None}, "customer.age_days"),
+        ({"==": [{"var": "attributes.vip"}, True]}, {}, "attributes.vip"),
+        (
+            {"==": [{"var": "attributes.tier"}, "1"]},
+            {"attributes": {"tier": 1}},
+            "attributes.tier",
+        ),
+        ({">": [{"var": "subtotal"}, 1]}, {"lines": ()}, "subtotal"),
+        ({"some": [LINES, {"==": [{"var": "name"}, "Rioja"]}]}, {}, "lines[1].name"),
+        # Decided before evaluating: the "or" would stop at its first, true, part.
+        (
+            {"or": [{"==": [1, 1]}, {"==": [{"var": "payment_method"}, "card"]}]},
+            {},
+            "payment_method",
+        ),
+    ],
+)
+def test_a_condition_that_reads_a_fact_the_order_lacks_errs_naming_it(condition, fields, missing):
+    with pytest.raises(MissingFactError) as raised:
+        compile_condition(condition).evaluate(_order(**fields))
+
+    assert raised.value.path == missing
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            {"==": [{"var": "shiping.country"}, "NO"]},
+            "condition '=='[0] 'var': unknown variable 'shiping.country'; the nearest known"
+            " fact is 'shipping.country' (GET /facts/ lists them all).",
+        ),
+        ({"==": [{"var": "cateogry"}, "x"]}, "the nearest known fact is 'lines[].category'"),
+        (
+            {"==": [{"var": "category"}, "x"]},
+            "'category' is a line fact (lines[].category): read it inside some, all, none,",
+        ),
+        ({"some": [LINES, {"==": [{"var": "total"}, 1]}]}, "'total' is not a line fact"),
+        ({"some": [LINES, {"==": [{"var": "nme"}, 1]}]}, "the nearest known fact is 'name'"),
+        ({"==": [{"var": "attributes.Gift Wrap"}, True]}, "an attribute's key is a slug"),
+        ({"<": [{"var": "shipping.country"}, "NO"]}, "shipping.country compares only with =="),
+        ({"==": [{"var": "shipping.country"}, 5]}, "shipping.country compares only with strings"),
+        ({"==": [{"var": "attributes.x"}, 5]}, "compares only with strings, true and false"),
+        ({"==": [{"var": "total"}, True]}, "true, false and null are not values here"),
+        (
+            {"==": [{"var": "shipping.country"}, {"var": "customer.segment"}]},
+            "shipping.country and customer.segment cannot be compared",
+        ),
+        ({"==": [{"var": "shipping.country"}, {"var": "total"}]}, "cannot be compared"),
+        (
+            {">": [{"var": "customer.age_days"}, {"var": "items_count"}]},
+            "customer.age_days compares only with numbers",
+        ),
+        ({"==": [{"var": ["subtotal", "0.005"]}, 0]}, "a default of subtotal must be a whole"),
+        ({"==": [{"var": ["subtotal", None]}, 0]}, "a default is a constant"),
+        ({"in": ["X", {"var": ["coupons", []]}]}, "coupons is a list, always there"),
+        ({"==": [{"var": "coupons"}, "X"]}, "coupons is a list, not a value"),
+        ({"in": [{"var": "customer.id"}, {"var": "coupons"}]}, "is a string constant"),
+        ({"==": [{"var": "lines"}, 1]}, "lines is a list: read it with some, all, none"),
+        ({"some": [{"var": "coupons"}, {"==": [1, 1]}]}, 'must be {"var": "lines"}'),
+        ({"some": [LINES]}, "takes the lines and a condition on a line"),
+        ({"==": [{"count": [{"var": "coupons"}, {"==": [1, 1]}]}, 1]}, "counted whole"),
+        ({"==": [{"sum": [LINES, "sku"]}, 1]}, "a sum adds up quantity, unit_price or line_total"),
+        (
+            {"some": [LINES, {"some": [LINES, {"==": [1, 1]}]}]},
+            "a line has no lines",
+        ),
+        ({"<": [{"count": [LINES]}, -1]}, "-1 is outside the range of the count of lines"),
+    ],
+)
+def test_conditions_over_real_orders_are_refused_naming_the_place(condition, message):
+    with pytest.raises(ConditionError, match=re.escape(message)):
+        compile_condition(condition)
+
+
+def test_an_unknown_fact_is_an_unknown_fact_error_naming_the_nearest_known_one():
+    with pytest.raises(UnknownFactError) as raised:
+        compile_condition({"==": [{"var": "payment"}, "card"]})
+
+    assert (raised.value.path, raised.value.nearest) == ("payment", "payment_method")
+
+
+def test_every_type_of_fact_in_the_catalogue_lists_its_operators():
+    assert set(OPERATORS_BY_TYPE) == {fact.type for fact in CATALOGUE}
+    assert all(set(names) <= set(OPERATORS) for names in OPERATORS_BY_TYPE.values())

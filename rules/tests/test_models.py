@@ -113,7 +113,7 @@ BIG = {">": [{"var": "total"}, "100"]}
 # Conditions that no longer compile: saved before the limits, or written past the admin.
 BROKEN = [
     {">": [{"var": "total"}, "1e999990"]},
-    {">": [{"var": ["total", 0]}, 100]},
+    {"==": [{"var": "shiping.country"}, "NO"]},
     {">": [{"var": {}}, 100]},
 ]
 
@@ -165,7 +165,7 @@ def test_a_stored_rule_that_does_not_compile_is_an_error_outcome_and_others_stil
     assert data["errors"] == [{"rule": "broken_stored_rule", "reference": broken["reference"]}]
     [failed] = _logged(caplog, "rule evaluation failed", "broken_stored_rule")
     assert failed.error_id == broken["reference"]
-    assert str(failed.exc_info[1]).startswith("condition '>'[")
+    assert str(failed.exc_info[1]).startswith("condition '")
 
 
 def test_a_stored_condition_too_deep_to_decode_is_an_error_outcome(api_client):
