@@ -252,6 +252,16 @@ class Condition:
     q: Q
     error_q: Q | None = None
     reads: frozenset[str] = frozenset()
+    notable: tuple[Callable[[Any], bool], ...] = ()
+
+    def notable_lines(self, order: OrderFacts) -> list[int]:
+        """Return the numbers (from 1) of the lines its some, all or none singled out."""
+        tests = self.notable
+        return [
+            number
+            for number, line in enumerate(order.lines, start=1)
+            if any(test(line) for test in tests)
+        ]
 
     def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the condition; ``MissingFactError`` if it errs."""
@@ -325,8 +335,9 @@ def compile_condition(source: Any) -> Condition:
     compiler = _Compiler()
     body, q = compiler.condition(source, "condition", Scope.ORDER)
     requirements = list(compiler.requirements.values())
+    notable = tuple(compiler.notable)
     if not requirements:
-        return Condition(source, body, q, None, frozenset(compiler.reads))
+        return Condition(source, body, q, None, frozenset(compiler.reads), notable)
     checks = [requirement.missing for requirement in requirements]
 
     def predicate(order: OrderFacts) -> bool:
@@ -339,7 +350,7 @@ def compile_condition(source: Any) -> Condition:
         return body(order)
 
     error_q = reduce(operator.or_, [requirement.q for requirement in requirements])
-    return Condition(source, predicate, q, error_q, frozenset(compiler.reads))
+    return Condition(source, predicate, q, error_q, frozenset(compiler.reads), notable)
 
 
 def _check_size(source: Any) -> None:
@@ -395,6 +406,7 @@ class _Compiler:
 
     requirements: dict[str, _Requirement] = field(default_factory=dict)
     reads: set[str] = field(default_factory=set)
+    notable: list[Callable[[Any], bool]] = field(default_factory=list)
 
     def condition(self, node: Any, where: str, scope: Scope) -> tuple[Callable[[Any], bool], Q]:
         """Compile a node that must be true or false, over an order or (*scope*) a line."""
@@ -492,6 +504,8 @@ class _Compiler:
             raise ConditionError(f"{here} takes the lines and a condition on a line: {usage}.")
         self.lines(args[0], f"{here}[0]", scope, usage)
         holds, q = self.condition(args[1], f"{here}[1]", Scope.LINE)
+        # The lines an explanation names: those a some or none matched, those an all did not.
+        self.notable.append(holds if name != "all" else lambda line: not holds(line))
         if name == "some":
             return (lambda order: any(holds(line) for line in order.lines)), _some_line(q)
         if name == "all":
@@ -1083,8 +1097,6 @@ class CompiledConditionRule:
 
     params: Mapping[str, Any] = MappingProxyType({})
     shown_params: Mapping[str, Any] = MappingProxyType({})
-    # Its explanation restates its description, with no facts.
-    fact_names: frozenset[str] = frozenset()
 
     def __init__(
         self, name: str, description: str, severity: Severity, condition: Condition
@@ -1094,14 +1106,28 @@ class CompiledConditionRule:
         self.description = description
         self.severity = severity
         self.condition = condition
+        # Its explanation restates its description; one over lines may name some.
+        self.fact_names: frozenset[str] | None = None if condition.notable else frozenset()
 
     def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the condition."""
         return self.condition.predicate(order)
 
     def explain(self, order: OrderFacts, passed: bool) -> Reason:
-        """Repeat the description, saying whether the order met it."""
-        return restate(self.description, passed)
+        """Repeat the description, saying whether the order met it.
+
+        A failure of a condition over lines also names the lines that its
+        ``some``, ``all`` or ``none`` singled out (``lines``: their numbers):
+        "Line 2 (WINE-12, alcohol)".
+        """
+        message, facts = restate(self.description, passed)
+        if passed or not self.condition.notable:
+            return message, facts
+        numbers = self.condition.notable_lines(order)
+        if not numbers:
+            return message, facts
+        named = "; ".join(_line_words(number, order.lines[number - 1]) for number in numbers)
+        return f"{message} {named}.", {"lines": numbers}
 
     def as_q(self) -> Q:
         """Return the condition as a database filter."""
@@ -1118,6 +1144,11 @@ class CompiledConditionRule:
             "severity": self.severity.value,
             "condition": self.condition.source,
         }
+
+
+def _line_words(number: int, line: Any) -> str:
+    """Return a line as a message names it: "Line 2 (WINE-12, alcohol)"."""
+    return f"Line {number} ({line.sku}, {line.category})"
 
 
 class ConditionRuleContent:

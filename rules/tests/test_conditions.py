@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -332,7 +333,39 @@ def test_a_stored_condition_refuses_a_cart_with_alcohol_shipped_to_norway(api_cl
     response = _check_cart(api_client, CART)
 
     assert response.status_code == 200
-    assert response.json() == _answer(False, "failed", "Failed: No alcohol shipped to Norway.")
+    assert response.json() == _answer(
+        False,
+        "failed",
+        "Failed: No alcohol shipped to Norway. Line 2 (WINE-12, alcohol).",
+        lines=[2],
+    )
+
+
+@pytest.mark.django_db
+def test_a_condition_created_in_the_admin_refuses_the_cart_naming_the_line(
+    admin_client, api_client
+):
+    created = admin_client.post(
+        "/admin/rules/conditionrule/add/",
+        {
+            "name": "no_alcohol_to_norway",
+            "description": "No alcohol shipped to Norway.",
+            "severity": "error",
+            "condition": json.dumps(NO_ALCOHOL_TO_NO),
+        },
+    )
+    assert created.status_code == 302
+
+    response = api_client.post(
+        "/rules/check/", {"order": CART, "rules": ["no_alcohol_to_norway"]}, format="json"
+    )
+
+    [result] = response.json()["results"]
+    assert (result["outcome"], result["message"], result["lines"]) == (
+        "failed",
+        "Failed: No alcohol shipped to Norway. Line 2 (WINE-12, alcohol).",
+        [2],
+    )
 
 
 @pytest.mark.django_db
