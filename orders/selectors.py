@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from django.db import connections
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -109,9 +109,17 @@ def orders_facts_in_bulk(ids: Sequence[int], *, now: datetime) -> dict[int, Orde
 
 def with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
     """Return *orders* read with their customer and their lines, for ``order_facts_prefetched``."""
-    return orders.select_related("customer").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.order_by("position"))
-    )
+    return orders.select_related("customer").prefetch_related(_lines())
+
+
+def with_lines_and_customer(orders: Sequence[Order]) -> None:
+    """Read the customers and lines of *orders* (already read) in one query each, if not yet."""
+    prefetch_related_objects(orders, "customer", _lines())
+
+
+def _lines() -> Prefetch:
+    """Return the prefetch of orders' lines, in their order."""
+    return Prefetch("lines", queryset=OrderLine.objects.order_by("position"))
 
 
 def order_facts_prefetched(order: Order, *, now: datetime) -> OrderFacts:
@@ -127,9 +135,15 @@ def iter_orders_facts(orders: QuerySet[Order], *, chunk: int) -> Iterator[OrderF
 
 
 def as_order_facts(order: Order) -> OrderFacts:
-    """Return a stored *order* as rules see it now: its prefetched lines, or read."""
-    lines = order.lines.order_by("position") if order.lines_count else ()
-    return order_facts(order, lines=lines, customer=order.customer, now=timezone.now())
+    """Return a stored *order* as rules see it now: its lines and customer prefetched, or read."""
+    if order.lines_count:
+        with_lines_and_customer([order])
+    return order_facts(
+        order,
+        lines=order.lines.all() if order.lines_count else (),
+        customer=order.customer,
+        now=timezone.now(),
+    )
 
 
 def order_facts(
