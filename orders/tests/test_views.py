@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from orders.filters import DECIMAL_PATTERN, OrderFilter
+from orders.filters import DECIMAL_PATTERN, OrderFilter, OrderFiltersField
 from orders.models import Customer, Order, OrderLine
 from orders.serializers import MONEY_PATTERN
+from orders.services import order_update
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -984,3 +986,92 @@ def test_the_list_reads_lines_and_customers_in_one_query_each(
 
     assert response.status_code == 200
     assert [order["lines_count"] for order in response.json()["results"]] == [2, 2, 2, 2, 2, 0]
+
+
+# Filters on the order's parts and lines
+
+
+def _stored(**changes) -> int:
+    order = Order.objects.create(total=Decimal("1.00"), items_count=1)
+    order_update(order=order, **changes)
+    return order.pk
+
+
+@pytest.fixture
+def three_orders():
+    """Return ids of: a NOK order to NO by C-1 with wine twice; EUR to DE by C-2; a bare one."""
+    wine = {"sku": "WINE-12", "category": "alcohol", "quantity": 1, "unit_price": "1.00"}
+    bread = {"sku": "BREAD", "category": "food", "quantity": 1, "unit_price": "1.00"}
+    return (
+        _stored(
+            currency="NOK",
+            customer={"id": "C-1"},
+            shipping={"country": "NO"},
+            lines=[wine, bread, wine],
+        ),
+        _stored(customer={"id": "C-2"}, shipping={"country": "DE"}, lines=[bread]),
+        _stored(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"customer": "C-1"}, [0]),
+        ({"customer": "C-3"}, []),
+        ({"shipping_country": "DE"}, [1]),
+        ({"currency": "EUR"}, [1, 2]),
+        ({"sku": "WINE-12"}, [0]),
+        ({"category": "food"}, [0, 1]),
+        ({"category": "alcohol", "shipping_country": "NO", "currency": "NOK"}, [0]),
+        ({"category": "alcohol", "shipping_country": "DE"}, []),
+    ],
+)
+def test_list_filters_by_customer_destination_currency_and_lines(
+    api_client, three_orders, query, expected
+):
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 200
+    assert sorted(order["id"] for order in response.json()["results"]) == [
+        three_orders[index] for index in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ({"shipping_country": "no"}, ["Enter an ISO 3166-1 alpha-2 country code, such as NO."]),
+        ({"shipping_country": "XX"}, ["Enter an ISO 3166-1 alpha-2 country code, such as NO."]),
+        ({"currency": "EURO"}, ["Enter an ISO 4217 currency code, such as EUR."]),
+        ({"category": "Wine & Spirits"}, ["Enter a slug: lower-case letters, digits, - and _."]),
+        ({"category": "a" * 51}, ["Ensure this value has at most 50 characters (it has 51)."]),
+        ({"customer": ""}, ["Enter a value."]),
+        ({"sku": "x" * 65}, ["Ensure this value has at most 64 characters (it has 65)."]),
+    ],
+)
+def test_list_answers_an_invalid_part_filter_with_a_400(api_client, query, detail):
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 400
+    assert response.json() == _error("Bad Request", "invalid_request", {next(iter(query)): detail})
+
+
+def test_schema_documents_the_part_filters_with_what_they_take(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+
+    assert parameters["category"]["pattern"] == "^[a-z0-9][a-z0-9_-]*$"
+    assert parameters["category"]["maxLength"] == 50
+    assert "NO" in parameters["shipping_country"]["enum"]
+    assert "NOK" in parameters["currency"]["enum"]
+    assert (parameters["customer"]["minLength"], parameters["customer"]["maxLength"]) == (1, 100)
+    assert parameters["sku"]["description"] == "Orders with a line of this article (its SKU)."
+
+
+def test_the_part_filters_work_in_json_bodies_too(three_orders):
+    filterset = OrderFiltersField().to_internal_value({"category": "alcohol", "currency": "NOK"})
+
+    assert list(filterset.qs.values_list("pk", flat=True)) == [three_orders[0]]
+    with pytest.raises(ValidationError) as refused:
+        OrderFiltersField().to_internal_value({"shipping_country": 47})
+    assert refused.value.detail == {"shipping_country": ["Enter the value as a string."]}
