@@ -9,7 +9,7 @@ from itertools import islice
 from typing import Any, Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import DateTimeField, Field, JSONField, Sum
 from django.utils import timezone
@@ -245,22 +245,14 @@ def customer_upsert(*, id: str, **facts: Any) -> Customer:
     ``django.core.exceptions.ValidationError`` for an invalid value.
     """
     values = {name: "" if value is None else value for name, value in facts.items()}
-    customer = Customer.objects.filter(external_id=id).first() or Customer(external_id=id)
+    Customer(external_id=id, **values).full_clean(validate_unique=False)
+    # A customer created meanwhile by another request is found, not made twice.
+    customer, _ = Customer.objects.get_or_create(external_id=id, defaults=values)
     changed = [name for name, value in values.items() if getattr(customer, name) != value]
-    if customer.pk is not None and not changed:
-        return customer
-    for name in changed:
-        setattr(customer, name, values[name])
-    customer.full_clean(validate_unique=False)
-    if customer.pk is not None:
+    if changed:
+        for name in changed:
+            setattr(customer, name, values[name])
         customer.save(update_fields=changed)
-        return customer
-    try:
-        with transaction.atomic():
-            customer.save()
-    except IntegrityError:
-        # Another request created it meanwhile: the facts given update that one.
-        return customer_upsert(id=id, **facts)
     return customer
 
 
