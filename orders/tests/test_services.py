@@ -104,7 +104,8 @@ def test_order_create_names_the_path_of_an_invalid_line_and_stores_nothing():
         "lines[1].quantity": ["Ensure this value is greater than or equal to 1."],
         "lines[1].unit_price": ["Ensure this value is greater than or equal to 0.00."],
     }
-    assert (Order.objects.count(), OrderLine.objects.count(), Customer.objects.count()) == (0, 0, 0)
+    stored = (Order.objects.count(), OrderLine.objects.count(), Customer.objects.count())
+    assert stored == (0, 0, 0)
 
 
 @pytest.mark.django_db
