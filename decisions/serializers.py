@@ -43,40 +43,31 @@ class DecisionRuleSetSerializer(serializers.Serializer):
         return {"name": instance.ruleset, "version": instance.ruleset_version}
 
 
-class RecordedSerializer(serializers.Serializer):
-    """A part of a decision's snapshot, shown as it was recorded: a fact it lacks is left out."""
-
-    def to_representation(self, instance: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the recorded part *instance*, only the keys it has."""
-        shown = super().to_representation(instance)
-        return {key: value for key, value in shown.items() if key in instance}
-
-
-class RecordedCustomerSerializer(RecordedSerializer, CartCustomerSerializer):
+class RecordedCustomerSerializer(CartCustomerSerializer):
     """The customer as the rules saw it, its age in days at the check."""
 
     created_at = None
     age_days = fact_field(CUSTOMER_AGE_DAYS, read_only=True)
 
 
-class RecordedAddressSerializer(RecordedSerializer, CartAddressSerializer):
+class RecordedAddressSerializer(CartAddressSerializer):
     """The shipping address as the rules saw it."""
 
 
-class RecordedBillingSerializer(RecordedSerializer, CartBillingSerializer):
+class RecordedBillingSerializer(CartBillingSerializer):
     """The billing address as the rules saw it."""
 
 
-class RecordedLineSerializer(RecordedSerializer, OrderLineSerializer):
+class RecordedLineSerializer(OrderLineSerializer):
     """One line of the order as the rules saw it, with its total."""
 
 
-class DecisionOrderSerializer(RecordedSerializer):
+class DecisionOrderSerializer(serializers.Serializer):
     """The order as the rules read it when the decision was made: its snapshot (``orders.facts``).
 
     A part the order lacked (a customer, lines, ...) is left out, as the
-    snapshot leaves it out; a seed-style order is its four facts and its
-    currency.
+    snapshot leaves it out: each field is optional, so a key the snapshot
+    lacks is skipped. A seed-style order is its four facts and its currency.
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:

@@ -131,6 +131,10 @@ def fact_field(fact: Fact, **options: Any) -> serializers.Field:
 class StrictSerializer(serializers.Serializer):
     """A JSON object whose keys are all known: an unknown key is an error naming it."""
 
+    class Meta:
+        # The schema refuses what the API refuses.
+        swagger_schema_fields = {"additionalProperties": False}
+
     def to_internal_value(self, data: Any) -> Any:
         """Refuse keys that are not fields, all at once, then validate the rest."""
         if isinstance(data, Mapping):
@@ -142,24 +146,53 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def code_field(fact: Fact, **options: Any) -> serializers.Field:
-    """Return the API field of a code or text *fact*: a country, a currency, a slug, a text.
+class TextField(serializers.CharField):
+    """A text as JSON carries it: a string, never a number taken for one."""
 
-    An optional fact an order may lack takes ``null`` too: the order has none.
-    """
+    default_error_messages = {"not_a_string": "Not a valid string."}  # DRF merges these
+
+    def to_internal_value(self, data: Any) -> str:
+        """Return the text *data*; refuse any other JSON value."""
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return str(super().to_internal_value(data))
+
+
+class SlugField(TextField, serializers.RegexField):
+    """A slug (``SLUG_PATTERN``), as a JSON string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Hold slugs of at most ``SLUG_MAX_LENGTH`` characters."""
+        super().__init__(regex=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, **kwargs)
+
+
+def code_field(fact: Fact, **options: Any) -> serializers.Field:
+    """Return the API field of a code or text *fact*: a country, a currency, a slug, a text."""
     options.setdefault("help_text", fact.description)
     options.setdefault("required", False)
-    options.setdefault("allow_null", fact.nullable and not options["required"])
     if fact.type is FactType.COUNTRY:
         return serializers.ChoiceField(choices=sorted(COUNTRIES), **options)
     if fact.type is FactType.CURRENCY:
         return serializers.ChoiceField(choices=sorted(CURRENCIES), **options)
     if fact.type is FactType.SLUG:
-        return serializers.RegexField(SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, **options)
-    return serializers.CharField(max_length=fact.max_length, **options)
+        return SlugField(**options)
+    return TextField(max_length=fact.max_length, **options)
 
 
-class CartCustomerSerializer(StrictSerializer):
+class PartSerializer(StrictSerializer):
+    """A part of an order (its customer, an address, a line): the facts it has.
+
+    A fact the part lacks is left out, as given and as shown (as a decision's
+    snapshot leaves it out).
+    """
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Return the part's facts, without those it lacks."""
+        shown = super().to_representation(instance)
+        return {name: value for name, value in shown.items() if value is not None}
+
+
+class CartCustomerSerializer(PartSerializer):
     """The customer of a cart: its id in the shop, with or without its facts.
 
     Facts not given are read from the stored customer with that id, if any.
@@ -173,7 +206,7 @@ class CartCustomerSerializer(StrictSerializer):
     )
 
 
-class CartAddressSerializer(StrictSerializer):
+class CartAddressSerializer(PartSerializer):
     """Where a cart ships to."""
 
     country = code_field(SHIPPING_COUNTRY)
@@ -181,13 +214,13 @@ class CartAddressSerializer(StrictSerializer):
     postal_code = code_field(SHIPPING_POSTAL_CODE)
 
 
-class CartBillingSerializer(StrictSerializer):
+class CartBillingSerializer(PartSerializer):
     """A cart's billing address: its country."""
 
     country = code_field(BILLING_COUNTRY)
 
 
-class CartLineSerializer(StrictSerializer):
+class CartLineSerializer(PartSerializer):
     """One line of a cart; its total is quantity times unit price."""
 
     sku = code_field(LINE_SKU, required=True)
@@ -199,6 +232,9 @@ class CartLineSerializer(StrictSerializer):
 
 class AttributesField(serializers.DictField):
     """The shop's own facts: at most ``ATTRIBUTES_MAX`` slug keys, each a string or a boolean."""
+
+    class Meta:
+        swagger_schema_fields = {"maxProperties": ATTRIBUTES_MAX}
 
     def __init__(self, **kwargs: Any) -> None:
         """Hold flat values only."""
@@ -242,10 +278,11 @@ class OrderPartsSerializer(StrictSerializer):
 
     Only ``total`` is required, and ``items_count`` when there are no lines:
     with lines it is the sum of their quantities. ``null`` for a part the
-    order may lack (a customer, an address, a payment method) is the same as
-    leaving it out. An order of more than ``MAX_ORDER_LINES`` lines is
-    refused before its lines are read (``too_many_lines``); any other error
-    names its path (``lines[3].quantity``).
+    order may lack (a customer, an address, a payment method, a channel) is
+    the same as leaving it out; inside a part, a fact is left out. An order
+    of more than ``MAX_ORDER_LINES`` lines is refused before its lines are
+    read (``too_many_lines``); any other error names its path
+    (``lines[3].quantity``).
     """
 
     total = fact_field(TOTAL)
@@ -274,7 +311,7 @@ class OrderPartsSerializer(StrictSerializer):
                 fields[fact.path] = (
                     fact_field(fact, required=False)
                     if fact.type in (FactType.MONEY, FactType.COUNT, FactType.DATETIME)
-                    else code_field(fact)
+                    else code_field(fact, allow_null=fact.nullable)
                 )
         return fields
 
@@ -400,7 +437,7 @@ class OrderSerializer(OrderPartsSerializer):
     they are ignored.
     """
 
-    class Meta:
+    class Meta(StrictSerializer.Meta):
         list_serializer_class = OrderListSerializer
 
     id = serializers.IntegerField(source="pk", read_only=True)
@@ -436,8 +473,8 @@ class OrderChangesSerializer(OrderSerializer):
     ``items_count`` must still be the sum of their quantities.
     """
 
-    class Meta:
-        swagger_schema_fields = {"minProperties": 1}
+    class Meta(OrderSerializer.Meta):
+        swagger_schema_fields = {**OrderSerializer.Meta.swagger_schema_fields, "minProperties": 1}
 
     def get_fields(self) -> dict[str, serializers.Field]:
         """Make every field optional."""

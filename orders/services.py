@@ -15,7 +15,15 @@ from django.db.models import DateTimeField, Field, JSONField, Sum
 from django.utils import timezone
 
 from orders.errors import InconsistentOrderError
-from orders.facts import CREATED_AT, SEED_FACTS, UPDATED_AT, default_currency
+from orders.facts import (
+    CREATED_AT,
+    ORDER_FACTS,
+    OWN_FACTS,
+    SEED_FACTS,
+    UPDATED_AT,
+    FactType,
+    default_currency,
+)
 from orders.models import Customer, Order, OrderLine
 
 SEED_ORDERS: tuple[tuple[Decimal, int], ...] = (
@@ -76,15 +84,20 @@ class OrderGiven(TypedDict, total=False):
     attributes: dict[str, Any]
 
 
-# The columns each address of an order is kept in, by the address's field.
+# The columns each address of an order is kept in, by the address's field
+# (``shipping.country`` in ``shipping_country``), as its facts declare them.
 _ADDRESS_COLUMNS = {
-    "shipping": {
-        "country": "shipping_country",
-        "region": "shipping_region",
-        "postal_code": "shipping_postal_code",
-    },
-    "billing": {"country": "billing_country"},
+    part: {
+        fact.path.partition(".")[2]: str(fact.column)
+        for fact in ORDER_FACTS
+        if fact.path.startswith(f"{part}.")
+    }
+    for part in ("shipping", "billing")
 }
+# The facts an order keeps in a column of its own that a client gives: all but its times.
+_GIVEN_COLUMNS = tuple(
+    fact.path for fact in OWN_FACTS if fact.given and fact.type is not FactType.DATETIME
+)
 
 
 def order_create(**given: Unpack[OrderGiven]) -> Order:
@@ -163,7 +176,7 @@ def _order_write(order: Order, given: OrderGiven) -> Order:
     """Set on *order* the parts *given* gives, store it and its lines, all in one transaction."""
     with transaction.atomic():
         lines = None if "lines" not in given else _lines(given["lines"])
-        for path in ("total", "items_count", "currency", "payment_method", "channel"):
+        for path in _GIVEN_COLUMNS:
             if path in given:
                 value = given[path]  # type: ignore[literal-required]
                 setattr(order, path, "" if value is None else value)
