@@ -9,9 +9,21 @@ from django.contrib import admin
 from django.db.models import Max
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from rest_framework import serializers
 
-from orders.facts import SEED_FACTS, SUBTOTAL, FactType
+from orders.facts import (
+    COUNTRIES,
+    CURRENCIES,
+    CUSTOMER_SEGMENT,
+    SEED_FACTS,
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    SUBTOTAL,
+    FactType,
+    default_currency,
+)
 from orders.models import Customer, Order, OrderLine
+from orders.serializers import OrderPartsSerializer, error_paths
 from orders.services import order_lines_sync
 
 FACTS = tuple(fact.path for fact in SEED_FACTS)
@@ -31,6 +43,58 @@ PARTS = (
     "coupons",
     "attributes",
 )
+
+
+# Parts typed in as JSON or text, checked by the API's own fields (``OrderPartsSerializer``).
+API_CHECKED = ("payment_method", "channel", "coupons", "attributes")
+# What a JSON part left empty is.
+EMPTY_JSON = {"coupons": list, "attributes": dict}
+NO_COUNTRY = [("", "---------")]
+
+
+def _codes(codes: frozenset[str]) -> list[tuple[str, str]]:
+    """Return *codes* as the choices of a select."""
+    return [(code, code) for code in sorted(codes)]
+
+
+class OrderAdminForm(forms.ModelForm):
+    """An order's form: codes chosen from ISO lists, other parts checked as the API checks them."""
+
+    currency = forms.ChoiceField(choices=_codes(CURRENCIES), initial=default_currency)
+    shipping_country = forms.ChoiceField(choices=NO_COUNTRY + _codes(COUNTRIES), required=False)
+    billing_country = forms.ChoiceField(choices=NO_COUNTRY + _codes(COUNTRIES), required=False)
+
+    class Meta:
+        model = Order
+        fields = ("total", "items_count", *PARTS)
+
+    def clean(self) -> dict[str, Any]:
+        """Check the typed-in parts with the API's fields; an empty JSON part is none."""
+        cleaned = super().clean() or {}
+        for name, empty in EMPTY_JSON.items():
+            if cleaned.get(name) is None:
+                cleaned[name] = empty()
+        fields = OrderPartsSerializer().fields
+        for name in API_CHECKED:
+            if cleaned.get(name) in (None, ""):
+                continue
+            value = cleaned[name]
+            try:
+                # A JSON string comes as a subclass of str; the API's fields name the type.
+                cleaned[name] = fields[name].run_validation(
+                    str(value) if isinstance(value, str) else value
+                )
+            except serializers.ValidationError as exc:
+                problems = error_paths(exc.detail, name)
+                self.add_error(
+                    name,
+                    [
+                        f"{path}: {message}" if path != name else str(message)
+                        for path, messages in problems.items()
+                        for message in messages
+                    ],
+                )
+        return cleaned
 
 
 class OrderLinesFormSet(BaseInlineFormSet):
@@ -74,6 +138,7 @@ class OrderAdmin(admin.ModelAdmin):
     count from the lines, through the service that keeps them.
     """
 
+    form = OrderAdminForm
     list_display = ("id", *FACTS, "currency", "customer", "shipping_country", "lines_count")
     list_filter = TIMES
     list_select_related = ("customer",)
@@ -111,10 +176,27 @@ class OrderAdmin(admin.ModelAdmin):
         order_lines_sync(order=form.instance)
 
 
+class CustomerAdminForm(forms.ModelForm):
+    """A customer's form: its country chosen from the ISO list, its segment a slug."""
+
+    country = forms.ChoiceField(choices=NO_COUNTRY + _codes(COUNTRIES), required=False)
+    segment = forms.RegexField(
+        SLUG_PATTERN,
+        max_length=SLUG_MAX_LENGTH,
+        required=False,
+        help_text=CUSTOMER_SEGMENT.description,
+    )
+
+    class Meta:
+        model = Customer
+        fields = ("external_id", "segment", "country", "created_at")
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     """List and search customers: by their id in the shop, segment or country."""
 
+    form = CustomerAdminForm
     list_display = ("external_id", "segment", "country", "created_at")
     search_fields = ("external_id", "=segment", "=country")
     search_help_text = "Search by the customer's id in the shop, a segment or a country code."

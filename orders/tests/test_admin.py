@@ -218,3 +218,80 @@ def test_orders_are_searched_by_their_customer_id(admin_client):
     response = admin_client.get(CHANGELIST, {"q": "C-1"})
 
     assert list(response.context["cl"].queryset) == [wanted]
+
+
+@pytest.mark.parametrize(
+    ("fields", "errors"),
+    [
+        (
+            {"currency": "XYZ"},
+            {"currency": ["Select a valid choice. XYZ is not one of the available choices."]},
+        ),
+        (
+            {"shipping_country": "XX"},
+            {
+                "shipping_country": [
+                    "Select a valid choice. XX is not one of the available choices."
+                ]
+            },
+        ),
+        (
+            {"payment_method": "Cash On Delivery"},
+            {"payment_method": ["This value does not match the required pattern."]},
+        ),
+        ({"coupons": '["A", 7]'}, {"coupons": ["coupons[1]: Not a valid string."]}),
+        ({"coupons": '"A"'}, {"coupons": ['Expected a list of items but got type "str".']}),
+        (
+            {"attributes": '{"Gift Wrap": true, "tier": {"level": 3}}'},
+            {
+                "attributes": [
+                    "attributes.Gift Wrap: A key is a slug of at most 50 characters.",
+                    "attributes.tier: A value is a string"
+                    ' (a number as a string: "12") or a boolean.',
+                ]
+            },
+        ),
+    ],
+)
+def test_the_order_form_checks_codes_and_json_parts_as_the_api_does(admin_client, fields, errors):
+    response = admin_client.post(ADD, _form(**fields))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == errors
+    assert Order.objects.count() == 0
+
+
+def test_the_order_form_stores_valid_parts_and_an_empty_json_part_as_none(admin_client):
+    response = admin_client.post(
+        ADD,
+        _form(
+            currency="NOK",
+            shipping_country="NO",
+            payment_method="card",
+            coupons="",
+            attributes='{"gift_wrap": true}',
+        ),
+    )
+
+    assert response.status_code == 302
+    order = Order.objects.get()
+    assert (order.currency, order.shipping_country, order.payment_method) == ("NOK", "NO", "card")
+    assert (order.coupons, order.attributes) == ([], {"gift_wrap": True})
+
+
+def test_the_customer_form_takes_an_iso_country_and_a_slug_segment(admin_client):
+    add = reverse("admin:orders_customer_add")
+    signed_up = {"created_at_0": "2026-01-01", "created_at_1": "10:00:00"}
+
+    refused = admin_client.post(
+        add, {"external_id": "C-1", "segment": "VIP", "country": "XX", **signed_up}
+    )
+    stored = admin_client.post(
+        add, {"external_id": "C-1", "segment": "vip", "country": "NO", **signed_up}
+    )
+
+    assert refused.status_code == 200
+    assert set(refused.context["adminform"].form.errors) == {"segment", "country"}
+    assert stored.status_code == 302
+    customer = Customer.objects.get()
+    assert (customer.external_id, customer.segment, customer.country) == ("C-1", "vip", "NO")
