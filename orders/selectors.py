@@ -96,7 +96,7 @@ def _read_plan(connection: BaseDatabaseWrapper) -> _ReadPlan:
     customer_id = quote(Order._meta.get_field("customer").column)
     # Only the models' own names are formatted in; the id is a bound parameter.
     sql = (
-        f"SELECT {selected} FROM {quote(Order._meta.db_table)} o"  # noqa: S608
+        f"SELECT {selected} FROM {quote(Order._meta.db_table)} o"  # noqa: S608  # nosec B608
         f" LEFT OUTER JOIN {quote(Customer._meta.db_table)} c"
         f" ON c.{quote(Customer._meta.pk.column)} = o.{customer_id}"
         f" WHERE o.{quote(Order._meta.pk.column)} = %s"
