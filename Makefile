@@ -12,7 +12,7 @@ LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 # mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-hostile chromium promtool redis nginx haproxy clean
+.PHONY: run test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-hostile chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -119,6 +119,10 @@ bench-hostile: install-dev nginx
 # Not a ratio: where the time of one POST /rules/check/ goes, layer by layer (cProfile).
 bench-layers: install-dev
 	$(BIN)/python bench/layers.py
+
+# A check of a stored 10-line order against a stored 1-line order, in process.
+bench-lines: install-dev
+	$(BIN)/python bench/lines.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .site

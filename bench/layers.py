@@ -244,27 +244,31 @@ def wsgi_requests(count: int) -> Iterator[dict[str, Any]]:
     """Yield *count* WSGI environs of ``POST /rules/check/``, the seeded orders in turn."""
     for index in range(count):
         body = json.dumps({"order_id": ORDER_IDS[index % len(ORDER_IDS)], "rules": RULES})
-        data = body.encode()
-        yield {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": PATH,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(data)),
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1:8000",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(data),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
+        yield check_environ(body.encode())
+
+
+def check_environ(data: bytes) -> dict[str, Any]:
+    """Return the WSGI environ of ``POST /rules/check/`` with the JSON body *data*."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": PATH,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(data)),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(data),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
 
 
 def serve(

@@ -1,12 +1,29 @@
 """Shapes of the decisions API: a decision in a list, the whole record, its parts."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
 
 from decisions.models import OUTCOMES, Decision
-from orders.facts import SEED_FACTS
-from orders.serializers import fact_field
+from orders.facts import (
+    CHANNEL,
+    COUPONS,
+    CURRENCY,
+    CUSTOMER_AGE_DAYS,
+    PAYMENT_METHOD,
+    SEED_FACTS,
+    snapshot_values,
+)
+from orders.serializers import (
+    AttributesField,
+    CartAddressSerializer,
+    CartBillingSerializer,
+    CartCustomerSerializer,
+    OrderLineSerializer,
+    code_field,
+    fact_field,
+)
 
 
 class DecisionRuleSetSerializer(serializers.Serializer):
@@ -26,12 +43,55 @@ class DecisionRuleSetSerializer(serializers.Serializer):
         return {"name": instance.ruleset, "version": instance.ruleset_version}
 
 
+class RecordedCustomerSerializer(CartCustomerSerializer):
+    """The customer as the rules saw it, its age in days at the check."""
+
+    created_at = None
+    age_days = fact_field(CUSTOMER_AGE_DAYS, read_only=True)
+
+
+class RecordedAddressSerializer(CartAddressSerializer):
+    """The shipping address as the rules saw it."""
+
+
+class RecordedBillingSerializer(CartBillingSerializer):
+    """The billing address as the rules saw it."""
+
+
+class RecordedLineSerializer(OrderLineSerializer):
+    """One line of the order as the rules saw it, with its total."""
+
+
 class DecisionOrderSerializer(serializers.Serializer):
-    """The order as the rules read it when the decision was made: its facts (``orders.facts``)."""
+    """The order as the rules read it when the decision was made: its snapshot (``orders.facts``).
+
+    A part the order lacked (a customer, lines, ...) is left out, as the
+    snapshot leaves it out: each field is optional, so a key the snapshot
+    lacks is skipped. A seed-style order is its four facts and its currency.
+    """
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        """Return a read-only field per fact of an order."""
-        return {fact.path: fact_field(fact, read_only=True) for fact in SEED_FACTS}
+        """Return a read-only field per part of an order's snapshot, in its order."""
+        return {
+            **{fact.path: fact_field(fact, read_only=True) for fact in SEED_FACTS},
+            CURRENCY.path: code_field(CURRENCY, read_only=True),
+            "customer": RecordedCustomerSerializer(read_only=True),
+            "shipping": RecordedAddressSerializer(read_only=True),
+            "billing": RecordedBillingSerializer(read_only=True),
+            PAYMENT_METHOD.path: code_field(PAYMENT_METHOD, read_only=True),
+            CHANNEL.path: code_field(CHANNEL, read_only=True),
+            COUPONS.path: serializers.ListField(
+                child=serializers.CharField(), read_only=True, help_text=COUPONS.description
+            ),
+            "lines": serializers.ListField(
+                child=RecordedLineSerializer(), read_only=True, help_text="The order's lines."
+            ),
+            "attributes": AttributesField(read_only=True),
+        }
+
+    def to_representation(self, instance: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the recorded snapshot *instance*, its seed facts as Python values first."""
+        return super().to_representation({**instance, **snapshot_values(instance)})
 
 
 class DecisionRuleItemSerializer(serializers.Serializer):
@@ -84,7 +144,7 @@ class DecisionSummarySerializer(serializers.Serializer):
 class DecisionSerializer(DecisionSummarySerializer):
     """The whole record of a decision."""
 
-    order = DecisionOrderSerializer()
+    order = DecisionOrderSerializer(source="snapshot")
     rules = DecisionRuleItemSerializer(
         many=True, allow_null=True, help_text="The listed rules; null for a rule set."
     )

@@ -8,13 +8,27 @@ from typing import Any, ClassVar
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.db.models import Field
+from django.db.models import Exists, Field, OuterRef, QuerySet
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers
 
 from api.query_params import SingleValuedForm
-from orders.models import Order
+from orders.facts import (
+    COUNTRIES,
+    CURRENCIES,
+    CURRENCY,
+    CUSTOMER_ID,
+    LINE_CATEGORY,
+    LINE_SKU,
+    SHIPPING_COUNTRY,
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    Fact,
+    FactType,
+    Scope,
+)
+from orders.models import Order, OrderLine
 
 # What the number filters accept, as the schema documents it: digits with an
 # optional minus (and, for a decimal, a point and more digits); no exponent,
@@ -100,6 +114,82 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class FactValueField(forms.CharField):
+    """A fact's value as a filter takes it: an ISO code, a slug or a text, never empty."""
+
+    def __init__(self, *, fact: Fact, **kwargs: Any) -> None:
+        """Take the values of *fact*."""
+        self.fact = fact
+        super().__init__(max_length=_max_length(fact), strip=False, **kwargs)
+
+    def to_python(self, value: str | None) -> str | None:
+        """Return the value, ``None`` when not given; refuse one the fact cannot have."""
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _valid(self.fact, value):
+            raise ValidationError(_INVALID[self.fact.type], code="invalid")
+        return value
+
+
+class FactFilter(filters.Filter):
+    """Orders whose *fact* has the value given; for a line's fact, orders with such a line.
+
+    An order with several such lines is listed once: the lines are an
+    ``EXISTS`` subquery, never a join.
+    """
+
+    field_class = FactValueField
+
+    def __init__(self, fact: Fact, **kwargs: Any) -> None:
+        """Filter on *fact*, validated as it declares."""
+        self.fact = fact
+        super().__init__(field_name=fact.column, fact=fact, **kwargs)
+
+    def filter(self, qs: QuerySet[Order], value: str | None) -> QuerySet[Order]:
+        """Return the orders of *qs* with *value*, all of them when none is given."""
+        if value is None:
+            return qs
+        if self.fact.scope is Scope.LINE:
+            lines = OrderLine.objects.filter(order=OuterRef("pk"), **{self.field_name: value})
+            return qs.filter(Exists(lines))
+        return qs.filter(**{self.field_name: value})
+
+
+_CODES = {FactType.COUNTRY: COUNTRIES, FactType.CURRENCY: CURRENCIES}
+_SLUG = re.compile(SLUG_PATTERN)
+_INVALID = {
+    FactType.COUNTRY: "Enter an ISO 3166-1 alpha-2 country code, such as NO.",
+    FactType.CURRENCY: "Enter an ISO 4217 currency code, such as EUR.",
+    FactType.SLUG: "Enter a slug: lower-case letters, digits, - and _.",
+    FactType.TEXT: "Enter a value.",
+}
+
+
+def _max_length(fact: Fact) -> int:
+    """Return the longest value *fact* may have."""
+    if fact.type in _CODES:
+        return max(len(code) for code in _CODES[fact.type])
+    return SLUG_MAX_LENGTH if fact.type is FactType.SLUG else fact.max_length or 0
+
+
+def _valid(fact: Fact, value: str) -> bool:
+    """Return whether *value* is a value *fact* may have (its length is the field's to check)."""
+    if fact.type in _CODES:
+        return value in _CODES[fact.type]
+    if fact.type is FactType.SLUG:
+        return _SLUG.fullmatch(value) is not None
+    return value != ""
+
+
+def fact_schema(fact: Fact) -> dict[str, Any]:
+    """Return the JSON Schema of a value of *fact* as a filter takes it."""
+    if fact.type in _CODES:
+        return {"type": "string", "enum": sorted(_CODES[fact.type])}
+    if fact.type is FactType.SLUG:
+        return {"type": "string", "pattern": SLUG_PATTERN, "maxLength": SLUG_MAX_LENGTH}
+    return {"type": "string", "minLength": 1, "maxLength": _max_length(fact)}
+
+
 class OrderFilter(filters.FilterSet):
     """Filter orders by inclusive ranges; an invalid value is a 400, not an empty list.
 
@@ -128,6 +218,14 @@ class OrderFilter(filters.FilterSet):
         lookup_expr="lte",
         label="Orders created at or before this ISO 8601 date-time.",
     )
+
+    customer = FactFilter(CUSTOMER_ID, label="Orders of the customer with this id in the shop.")
+    shipping_country = FactFilter(
+        SHIPPING_COUNTRY, label="Orders shipped to this country (ISO 3166-1 alpha-2)."
+    )
+    currency = FactFilter(CURRENCY, label="Orders in this currency (ISO 4217).")
+    sku = FactFilter(LINE_SKU, label="Orders with a line of this article (its SKU).")
+    category = FactFilter(LINE_CATEGORY, label="Orders with a line of this category (a slug).")
 
     class Meta:
         model = Order
@@ -165,6 +263,7 @@ _KINDS: dict[type, tuple[dict[str, str], type, str]] = {
         str,
         "Enter a valid date/time as a string.",
     ),
+    FactFilter: ({"type": "string"}, str, "Enter the value as a string."),
 }
 
 
@@ -173,6 +272,8 @@ def filter_schema(filter_: filters.Filter) -> dict[str, Any]:
     schema: dict[str, Any] = dict(_KINDS[type(filter_)][0])
     if isinstance(filter_, IntegerFilter):
         schema.update(minimum=filter_.minimum, maximum=filter_.maximum)
+    if isinstance(filter_, FactFilter):
+        schema.update(fact_schema(filter_.fact))
     return schema
 
 

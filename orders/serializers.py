@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Manager, QuerySet
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -27,7 +28,10 @@ from orders.facts import (
     LINE_NAME,
     LINE_QUANTITY,
     LINE_SKU,
+    LINE_TOTAL,
     LINE_UNIT_PRICE,
+    LINES_COUNT,
+    ORDER_FACTS,
     OWN_FACTS,
     SEED_FACTS,
     SHIPPING_COUNTRY,
@@ -35,7 +39,9 @@ from orders.facts import (
     SHIPPING_REGION,
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
+    SUBTOTAL,
     TOTAL,
+    UPDATED_AT,
     AddressFacts,
     CustomerFacts,
     Fact,
@@ -45,10 +51,8 @@ from orders.facts import (
     age_days,
 )
 from orders.models import Customer, Order
-from orders.selectors import customer_facts
+from orders.selectors import as_order_facts, customer_facts, with_lines_and_customer
 
-# The order's facts as the API lists a stored order (the fields after its id).
-FACT_FIELDS = [fact.path for fact in SEED_FACTS]
 # What a change to a stored order may give: the facts a client gives, but the
 # creation time, which the service sets.
 CHANGEABLE = [
@@ -124,25 +128,12 @@ def fact_field(fact: Fact, **options: Any) -> serializers.Field:
     return serializers.DateTimeField(allow_null=fact.nullable, **options)
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    """An order as the API shows it: its id, then its facts; money as strings."""
-
-    class Meta:
-        model = Order
-        fields = ["id", *FACT_FIELDS]
-        read_only_fields = ["id", *(path for path in FACT_FIELDS if path not in CHANGEABLE)]
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        """Give each money fact the API's money field, keeping the model field's options."""
-        fields = super().get_fields()
-        for fact in SEED_FACTS:
-            if fact.type is FactType.MONEY and not fields[fact.path].read_only:
-                fields[fact.path] = fact_field(fact, required=fields[fact.path].required)
-        return fields
-
-
 class StrictSerializer(serializers.Serializer):
     """A JSON object whose keys are all known: an unknown key is an error naming it."""
+
+    class Meta:
+        # The schema refuses what the API refuses.
+        swagger_schema_fields = {"additionalProperties": False}
 
     def to_internal_value(self, data: Any) -> Any:
         """Refuse keys that are not fields, all at once, then validate the rest."""
@@ -155,6 +146,26 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class TextField(serializers.CharField):
+    """A text as JSON carries it: a string, never a number taken for one."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}  # DRF merges these
+
+    def to_internal_value(self, data: Any) -> str:
+        """Return the text *data*; refuse any other JSON value."""
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return str(super().to_internal_value(data))
+
+
+class SlugField(TextField, serializers.RegexField):
+    """A slug (``SLUG_PATTERN``), as a JSON string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Hold slugs of at most ``SLUG_MAX_LENGTH`` characters."""
+        super().__init__(regex=SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, **kwargs)
+
+
 def code_field(fact: Fact, **options: Any) -> serializers.Field:
     """Return the API field of a code or text *fact*: a country, a currency, a slug, a text."""
     options.setdefault("help_text", fact.description)
@@ -164,11 +175,24 @@ def code_field(fact: Fact, **options: Any) -> serializers.Field:
     if fact.type is FactType.CURRENCY:
         return serializers.ChoiceField(choices=sorted(CURRENCIES), **options)
     if fact.type is FactType.SLUG:
-        return serializers.RegexField(SLUG_PATTERN, max_length=SLUG_MAX_LENGTH, **options)
-    return serializers.CharField(max_length=fact.max_length, **options)
+        return SlugField(**options)
+    return TextField(max_length=fact.max_length, **options)
 
 
-class CartCustomerSerializer(StrictSerializer):
+class PartSerializer(StrictSerializer):
+    """A part of an order (its customer, an address, a line): the facts it has.
+
+    A fact the part lacks is left out, as given and as shown (as a decision's
+    snapshot leaves it out).
+    """
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Return the part's facts, without those it lacks."""
+        shown = super().to_representation(instance)
+        return {name: value for name, value in shown.items() if value is not None}
+
+
+class CartCustomerSerializer(PartSerializer):
     """The customer of a cart: its id in the shop, with or without its facts.
 
     Facts not given are read from the stored customer with that id, if any.
@@ -182,7 +206,7 @@ class CartCustomerSerializer(StrictSerializer):
     )
 
 
-class CartAddressSerializer(StrictSerializer):
+class CartAddressSerializer(PartSerializer):
     """Where a cart ships to."""
 
     country = code_field(SHIPPING_COUNTRY)
@@ -190,13 +214,13 @@ class CartAddressSerializer(StrictSerializer):
     postal_code = code_field(SHIPPING_POSTAL_CODE)
 
 
-class CartBillingSerializer(StrictSerializer):
+class CartBillingSerializer(PartSerializer):
     """A cart's billing address: its country."""
 
     country = code_field(BILLING_COUNTRY)
 
 
-class CartLineSerializer(StrictSerializer):
+class CartLineSerializer(PartSerializer):
     """One line of a cart; its total is quantity times unit price."""
 
     sku = code_field(LINE_SKU, required=True)
@@ -208,6 +232,9 @@ class CartLineSerializer(StrictSerializer):
 
 class AttributesField(serializers.DictField):
     """The shop's own facts: at most ``ATTRIBUTES_MAX`` slug keys, each a string or a boolean."""
+
+    class Meta:
+        swagger_schema_fields = {"maxProperties": ATTRIBUTES_MAX}
 
     def __init__(self, **kwargs: Any) -> None:
         """Hold flat values only."""
@@ -238,13 +265,23 @@ class AttributesField(serializers.DictField):
         return values
 
 
-class OrderDraftSerializer(StrictSerializer):
-    """An order that is checked without being stored (a cart): every fact a client gives.
+class CartLinesField(serializers.ListField):
+    """An order's lines, in their order: what a cart gives, or a stored order has."""
 
-    Validated like a stored order; it becomes the order as rules see it
-    (``OrderFacts``), placed now unless ``created_at`` is given. Only
-    ``total`` is required, and ``items_count`` when there are no lines: with
-    lines it is the sum of their quantities. An error names its path
+    def __init__(self, child: serializers.Serializer, **kwargs: Any) -> None:
+        """Hold lines shaped by *child*."""
+        super().__init__(child=child, required=False, help_text="The order's lines.", **kwargs)
+
+
+class OrderPartsSerializer(StrictSerializer):
+    """The facts a client gives of an order, part by part: a cart's, or a stored order's.
+
+    Only ``total`` is required, and ``items_count`` when there are no lines:
+    with lines it is the sum of their quantities. ``null`` for a part the
+    order may lack (a customer, an address, a payment method, a channel) is
+    the same as leaving it out; inside a part, a fact is left out. An order
+    of more than ``MAX_ORDER_LINES`` lines is refused before its lines are
+    read (``too_many_lines``); any other error names its path
     (``lines[3].quantity``).
     """
 
@@ -254,21 +291,16 @@ class OrderDraftSerializer(StrictSerializer):
         required=False,
         help_text=f"{ITEMS_COUNT.description} Required without lines.",
     )
-    created_at = fact_field(
-        CREATED_AT, required=False, help_text=f"{CREATED_AT.description} Now if omitted."
-    )
-    customer = CartCustomerSerializer(required=False)
-    shipping = CartAddressSerializer(required=False)
-    billing = CartBillingSerializer(required=False)
+    customer = CartCustomerSerializer(required=False, allow_null=True)
+    shipping = CartAddressSerializer(required=False, allow_null=True)
+    billing = CartBillingSerializer(required=False, allow_null=True)
     coupons = serializers.ListField(
         child=code_field(COUPONS, required=True, help_text="A coupon code."),
         required=False,
         max_length=MAX_COUPONS,
         help_text=COUPONS.description,
     )
-    lines = serializers.ListField(
-        child=CartLineSerializer(), required=False, help_text="The order's lines."
-    )
+    lines = CartLinesField(CartLineSerializer())
     attributes = AttributesField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -281,18 +313,34 @@ class OrderDraftSerializer(StrictSerializer):
                 fields[fact.path] = (
                     fact_field(fact, required=False)
                     if fact.type in (FactType.MONEY, FactType.COUNT, FactType.DATETIME)
-                    else code_field(fact)
+                    else code_field(fact, allow_null=fact.nullable)
                 )
         return fields
 
-    def to_internal_value(self, data: Any) -> OrderFacts:
-        """Return the order as rules see it; errors are keyed by their path in the order."""
+    def to_internal_value(self, data: Any) -> Any:
+        """Return the validated facts; errors are keyed by their path in the order."""
         if isinstance(data, Mapping) and isinstance(data.get("lines"), list):
             check_lines_count(len(data["lines"]))
         try:
-            values = super().to_internal_value(data)
+            return super().to_internal_value(data)
         except serializers.ValidationError as exc:
             raise serializers.ValidationError(error_paths(exc.detail)) from None
+
+
+class OrderDraftSerializer(OrderPartsSerializer):
+    """An order that is checked without being stored (a cart): every fact a client gives.
+
+    Validated like a stored order; it becomes the order as rules see it
+    (``OrderFacts``), placed now unless ``created_at`` is given.
+    """
+
+    created_at = fact_field(
+        CREATED_AT, required=False, help_text=f"{CREATED_AT.description} Now if omitted."
+    )
+
+    def to_internal_value(self, data: Any) -> OrderFacts:
+        """Return the order as rules see it."""
+        values = super().to_internal_value(data)
         lines = tuple(LineFacts(**line) for line in values.get("lines", ()))
         items_count = values.get("items_count")
         if lines:
@@ -360,12 +408,86 @@ def _address(given: Mapping[str, Any] | None) -> AddressFacts | None:
     return None if given is None else AddressFacts(**given)
 
 
+class OrderLineSerializer(CartLineSerializer):
+    """One line of a stored order: as a cart gives it, and its total."""
+
+    line_total = fact_field(LINE_TOTAL, read_only=True)
+
+
+# A stored order's fields as the API shows them: its id, then its parts in the
+# order of their facts' declaration, then its lines.
+ORDER_FIELDS = ("id", *dict.fromkeys(fact.path.partition(".")[0] for fact in ORDER_FACTS), "lines")
+
+
+class OrderListSerializer(serializers.ListSerializer):
+    """Stored orders in a list: their customers and lines read in one query each."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        """Return each order of *data* (orders, or a query of them) as the API shows it."""
+        orders = list(data.all() if isinstance(data, Manager | QuerySet) else data)
+        with_lines_and_customer(orders)
+        return [self.child.to_representation(order) for order in orders]
+
+
+class OrderSerializer(OrderPartsSerializer):
+    """A stored order as the API shows it: its id, its facts, its lines; money as strings.
+
+    Written in the shape of a cart, its lines and customer with it: the
+    customer is found by its id (``external_id``), or created; the facts given
+    of it update it. ``created_at``, ``updated_at``, ``subtotal``,
+    ``lines_count`` and each line's ``line_total`` are the service's: given,
+    they are ignored.
+    """
+
+    class Meta(StrictSerializer.Meta):
+        list_serializer_class = OrderListSerializer
+
+    id = serializers.IntegerField(source="pk", read_only=True)
+    created_at = fact_field(CREATED_AT, read_only=True)
+    updated_at = fact_field(UPDATED_AT, read_only=True)
+    subtotal = fact_field(SUBTOTAL, read_only=True, allow_null=True)
+    lines_count = fact_field(LINES_COUNT, read_only=True)
+    lines = CartLinesField(OrderLineSerializer())
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Return the fields in the order the API shows them (``ORDER_FIELDS``)."""
+        fields = super().get_fields()
+        return {name: fields[name] for name in ORDER_FIELDS}
+
+    def items_count_required(self, data: Any) -> bool:
+        """Return whether *data* must give ``items_count``: when it gives no lines."""
+        return not (isinstance(data, Mapping) and data.get("lines"))
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Return the facts given, by part; ``items_count`` is required without lines."""
+        self.fields[ITEMS_COUNT.path].required = self.items_count_required(data)
+        return super().to_internal_value(data)
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        """Return the stored order *instance* as the API shows it."""
+        return super().to_representation(as_order_facts(instance))
+
+
 class OrderChangesSerializer(OrderSerializer):
-    """Changes to an order (``PATCH``): any of its writable fields, at least one."""
+    """Changes to a stored order (``PATCH``): any of its parts, at least one.
+
+    Lines given replace the order's lines as a whole; with lines kept,
+    ``items_count`` must still be the sum of their quantities.
+    """
 
     class Meta(OrderSerializer.Meta):
-        extra_kwargs = {path: {"required": False} for path in CHANGEABLE}
-        swagger_schema_fields = {"minProperties": 1}
+        swagger_schema_fields = {**OrderSerializer.Meta.swagger_schema_fields, "minProperties": 1}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Make every field optional."""
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields
+
+    def items_count_required(self, data: Any) -> bool:
+        """Return ``False``: a change may leave ``items_count`` as it is."""
+        return False
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Refuse a change that gives no field: it would change nothing."""

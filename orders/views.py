@@ -29,7 +29,7 @@ from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
 from orders.serializers import FactSerializer, OrderChangesSerializer, OrderSerializer
-from orders.services import order_create, order_delete, order_update
+from orders.services import order_create, order_delete, order_replace, order_update
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,19 @@ class OrderListView(OrderAPIView):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
-    @write_operation("orders_create", {201: OrderSerializer}, request_body=OrderSerializer)
+    @write_operation(
+        "orders_create",
+        {201: OrderSerializer},
+        description=(
+            "With its lines and its customer, all or nothing: an invalid line stores nothing. "
+            "With lines, `items_count` may be left out: it is the sum of their quantities "
+            "(another number is a 400 `inconsistent_order`). The customer is found by its `id` "
+            "(its id in the shop), or created; the facts given of it update it."
+        ),
+        request_body=OrderSerializer,
+    )
     def post(self, request: Request) -> Response:
-        """Create an order."""
+        """Create an order, with its lines and customer."""
         serializer = OrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = _write(order_create, **serializer.validated_data)
@@ -137,24 +147,37 @@ class OrderDetailView(OrderAPIView):
         """Show an order."""
         return Response(OrderSerializer(self.get_object()).data)
 
-    @write_operation("orders_update", {200: OrderSerializer}, (404,), request_body=OrderSerializer)
+    @write_operation(
+        "orders_update",
+        {200: OrderSerializer},
+        (404,),
+        description=(
+            "The body is the whole order, as for a creation: a part it leaves out (lines, "
+            "customer, addresses, payment method, channel, coupons, attributes), the order no "
+            "longer has; a currency left out is the default one."
+        ),
+        request_body=OrderSerializer,
+    )
     def put(self, request: Request, pk: int) -> Response:
-        """Replace an order's total and item count."""
-        return self._change(request, OrderSerializer)
+        """Replace an order, its lines and customer included."""
+        return self._change(request, OrderSerializer, order_replace)
 
     @write_operation(
         "orders_partial_update",
         {200: OrderSerializer},
         (404,),
         description=(
-            "Give at least one of `total` and `items_count`: a body without either would "
-            "change nothing, and is a 400."
+            "Give at least one of `total` and `items_count`, or another part of the order: a "
+            "body without any would change nothing, and is a 400. `lines` given replace the "
+            "order's lines as a whole; with its lines kept, an `items_count` given must be the "
+            "sum of their quantities (else a 400 `inconsistent_order`). `null` removes a "
+            "customer, an address, a payment method or a channel."
         ),
         request_body=OrderChangesSerializer,
     )
     def patch(self, request: Request, pk: int) -> Response:
-        """Change some of an order's fields; the others keep their values."""
-        return self._change(request, OrderChangesSerializer)
+        """Change some of an order's parts; the others keep their values."""
+        return self._change(request, OrderChangesSerializer, order_update)
 
     @write_operation("orders_delete", {204: "Deleted."}, (404,))
     def delete(self, request: Request, pk: int) -> Response:
@@ -163,13 +186,18 @@ class OrderDetailView(OrderAPIView):
         logger.info("order deleted", extra={"order_id": pk, "user_id": request.user.pk})
         return Response(status=HTTPStatus.NO_CONTENT)
 
-    def _change(self, request: Request, serializer_class: type[OrderSerializer]) -> Response:
-        """Validate the body with *serializer_class* and store the changes."""
+    def _change(
+        self,
+        request: Request,
+        serializer_class: type[OrderSerializer],
+        service: Callable[..., Order],
+    ) -> Response:
+        """Validate the body with *serializer_class* and store it with *service*."""
         with transaction.atomic():
             order = self.get_object()
-            serializer = serializer_class(order, data=request.data)
+            serializer = serializer_class(data=request.data)
             serializer.is_valid(raise_exception=True)
-            order = _write(order_update, order=order, **serializer.validated_data)
+            order = _write(service, order=order, **serializer.validated_data)
         logger.info("order updated", extra={"order_id": order.pk, "user_id": request.user.pk})
         return Response(OrderSerializer(order).data)
 

@@ -7,7 +7,7 @@ from typing import Any
 import factory
 
 from decisions.models import Decision
-from orders.facts import ORDER_FACTS
+from orders.facts import OrderFacts, snapshot
 
 PLACED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -44,10 +44,14 @@ class DecisionFactory(factory.django.DjangoModelFactory):
         updated_at = factory.LazyAttribute(lambda d: None if d.order_id is None else PLACED)
 
     snapshot = factory.LazyAttribute(
-        lambda decision: {
-            fact.path: fact.to_json(getattr(decision, fact.path, fact.default))
-            for fact in ORDER_FACTS
-        }
+        lambda decision: snapshot(
+            OrderFacts(
+                total=decision.total,
+                items_count=decision.items_count,
+                created_at=decision.created_at,
+                updated_at=decision.updated_at,
+            )
+        )
     )
     ruleset = ""
     ruleset_version = None

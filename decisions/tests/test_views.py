@@ -1,5 +1,6 @@
 import base64
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
@@ -9,6 +10,7 @@ from decisions.filters import DecisionFilter
 from decisions.models import Decision
 from decisions.pagination import DecisionCursorPagination
 from decisions.tests.factories import PLACED, DecisionFactory, result
+from orders.facts import AddressFacts, CustomerFacts, LineFacts, OrderFacts, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -337,6 +339,7 @@ def test_detail_shows_the_whole_record(analyst):
             "items_count": 3,
             "created_at": _time(PLACED),
             "updated_at": None,
+            "currency": "EUR",
         },
         "rules": decision.rules,
         "fail_fast": True,
@@ -360,6 +363,7 @@ def test_detail_of_a_rule_set_decision_names_the_version_and_no_rules(analyst):
             "items_count": 3,
             "created_at": _time(PLACED),
             "updated_at": _time(PLACED),
+            "currency": "EUR",
         },
         "rules": None,
         "fail_fast": False,
@@ -389,3 +393,96 @@ def test_decisions_cannot_be_written_through_the_api(analyst, method, three):
         "detail": f'Method "{method.upper()}" not allowed.',
     }
     assert Decision.objects.count() == 3
+
+
+def test_detail_shows_the_whole_order_the_rules_saw_and_leaves_out_what_it_lacked(analyst):
+    order = OrderFacts(
+        total=Decimal("160.00"),
+        items_count=3,
+        created_at=PLACED,
+        currency="NOK",
+        customer=CustomerFacts(id="C-7", segment="vip", age_days=12),
+        shipping=AddressFacts(country="NO", postal_code="0150"),
+        payment_method="card",
+        coupons=("WELCOME10",),
+        lines=(
+            LineFacts(sku="WINE-12", category="alcohol", quantity=2, unit_price=Decimal("25.00")),
+            LineFacts(
+                sku="CHEESE-3",
+                name="Brie",
+                category="food",
+                quantity=1,
+                unit_price=Decimal("110.00"),
+            ),
+        ),
+        attributes={"gift_wrap": True},
+    )
+    decision = DecisionFactory(order_id=None, snapshot=snapshot(order))
+
+    response = analyst.get(_detail(decision.pk))
+
+    assert response.status_code == 200
+    assert response.json()["order"] == {
+        "total": "160.00",
+        "items_count": 3,
+        "created_at": _time(PLACED),
+        "updated_at": None,
+        "currency": "NOK",
+        "customer": {"id": "C-7", "segment": "vip", "age_days": 12},
+        "shipping": {"country": "NO", "postal_code": "0150"},
+        "payment_method": "card",
+        "coupons": ["WELCOME10"],
+        "lines": [
+            {
+                "sku": "WINE-12",
+                "category": "alcohol",
+                "quantity": 2,
+                "unit_price": "25.00",
+                "line_total": "50.00",
+            },
+            {
+                "sku": "CHEESE-3",
+                "name": "Brie",
+                "category": "food",
+                "quantity": 1,
+                "unit_price": "110.00",
+                "line_total": "110.00",
+            },
+        ],
+        "attributes": {"gift_wrap": True},
+    }
+
+
+def test_the_schema_documents_every_part_of_a_decision_s_order(client):
+    definitions = client.get("/swagger.json").json()["definitions"]
+
+    order = definitions["DecisionOrder"]["properties"]
+    assert list(order) == [
+        "total",
+        "items_count",
+        "created_at",
+        "updated_at",
+        "currency",
+        "customer",
+        "shipping",
+        "billing",
+        "payment_method",
+        "channel",
+        "coupons",
+        "lines",
+        "attributes",
+    ]
+    assert set(definitions["RecordedCustomer"]["properties"]) == {
+        "id",
+        "segment",
+        "country",
+        "age_days",
+    }
+    assert set(definitions["RecordedLine"]["properties"]) == {
+        "sku",
+        "name",
+        "category",
+        "quantity",
+        "unit_price",
+        "line_total",
+    }

@@ -43,3 +43,46 @@ def test_an_amount_that_is_not_a_string_is_refused(total):
     assert serializer.is_valid() is False
     expected = "This field may not be null." if total is None else "Enter the amount as a string"
     assert serializer.errors["total"][0].startswith(expected)
+
+
+@pytest.mark.django_db
+def test_a_cart_may_give_null_for_a_part_it_lacks_and_a_placing_time():
+    serializer = OrderDraftSerializer(
+        data={
+            "total": "10.00",
+            "created_at": "2026-11-21T10:00:00Z",
+            "customer": None,
+            "shipping": None,
+            "payment_method": None,
+            "lines": [{"sku": "A", "category": "food", "quantity": 2, "unit_price": "5.00"}],
+        }
+    )
+
+    assert serializer.is_valid(), serializer.errors
+    order = serializer.validated_data
+    assert (order.items_count, order.customer, order.shipping, order.payment_method) == (
+        2,
+        None,
+        None,
+        None,
+    )
+    assert order.created_at.isoformat() == "2026-11-21T10:00:00+00:00"
+
+
+def test_inside_a_part_and_for_a_fact_every_order_has_null_is_refused():
+    serializer = OrderDraftSerializer(
+        data={
+            "total": "10.00",
+            "items_count": 1,
+            "currency": None,
+            "customer": {"id": "C-1", "segment": None},
+            "shipping": {"country": None},
+        }
+    )
+
+    assert serializer.is_valid() is False
+    assert serializer.errors == {
+        "currency": ["This field may not be null."],
+        "customer.segment": ["This field may not be null."],
+        "shipping.country": ["This field may not be null."],
+    }

@@ -5,8 +5,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from orders.facts import SEED_MAX_COUNT, SEED_SPAN
-from orders.models import Order
+from orders.models import Customer, Order, OrderLine
 from orders.services import (
+    customer_upsert,
+    order_create,
     order_delete,
     order_update,
     orders_seed_random,
@@ -86,3 +88,40 @@ def test_orders_seed_random_writes_in_batches_the_same_orders_whatever_the_batch
         for order in random_orders(count=25, seed=3, until=UNTIL)
     ]
     assert stored == expected
+
+
+@pytest.mark.django_db
+def test_order_create_names_the_path_of_an_invalid_line_and_stores_nothing():
+    lines = [
+        {"sku": "A", "category": "food", "quantity": 1, "unit_price": Decimal("1.00")},
+        {"sku": "B", "category": "food", "quantity": 0, "unit_price": Decimal("-1.00")},
+    ]
+
+    with pytest.raises(ValidationError) as excinfo:
+        order_create(total=Decimal("1.00"), lines=lines, customer={"id": "C-1"})
+
+    assert excinfo.value.message_dict == {
+        "lines[1].quantity": ["Ensure this value is greater than or equal to 1."],
+        "lines[1].unit_price": ["Ensure this value is greater than or equal to 0.00."],
+    }
+    stored = (Order.objects.count(), OrderLine.objects.count(), Customer.objects.count())
+    assert stored == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_customer_upsert_refuses_an_invalid_fact_and_stores_nothing():
+    with pytest.raises(ValidationError) as excinfo:
+        customer_upsert(id="C-1", country="NOR")
+
+    assert set(excinfo.value.message_dict) == {"country"}
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_customer_upsert_updates_only_the_facts_given():
+    customer_upsert(id="C-1", segment="vip", country="NO")
+
+    customer = customer_upsert(id="C-1", country=None)
+
+    assert (customer.segment, customer.country) == ("vip", "")
+    assert Customer.objects.get().country == ""

@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from orders.filters import DECIMAL_PATTERN, OrderFilter
-from orders.models import Order
+from orders.filters import DECIMAL_PATTERN, OrderFilter, OrderFiltersField
+from orders.models import Customer, Order, OrderLine
 from orders.serializers import MONEY_PATTERN
+from orders.services import order_update
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +35,30 @@ def _order(total: str, items_count: int = 1, created_at: datetime = T0) -> Order
     return order
 
 
+def _time(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _body(order: Order) -> dict:
+    """Return a seed-style *order* (no lines, customer nor other part) as the API shows it."""
     order.refresh_from_db()
     return {
         "id": order.pk,
         "total": f"{order.total:.2f}",
         "items_count": order.items_count,
-        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
-        "updated_at": order.updated_at.isoformat().replace("+00:00", "Z"),
+        "created_at": _time(order.created_at),
+        "updated_at": _time(order.updated_at),
+        "currency": "EUR",
+        "subtotal": None,
+        "lines_count": 0,
+        "customer": None,
+        "shipping": None,
+        "billing": None,
+        "payment_method": None,
+        "channel": None,
+        "coupons": [],
+        "attributes": {},
+        "lines": [],
     }
 
 
@@ -633,3 +651,443 @@ def test_the_facts_catalogue_lists_every_fact_of_an_order_and_its_lines(api_clie
     assert facts["lines[].category"]["scope"] == "line"
     assert facts["total"]["optional"] is False
     assert {"customer.age_days", "coupons", "attributes.*", "subtotal"} <= set(facts)
+
+
+# Orders with lines and a customer
+
+LINES = [
+    {
+        "sku": "WINE-12",
+        "name": "Rioja 2019",
+        "category": "alcohol",
+        "quantity": 2,
+        "unit_price": "25.00",
+    },
+    {"sku": "CHEESE-3", "category": "food", "quantity": 1, "unit_price": "110.00"},
+]
+FULL = {
+    "total": "160.00",
+    "currency": "NOK",
+    "customer": {"id": "C-7", "segment": "vip", "country": "NO"},
+    "shipping": {"country": "NO", "region": "Oslo", "postal_code": "0150"},
+    "billing": {"country": "SE"},
+    "payment_method": "card",
+    "channel": "web",
+    "coupons": ["WELCOME10"],
+    "lines": LINES,
+    "attributes": {"gift_wrap": True, "loyalty_tier": "3"},
+}
+
+
+def _full_body(order: Order) -> dict:
+    """Return ``FULL`` stored as *order*, as the API shows it."""
+    return {
+        **_body(order),
+        **{key: value for key, value in FULL.items() if key != "lines"},
+        "items_count": 3,
+        "subtotal": "160.00",
+        "lines_count": 2,
+        "shipping": {"country": "NO", "region": "Oslo", "postal_code": "0150"},
+        "lines": [
+            {**LINES[0], "line_total": "50.00"},
+            {**LINES[1], "line_total": "110.00"},
+        ],
+    }
+
+
+def _nothing_stored() -> bool:
+    return not (Order.objects.exists() or OrderLine.objects.exists() or Customer.objects.exists())
+
+
+def test_create_stores_the_order_with_its_lines_and_a_new_customer(writer):
+    response = writer.post(LIST, FULL, format="json")
+
+    assert response.status_code == 201
+    order = Order.objects.get()
+    assert response.json() == _full_body(order)
+    assert (order.items_count, order.subtotal, order.lines_count) == (3, Decimal("160.00"), 2)
+    assert list(order.lines.order_by("position").values_list("position", "sku")) == [
+        (1, "WINE-12"),
+        (2, "CHEESE-3"),
+    ]
+    customer = Customer.objects.get()
+    assert (customer.external_id, customer.segment, customer.country) == ("C-7", "vip", "NO")
+    assert order.customer == customer
+    assert writer.get(_detail(order.pk)).json() == response.json()
+
+
+def test_create_finds_the_customer_by_its_id_and_updates_the_facts_given(writer):
+    signed_up = datetime(2024, 1, 1, tzinfo=UTC)
+    Customer.objects.create(external_id="C-7", segment="new", country="DK", created_at=signed_up)
+
+    response = writer.post(
+        LIST, {**FULL, "customer": {"id": "C-7", "segment": "vip"}}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["customer"] == {"id": "C-7", "segment": "vip", "country": "DK"}
+    customer = Customer.objects.get()
+    assert (customer.segment, customer.country, customer.created_at) == ("vip", "DK", signed_up)
+
+
+def test_create_gives_the_customer_its_sign_up_time(writer):
+    customer = {"id": "C-8", "created_at": "2024-05-01T10:00:00Z"}
+
+    response = writer.post(LIST, {**FULL, "customer": customer}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["customer"] == {"id": "C-8"}
+    assert Customer.objects.get().created_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
+
+
+def test_create_with_lines_and_the_matching_items_count_is_stored(writer):
+    response = writer.post(LIST, {**FULL, "items_count": 3}, format="json")
+
+    assert response.status_code == 201
+    assert Order.objects.get().items_count == 3
+
+
+def test_create_with_an_items_count_the_lines_disagree_with_stores_nothing(writer):
+    response = writer.post(LIST, {**FULL, "items_count": 5}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "inconsistent_order",
+        {
+            "message": "items_count is 5, but the lines' quantities add up to 3.",
+            "items_count": 5,
+            "lines_quantity": 3,
+        },
+    )
+    assert _nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            {**FULL, "lines": [LINES[0], {**LINES[1], "quantity": 0}]},
+            {"lines[1].quantity": ["Ensure this value is greater than or equal to 1."]},
+        ),
+        (
+            {**FULL, "lines": [{**LINES[0], "unit_price": 25}]},
+            {"lines[0].unit_price": ['Enter the amount as a string such as "75.50".']},
+        ),
+        (
+            {**FULL, "lines": [{**LINES[0], "category": "Wine & Spirits"}]},
+            {"lines[0].category": ["This value does not match the required pattern."]},
+        ),
+        (
+            {**FULL, "lines": [LINES[0], {"sku": "X", "category": "food", "qty": 1}]},
+            {
+                "lines[1].qty": ["Unknown field: an order has no such fact."],
+            },
+        ),
+        (
+            {**FULL, "customer": {"id": "C-7", "tier": "gold"}},
+            {"customer.tier": ["Unknown field: an order has no such fact."]},
+        ),
+        (
+            {**FULL, "shipping": {"country": "NO", "street": "Karl Johans gate 1"}},
+            {"shipping.street": ["Unknown field: an order has no such fact."]},
+        ),
+        (
+            {**FULL, "giftwrap": True},
+            {"giftwrap": ["Unknown field: an order has no such fact."]},
+        ),
+        (
+            {**FULL, "shipping": {"country": "XX"}, "currency": "EURO"},
+            {
+                "shipping.country": ['"XX" is not a valid choice.'],
+                "currency": ['"EURO" is not a valid choice.'],
+            },
+        ),
+        ({**FULL, "customer": {"segment": "vip"}}, {"customer.id": ["This field is required."]}),
+        (
+            {**FULL, "lines": [{**LINES[0], "category": 0, "sku": 12}], "coupons": [10]},
+            {
+                "lines[0].category": ["Not a valid string."],
+                "lines[0].sku": ["Not a valid string."],
+                "coupons[0]": ["Not a valid string."],
+            },
+        ),
+    ],
+)
+def test_create_with_an_invalid_part_stores_nothing_and_names_its_path(writer, body, detail):
+    response = writer.post(LIST, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error("Bad Request", "invalid_request", detail)
+    assert _nothing_stored()
+
+
+def test_create_with_lines_whose_subtotal_overflows_stores_nothing(writer):
+    line = {"sku": "GOLD", "category": "metal", "quantity": 2, "unit_price": "99999999.00"}
+
+    response = writer.post(LIST, {"total": "1.00", "lines": [line]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {"subtotal": ["Ensure that there are no more than 10 digits in total."]},
+    )
+    assert _nothing_stored()
+
+
+def test_create_with_more_lines_than_allowed_is_refused(writer, settings):
+    settings.MAX_ORDER_LINES = 1
+
+    response = writer.post(LIST, FULL, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request", "too_many_lines", "The order has 2 lines; at most 1 are allowed."
+    )
+    assert _nothing_stored()
+
+
+def test_put_replaces_the_whole_order_and_its_lines(writer):
+    order = Order.objects.get(pk=writer.post(LIST, FULL, format="json").json()["id"])
+    line = {"sku": "BREAD", "category": "food", "quantity": 4, "unit_price": "2.50"}
+
+    response = writer.put(_detail(order.pk), {"total": "10.00", "lines": [line]}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        **_body(order),
+        "total": "10.00",
+        "items_count": 4,
+        "subtotal": "10.00",
+        "lines_count": 1,
+        "lines": [{**line, "line_total": "10.00"}],
+    }
+    assert list(OrderLine.objects.values_list("order_id", "position", "sku")) == [
+        (order.pk, 1, "BREAD")
+    ]
+    assert Customer.objects.count() == 1
+
+
+def test_put_without_lines_removes_them(writer):
+    order_id = writer.post(LIST, FULL, format="json").json()["id"]
+
+    response = writer.put(_detail(order_id), {"total": "10.00", "items_count": 2}, format="json")
+
+    assert response.status_code == 200
+    order = Order.objects.get()
+    assert response.json() == {**_body(order), "total": "10.00", "items_count": 2}
+    assert (order.subtotal, order.lines_count, OrderLine.objects.count()) == (None, 0, 0)
+
+
+def test_put_of_an_order_as_the_api_shows_it_changes_nothing_but_its_time(writer):
+    shown = writer.post(LIST, FULL, format="json").json()
+
+    response = writer.put(_detail(shown["id"]), shown, format="json")
+
+    assert response.status_code == 200
+    assert {**response.json(), "updated_at": None} == {**shown, "updated_at": None}
+
+
+def test_patch_with_lines_replaces_them_and_derives_the_items_count(writer):
+    shown = writer.post(LIST, FULL, format="json").json()
+    line = {"sku": "BREAD", "category": "food", "quantity": 4, "unit_price": "2.50"}
+
+    response = writer.patch(_detail(shown["id"]), {"lines": [line, line]}, format="json")
+
+    assert response.status_code == 200
+    assert {**response.json(), "updated_at": None} == {
+        **shown,
+        "updated_at": None,
+        "items_count": 8,
+        "subtotal": "20.00",
+        "lines_count": 2,
+        "lines": [{**line, "line_total": "10.00"}] * 2,
+    }
+    assert list(OrderLine.objects.values_list("position", flat=True)) == [1, 2]
+
+
+def test_patch_of_an_items_count_the_kept_lines_disagree_with_changes_nothing(writer):
+    shown = writer.post(LIST, FULL, format="json").json()
+
+    response = writer.patch(
+        _detail(shown["id"]), {"items_count": 4, "total": "1.00"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "inconsistent_order"
+    assert writer.get(_detail(shown["id"])).json() == shown
+
+
+def test_patch_of_the_items_count_the_kept_lines_add_up_to_is_stored(writer):
+    shown = writer.post(LIST, FULL, format="json").json()
+
+    response = writer.patch(_detail(shown["id"]), {"items_count": 3}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["lines"] == shown["lines"]
+
+
+def test_patch_with_null_removes_the_customer_and_an_address(writer):
+    shown = writer.post(LIST, FULL, format="json").json()
+
+    response = writer.patch(
+        _detail(shown["id"]),
+        {"customer": None, "shipping": None, "payment_method": None},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert {**response.json(), "updated_at": None} == {
+        **shown,
+        "updated_at": None,
+        "customer": None,
+        "shipping": None,
+        "payment_method": None,
+    }
+    assert Customer.objects.count() == 1
+
+
+def test_patch_with_an_invalid_line_changes_nothing(writer):
+    shown = writer.post(LIST, FULL, format="json").json()
+
+    response = writer.patch(
+        _detail(shown["id"]), {"lines": [LINES[0], {"sku": "X"}]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "Bad Request",
+        "invalid_request",
+        {
+            "lines[1].category": ["This field is required."],
+            "lines[1].quantity": ["This field is required."],
+            "lines[1].unit_price": ["This field is required."],
+        },
+    )
+    assert writer.get(_detail(shown["id"])).json() == shown
+
+
+def test_delete_removes_the_order_and_its_lines_but_not_its_customer(writer):
+    order_id = writer.post(LIST, FULL, format="json").json()["id"]
+
+    response = writer.delete(_detail(order_id))
+
+    assert response.status_code == 204
+    assert (Order.objects.count(), OrderLine.objects.count(), Customer.objects.count()) == (
+        0,
+        0,
+        1,
+    )
+
+
+def test_the_list_reads_lines_and_customers_in_one_query_each(
+    writer, api_client, django_assert_num_queries
+):
+    for _ in range(5):
+        writer.post(LIST, FULL, format="json")
+    _order("1.00")
+
+    # The page, its customers, its lines; no count, no query per order.
+    with django_assert_num_queries(3):
+        response = api_client.get(LIST)
+
+    assert response.status_code == 200
+    assert [order["lines_count"] for order in response.json()["results"]] == [2, 2, 2, 2, 2, 0]
+
+
+# Filters on the order's parts and lines
+
+
+def _stored(**changes) -> int:
+    order = Order.objects.create(total=Decimal("1.00"), items_count=1)
+    order_update(order=order, **changes)
+    return order.pk
+
+
+@pytest.fixture
+def three_orders():
+    """Return ids of: a NOK order to NO by C-1 with wine twice; EUR to DE by C-2; a bare one."""
+    wine = {"sku": "WINE-12", "category": "alcohol", "quantity": 1, "unit_price": "1.00"}
+    bread = {"sku": "BREAD", "category": "food", "quantity": 1, "unit_price": "1.00"}
+    return (
+        _stored(
+            currency="NOK",
+            customer={"id": "C-1"},
+            shipping={"country": "NO"},
+            lines=[wine, bread, wine],
+        ),
+        _stored(customer={"id": "C-2"}, shipping={"country": "DE"}, lines=[bread]),
+        _stored(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"customer": "C-1"}, [0]),
+        ({"customer": "C-3"}, []),
+        ({"shipping_country": "DE"}, [1]),
+        ({"currency": "EUR"}, [1, 2]),
+        ({"sku": "WINE-12"}, [0]),
+        ({"category": "food"}, [0, 1]),
+        ({"category": "alcohol", "shipping_country": "NO", "currency": "NOK"}, [0]),
+        ({"category": "alcohol", "shipping_country": "DE"}, []),
+    ],
+)
+def test_list_filters_by_customer_destination_currency_and_lines(
+    api_client, three_orders, query, expected
+):
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 200
+    assert sorted(order["id"] for order in response.json()["results"]) == [
+        three_orders[index] for index in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ({"shipping_country": "no"}, ["Enter an ISO 3166-1 alpha-2 country code, such as NO."]),
+        ({"shipping_country": "XX"}, ["Enter an ISO 3166-1 alpha-2 country code, such as NO."]),
+        ({"currency": "EURO"}, ["Enter an ISO 4217 currency code, such as EUR."]),
+        ({"category": "Wine & Spirits"}, ["Enter a slug: lower-case letters, digits, - and _."]),
+        ({"category": "a" * 51}, ["Ensure this value has at most 50 characters (it has 51)."]),
+        ({"customer": ""}, ["Enter a value."]),
+        ({"sku": "x" * 65}, ["Ensure this value has at most 64 characters (it has 65)."]),
+    ],
+)
+def test_list_answers_an_invalid_part_filter_with_a_400(api_client, query, detail):
+    response = api_client.get(LIST, query)
+
+    assert response.status_code == 400
+    assert response.json() == _error("Bad Request", "invalid_request", {next(iter(query)): detail})
+
+
+def test_schema_closes_every_part_of_an_order_to_other_keys(schema):
+    definitions = schema["definitions"]
+
+    for name in ("Order", "OrderChanges", "OrderDraft", "OrderLine", "CartCustomer"):
+        assert definitions[name]["additionalProperties"] is False
+    assert definitions["OrderChanges"]["minProperties"] == 1
+
+
+def test_schema_documents_the_part_filters_with_what_they_take(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/orders/"]["get"]["parameters"]}
+
+    assert parameters["category"]["pattern"] == "^[a-z0-9][a-z0-9_-]*$"
+    assert parameters["category"]["maxLength"] == 50
+    assert "NO" in parameters["shipping_country"]["enum"]
+    assert "NOK" in parameters["currency"]["enum"]
+    assert (parameters["customer"]["minLength"], parameters["customer"]["maxLength"]) == (1, 100)
+    assert parameters["sku"]["description"] == "Orders with a line of this article (its SKU)."
+
+
+def test_the_part_filters_work_in_json_bodies_too(three_orders):
+    filterset = OrderFiltersField().to_internal_value({"category": "alcohol", "currency": "NOK"})
+
+    assert list(filterset.qs.values_list("pk", flat=True)) == [three_orders[0]]
+    with pytest.raises(ValidationError) as refused:
+        OrderFiltersField().to_internal_value({"shipping_country": 47})
+    assert refused.value.detail == {"shipping_country": ["Enter the value as a string."]}

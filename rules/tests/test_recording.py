@@ -88,6 +88,7 @@ def test_a_check_answers_with_its_stored_decision_which_holds_the_whole_record(
             "items_count": 1,
             "created_at": _time(order.created_at),
             "updated_at": _time(order.updated_at),
+            "currency": "EUR",
         },
         "ruleset": None,
         "rules": [
@@ -152,6 +153,7 @@ def test_an_ad_hoc_order_is_recorded_with_no_id_and_no_update_time(analyst, api_
             "items_count": 2,
             "created_at": "2026-11-21T10:00:00Z",
             "updated_at": None,
+            "currency": "EUR",
         },
     )
     assert Order.objects.count() == 0
