@@ -538,7 +538,9 @@ def _copy(model: type[Model], columns: tuple[str, ...]) -> str:
 def _copy_rows(cursor: CursorWrapper, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """Send *rows* to a ``COPY``: one line each, tab-separated text."""
     text = "".join("\t".join(map(str, row)) + "\n" for row in rows)
-    cursor.copy_expert(statement, io.StringIO(text))
+    # The driver's own call: its errors become Django's, as for every other query.
+    with connection.wrap_database_errors:
+        cursor.copy_expert(statement, io.StringIO(text))
 
 
 def _sqlite_datetime(value: datetime) -> str:

@@ -283,8 +283,11 @@ def test_seeding_beside_existing_orders_and_customers_takes_new_ids():
 
 @pytest.mark.django_db(transaction=True)
 def test_an_interrupted_run_keeps_the_batches_committed_before():
-    # Batch 2 (orders 8 to 15) brings customers 2 and 3, ids 4 and 5: one clashes.
-    Customer.objects.create(external_id="seed-5")
+    existing = Customer.objects.create(external_id="C-1")
+    # Batch 1 (orders 0 to 7) brings customers 0 and 1, batch 2 customers 2 and 3:
+    # the last one's external id is taken.
+    existing.external_id = f"seed-{existing.pk + 4}"
+    existing.save()
 
     with pytest.raises(IntegrityError):
         orders_seed_random(count=24, seed=1, until=UNTIL, batch_size=8)
