@@ -4,7 +4,7 @@ from decimal import Decimal
 from statistics import mean
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from orders import sample_data
 from orders.facts import SEED_SPAN
@@ -324,3 +324,18 @@ def test_the_demo_adds_nothing_unless_the_table_holds_just_the_sample_orders(bef
     assert orders_seed_demo(count=30, seed=1) == 0
 
     assert Order.objects.count() == len(before)
+
+
+@pytest.mark.django_db
+def test_a_seed_leaves_the_planner_statistics_of_the_lines():
+    table = OrderLine._meta.db_table
+
+    orders_seed_random(count=40, seed=1, until=UNTIL)
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        else:
+            cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+        [found] = cursor.fetchone()
+    assert found > 0
