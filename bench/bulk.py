@@ -8,11 +8,15 @@ each database, SQLite in a temporary file and a throw-away PostgreSQL that
 database and runs the chosen measurements:
 
 ``seed``
-    ``seed_orders --count N --seed S --until T`` (through ``call_command``)
-    against the driver alone writing the same generated rows: one
-    ``executemany`` in one transaction on SQLite, one streamed ``COPY`` on
-    PostgreSQL. Both start from an empty table and must leave the same rows.
-    Target: at most 1.5 times the fast path (the median ratio).
+    ``seed_orders --count N --seed S --until T`` (through ``call_command``:
+    realistic orders with about 4.5 lines each and a new customer every four
+    orders) against the driver alone writing the same generated rows into
+    empty tables: one transaction, customers first in one statement, then
+    each chunk of orders and their lines with one ``executemany`` (SQLite)
+    or one streamed ``COPY`` (PostgreSQL) per table. Both start from empty
+    tables and must leave the same rows. Target: at most 1.5 times the fast
+    path (the median ratio). Memory: the process's peak RSS after seeding
+    N/10 orders, then after seeding N; flat if it holds.
 
 ``query``
     On N stored orders: ``POST /rules/query/`` counting the orders that fail
@@ -21,6 +25,17 @@ database and runs the chosen measurements:
     report's twin writes the same JSON lines); target at most 1.5 times (the
     median ratios). Also the same count through the Python engine over an
     iterator (expected at least 10 times slower; reported).
+
+``lines_query``
+    On N stored orders: "some line of alcohol with a quantity above 2",
+    counted by ``rules.analysis.orders_matching`` with a code rule of the
+    bench whose ``as_q()`` is the ``Exists`` form of line conditions,
+    against hand-written SQL selecting the same orders, ``EXISTS`` or
+    ``IN`` (the floor is the faster in each round); target at most 1.5
+    times. Also, for information: the matching lines' distinct order ids
+    counted without reading the orders (``COUNT(DISTINCT order_id)``, a
+    count and nothing else), the same rule with an ``IN`` for its database
+    form (``ours_in``), and each query's plan.
 
 ``memory``
     The peak of Python allocations (tracemalloc) while the report streams, at
@@ -40,6 +55,7 @@ is a function taking the options, added to ``MEASUREMENTS``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import logging.config
@@ -67,7 +83,7 @@ DATABASES = ("sqlite", "postgresql")
 SEED_TARGET_RATIO = 1.5
 COPY_LINES_PER_READ = 2000
 # The fast paths' statements; only the model's names are formatted in.
-SQLITE_INSERT = "INSERT INTO {table} ({columns}) VALUES (?, ?, ?, ?)"
+SQLITE_INSERT = "INSERT INTO {table} ({columns}) VALUES ({values})"
 POSTGRESQL_COPY = "COPY {table} ({columns}) FROM STDIN"
 
 
@@ -166,33 +182,45 @@ def run_leg(args: argparse.Namespace) -> int:
 
 
 def empty_orders_table() -> None:
-    """Delete every order and give the space back, so each run starts alike."""
+    """Delete every order, line and customer and give the space back, so each run starts alike."""
     from django.db import connection
 
-    from orders.models import Order
+    from orders.models import Customer, Order, OrderLine
 
+    tables = [model._meta.db_table for model in (OrderLine, Order, Customer)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            table = connection.ops.quote_name(Order._meta.db_table)
-            cursor.execute(f"TRUNCATE {table} RESTART IDENTITY")
-        else:
-            Order.objects.all().delete()
-            cursor.execute("VACUUM")
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+            return
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608  # nosec B608
+        # The ids start again from 1, as after PostgreSQL's RESTART IDENTITY.
+        cursor.execute("DELETE FROM sqlite_sequence")
+        cursor.execute("VACUUM")
 
 
 def orders_summary() -> dict[str, Any]:
     """Return figures that differ when two runs did not write the same orders."""
     from django.db.models import Count, Max, Min, Sum
 
-    from orders.models import Order
+    from orders.models import Customer, Order, OrderLine
 
-    return Order.objects.aggregate(
-        count=Count("id"),
-        items=Sum("items_count"),
-        total=Sum("total"),
-        first=Min("created_at"),
-        last=Max("created_at"),
-    )
+    return {
+        **Order.objects.aggregate(
+            count=Count("id"),
+            items=Sum("items_count"),
+            total=Sum("total"),
+            subtotal=Sum("subtotal"),
+            lines_count=Sum("lines_count"),
+            first=Min("created_at"),
+            last=Max("created_at"),
+            customers=Count("customer", distinct=True),
+        ),
+        **OrderLine.objects.aggregate(
+            lines=Count("id"), quantity=Sum("quantity"), unit_prices=Sum("unit_price")
+        ),
+        **Customer.objects.aggregate(signed_up=Max("created_at")),
+    }
 
 
 def timed_rounds(
@@ -235,35 +263,107 @@ def peak_rss_mb() -> float:
 
 
 def seed_fast_path(rows: int, seed: int, until: datetime) -> None:
-    """Write the generated orders with the database driver alone."""
+    """Write the generated orders, lines and customers with the database driver alone.
+
+    One transaction into empty tables, so the ids are known: customer
+    number k is id k + 1, order i id i + 1. Customers go first, in one
+    statement; orders and their lines a chunk at a time, since one stream
+    of orders feeds two tables.
+    """
     from django.db import connection
 
-    from orders.models import Order
-    from orders.services import random_orders
+    from orders.models import Customer, Order, OrderLine
+    from orders.seeding import (
+        CUSTOMER_COLUMNS,
+        LINE_COLUMNS,
+        ORDER_COLUMNS,
+        ORDERS_PER_NEW_CUSTOMER,
+        SEED_CHUNK_SIZE,
+        random_orders,
+        seeded_customer,
+    )
 
+    customers = (
+        seeded_customer(seed=seed, number=number, until=until)
+        for number in range(-(-rows // ORDERS_PER_NEW_CUSTOMER))
+    )
     orders = random_orders(count=rows, seed=seed, until=until)
+    postgresql = connection.vendor == "postgresql"
+    # SQLite keeps naive UTC text, as Django writes it; *until* is in UTC.
+    when = datetime.isoformat if postgresql else (lambda t: str(t.replace(tzinfo=None)))
+    customer_rows = (
+        (c.number + 1, f"seed-{c.number + 1}", c.segment, c.country, when(c.created_at))
+        for c in customers
+    )
+
+    def order_rows(chunk: list[Any], first: int) -> Iterator[tuple[Any, ...]]:
+        for pk, o in enumerate(chunk, first):
+            created = when(o.created_at)
+            coupons = json.dumps(list(o.coupons)) if o.coupons else "[]"
+            attributes = json.dumps(o.attributes) if o.attributes else "{}"
+            yield (
+                pk, str(o.total), o.items_count, created, created, o.currency,
+                o.customer.number + 1, o.shipping_country, o.shipping_region,
+                o.shipping_postal_code, o.billing_country, o.payment_method, o.channel,
+                coupons, attributes, str(o.subtotal), len(o.lines),
+            )  # fmt: skip
+
+    def line_rows(chunk: list[Any], first: int) -> Iterator[tuple[Any, ...]]:
+        for pk, o in enumerate(chunk, first):
+            for position, line in enumerate(o.lines, 1):
+                a = line.article
+                yield (
+                    pk,
+                    position,
+                    a.sku,
+                    a.name,
+                    a.category,
+                    line.quantity,
+                    str(line.unit_price),
+                )
+
+    tables = {
+        "customers": (Customer._meta.db_table, CUSTOMER_COLUMNS),
+        "orders": (Order._meta.db_table, ORDER_COLUMNS),
+        "lines": (OrderLine._meta.db_table, LINE_COLUMNS),
+    }
     connection.ensure_connection()
     raw = connection.connection
-    table = Order._meta.db_table
-    columns = "total, items_count, created_at, updated_at"
-    if connection.vendor == "postgresql":
-        lines = (
-            f"{o['total']}\t{o['items_count']}\t{(c := o['created_at'].isoformat())}\t{c}\n"
-            for o in orders
-        )
+    if postgresql:
+        copy = {
+            name: POSTGRESQL_COPY.format(table=table, columns=", ".join(columns))
+            for name, (table, columns) in tables.items()
+        }
         with raw.cursor() as cursor:
-            cursor.copy_expert(
-                POSTGRESQL_COPY.format(table=table, columns=columns), CopySource(lines)
-            )
+            # Django's connection autocommits: one transaction is asked for.
+            cursor.execute("BEGIN")
+            cursor.copy_expert(copy["customers"], CopySource(tab_lines(customer_rows)))
+            first = 1
+            while chunk := list(islice(orders, SEED_CHUNK_SIZE)):
+                cursor.copy_expert(copy["orders"], CopySource(tab_lines(order_rows(chunk, first))))
+                cursor.copy_expert(copy["lines"], CopySource(tab_lines(line_rows(chunk, first))))
+                first += len(chunk)
+            cursor.execute("COMMIT")
         return
-    # SQLite keeps naive UTC text, as Django writes it; *until* is in UTC.
-    params = (
-        (str(o["total"]), o["items_count"], (c := str(o["created_at"].replace(tzinfo=None))), c)
-        for o in orders
-    )
+    insert = {
+        name: SQLITE_INSERT.format(
+            table=table, columns=", ".join(columns), values=", ".join("?" * len(columns))
+        )
+        for name, (table, columns) in tables.items()
+    }
     raw.execute("BEGIN IMMEDIATE")
-    raw.executemany(SQLITE_INSERT.format(table=table, columns=columns), params)
+    raw.executemany(insert["customers"], customer_rows)
+    first = 1
+    while chunk := list(islice(orders, SEED_CHUNK_SIZE)):
+        raw.executemany(insert["orders"], order_rows(chunk, first))
+        raw.executemany(insert["lines"], line_rows(chunk, first))
+        first += len(chunk)
     raw.execute("COMMIT")
+
+
+def tab_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    """Return *rows* as ``COPY``'s text lines: tab-separated values."""
+    return ("\t".join(map(str, row)) + "\n" for row in rows)
 
 
 class CopySource:
@@ -279,30 +379,40 @@ class CopySource:
 
 
 def measure_seed(args: argparse.Namespace) -> None:
-    """Time ``seed_orders --count`` against the fast path and log both."""
+    """Time ``seed_orders --count`` against the fast path and log both.
+
+    Seeding first writes a tenth of the rows alone, then the whole, and
+    the process's peak memory is taken after each: flat if it holds.
+    """
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     until = timezone.now()
+
+    def ours(rows: int) -> None:
+        call_command(
+            "seed_orders", count=rows, seed=args.seed, until=until.isoformat(), verbosity=0
+        )
+
+    empty_orders_table()
+    ours(args.rows // 10)
+    peak_rss = {args.rows // 10: round(peak_rss_mb(), 1)}
+
+    def ours_all() -> None:
+        ours(args.rows)
+        peak_rss.setdefault(args.rows, round(peak_rss_mb(), 1))
+
+    # Ours first: its first run, untimed, gives the peak memory at all the rows.
     seconds, summaries = timed_rounds(
-        {
-            "fast": lambda: seed_fast_path(args.rows, args.seed, until),
-            "ours": lambda: call_command(
-                "seed_orders",
-                count=args.rows,
-                seed=args.seed,
-                until=until.isoformat(),
-                verbosity=0,
-            ),
-        },
+        {"ours": ours_all, "fast": lambda: seed_fast_path(args.rows, args.seed, until)},
         args.repeat,
         prepare=empty_orders_table,
         answer=lambda _: orders_summary(),
     )
     if summaries["fast"] != summaries["ours"]:
         raise RuntimeError(f"the two sides wrote different orders: {summaries}")
-    fast, ours = Spread.of(seconds["fast"]), Spread.of(seconds["ours"])
+    fast, ours_spread = Spread.of(seconds["fast"]), Spread.of(seconds["ours"])
     seed_ratio = ratio(seconds["ours"], seconds["fast"])
     logger.info(
         "bulk measured",
@@ -310,14 +420,17 @@ def measure_seed(args: argparse.Namespace) -> None:
             "measurement": "seed",
             "database": connection.vendor,
             "rows": args.rows,
+            "lines": summaries["ours"]["lines"],
+            "customers": summaries["ours"]["customers"],
             "repeats": args.repeat,
             "fast_s": fast.as_dict(4),
             "fast_rows_per_s": round(args.rows / fast.median),
-            "ours_s": ours.as_dict(4),
-            "ours_rows_per_s": round(args.rows / ours.median),
+            "ours_s": ours_spread.as_dict(4),
+            "ours_rows_per_s": round(args.rows / ours_spread.median),
             "ratio": seed_ratio.as_dict(2),
             "target": SEED_TARGET_RATIO,
             "met": seed_ratio.median <= SEED_TARGET_RATIO,
+            "peak_rss_mb_by_rows": peak_rss,
             "peak_rss_mb": round(peak_rss_mb(), 1),
         },
     )
@@ -478,6 +591,171 @@ def measure_query(args: argparse.Namespace) -> None:
     )
 
 
+# "Some line of category X with quantity above 2", by the rule below and by hand.
+LINE_CATEGORY = "alcohol"
+LINE_QUANTITY_ABOVE = 2
+# Hand-written SQL in three forms: an EXISTS per order, the orders IN the
+# matching lines', and the matching lines' distinct orders (the table names
+# are the models', the values parameters).
+LINES_EXISTS_SQL = (
+    "SELECT COUNT(*) FROM {orders} o WHERE EXISTS (SELECT 1 FROM {lines} l"
+    " WHERE l.order_id = o.id AND l.category = %s AND l.quantity > %s)"
+)
+LINES_IN_SQL = (
+    "SELECT COUNT(*) FROM {orders} WHERE id IN (SELECT order_id FROM {lines}"
+    " WHERE category = %s AND quantity > %s)"
+)
+LINES_DISTINCT_SQL = (
+    "SELECT COUNT(DISTINCT order_id) FROM {lines} WHERE category = %s AND quantity > %s"
+)
+LINES_BY_HAND = {"exists": LINES_EXISTS_SQL, "in": LINES_IN_SQL, "distinct": LINES_DISTINCT_SQL}
+
+
+@functools.cache
+def line_rule_checks() -> dict[str, Any]:
+    """Return the checks of two code rules, local to the bench, over the orders' lines.
+
+    The same condition: ``exists``'s ``as_q()`` is the ``Exists`` form the
+    line conditions take in SQL; ``in``'s the same lines' orders as ``pk IN
+    (...)``, to compare. Defined once Django is set up: defining a rule
+    registers it.
+    """
+    from django.db.models import Exists, OuterRef, Q
+
+    from orders.models import OrderLine
+    from rules.engine import BaseRule, Resolver
+
+    def matching_lines() -> Any:
+        return OrderLine.objects.filter(category=LINE_CATEGORY, quantity__gt=LINE_QUANTITY_ABOVE)
+
+    class SomeLineOfCategoryRule(BaseRule):
+        """Passes when some line is of ``LINE_CATEGORY`` with more than 2 units."""
+
+        name = "bench_some_line_of_category"
+        description = f"Some line of {LINE_CATEGORY} has more than {LINE_QUANTITY_ABOVE} units."
+
+        def evaluate(self, order: Any) -> bool:
+            """Return whether a line matches."""
+            return any(
+                line.category == LINE_CATEGORY and line.quantity > LINE_QUANTITY_ABOVE
+                for line in order.lines
+            )
+
+        def as_q(self) -> Q:
+            """Return the rule as an ``EXISTS`` over the order's lines."""
+            return Q(Exists(matching_lines().filter(order=OuterRef("pk"))))
+
+    class SomeLineOfCategoryInRule(SomeLineOfCategoryRule):
+        """The same rule, its database form an ``IN`` over the matching lines' orders."""
+
+        name = "bench_some_line_of_category_in"
+        description = SomeLineOfCategoryRule.description
+
+        def as_q(self) -> Q:
+            """Return the rule as the orders of the matching lines."""
+            return Q(pk__in=matching_lines().values("order_id"))
+
+    resolve = Resolver().resolve
+    return {
+        "exists": resolve([SomeLineOfCategoryRule.name]).check,
+        "in": resolve([SomeLineOfCategoryInRule.name]).check,
+    }
+
+
+def lines_query_ours(form: str) -> tuple[int, str]:
+    """Count the orders with a matching line through ``rules.analysis.orders_matching``."""
+    from orders.models import Order
+    from rules.analysis import orders_matching
+
+    page = orders_matching(
+        line_rule_checks()[form], Order.objects.all(), outcome="passed", page_size=1, cursor=None
+    )
+    return page.count, page.evaluated_in
+
+
+def lines_sql(form: str) -> str:
+    """Return a hand-written form of the lines query, with the models' table names."""
+    from orders.models import Order, OrderLine
+
+    return form.format(orders=Order._meta.db_table, lines=OrderLine._meta.db_table)
+
+
+def lines_query_by_hand(form: str) -> int:
+    """Count the orders with a matching line with one hand-written SQL query."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(lines_sql(form), [LINE_CATEGORY, LINE_QUANTITY_ABOVE])
+        return int(cursor.fetchone()[0])
+
+
+def query_plans() -> dict[str, list[str]]:
+    """Return the database's plan of each form of the lines query, ours included."""
+    from django.db import connection
+
+    from orders.models import Order
+    from rules.analysis import passing_q
+
+    explain = "EXPLAIN" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+    plans = {
+        f"ours_{form}": Order.objects.filter(passing_q(check)).order_by().explain().splitlines()
+        for form, check in line_rule_checks().items()
+    }
+    with connection.cursor() as cursor:
+        for name, form in LINES_BY_HAND.items():
+            cursor.execute(f"{explain} {lines_sql(form)}", [LINE_CATEGORY, LINE_QUANTITY_ABOVE])
+            plans[name] = [str(row[-1]) for row in cursor.fetchall()]
+    return plans
+
+
+def measure_lines_query(args: argparse.Namespace) -> None:
+    """Time "some line of category X with quantity above 2" against hand-written SQL.
+
+    The floor, in each round, is the faster of the hand-written forms that
+    select orders (``EXISTS``, ``IN``); ``sql_distinct`` counts ids alone,
+    and ``ours_in`` is the same rule with an ``IN`` for its database form.
+    """
+    from django.db import connection
+
+    ensure_orders(args, args.rows)
+    by_hand = {
+        f"sql_{name}": functools.partial(lines_query_by_hand, form)
+        for name, form in LINES_BY_HAND.items()
+    }
+    seconds, answers = timed_rounds(
+        {
+            **by_hand,
+            "ours": functools.partial(lines_query_ours, "exists"),
+            "ours_in": functools.partial(lines_query_ours, "in"),
+        },
+        args.repeat,
+    )
+    counts = {answers["ours"][0], answers["ours_in"][0], *(answers[name] for name in by_hand)}
+    if len(counts) != 1:
+        raise RuntimeError(f"the counts differ: {answers}")
+    floor = [min(pair) for pair in zip(seconds["sql_exists"], seconds["sql_in"], strict=True)]
+    lines_ratio = ratio(seconds["ours"], floor)
+    logger.info(
+        "bulk measured",
+        extra={
+            "measurement": "lines_query",
+            "database": connection.vendor,
+            "rows": args.rows,
+            "repeats": args.repeat,
+            "matching": answers["sql_exists"],
+            "evaluated_in": answers["ours"][1],
+            **{f"{name}_s": Spread.of(runs).as_dict(6) for name, runs in seconds.items()},
+            "ratio": lines_ratio.as_dict(2),
+            "ratio_to_exists": ratio(seconds["ours"], seconds["sql_exists"]).as_dict(2),
+            "ratio_to_distinct": ratio(seconds["ours"], seconds["sql_distinct"]).as_dict(2),
+            "ours_in_ratio": ratio(seconds["ours_in"], floor).as_dict(2),
+            "target": QUERY_TARGET_RATIO,
+            "met": lines_ratio.median <= QUERY_TARGET_RATIO,
+            "plans": query_plans(),
+        },
+    )
+
+
 def measure_memory(args: argparse.Namespace) -> None:
     """Log the report's peak Python memory at a tenth of the rows and at all of them."""
     from django.db import connection
@@ -505,6 +783,7 @@ def measure_memory(args: argparse.Namespace) -> None:
 MEASUREMENTS: dict[str, Callable[[argparse.Namespace], None]] = {
     "seed": measure_seed,
     "query": measure_query,
+    "lines_query": measure_lines_query,
     "memory": measure_memory,
 }
 

@@ -6,8 +6,8 @@ path, type, limits, description and an example. Everything else derives from the
 the Order model's field limits, the fields of an ad-hoc order and of a
 decision's snapshot in the API, the snapshot a decision keeps (written and
 read), the variables of stored conditions, the values threshold rules
-compare, the SQL that reads a fact from stored orders and from recorded
-snapshots, and the rows of the seed's bulk path.
+compare, and the SQL that reads a fact from stored orders and from recorded
+snapshots.
 
 A fact's *type* decides how its values behave: money is a ``Decimal`` of
 whole cents, written as a string (``"75.50"``); a count is a whole number; a
@@ -23,7 +23,6 @@ never knows which.
 from __future__ import annotations
 
 import operator
-import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,10 +42,8 @@ from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 CENT = Decimal("0.01")
-# The seed's random orders: placed over the year before a moment, with up to
-# this many items.
+# The seed's random orders are placed over the year before a moment.
 SEED_SPAN = timedelta(days=365)
-SEED_MAX_COUNT = 20
 
 COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
 CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
@@ -270,30 +267,6 @@ class Fact:
         if self.type is FactType.TEXT:
             return models.CharField(max_length=self.max_length or 100, **options)
         raise TypeError(f"{self.path}: a {self.type} field is declared by the model itself")
-
-    def sampler(self, rng: random.Random, *, until: datetime) -> Callable[[], Any]:
-        """Return a function drawing random valid values of this fact from *rng*, for the seed.
-
-        Money spreads over every length of its digits, so small and huge
-        amounts come alike; a count lies between its minimum and
-        ``SEED_MAX_COUNT``; a date-time in the ``SEED_SPAN`` before *until*.
-        """
-        if self.type is FactType.MONEY:
-            most = self.digits
-
-            def money() -> Decimal:
-                digits = rng.randint(1, most)
-                cents = rng.randrange(10 ** (digits - 1) if digits > 1 else 0, 10**digits)
-                return Decimal(cents) * CENT
-
-            return money
-        if self.type is FactType.COUNT:
-            least = int(self.minimum or 0)
-            return lambda: rng.randint(least, SEED_MAX_COUNT)
-        if self.type is FactType.DATETIME:
-            span = SEED_SPAN // timedelta(microseconds=1)
-            return lambda: until - timedelta(microseconds=rng.randrange(span))
-        raise TypeError(f"{self.path}: the seed draws no {self.type} values")
 
 
 _CODE_LENGTHS = {

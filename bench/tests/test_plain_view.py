@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from orders.services import orders_seed
+from orders.seeding import orders_seed
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db, pytest.mark.urls("bench.urls")]
 

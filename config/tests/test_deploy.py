@@ -298,7 +298,7 @@ def test_a_real_deploy_migrates_and_starts_with_no_orders(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (0,)
 
 
-def test_a_demo_build_seeds_the_sample_orders_and_is_safe_to_run_twice(tmp_path):
+def test_a_demo_build_seeds_the_sample_and_realistic_orders_and_is_safe_to_run_twice(tmp_path):
     env = production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
@@ -309,12 +309,16 @@ def test_a_demo_build_seeds_the_sample_orders_and_is_safe_to_run_twice(tmp_path)
     second = run(["bash", "build.sh"], env)
 
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "Seeded 3 orders." in first.stdout
+    assert "Seeded 3 orders.\nSeeded 500 realistic orders." in first.stdout
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Orders already exist; nothing seeded." in second.stdout
+    assert "no realistic orders added" in second.stdout
     assert (tmp_path / "static" / "staticfiles.json").exists()
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (3,)
+        assert db.execute("SELECT COUNT(*) FROM orders_order").fetchone() == (503,)
+        assert db.execute(
+            "SELECT COUNT(*) FROM orders_order WHERE lines_count = 0"
+        ).fetchone() == (3,)
 
 
 @pytest.mark.server

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from config.tests.scrapes import labels
-from orders.models import Order
+from orders.models import Customer, Order, OrderLine
 from orders.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,16 +75,17 @@ def _rows() -> list[tuple]:
     )
 
 
-def test_count_adds_that_many_valid_random_orders_beside_existing_ones():
+def test_count_adds_that_many_realistic_orders_beside_existing_ones():
     OrderFactory()
 
     output = _seed_random("--count", "1200", "--seed", "1", "--batch-size", "500")
 
-    assert output == "Seeded 1200 random orders.\n"
+    assert output == "Seeded 1200 realistic orders.\n"
     assert Order.objects.count() == 1201
+    assert Customer.objects.count() == 300
+    assert OrderLine.objects.filter(order__lines_count__gt=0).count() > 4 * 1200
     rows = _rows()[1:]
-    assert all(Decimal("0.00") <= total <= Decimal("99999999.99") for total, *_ in rows)
-    assert all(1 <= items <= 20 for _, items, *_ in rows)
+    assert all(Decimal("0.00") <= total for total, *_ in rows)
     assert all(created == updated for *_, created, updated in rows)
 
 
@@ -144,6 +145,33 @@ def test_count_draws_a_progress_bar_on_a_terminal(monkeypatch):
     assert "30/30" in terminal.getvalue()
 
 
+def test_demo_seeds_the_sample_orders_then_realistic_ones_once():
+    first = _seed_random("--demo")
+    second = _seed_random("--demo")
+
+    assert first.endswith("Seeded 3 orders.\nSeeded 500 realistic orders.\n")
+    assert second == (
+        "Orders already exist; nothing seeded.\n"
+        "More than the sample orders exist; no realistic orders added.\n"
+    )
+    assert Order.objects.count() == 503
+    assert Order.objects.filter(lines_count=0).count() == 3
+
+
+def test_demo_counts_one_run_with_the_orders_it_wrote(scrape):
+    before = scrape()
+
+    _seed_random("--demo")
+    after = scrape()
+
+    assert after.growth(before, "rule_engine_command_runs_total") == {
+        labels(command="seed_orders"): 1
+    }
+    assert after.growth(before, "rule_engine_command_rows_total") == {
+        labels(command="seed_orders"): 503
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -151,6 +179,8 @@ def test_count_draws_a_progress_bar_on_a_terminal(monkeypatch):
         (("--count", "-5"), "--count must be at least 1."),
         (("--count", "5", "--batch-size", "0"), "--batch-size must be at least 1."),
         (("--seed", "3"), "--seed and --until only apply with --count."),
+        (("--demo", "--seed", "3"), "--seed and --until only apply with --count."),
+        (("--demo", "--count", "5"), "--demo does not take --count."),
         (("--count", "5", "--until", "next week"), "--until must be an ISO date-time"),
         (("--count", "5", "--until", "0001-03-01T00:00:00Z"), "--until is too close to year 1"),
     ],

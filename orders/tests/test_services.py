@@ -4,15 +4,12 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from orders.facts import SEED_MAX_COUNT, SEED_SPAN
 from orders.models import Customer, Order, OrderLine
 from orders.services import (
     customer_upsert,
     order_create,
     order_delete,
     order_update,
-    orders_seed_random,
-    random_orders,
 )
 from orders.tests.factories import OrderFactory
 
@@ -49,45 +46,6 @@ def test_order_delete_removes_the_order():
     order_delete(order=order)
 
     assert not Order.objects.exists()
-
-
-def test_random_orders_are_the_same_for_the_same_seed_and_differ_for_another():
-    first = list(random_orders(count=200, seed=7, until=UNTIL))
-
-    assert list(random_orders(count=200, seed=7, until=UNTIL)) == first
-    assert list(random_orders(count=200, seed=8, until=UNTIL)) != first
-
-
-def test_random_orders_are_valid_and_spread_over_the_year_before_until():
-    orders = list(random_orders(count=5000, seed=1, until=UNTIL))
-
-    totals = [order["total"] for order in orders]
-    assert all(Decimal("0.00") <= total <= MAX_TOTAL for total in totals)
-    assert all(total.as_tuple().exponent == -2 for total in totals)
-    assert {order["items_count"] for order in orders} == set(range(1, SEED_MAX_COUNT + 1))
-    assert all(UNTIL - SEED_SPAN < order["created_at"] <= UNTIL for order in orders)
-    assert all(order["updated_at"] == order["created_at"] for order in orders)
-    # Small and huge orders alike: about 40 % at or under 100.00, some over a million.
-    small = sum(total <= Decimal("100.00") for total in totals)
-    assert 0.35 < small / len(totals) < 0.45
-    assert any(total > Decimal("1000000.00") for total in totals)
-
-
-@pytest.mark.django_db
-def test_orders_seed_random_writes_in_batches_the_same_orders_whatever_the_batch_size():
-    batches: list[int] = []
-
-    written = orders_seed_random(
-        count=25, seed=3, until=UNTIL, batch_size=10, progress=batches.append
-    )
-
-    assert (written, batches) == (25, [10, 10, 5])
-    stored = list(Order.objects.order_by("id").values_list("total", "items_count", "created_at"))
-    expected = [
-        (order["total"], order["items_count"], order["created_at"])
-        for order in random_orders(count=25, seed=3, until=UNTIL)
-    ]
-    assert stored == expected
 
 
 @pytest.mark.django_db

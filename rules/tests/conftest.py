@@ -29,6 +29,6 @@ def seeded(db: None) -> list["Order"]:
 
     150.00 with 3 items and 200.00 with 5 pass the built-in rules; 75.50 with 1 fails them all.
     """
-    from orders.services import orders_seed  # models load after this conftest
+    from orders.seeding import orders_seed  # models load after this conftest
 
     return orders_seed()

@@ -1,4 +1,4 @@
-"""``manage.py seed_orders``: the three sample orders once, or N random orders."""
+"""``manage.py seed_orders``: the three sample orders once, or N realistic orders."""
 
 from argparse import ArgumentParser
 from datetime import UTC, datetime
@@ -11,20 +11,40 @@ from tqdm import tqdm
 
 from api.metrics import count_command_run
 from orders.facts import SEED_SPAN
-from orders.services import SEED_BATCH_SIZE, orders_seed, orders_seed_random
+from orders.seeding import (
+    DEMO_COUNT,
+    DEMO_SEED,
+    SEED_BATCH_SIZE,
+    orders_seed,
+    orders_seed_demo,
+    orders_seed_random,
+)
 
 
 class Command(BaseCommand):
-    """Create the sample orders on an empty table, or add random orders in bulk."""
+    """Create the sample orders on an empty table, or add realistic orders in bulk."""
 
     help = (
         "Without --count: create three sample orders if the orders table is empty. "
-        "With --count N: add N random orders, in batches, with a progress bar on a terminal."
+        "With --count N: add N realistic orders (lines, customers, countries, payment, "
+        "coupons), in batches, with a progress bar on a terminal. With --demo: the three "
+        f"sample orders, then {DEMO_COUNT} realistic ones (seed {DEMO_SEED}) if the table "
+        "holds just the three."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         """Declare the options of the bulk mode."""
-        parser.add_argument("--count", type=int, help="Add this many random orders (at least 1).")
+        parser.add_argument(
+            "--count", type=int, help="Add this many realistic orders (at least 1)."
+        )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help=(
+                f"The sample orders, then {DEMO_COUNT} realistic orders once: "
+                "only while the table holds just the three sample orders."
+            ),
+        )
         parser.add_argument(
             "--seed",
             type=int,
@@ -49,8 +69,13 @@ class Command(BaseCommand):
         if options["count"] is None:
             if options["seed"] is not None or options["until"] is not None:
                 raise CommandError("--seed and --until only apply with --count.")
-            self._seed_samples()
+            written = self._seed_samples()
+            if options["demo"]:
+                written += self._seed_demo()
+            count_command_run("seed_orders", rows=written)
             return
+        if options["demo"]:
+            raise CommandError("--demo does not take --count.")
         count, batch_size = options["count"], options["batch_size"]
         if count < 1:
             raise CommandError("--count must be at least 1.")
@@ -68,18 +93,27 @@ class Command(BaseCommand):
             )
         count_command_run("seed_orders", rows=written)
         if options["verbosity"] >= 1:
-            self.stdout.write(self.style.SUCCESS(f"Seeded {written} random orders."))
+            self.stdout.write(self.style.SUCCESS(f"Seeded {written} realistic orders."))
 
-    def _seed_samples(self) -> None:
-        """Create the three sample orders unless the table has orders."""
+    def _seed_samples(self) -> int:
+        """Create the three sample orders unless the table has orders; return how many."""
         created = orders_seed()
-        count_command_run("seed_orders", rows=len(created))
         if not created:
             self.stdout.write("Orders already exist; nothing seeded.")
-            return
+            return 0
         for order in created:
             self.stdout.write(f"Created {order}")
         self.stdout.write(self.style.SUCCESS(f"Seeded {len(created)} orders."))
+        return len(created)
+
+    def _seed_demo(self) -> int:
+        """Add the demo's realistic orders if the table holds just the sample orders."""
+        written = orders_seed_demo()
+        if written:
+            self.stdout.write(self.style.SUCCESS(f"Seeded {written} realistic orders."))
+        else:
+            self.stdout.write("More than the sample orders exist; no realistic orders added.")
+        return written
 
 
 def _parse_until(text: str | None) -> datetime | None:
