@@ -108,6 +108,12 @@ class RuleBodyView(APIView):
         return data, check, ruleset
 
 
+# The serializer that documents a check's answer writes it: one instance for
+# every check, as its to_representation reads nothing of the instance and DRF
+# spends about 10 us setting up each new one.
+_CHECK_ANSWER = RuleCheckResponseSerializer()
+
+
 class RuleCheckView(APIView):
     """Check one order, stored or given, against rules or a rule set."""
 
@@ -143,7 +149,7 @@ class RuleCheckView(APIView):
             order_id=data.get("order_id"),
             fail_fast=data["fail_fast"],
         )
-        response = Response(RuleCheckResponseSerializer(answer).data)
+        response = Response(_CHECK_ANSWER.to_representation(answer))
         if answer.checked.decision_id is not None:
             response["X-Decision-ID"] = str(answer.checked.decision_id)
         return response

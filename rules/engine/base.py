@@ -7,6 +7,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rest_framework import serializers
@@ -30,6 +31,13 @@ class Severity(StrEnum):
 # Why a rule passed or failed: one human sentence, and the values behind it
 # (e.g. {"observed": "75.50", "required": "100.00"}) for a client to use.
 Reason = tuple[str, Mapping[str, Any]]
+
+# A rule's verdict on an order and why: (passed, message, facts). A verdict that
+# is not a bool comes with an empty message and no facts (the engine reports it).
+Judgement = tuple[Any, str, Mapping[str, Any]]
+
+# The facts of a verdict that has none: shared, and read-only.
+NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,18 @@ class RuleInfo:
 def restate(description: str, passed: bool) -> Reason:
     """Return the default reason: the rule's description, passed or failed."""
     return f"{'Passed' if passed else 'Failed'}: {description}", {}
+
+
+def judgement(rule: Rule, order: OrderFacts) -> Judgement:
+    """Return *rule*'s verdict on *order* and why: ``evaluate``, then ``explain``.
+
+    A verdict that is not a bool is not explained.
+    """
+    verdict = rule.evaluate(order)
+    if verdict is not True and verdict is not False:
+        return verdict, "", NO_FACTS
+    message, facts = rule.explain(order, verdict)
+    return verdict, message, facts
 
 
 class Rule(Protocol):
@@ -129,6 +149,15 @@ class BaseRule(metaclass=RuleMeta):
         from their declaration, with the observed and required values.
         """
         return restate(self.description, passed)
+
+    def judge(self, order: OrderFacts) -> Judgement:
+        """Return the verdict on *order* and why, in one call: what the engine asks.
+
+        The default evaluates, then explains; a rule that can do both at
+        once (a threshold rule reads the order's value once) overrides it,
+        and must agree with ``evaluate`` and ``explain``.
+        """
+        return judgement(self, order)
 
     def as_q(self) -> Q | None:
         """Return this rule as a database filter on orders, or ``None`` without one.

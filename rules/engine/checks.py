@@ -12,17 +12,26 @@ the Python API on top of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from orders.facts import MissingFactError, OrderFacts
-from rules.engine.base import BaseRule, Rule, RuleInfo, Severity
+from rules.engine.base import (
+    NO_FACTS,
+    BaseRule,
+    Judgement,
+    Rule,
+    RuleInfo,
+    Severity,
+    judgement,
+)
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
 from rules.engine.registry import RuleRegistry
-from rules.engine.results import NO_FACTS, RESULT_FIELDS, CheckResult, Outcome, RuleResult
+from rules.engine.results import RESULT_FIELDS, CheckResult, Outcome, RuleResult
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -35,6 +44,11 @@ _clash_free = RESULT_FIELDS.isdisjoint
 SKIPPED_MESSAGE = "Skipped: an earlier rule already failed the check."
 PASSED, FAILED, ERROR, SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 NONE: frozenset[str] = frozenset()
+# Builds a RuleResult from all its fields in C, without the named tuple's own
+# __new__ (a Python function): a check builds one per rule.
+_result = tuple.__new__
+# A verdict's outcome, indexed by the verdict (False is 0, True is 1).
+_OUTCOMES = (FAILED, PASSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +95,7 @@ class RuleCheck:
                 bound.key,
                 bound.blocking,
                 bound.rule.evaluate,
-                bound.rule.explain,
+                _judge(bound.rule),
                 bound.rule.fact_names is None or not _clash_free(bound.rule.fact_names),
             )
             for bound in self.rules
@@ -104,22 +118,25 @@ class RuleCheck:
         details: dict[str, bool | None] = {}
         erred: list[str] = []
         passed = True
-        for bound, key, blocking, evaluate, explain_why, check_facts in self._methods:
+        for bound, key, blocking, evaluate, judge, check_facts in self._methods:
             if fail_fast and not passed:
                 details[key] = None
                 if explain:
-                    results.append(RuleResult(bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS))
+                    results.append(
+                        _result(RuleResult, (bound, SKIPPED, SKIPPED_MESSAGE, NO_FACTS, None))
+                    )
                 continue
             reference = None
             # A rule is a plug-in: this is the engine's one deliberate catch-all.
             try:
-                verdict = evaluate(order)
+                if explain:
+                    verdict, message, facts = judge(order)
+                else:
+                    verdict = evaluate(order)
                 if verdict is not True and verdict is not False:
                     reference = _log_non_boolean(bound.rule, order, verdict)
-                elif explain:
-                    message, facts = explain_why(order, verdict)
-                    if check_facts and not _clash_free(facts):
-                        reference = _log_clashing(bound.rule, order, facts)
+                elif check_facts and explain and not _clash_free(facts):
+                    reference = _log_clashing(bound.rule, order, facts)
                 if reference is not None:
                     message = (
                         f"Rule {bound.rule.name} could not be evaluated (reference {reference})."
@@ -137,13 +154,26 @@ class RuleCheck:
                 verdict = False
                 erred.append(key)
                 if explain:
-                    results.append(RuleResult(bound, ERROR, message, facts, reference))
+                    results.append(_result(RuleResult, (bound, ERROR, message, facts, reference)))
             elif explain:
-                results.append(RuleResult(bound, PASSED if verdict else FAILED, message, facts))
+                results.append(
+                    _result(RuleResult, (bound, _OUTCOMES[verdict], message, facts, None))
+                )
             details[key] = verdict
             if not verdict and blocking:
                 passed = False
         return CheckResult(tuple(results), passed, details, frozenset(erred) if erred else NONE)
+
+
+def _judge(rule: Rule) -> Callable[[OrderFacts], Judgement]:
+    """Return how the run loop asks *rule* for its verdict and why, in one call.
+
+    A code rule answers ``judge`` itself; any other (a stored condition
+    rule) is evaluated, then explained.
+    """
+    if isinstance(rule, BaseRule):
+        return rule.judge
+    return functools.partial(judgement, rule)
 
 
 def _log_missing(rule: Rule, order: OrderFacts, exc: MissingFactError) -> str:

@@ -21,7 +21,7 @@ from django.db.models.functions import Cast, Round
 from django.db.models.lookups import Exact
 
 from orders.facts import Fact, FactType
-from rules.engine.base import BaseRule, Reason
+from rules.engine.base import NO_FACTS, BaseRule, Judgement, Reason
 
 if TYPE_CHECKING:
     from orders.facts import OrderFacts
@@ -61,40 +61,42 @@ class Comparison:
     """How an order's value must relate to the parameter: in Python, in SQL, and by how much.
 
     ``gaps`` returns the facts a failure reports (what is missing or too
-    much), given the observed value, the required one and the value's step;
-    ``gap_names`` names them.
+    much), given the observed value, the required one, the value's step and
+    how the value is written as JSON; ``gap_names`` names them.
     """
 
     holds: Callable[[Any, Any], bool]
     q: Callable[[Fact, Any], Q]
-    gaps: Callable[[Any, Any, Any], dict[str, Any]]
+    gaps: Callable[[Any, Any, Any, Callable[[Any], Any]], dict[str, Any]]
     gap_names: frozenset[str]
 
 
 GREATER_THAN = Comparison(
     operator.gt,
     lambda value, required: Q(**{f"{value.path}__gt": required}),
-    lambda observed, required, step: {"shortfall": required - observed + step},
+    lambda observed, required, step, to_json: {"shortfall": to_json(required - observed + step)},
     frozenset({"shortfall"}),
 )
 AT_LEAST = Comparison(
     operator.ge,
     lambda value, required: Q(**{f"{value.path}__gte": required}),
-    lambda observed, required, step: {"shortfall": required - observed},
+    lambda observed, required, step, to_json: {"shortfall": to_json(required - observed)},
     frozenset({"shortfall"}),
 )
 AT_MOST = Comparison(
     operator.le,
     lambda value, required: Q(**{f"{value.path}__lte": required}),
-    lambda observed, required, step: {"excess": observed - required},
+    lambda observed, required, step, to_json: {"excess": to_json(observed - required)},
     frozenset({"excess"}),
 )
 
 
-def _remainder_gaps(observed: Any, divisor: Any, step: Any) -> dict[str, Any]:
+def _remainder_gaps(
+    observed: Any, divisor: Any, step: Any, to_json: Callable[[Any], Any]
+) -> dict[str, Any]:
     """Return what is left over by *divisor*, and what would reach the next multiple."""
     remainder = observed % divisor
-    return {"remainder": remainder, "shortfall": divisor - remainder}
+    return {"remainder": to_json(remainder), "shortfall": to_json(divisor - remainder)}
 
 
 MULTIPLE_OF = Comparison(
@@ -138,7 +140,7 @@ class BoundThreshold:
     step: Decimal | int
     to_json: Callable[[Any], Any]
     phrase: Callable[[Any], str]
-    gaps: Callable[[Any, Any, Any], dict[str, Any]]
+    gaps: Callable[[Any, Any, Any, Callable[[Any], Any]], dict[str, Any]]
     messages: tuple[tuple[str, ...], ...]
 
     @classmethod
@@ -162,6 +164,28 @@ class BoundThreshold:
             messages=messages,
         )
 
+    def judge(self, order: OrderFacts, passed: bool | None = None) -> Judgement:
+        """Evaluate *order* (unless *passed* says how it went) and explain, in one call.
+
+        Explaining says the observed and required values and, on failure,
+        by how much.
+        """
+        observed = getattr(order, self.path)
+        if passed is None:
+            holds = self.holds
+            passed = holds(observed, self.limit)
+            if passed is not True and passed is not False:
+                return passed, "", NO_FACTS
+        to_json, phrase = self.to_json, self.phrase
+        shown = to_json(observed)
+        facts = {"observed": shown, "required": self.required}
+        # Money is said as its JSON says it: written once.
+        message = (shown if phrase is to_json else phrase(observed)).join(self.messages[passed])
+        if not passed:
+            gaps = self.gaps
+            facts.update(gaps(observed, self.limit, self.step, to_json))
+        return passed, message, facts
+
 
 class ThresholdRule(BaseRule):
     """A rule that compares one order value with one parameter, as ``threshold`` declares.
@@ -169,9 +193,10 @@ class ThresholdRule(BaseRule):
     ``evaluate`` and ``explain`` each read the rule's one ``BoundThreshold``
     and nothing else of the rule: a check alternates between rule classes,
     and Python 3.11 caches an attribute read for one class at a time, so
-    every other read of the rule would miss its cache. They read its
-    callables into locals before calling them: Python 3.11 caches a read,
-    not a call, of a slot.
+    every other read of the rule would miss its cache. ``judge``, what a
+    check calls, is the ``BoundThreshold``'s own, so that it reads no rule at
+    all. They read its callables into locals before calling them: Python
+    3.11 caches a read, not a call, of a slot.
     """
 
     def __init__(self, /, **params: Any) -> None:
@@ -200,14 +225,10 @@ class ThresholdRule(BaseRule):
 
     def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Say the observed and required values and, on failure, by how much."""
-        bound = self._bound
-        to_json, phrase, gaps = bound.to_json, bound.phrase, bound.gaps
-        observed = getattr(order, bound.path)
-        shown = to_json(observed)
-        facts = {"observed": shown, "required": bound.required}
-        # Money is said as its JSON says it: written once.
-        message = (shown if phrase is to_json else phrase(observed)).join(bound.messages[passed])
-        if not passed:
-            for name, gap in gaps(observed, bound.limit, bound.step).items():
-                facts[name] = to_json(gap)
+        _, message, facts = self._bound.judge(order, passed)
         return message, facts
+
+    @property
+    def judge(self) -> Callable[[OrderFacts], Judgement]:  # type: ignore[override]
+        """Evaluate and explain in one call: the bound declaration's own ``judge``."""
+        return self._bound.judge

@@ -68,6 +68,13 @@ _RULE_NAME = serializers.CharField(min_length=1, max_length=MAX_NAME_LENGTH, tri
 _PLAIN_RULE_NAME = re.compile(f"[^\\x00\\ud800-\\udfff]{{1,{MAX_NAME_LENGTH}}}")
 
 
+def plain_rule(item: Any) -> RuleSpec | None:
+    """Return the spec of *item* if it is a rule name that needs no field, else ``None``."""
+    if isinstance(item, str) and _PLAIN_RULE_NAME.fullmatch(item):
+        return RuleSpec(item)
+    return None
+
+
 class RuleItemField(serializers.Field):
     """A rule name, or a ``RuleItemSerializer`` object; becomes a ``RuleSpec``."""
 
@@ -81,9 +88,7 @@ class RuleItemField(serializers.Field):
             # The common case, on every check: a name the regular expression
             # accepts needs no field (~1 us for three names, the CharField ~40 us);
             # any other string gets the CharField's own error.
-            if _PLAIN_RULE_NAME.fullmatch(data):
-                return RuleSpec(data)
-            return RuleSpec(_RULE_NAME.run_validation(data))
+            return plain_rule(data) or RuleSpec(_RULE_NAME.run_validation(data))
         if not isinstance(data, dict):
             self.fail("invalid")
         item = RuleItemSerializer(data=data)
@@ -183,6 +188,9 @@ class UniqueListField(serializers.ListField):
 
 def distinct_keys(specs: list[RuleSpec]) -> None:
     """Raise a validation error if two specs share a key."""
+    if len({spec.key for spec in specs}) == len(specs):
+        # Every check asks this; a set answers it in a fifth of a Counter's time.
+        return
     keys = Counter(spec.key for spec in specs)
     repeated = sorted(key for key, count in keys.items() if count > 1)
     if repeated:

@@ -13,10 +13,12 @@ from rules.engine import (
     Severity,
 )
 from rules.serializers.asked import (
+    MAX_RULES_PER_CHECK,
     FailFastField,
     RuleSourceSerializer,
     UniqueListField,
     exactly_one,
+    plain_rule,
 )
 from rules.serializers.rulesets import RuleSetRefSerializer
 from rules.services import CheckAnswer, Checked
@@ -52,10 +54,46 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
         ),
     )
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """Return each field's value; a common body's without the fields' machinery.
+
+        Nearly every check sends a stored order's id and plain rule names
+        (and ``fail_fast`` at most): their values are what the fields make
+        of them, taken in a tenth of the time (a test holds the two to each
+        other). Any other body goes through every field. ``validate`` checks
+        both alike.
+        """
+        common = _common_check(data)
+        return super().to_internal_value(data) if common is None else common
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Also require exactly one of `order_id` and `order`."""
         exactly_one(attrs, "order_id", "order")
         return super().validate(attrs)
+
+
+# What a common check body may hold: a stored order's id, rule names, fail_fast.
+_COMMON_CHECK_KEYS = frozenset({"order_id", "rules", "fail_fast"})
+
+
+def _common_check(data: Any) -> dict[str, Any] | None:
+    """Return the fields' values of a common check body, or ``None`` for any other body."""
+    if type(data) is not dict or not data.keys() <= _COMMON_CHECK_KEYS:
+        return None
+    order_id, names = data.get("order_id"), data.get("rules")
+    fail_fast = data.get("fail_fast", False)
+    if (
+        type(order_id) is not int
+        or not 1 <= order_id <= MAX_ORDER_ID
+        or type(names) is not list
+        or not 1 <= len(names) <= MAX_RULES_PER_CHECK
+        or type(fail_fast) is not bool
+    ):
+        return None
+    specs = [plain_rule(name) for name in names]
+    if None in specs:
+        return None
+    return {"fail_fast": fail_fast, "order_id": order_id, "rules": specs}
 
 
 class RuleBatchCheckRequestSerializer(RuleSourceSerializer):

@@ -3,7 +3,8 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from rules.engine import RuleSpec
-from rules.serializers.asked import _RULE_NAME, RuleItemField
+from rules.serializers.asked import _RULE_NAME, MAX_RULES_PER_CHECK, RuleItemField
+from rules.serializers.checks import MAX_ORDER_ID, RuleCheckRequestSerializer, _common_check
 
 # Null characters, lone surrogates and lengths around the limit, often.
 NAMES = st.text(
@@ -28,3 +29,41 @@ def test_a_plain_rule_name_is_accepted_exactly_when_the_charfield_accepts_it(nam
     by_charfield = _outcome(lambda text: RuleSpec(_RULE_NAME.run_validation(text)), name)
 
     assert _outcome(RuleItemField().to_internal_value, name) == by_charfield
+
+
+# Values around what a common check body holds: ids at their limits, bools,
+# numbers and strings that look like ids, lists of names and of other things.
+ORDER_IDS = st.integers(min_value=1, max_value=MAX_ORDER_ID) | st.sampled_from(
+    [0, MAX_ORDER_ID + 1, -1, True, 1.0, "1"]
+)
+NAME_LISTS = st.lists(st.text(max_size=5) | NAMES, min_size=1, max_size=4) | st.sampled_from(
+    [[], ["a"] * MAX_RULES_PER_CHECK, ["a"] * (MAX_RULES_PER_CHECK + 1), ["a", 1], ["a", None]]
+)
+OTHERS = st.none() | st.integers() | st.text(max_size=3) | st.just(("a",))
+CHECK_BODIES = st.fixed_dictionaries(
+    {"order_id": ORDER_IDS, "rules": NAME_LISTS}, optional={"fail_fast": st.booleans()}
+) | st.fixed_dictionaries(
+    {"order_id": ORDER_IDS | OTHERS, "rules": NAME_LISTS | OTHERS},
+    optional={"fail_fast": st.booleans() | OTHERS, "order": OTHERS, "ruleset": OTHERS},
+)
+
+
+@given(body=CHECK_BODIES)
+def test_a_common_check_body_gets_what_the_fields_make_of_it(body):
+    by_fields = _outcome(
+        super(RuleCheckRequestSerializer, RuleCheckRequestSerializer()).to_internal_value, body
+    )
+
+    common = _common_check(body)
+
+    assert common is None or common == by_fields
+
+
+def test_the_usual_check_body_is_a_common_one():
+    body = {"order_id": 17, "rules": ["min_total_100", "min_items_2"], "fail_fast": True}
+
+    assert _common_check(body) == {
+        "fail_fast": True,
+        "order_id": 17,
+        "rules": [RuleSpec("min_total_100"), RuleSpec("min_items_2")],
+    }
