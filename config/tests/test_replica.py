@@ -220,7 +220,19 @@ def test_with_the_replica_down_analysis_answers_503_and_checks_200_until_it_is_b
     finally:
         site.replica.start()
     wait_for_replay(site.primary, site.replica)
-    back = site.analyses("checkout", check.json()["decision_id"], key=site.keys["back"])
+    decision_id = check.json()["decision_id"]
+    # Replayed is not yet visible on a standby that just came back under load: wait
+    # for the row itself, so that what follows tests the service, not replication.
+    assert wait_until(
+        lambda: (
+            site.replica.query(
+                "SELECT count(*) FROM decisions_decision WHERE id = %s", (decision_id,)
+            )
+            == [(1,)]
+        ),
+        30,
+    )
+    back = site.analyses("checkout", decision_id, key=site.keys["back"])
     ready_again = site.ready()
 
     assert {name: reply.status for name, reply in down.items()} == dict.fromkeys(down, 503)
