@@ -172,6 +172,7 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     [
         ({"DECISION_LOG": "sometimes"}, "DECISION_LOG must be one of all, failed, off"),
         ({"DECISION_LOG_RETENTION_DAYS": "0"}, "DECISION_LOG_RETENTION_DAYS must be at least 1"),
+        ({"DECISION_PARTITIONS_AHEAD": "0"}, "DECISION_PARTITIONS_AHEAD must be at least 1"),
     ],
 )
 def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(variables, message):
