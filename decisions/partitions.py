@@ -31,7 +31,7 @@ DAY = timedelta(days=1)
 # partition takes an ACCESS EXCLUSIVE lock on the parent, and a request for it that
 # waits behind a long query would make every check's INSERT wait behind it too.
 LOCK_TIMEOUT = "5s"
-_UPPER_BOUND = re.compile(r"TO \('([^']+)'\)")
+_BOUNDS = re.compile(r"FROM \((MINVALUE|'[^']+')\) TO \('([^']+)'\)")
 
 
 class PartitionError(Exception):
@@ -43,10 +43,12 @@ class Partition:
     """A range partition of the decisions, and the rows PostgreSQL's statistics estimate.
 
     ``suffix`` names it and its outcome rows' partition (``p20261207`` or
-    ``legacy``); ``end`` is the first moment it does not hold.
+    ``legacy``); it holds from ``start`` (``None``: any time before) up to
+    ``end``, excluded.
     """
 
     suffix: str
+    start: datetime | None
     end: datetime
     estimated_rows: int
 
@@ -76,8 +78,9 @@ def partitions_create(
 ) -> list[str]:
     """Make the partitions of *today* (UTC) and the *ahead* days after it; return the new ones.
 
-    A day that has its partitions is left alone, so running it again makes
-    nothing. Each day's two partitions are made in one transaction. Raises
+    A day that has its partitions, or that another partition covers (the
+    legacy one), is left alone, so running it again makes nothing. Each
+    day's two partitions are made in one transaction. Raises
     ``PartitionError`` when a day cannot be made: its lock was not had within
     ``LOCK_TIMEOUT``, or the DEFAULT partition already holds decisions of
     that day (the command did not run for longer than ``ahead`` days).
@@ -85,14 +88,14 @@ def partitions_create(
     if not is_partitioned(connection):
         return []
     first = today if today is not None else datetime.now(UTC).date()
-    existing = {partition.suffix for partition in partitions_list(connection)}
+    existing = partitions_list(connection)
     made = []
     for offset in range(ahead + 1):
         day = first + timedelta(days=offset)
         suffix = day_suffix(day)
-        if suffix in existing:
-            continue
         start = datetime.combine(day, time.min, tzinfo=UTC)
+        if any(_overlaps(partition, start, start + DAY) for partition in existing):
+            continue
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
@@ -130,12 +133,29 @@ def partitions_list(connection: BaseDatabaseWrapper) -> list[Partition]:
         rows = cursor.fetchall()
     partitions = []
     for name, bound, tuples in rows:
-        upper = _UPPER_BOUND.search(bound)
-        if upper is None:
+        bounds = _BOUNDS.search(bound)
+        if bounds is None:
             continue
-        end = datetime.fromisoformat(upper.group(1)).astimezone(UTC)
-        partitions.append(Partition(name.removeprefix(f"{DECISIONS}_"), end, max(int(tuples), 0)))
+        lower, upper = bounds.groups()
+        partitions.append(
+            Partition(
+                name.removeprefix(f"{DECISIONS}_"),
+                None if lower == "MINVALUE" else _moment(lower.strip("'")),
+                _moment(upper),
+                max(int(tuples), 0),
+            )
+        )
     return sorted(partitions, key=lambda partition: partition.end)
+
+
+def _moment(text: str) -> datetime:
+    """Return the time of a partition bound as PostgreSQL writes it, in UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _overlaps(partition: Partition, start: datetime, end: datetime) -> bool:
+    """Return whether *partition* holds any time from *start* up to *end*."""
+    return (partition.start is None or partition.start < end) and start < partition.end
 
 
 def partition_drop(connection: BaseDatabaseWrapper, partition: Partition) -> None:
