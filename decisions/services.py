@@ -141,11 +141,21 @@ def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> 
         if partition.end <= before:
             partition_drop(connection, partition)
             yield Purged(partition.estimated_rows, partition.name)
+    for deleted in decisions_delete(before=before, batch_size=batch_size):
+        yield Purged(deleted)
+
+
+def decisions_delete(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Iterator[int]:
+    """Delete the decisions made before *before* row by row, in batches; yield each count.
+
+    What ``decisions_purge`` does with the rows no partition drop removes;
+    ``bench/partitions.py`` times it against the drop.
+    """
     while True:
         oldest = Decision.objects.filter(decided_at__lt=before).order_by("decided_at", "id")
         deleted, _ = Decision.objects.filter(pk__in=oldest.values("pk")[:batch_size]).delete()
         if deleted:
-            yield Purged(deleted)
+            yield deleted
         if deleted < batch_size:
             return
 
