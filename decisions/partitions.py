@@ -102,7 +102,7 @@ def partitions_create(
                 for table in TABLES:
                     # Only our own table names are formatted in; the bounds are parameters.
                     cursor.execute(
-                        f"CREATE TABLE {table}_{suffix} PARTITION OF {table} "  # nosec B608
+                        f"CREATE TABLE {table}_{suffix} PARTITION OF {table} "
                         "FOR VALUES FROM (%s) TO (%s)",
                         [start, start + DAY],
                     )
