@@ -16,8 +16,9 @@ partitions are meant to replace; a day keeps 90 days of retention in about
 95 partitions, which pruning reads no more of than a query's time range needs.
 """
 
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
@@ -31,11 +32,25 @@ DAY = timedelta(days=1)
 # partition takes an ACCESS EXCLUSIVE lock on the parent, and a request for it that
 # waits behind a long query would make every check's INSERT wait behind it too.
 LOCK_TIMEOUT = "5s"
+logger = logging.getLogger(__name__)
 _BOUNDS = re.compile(r"FROM \((MINVALUE|'[^']+')\) TO \('([^']+)'\)")
 
 
 class PartitionError(Exception):
     """A partition could not be made or dropped; nothing of that day was changed."""
+
+
+@dataclass(frozen=True)
+class PartitionsMade:
+    """What ``partitions_create`` did: the partitions it made, and the days it could not.
+
+    A day is ``stranded`` when the DEFAULT partition already holds decisions
+    of it (nothing made partitions for it in time): it stays there, and the
+    purge deletes its decisions row by row.
+    """
+
+    made: list[str] = field(default_factory=list)
+    stranded: list[date] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -75,21 +90,21 @@ def day_suffix(day: date) -> str:
 
 def partitions_create(
     connection: BaseDatabaseWrapper, *, ahead: int, today: date | None = None
-) -> list[str]:
-    """Make the partitions of *today* (UTC) and the *ahead* days after it; return the new ones.
+) -> PartitionsMade:
+    """Make the partitions of *today* (UTC) and the *ahead* days after it, those missing.
 
     A day that has its partitions, or that another partition covers (the
     legacy one), is left alone, so running it again makes nothing. Each
-    day's two partitions are made in one transaction. Raises
-    ``PartitionError`` when a day cannot be made: its lock was not had within
-    ``LOCK_TIMEOUT``, or the DEFAULT partition already holds decisions of
-    that day (the command did not run for longer than ``ahead`` days).
+    day's two partitions are made in one transaction. A day whose decisions
+    the DEFAULT partition already holds is stranded (logged, and the next
+    days still made). Raises ``PartitionError`` when a day's lock was not had
+    within ``LOCK_TIMEOUT`` or PostgreSQL refused it otherwise.
     """
+    result = PartitionsMade()
     if not is_partitioned(connection):
-        return []
+        return result
     first = today if today is not None else datetime.now(UTC).date()
     existing = partitions_list(connection)
-    made = []
     for offset in range(ahead + 1):
         day = first + timedelta(days=offset)
         suffix = day_suffix(day)
@@ -106,14 +121,14 @@ def partitions_create(
                         "FOR VALUES FROM (%s) TO (%s)",
                         [start, start + DAY],
                     )
-        except IntegrityError as error:
-            raise PartitionError(
-                f"the DEFAULT partition holds decisions of {day}: move them out first"
-            ) from error
+        except IntegrityError:
+            logger.warning("decisions of a day are in the default partition", extra={"day": day})
+            result.stranded.append(day)
+            continue
         except DatabaseError as error:
             raise PartitionError(f"could not make the partitions of {day}: {error}") from error
-        made.append(f"{DECISIONS}_{suffix}")
-    return made
+        result.made.append(f"{DECISIONS}_{suffix}")
+    return result
 
 
 def partitions_list(connection: BaseDatabaseWrapper) -> list[Partition]:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from decisions.models import Decision, DecisionOutcome
-from decisions.partitions import day_suffix, is_partitioned, partitions_create
+from decisions.partitions import PartitionsMade, day_suffix, is_partitioned, partitions_create
 from decisions.selectors import decision_get
 from decisions.tests.factories import DecisionFactory, result
 
@@ -105,17 +105,17 @@ def test_a_decision_older_than_any_partition_lands_in_the_default_partition():
 
 
 @pytest.mark.postgres
-def test_the_command_refuses_a_day_whose_decisions_are_already_in_the_default_partition():
+def test_a_day_whose_decisions_are_in_the_default_partition_is_named_and_the_next_made():
     stray = _today() + timedelta(days=20)
-    DecisionFactory(decided_at=_midnight(stray) + timedelta(hours=1))
+    decision = DecisionFactory(decided_at=_midnight(stray) + timedelta(hours=1))
 
-    with pytest.raises(CommandError, match=f"the DEFAULT partition holds decisions of {stray}"):
-        _command("decision_partitions", "--ahead", "20")
+    with pytest.raises(CommandError, match=f"the DEFAULT partition holds decisions of {stray}:"):
+        _command("decision_partitions", "--ahead", "21")
 
-    assert f"decisions_decision_{day_suffix(stray)}" not in _partitions("decisions_decision")
-    assert f"decisions_decision_{day_suffix(stray - timedelta(days=1))}" in _partitions(
-        "decisions_decision"
-    )
+    made = _partitions("decisions_decision")
+    assert f"decisions_decision_{day_suffix(stray)}" not in made
+    assert _days(stray - timedelta(days=1), 1) | _days(stray + timedelta(days=1), 1) <= made
+    assert _partition_of(decision) == "decisions_decision_default"
 
 
 @pytest.mark.postgres
@@ -159,7 +159,7 @@ def test_on_sqlite_the_log_is_one_table_and_the_command_says_so():
 
     assert lines == ["The decision log is not partitioned here (only on PostgreSQL)."]
     assert is_partitioned(connection) is False
-    assert partitions_create(connection, ahead=3) == []
+    assert partitions_create(connection, ahead=3) == PartitionsMade()
 
 
 def test_the_command_refuses_fewer_than_one_day_ahead():

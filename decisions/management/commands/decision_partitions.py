@@ -40,12 +40,20 @@ class Command(BaseCommand):
             self.stdout.write("The decision log is not partitioned here (only on PostgreSQL).")
             return
         try:
-            made = partitions_create(connection, ahead=ahead)
+            result = partitions_create(connection, ahead=ahead)
         except PartitionError as error:
             raise CommandError(str(error)) from error
-        for name in made:
+        for name in result.made:
             self.stdout.write(f"Made partition {name}.")
-        count_command_run("decision_partitions", rows=len(made))
+        count_command_run("decision_partitions", rows=len(result.made))
+        if result.stranded:
+            days = ", ".join(str(day) for day in result.stranded)
+            raise CommandError(
+                f"Made {len(result.made)} partitions, but the DEFAULT partition holds decisions "
+                f"of {days}: those days have no partition of their own."
+            )
         self.stdout.write(
-            self.style.SUCCESS(f"Made {len(made)} partitions; today and {ahead} days ahead exist.")
+            self.style.SUCCESS(
+                f"Made {len(result.made)} partitions; today and {ahead} days ahead exist."
+            )
         )
