@@ -12,8 +12,9 @@ before the day after its newest decision, its indexes kept, so migrating a
 large log builds one index (the new primary key's) and scans the table once;
 ``purge_decisions`` drops it whole once all of it is past the retention. An
 empty old table is dropped. The triggers of migration 0002 move to the new
-tables. SQLite keeps one table: nothing happens there. Reversed, the rows are
-copied back into one table.
+tables, the delete trigger's DELETE bounded by the deleted decisions' times.
+SQLite keeps one table: nothing happens there. Reversed, the rows are copied
+back into one table.
 """
 
 import importlib
@@ -31,6 +32,31 @@ _OUTCOME_ROWS = importlib.import_module("decisions.migrations.0002_outcome_rows"
 _MAKE_TRIGGERS = [_OUTCOME_ROWS.POSTGRESQL["install"][i] for i in (1, 3)]
 _DROP_TRIGGERS = [_OUTCOME_ROWS.POSTGRESQL["remove"][i] for i in (0, 2)]
 MODELS = (("decisions_decision", "Decision"), ("decisions_decisionoutcome", "DecisionOutcome"))
+# 0002's delete trigger, bounded by the deleted decisions' times: as parameters of its
+# DELETE, they let PostgreSQL read only the outcome partitions of those days, where a
+# join on the transition table alone read every day's, whole, for each batch the purge
+# deletes (the partition of the day the retention falls in, the DEFAULT one).
+DELETE_FUNCTION = """
+CREATE OR REPLACE FUNCTION decisions_outcome_rows_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    first_at timestamptz;
+    last_at timestamptz;
+BEGIN
+    SELECT min(decided_at), max(decided_at) INTO first_at, last_at FROM deleted;
+    DELETE FROM decisions_decisionoutcome AS indexed
+    USING deleted, jsonb_each_text(deleted.outcomes) AS outcome
+    WHERE indexed.decided_at BETWEEN first_at AND last_at
+        AND indexed.rule = outcome.key AND indexed.outcome = outcome.value
+        AND indexed.decided_at = deleted.decided_at
+        AND indexed.decision_id = deleted.id;
+    RETURN NULL;
+END
+$$
+"""
+UNBOUNDED_DELETE_FUNCTION = _OUTCOME_ROWS.POSTGRESQL["install"][2].replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+)
 
 
 def _postgresql_only(function):
@@ -95,6 +121,7 @@ def partition(apps, schema_editor):
                 [datetime.combine(first_day, time.min, tzinfo=UTC)],
             )
         schema_editor.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
+    schema_editor.execute(DELETE_FUNCTION)
     for statement in _MAKE_TRIGGERS:
         schema_editor.execute(statement)
     partitions_create(
@@ -126,6 +153,7 @@ def unpartition(apps, schema_editor):
         model = apps.get_model("decisions", model_name)
         for index in model._meta.indexes:
             schema_editor.add_index(model, index)
+    schema_editor.execute(UNBOUNDED_DELETE_FUNCTION)
     for statement in _MAKE_TRIGGERS:
         schema_editor.execute(statement)
 
