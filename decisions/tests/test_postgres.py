@@ -17,7 +17,7 @@ from django.utils import timezone
 from decisions.filters import DecisionFilter
 from decisions.models import Decision
 from decisions.pagination import DecisionCursorPagination
-from decisions.partitions import partitions_create
+from decisions.partitions import partition_drop, partitions_create, partitions_list
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -44,17 +44,22 @@ FROM generate_series(1, %(decisions)s) AS g
 def a_million_decisions(django_db_setup, django_db_blocker) -> Iterator[None]:
     """Store a million decisions in one statement, with statistics; remove them after.
 
-    Their days' partitions are made first, so that none lands in the DEFAULT one.
+    Their days' partitions are made first, so that none lands in the DEFAULT
+    one, and dropped after, so that the tests that follow find the log as
+    migrate left it.
     """
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         first_day = datetime.now(UTC).date() - timedelta(days=DAYS)
-        partitions_create(connection, ahead=DAYS, today=first_day)
+        made = partitions_create(connection, ahead=DAYS, today=first_day).made
         cursor.execute(FILL, {"orders": ORDERS, "decisions": DECISIONS})
         cursor.execute("ANALYZE decisions_decision")
         cursor.execute("ANALYZE decisions_decisionoutcome")
     yield
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE decisions_decision, decisions_decisionoutcome")
+        for partition in partitions_list(connection):
+            if partition.name in made:
+                partition_drop(connection, partition)
 
 
 def _plan(query: dict[str, str]) -> str:
