@@ -12,7 +12,7 @@ LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 # mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-hostile chromium promtool redis nginx haproxy clean
+.PHONY: run test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-hostile chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -123,6 +123,10 @@ bench-layers: install-dev
 # A check of a stored 10-line order against a stored 1-line order, in process.
 bench-lines: install-dev
 	$(BIN)/python bench/lines.py
+
+# PostgreSQL: purging 30 days of 10 M decisions, dropping partitions vs deleting rows.
+bench-partitions: install-dev
+	$(BIN)/python bench/partitions.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .site

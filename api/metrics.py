@@ -74,7 +74,7 @@ REPORT_BYTES = Counter(
 )
 COMMAND_RUNS = Counter(
     "rule_engine_command_runs",
-    "Completed runs of maintenance commands (seed_orders, purge_decisions), by command.",
+    "Completed runs of maintenance commands (seed_orders, purge_decisions, decision_partitions).",
     ["command"],
 )
 COMMAND_ROWS = Counter(

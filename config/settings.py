@@ -313,6 +313,11 @@ if DECISION_LOG not in DECISION_LOG_MODES:
 DECISION_LOG_RETENTION_DAYS = env_int("DECISION_LOG_RETENTION_DAYS", 90)
 if DECISION_LOG_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("DECISION_LOG_RETENTION_DAYS must be at least 1")
+# On PostgreSQL the log is partitioned by day (decisions/partitions.py): `migrate` and
+# `decision_partitions` make today's partition and this many days' after it.
+DECISION_PARTITIONS_AHEAD = env_int("DECISION_PARTITIONS_AHEAD", 3)
+if DECISION_PARTITIONS_AHEAD < 1:
+    raise ImproperlyConfigured("DECISION_PARTITIONS_AHEAD must be at least 1")
 
 # Readiness (config/health.py) answers 503 disk_low when the SQLite file's volume has
 # less free space than this: room for a few requests at DECISION_LOG_MAX_BYTES, with

@@ -24,7 +24,7 @@ def decision_log_size() -> int:
     """Return the bytes the decision log takes in the database, cheaply enough for a scrape.
 
     On PostgreSQL that is the decisions table with its indexes and TOAST
-    (``pg_total_relation_size``). SQLite can size one table only by reading
+    (``pg_total_relation_size``), each of its partitions. SQLite can size one table only by reading
     every page of it (``dbstat``, where it is built in at all), so there it
     is the whole database file, which the decisions fill: its pages x their
     size.
@@ -32,7 +32,11 @@ def decision_log_size() -> int:
     connection = connections[Decision.objects.db]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_total_relation_size(%s)", [Decision._meta.db_table])
+            # Partitioned, the table itself is empty: its partitions hold the rows.
+            cursor.execute(
+                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(%s)",
+                [Decision._meta.db_table],
+            )
         else:
             cursor.execute(
                 "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"

@@ -14,6 +14,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from decisions.models import Decision
+from decisions.partitions import partition_drop, partitions_list
 
 ALL = "all"
 FAILED = "failed"
@@ -109,13 +110,46 @@ def decisions_record(
     return [next(ids) if keep else None for keep in kept]
 
 
-def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Iterator[int]:
-    """Delete the decisions made before *before*, oldest first; yield each batch's count.
+@dataclass(frozen=True, slots=True)
+class Purged:
+    """One step of a purge: a batch of decisions deleted, or a whole partition dropped.
 
-    Each batch of at most *batch_size* is one DELETE in its own short
-    transaction (autocommit), chosen through the index on ``decided_at``, so
-    checks keep writing between batches and nothing is locked for long. The
-    last batch is the first that deletes fewer than *batch_size*.
+    For a dropped partition, ``partition`` is its table and ``count`` the
+    rows PostgreSQL's statistics estimate it held (counting them would read
+    it all).
+    """
+
+    count: int
+    partition: str = ""
+
+
+def decisions_purge(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Iterator[Purged]:
+    """Remove the decisions made before *before*, oldest first; yield each step.
+
+    On PostgreSQL each daily partition that ends by *before* is detached and
+    dropped whole, with its outcome rows' partition (``decisions.partitions``;
+    ``PartitionError`` if its lock is not had in time). What is left (the
+    rows of the partition *before* falls in, and of the DEFAULT one) is
+    deleted in batches: each of at most *batch_size* is one DELETE in its
+    own short transaction (autocommit), chosen through the index on
+    ``decided_at``, so checks keep writing between batches and nothing is
+    locked for long. The last batch is the first that deletes fewer than
+    *batch_size*.
+    """
+    connection = connections[Decision.objects.db]
+    for partition in partitions_list(connection):
+        if partition.end <= before:
+            partition_drop(connection, partition)
+            yield Purged(partition.estimated_rows, partition.name)
+    for deleted in decisions_delete(before=before, batch_size=batch_size):
+        yield Purged(deleted)
+
+
+def decisions_delete(*, before: datetime, batch_size: int = PURGE_BATCH_SIZE) -> Iterator[int]:
+    """Delete the decisions made before *before* row by row, in batches; yield each count.
+
+    What ``decisions_purge`` does with the rows no partition drop removes;
+    ``bench/partitions.py`` times it against the drop.
     """
     while True:
         oldest = Decision.objects.filter(decided_at__lt=before).order_by("decided_at", "id")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from django.conf import settings
+from django.core.management import get_commands
 from django.core.management.utils import get_random_secret_key
 from django.urls import URLPattern, resolve, reverse
 from django.urls.converters import IntConverter, SlugConverter
@@ -172,6 +173,7 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     [
         ({"DECISION_LOG": "sometimes"}, "DECISION_LOG must be one of all, failed, off"),
         ({"DECISION_LOG_RETENTION_DAYS": "0"}, "DECISION_LOG_RETENTION_DAYS must be at least 1"),
+        ({"DECISION_PARTITIONS_AHEAD": "0"}, "DECISION_PARTITIONS_AHEAD must be at least 1"),
     ],
 )
 def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(variables, message):
@@ -697,6 +699,27 @@ def test_kubernetes_manifests_set_only_variables_the_code_or_nginx_reads():
     # Every request reaches the pools from nginx on the loopback: no address may scrape.
     assert config_map["METRICS_ALLOWED_IPS"] == ""
     assert config_map["NUM_PROXIES"] == "1"
+
+
+def test_kubernetes_cron_jobs_run_the_decision_logs_commands_with_the_pools_environment():
+    cron_jobs = {
+        name: doc["spec"]
+        for (kind, name), doc in kubernetes_manifests().items()
+        if kind == "CronJob"
+    }
+    commands = get_commands()
+
+    assert sorted(cron_jobs) == ["rule-engine-decision-partitions", "rule-engine-purge-decisions"]
+    for spec in cron_jobs.values():
+        [container] = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["command"][:2] == ["python", "manage.py"]
+        assert commands[container["command"][2]] == "decisions"
+        assert container["envFrom"] == [
+            {"configMapRef": {"name": "rule-engine"}},
+            {"secretRef": {"name": "rule-engine"}},
+        ]
+        # Partitions are days of UTC: the schedules are read in UTC too.
+        assert (spec["timeZone"], spec["concurrencyPolicy"]) == ("Etc/UTC", "Forbid")
 
 
 def test_kubernetes_probes_ask_the_services_health_paths():

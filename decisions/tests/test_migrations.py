@@ -42,3 +42,43 @@ def test_decisions_recorded_before_the_index_are_in_it_by_the_rules_that_did_not
         (decision.pk, 'a "b"', "error", PLACED),
         (decision.pk, "min_total_100", "failed", PLACED),
     ]
+
+
+@pytest.mark.postgres
+def test_partitioning_keeps_the_decisions_there_in_a_legacy_partition_and_reverses():
+    leaf = MigrationExecutor(connection).loader.graph.leaf_nodes("decisions")
+    old = _migrate([("decisions", "0003_snapshot")])
+    recorded = old.get_model("decisions", "Decision").objects.create(
+        decided_at=PLACED,
+        caller="anonymous",
+        snapshot={},
+        rules=[],
+        results=[],
+        outcomes={"min_total_100": "failed"},
+        passed=False,
+    )
+
+    latest = _migrate(leaf)
+    Decision = latest.get_model("decisions", "Decision")
+    newer = Decision.objects.create(
+        caller="anonymous", snapshot={}, rules=[], results=[], outcomes={}, passed=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, tableoid::regclass::text FROM decisions_decision ORDER BY id")
+        placed = cursor.fetchall()
+        cursor.execute("SELECT tableoid::regclass::text FROM decisions_decisionoutcome")
+        outcome_rows = cursor.fetchall()
+
+    assert placed[0] == (recorded.pk, "decisions_decision_legacy")
+    assert newer.pk > recorded.pk
+    assert outcome_rows == [("decisions_decisionoutcome_legacy",)]
+
+    back = _migrate([("decisions", "0003_snapshot")])
+    assert sorted(
+        back.get_model("decisions", "Decision").objects.values_list("pk", flat=True)
+    ) == [
+        recorded.pk,
+        newer.pk,
+    ]
+    assert back.get_model("decisions", "DecisionOutcome").objects.get().decision_id == recorded.pk
+    _migrate(leaf)
