@@ -31,17 +31,11 @@ FACTS = tuple(fact.path for fact in SEED_FACTS)
 TIMES = tuple(fact.path for fact in SEED_FACTS if fact.type is FactType.DATETIME)
 # What the lines decide: kept by the service, shown, never typed in.
 FROM_LINES = ("subtotal", "lines_count")
-PARTS = (
-    "currency",
-    "customer",
-    "shipping_country",
-    "shipping_region",
-    "shipping_postal_code",
-    "billing_country",
-    "payment_method",
-    "channel",
-    "coupons",
-    "attributes",
+# What real orders add, typed in: the model's other columns, in their order.
+PARTS = tuple(
+    field.name
+    for field in Order._meta.concrete_fields
+    if not field.primary_key and field.name not in (*FACTS, *FROM_LINES)
 )
 
 
