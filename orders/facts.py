@@ -649,12 +649,6 @@ class OrderFacts:
             return None
         return sum((line.line_total for line in self.lines), Decimal("0.00"))
 
-    def fact(self, path: str) -> Any:
-        """Return the fact at *path* (``attributes.<key>`` too); ``None`` if the order lacks it."""
-        if path.startswith("attributes."):
-            return self.attributes.get(path.removeprefix("attributes."))
-        return FACTS_BY_PATH[path].read(self)
-
 
 def snapshot(order: OrderFacts) -> dict[str, Any]:
     """Return *order* as a decision keeps it: JSON values by path, nested parts as objects.
@@ -665,25 +659,10 @@ def snapshot(order: OrderFacts) -> dict[str, Any]:
     kept: dict[str, Any] = {
         fact.path: fact.to_json(fact.read(order)) for fact in (*SEED_FACTS, CURRENCY)
     }
-    if order.customer is not None:
-        kept["customer"] = _present(
-            {
-                "id": order.customer.id,
-                "segment": order.customer.segment,
-                "country": order.customer.country,
-                "age_days": order.customer.age_days,
-            }
-        )
-    for part in ("shipping", "billing"):
-        address = getattr(order, part)
-        if address is not None:
-            kept[part] = _present(
-                {
-                    "country": address.country,
-                    "region": address.region,
-                    "postal_code": address.postal_code,
-                }
-            )
+    for part in ("customer", "shipping", "billing"):
+        facts = getattr(order, part)
+        if facts is not None:
+            kept[part] = _present(facts)
     for fact in (PAYMENT_METHOD, CHANNEL):
         if fact.read(order) is not None:
             kept[fact.path] = fact.read(order)
@@ -696,9 +675,10 @@ def snapshot(order: OrderFacts) -> dict[str, Any]:
     return kept
 
 
-def _present(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Return *values* without those that are ``None``."""
-    return {key: value for key, value in values.items() if value is not None}
+def _present(part: CustomerFacts | AddressFacts) -> dict[str, Any]:
+    """Return a part of an order (a slotted dataclass of JSON values) without its ``None``s."""
+    values = ((name, getattr(part, name)) for name in part.__slots__)
+    return {name: value for name, value in values if value is not None}
 
 
 def from_snapshot(recorded: Mapping[str, Any], *, pk: int | None = None) -> OrderFacts:

@@ -170,14 +170,11 @@ def iter_orders_facts(orders: QuerySet[Order], *, chunk: int) -> Iterator[OrderF
 
 def as_order_facts(order: Order) -> OrderFacts:
     """Return a stored *order* as rules see it now: its lines and customer prefetched, or read."""
+    lines: Iterable[OrderLine] = ()
     if order.lines_count:
         with_lines_and_customer([order])
-    return order_facts(
-        order,
-        lines=order.lines.all() if order.lines_count else (),
-        customer=order.customer,
-        now=timezone.now(),
-    )
+        lines = order.lines.all()
+    return order_facts(order, lines=lines, customer=order.customer, now=timezone.now())
 
 
 def order_facts(
