@@ -269,6 +269,20 @@ DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR")
 # The most lines one order may have; more is 400 too_many_lines.
 MAX_ORDER_LINES = env_int("MAX_ORDER_LINES", 500)
 
+# Fact providers (rules.engine.providers, called by rules.fetching). A check
+# waits this long at most for all the providers its rules need; a batch, its own.
+CHECK_PROVIDERS_DEADLINE_MS = env_int("CHECK_PROVIDERS_DEADLINE_MS", 800)
+BATCH_PROVIDERS_DEADLINE_MS = env_int("BATCH_PROVIDERS_DEADLINE_MS", 5000)
+# Calls in flight at once, per worker, when a batch asks a provider for many orders.
+PROVIDER_MAX_CONCURRENCY = env_int("PROVIDER_MAX_CONCURRENCY", 8)
+# A provider's circuit breaker opens after this many failures in a row, for this long.
+PROVIDER_BREAKER_FAILURES = env_int("PROVIDER_BREAKER_FAILURES", 5)
+PROVIDER_BREAKER_OPEN_SECONDS = env_int("PROVIDER_BREAKER_OPEN_SECONDS", 30)
+# The risk-scoring service (rules.providers): unset, rules that need risk.score
+# are listed as not configured and a check naming them is 400 provider_not_configured.
+RISK_SERVICE_URL = os.environ.get("RISK_SERVICE_URL", "")
+RISK_SERVICE_TOKEN = os.environ.get("RISK_SERVICE_TOKEN", "")
+
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {

@@ -57,10 +57,121 @@ ATTRIBUTE_MAX_LENGTH = 200
 class MissingFactError(LookupError):
     """A rule reads a fact the order lacks; its outcome is ``error``, naming the fact."""
 
-    def __init__(self, path: str) -> None:
-        """Name the fact at *path*."""
-        super().__init__(f"The order has no {path}.")
+    def __init__(self, path: str, message: str | None = None) -> None:
+        """Name the fact at *path*; *message* says why it is missing, if not plain absence."""
+        super().__init__(message or f"The order has no {path}.")
         self.path = path
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """Return what the rule's ``error`` result says beside its message."""
+        return {"missing": self.path}
+
+
+class ProviderUnavailableError(MissingFactError):
+    """A rule reads a fact from a provider that gave none: no answer in time, an error, ..."""
+
+    def __init__(self, path: str, unavailable: Unavailable) -> None:
+        """Name the fact at *path*, its provider and what went wrong (*unavailable*)."""
+        super().__init__(
+            path,
+            f"Provider {unavailable.provider} is unavailable ({unavailable.reason}),"
+            f" so {path} is unknown.",
+        )
+        self.provider = unavailable.provider
+        self.reason = unavailable.reason
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """Return the missing fact, its provider, why, and the code ``provider_unavailable``."""
+        return {
+            "missing": self.path,
+            "code": "provider_unavailable",
+            "provider": self.provider,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """What an order holds for a provider's fact when the provider gave no value, and why.
+
+    *reason* is one of ``timeout``, ``error``, ``malformed``, ``breaker_open``,
+    ``deadline`` (the check's time for its providers ran out) or ``not_asked``
+    (a decision recorded before the rule needed the provider).
+    """
+
+    provider: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Supplied:
+    """What one provider supplied for one order's check, as the decision keeps it.
+
+    ``values`` are its facts by path (their Python values), ``None`` when it
+    gave none; ``error`` says why not (an ``Unavailable`` reason), also when
+    its ``fallback`` values stand in; ``latency_ms`` is the time the check
+    waited for it (the cache's, on a hit); ``reference`` is the id its
+    failure was logged under.
+    """
+
+    provider: str
+    values: Mapping[str, Any] | None
+    latency_ms: float
+    cache_hit: bool = False
+    error: str | None = None
+    fallback: bool = False
+    reference: str | None = None
+
+    def as_json(self, facts: Mapping[str, Fact]) -> dict[str, Any]:
+        """Return the record as JSON, each value written as its fact (in *facts*) writes it."""
+        return {
+            "values": None
+            if self.values is None
+            else {path: facts[path].to_json(value) for path, value in self.values.items()},
+            "latency_ms": round(self.latency_ms, 3),
+            "cache_hit": self.cache_hit,
+            "error": self.error,
+            "fallback": self.fallback,
+            "reference": self.reference,
+        }
+
+    @classmethod
+    def from_json(
+        cls, provider: str, recorded: Mapping[str, Any], facts: Mapping[str, Fact]
+    ) -> Supplied:
+        """Return the record *recorded* by ``as_json``; a fact no longer declared is dropped."""
+        values = recorded.get("values")
+        return cls(
+            provider=provider,
+            values=None
+            if values is None
+            else {
+                path: facts[path].from_json(value)
+                for path, value in values.items()
+                if path in facts
+            },
+            latency_ms=recorded.get("latency_ms") or 0.0,
+            cache_hit=bool(recorded.get("cache_hit")),
+            error=recorded.get("error"),
+            fallback=bool(recorded.get("fallback")),
+            reference=recorded.get("reference"),
+        )
+
+
+def provided_facts(supplied: Mapping[str, Supplied]) -> dict[str, Any]:
+    """Return the facts *supplied* by providers, by path: each a value, or ``Unavailable``."""
+    provided: dict[str, Any] = {}
+    for fact in PROVIDED_FACTS.values():
+        record = supplied.get(fact.provider or "")
+        if record is None:
+            continue
+        if record.values is None:
+            provided[fact.path] = Unavailable(record.provider, record.error or "error")
+        else:
+            provided[fact.path] = record.values.get(fact.path)
+    return provided
 
 
 class FactType(StrEnum):
@@ -104,8 +215,19 @@ _JSON: dict[FactType, Callable[[Any], Any]] = {
 }
 
 
-def _reader(path: str) -> Callable[[Any], Any]:
-    """Return what reads *path* from an order: dotted parts, ``None`` when a part is missing."""
+def _reader(path: str, provider: str | None) -> Callable[[Any], Any]:
+    """Return what reads *path* from an order: dotted parts, ``None`` when a part is missing.
+
+    A provider's fact is read from the values supplied for the check
+    (``OrderFacts.provided``); ``None`` when the provider gave none.
+    """
+    if provider is not None:
+
+        def supplied(order: Any) -> Any:
+            value = order.provided.get(path)
+            return None if value.__class__ is Unavailable else value
+
+        return supplied
     first, _, rest = path.partition(".")
     if not rest:
         return operator.attrgetter(path)
@@ -132,7 +254,9 @@ class Fact:
     fact added to orders that exist already. ``column`` is the fact as the
     ORM reads it from a stored order (``customer__segment``; a line's facts
     from its line), ``None`` when SQL cannot read it; ``scope`` says whether
-    it is the order's or each line's.
+    it is the order's or each line's. ``provider`` names the provider that
+    supplies it (``risk.score``): such a fact is read from what the provider
+    answered for the check, never from a column.
     """
 
     path: str
@@ -148,6 +272,7 @@ class Fact:
     column: str | None = ""
     scope: Scope = Scope.ORDER
     max_length: int | None = None
+    provider: str | None = None
     json: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
     words: Callable[[Any], str] = field(init=False, repr=False, compare=False)
     read: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
@@ -157,7 +282,7 @@ class Fact:
         # A frozen dataclass sets its derived fields through object's own setter.
         object.__setattr__(self, "json", _JSON.get(self.type, _same))
         object.__setattr__(self, "words", self._words())
-        object.__setattr__(self, "read", _reader(self.path))
+        object.__setattr__(self, "read", _reader(self.path, self.provider))
         if self.column == "":
             object.__setattr__(self, "column", self.path.replace(".", "__"))
 
@@ -191,9 +316,18 @@ class Fact:
         return len(str(int(self.maximum or 0))) + self.places
 
     def require(self, order: Any) -> Any:
-        """Return this fact's value on *order*; raise ``MissingFactError`` if it lacks it."""
+        """Return this fact's value on *order*; raise ``MissingFactError`` if it lacks it.
+
+        A provider's fact that its provider did not supply raises
+        ``ProviderUnavailableError``, saying why.
+        """
         value = self.read(order)
         if value is None:
+            if self.provider is not None:
+                given = order.provided.get(self.path)
+                raise ProviderUnavailableError(
+                    self.path, given or Unavailable(self.provider, "not_asked")
+                )
             raise MissingFactError(self.name)
         return value
 
@@ -557,6 +691,17 @@ OWN_FACTS: tuple[Fact, ...] = tuple(
 )
 # Every fact a rule can read, as ``GET /facts/`` and the docs list them.
 CATALOGUE: tuple[Fact, ...] = (*ORDER_FACTS, *LINE_FACTS)
+# The facts providers supply, by path (``risk.score``): each joins when its
+# provider's class is defined (``rules.engine.providers``), so that conditions,
+# ``GET /facts/`` and snapshots know it like the order's own.
+PROVIDED_FACTS: dict[str, Fact] = {}
+
+
+def catalogue() -> tuple[Fact, ...]:
+    """Return every fact a rule can read: the order's and its lines', then the providers'."""
+    return (*CATALOGUE, *PROVIDED_FACTS.values())
+
+
 LINE_FACTS_BY_PATH: Mapping[str, Fact] = {fact.path: fact for fact in LINE_FACTS}
 
 
@@ -636,6 +781,10 @@ class OrderFacts:
     coupons: tuple[str, ...] = ()
     lines: tuple[LineFacts, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    # Set when a check's rules need providers: their facts by path (a value, or
+    # ``Unavailable``), and what each provider supplied, by provider name.
+    provided: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    supplied: Mapping[str, Supplied] = field(default_factory=lambda: _EMPTY)
 
     @property
     def lines_count(self) -> int:
@@ -654,7 +803,8 @@ def snapshot(order: OrderFacts) -> dict[str, Any]:
     """Return *order* as a decision keeps it: JSON values by path, nested parts as objects.
 
     A part the order lacks is left out, so a seed-style order's snapshot
-    is its four facts and its currency.
+    is its four facts and its currency. What providers supplied for the
+    check is kept under ``providers``, by provider name (``Supplied``).
     """
     kept: dict[str, Any] = {
         fact.path: fact.to_json(fact.read(order)) for fact in (*SEED_FACTS, CURRENCY)
@@ -672,6 +822,10 @@ def snapshot(order: OrderFacts) -> dict[str, Any]:
         kept["lines"] = [line.as_json() for line in order.lines]
     if order.attributes:
         kept["attributes"] = dict(order.attributes)
+    if order.supplied:
+        kept["providers"] = {
+            name: record.as_json(PROVIDED_FACTS) for name, record in order.supplied.items()
+        }
     return kept
 
 
@@ -684,6 +838,10 @@ def _present(part: CustomerFacts | AddressFacts) -> dict[str, Any]:
 def from_snapshot(recorded: Mapping[str, Any], *, pk: int | None = None) -> OrderFacts:
     """Return the order a decision's *recorded* snapshot holds, as rules saw it."""
     customer = recorded.get("customer")
+    supplied = {
+        name: Supplied.from_json(name, record, PROVIDED_FACTS)
+        for name, record in (recorded.get("providers") or {}).items()
+    }
     return OrderFacts(
         pk=pk,
         **{fact.path: fact.from_json(recorded.get(fact.path)) for fact in SEED_FACTS},
@@ -696,6 +854,8 @@ def from_snapshot(recorded: Mapping[str, Any], *, pk: int | None = None) -> Orde
         coupons=tuple(recorded.get(COUPONS.path) or ()),
         lines=tuple(_line(line) for line in recorded.get("lines") or ()),
         attributes=MappingProxyType(dict(recorded.get("attributes") or {})),
+        provided=MappingProxyType(provided_facts(supplied)),
+        supplied=MappingProxyType(supplied),
     )
 
 

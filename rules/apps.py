@@ -11,9 +11,9 @@ class RulesConfig(AppConfig):
     verbose_name = "Rules"
 
     def ready(self) -> None:
-        """Import every installed app's ``order_rules`` module, registering its rules.
+        """Import each installed app's ``order_rules`` and ``providers`` modules: they register.
 
         Also registers the system check that runs every rule's examples.
         """
-        autodiscover_modules("order_rules")
+        autodiscover_modules("order_rules", "providers")
         from rules import checks  # noqa: F401 (importing registers the check)
