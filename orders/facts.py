@@ -283,7 +283,13 @@ class Fact:
         object.__setattr__(self, "json", _JSON.get(self.type, _same))
         object.__setattr__(self, "words", self._words())
         object.__setattr__(self, "read", _reader(self.path, self.provider))
-        if self.column == "":
+        if self.provider is not None:
+            # Read from what its provider answered: no column, never in a cart,
+            # and absent whenever the provider gives nothing.
+            object.__setattr__(self, "column", None)
+            object.__setattr__(self, "given", False)
+            object.__setattr__(self, "nullable", True)
+        elif self.column == "":
             object.__setattr__(self, "column", self.path.replace(".", "__"))
 
     def _words(self) -> Callable[[Any], str]:

@@ -47,6 +47,8 @@ def _check_example(
         rule = rule_cls.bind(example.params)
     except InvalidRuleParamsError as exc:
         return checks.Error(f"{where}: {exc}", obj=rule_cls, id=EXAMPLE_INVALID)
+    if example.provided:
+        order.provided = dict(example.provided)
     got = rule.evaluate(order)
     if got is example.passes:
         return None

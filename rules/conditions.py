@@ -66,6 +66,7 @@ from orders.facts import (
     LINE_FACTS,
     LINE_FACTS_BY_PATH,
     LINE_TOTAL,
+    PROVIDED_FACTS,
     SLUG_MAX_LENGTH,
     SLUG_PATTERN,
     Fact,
@@ -243,7 +244,9 @@ class Condition:
     ``error_q`` filters the orders on which the condition errs (they lack a
     fact it reads without a default), ``None`` when it errs on none; on those
     orders ``q`` says nothing, and ``evaluate`` raises ``MissingFactError``.
-    ``reads`` names the facts it reads, as the catalogue lists them.
+    ``reads`` names the facts it reads, as the catalogue lists them;
+    ``needs`` those of them that providers supply: such a condition has no
+    database form (``q`` is then never used).
     """
 
     source: Any
@@ -252,6 +255,7 @@ class Condition:
     error_q: Q | None = None
     reads: frozenset[str] = frozenset()
     notable: tuple[Callable[[Any], bool], ...] = ()
+    needs: frozenset[str] = frozenset()
 
     def notable_lines(self, order: OrderFacts) -> list[int]:
         """Return the numbers (from 1) of the lines its some, all or none singled out."""
@@ -335,8 +339,9 @@ def compile_condition(source: Any) -> Condition:
     body, q = compiler.condition(source, "condition", Scope.ORDER)
     requirements = list(compiler.requirements.values())
     notable = tuple(compiler.notable)
+    reads, needs = frozenset(compiler.reads), frozenset(compiler.needs)
     if not requirements:
-        return Condition(source, body, q, None, frozenset(compiler.reads), notable)
+        return Condition(source, body, q, None, reads, notable, needs)
     checks = [requirement.missing for requirement in requirements]
 
     def predicate(order: OrderFacts) -> bool:
@@ -349,7 +354,32 @@ def compile_condition(source: Any) -> Condition:
         return body(order)
 
     error_q = reduce(operator.or_, [requirement.q for requirement in requirements])
-    return Condition(source, predicate, q, error_q, frozenset(compiler.reads), notable)
+    return Condition(source, predicate, q, error_q, reads, notable, needs)
+
+
+def condition_needs(source: Any) -> frozenset[str]:
+    """Return the provided facts a condition's *source* reads, without compiling it.
+
+    What the rule list shows; one too large to walk (it would not compile)
+    needs nothing.
+    """
+    try:
+        _check_size(source)
+    except ConditionError:
+        return frozenset()
+    needs: set[str] = set()
+    stack = [source]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            name = node.get("var")
+            name = name[0] if isinstance(name, list) and name else name
+            if isinstance(name, str) and name in PROVIDED_FACTS:
+                needs.add(name)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(needs)
 
 
 def _check_size(source: Any) -> None:
@@ -401,10 +431,11 @@ def _pair(args: Any, here: str) -> tuple[Any, Any]:
 
 @dataclass
 class _Compiler:
-    """One compilation: the facts the condition requires, and those it reads."""
+    """One compilation: the facts the condition requires, those it reads, and providers' ones."""
 
     requirements: dict[str, _Requirement] = field(default_factory=dict)
     reads: set[str] = field(default_factory=set)
+    needs: set[str] = field(default_factory=set)
     notable: list[Callable[[Any], bool]] = field(default_factory=list)
 
     def condition(self, node: Any, where: str, scope: Scope) -> tuple[Callable[[Any], bool], Q]:
@@ -568,6 +599,8 @@ class _Compiler:
         label = fact.name if key is None else f"{ATTRIBUTE_PREFIX}{key}"
         read = _attribute_reader(key) if key is not None else fact.read
         sql = _fact_sql(fact, key)
+        if fact.provider is not None:
+            self.needs.add(fact.path)
         age = fact is CUSTOMER_AGE_DAYS
         common = {"label": label, "type": fact.type, "maximum": fact.maximum, "fact": fact}
         if defaulted:
@@ -592,7 +625,14 @@ class _Compiler:
         """Record that the condition errs on an order that lacks *fact*."""
         if label in self.requirements:
             return
-        if fact.scope is Scope.LINE:
+        if fact.provider is not None:
+
+            def missing(order: Any) -> str | None:
+                fact.require(order)  # ProviderUnavailableError, saying why, if it lacks it
+                return None
+
+            q = Q(IsNull(sql, True))
+        elif fact.scope is Scope.LINE:
             path = fact.path
 
             def missing(order: Any) -> str | None:
@@ -781,7 +821,7 @@ def _fact(name: str, here: str, scope: Scope) -> tuple[Fact, str | None]:
     if scope is Scope.LINE:
         if name in LINE_FACTS_BY_PATH:
             return LINE_FACTS_BY_PATH[name], None
-        if name in FACTS_BY_PATH or name.startswith(ATTRIBUTE_PREFIX):
+        if name in FACTS_BY_PATH or name in PROVIDED_FACTS or name.startswith(ATTRIBUTE_PREFIX):
             raise ConditionError(
                 f"{here}: {name!r} is not a line fact; a condition on a line reads"
                 f" {_either([fact.path for fact in LINE_FACTS])}."
@@ -804,8 +844,10 @@ def _fact(name: str, here: str, scope: Scope) -> tuple[Fact, str | None]:
             f"{here}: {name!r} is a line fact (lines[].{name}): read it inside some, all,"
             " none, count or sum over the lines."
         )
+    if name in PROVIDED_FACTS:
+        return PROVIDED_FACTS[name], None
     if name not in FACTS_BY_PATH or FACTS_BY_PATH[name] is ATTRIBUTES:
-        raise _unknown(name, here, KNOWN_NAMES)
+        raise _unknown(name, here, (*KNOWN_NAMES, *PROVIDED_FACTS))
     return FACTS_BY_PATH[name], None
 
 
@@ -835,8 +877,12 @@ def _fact_sql(fact: Fact, key: str | None) -> Any:
     """Return *fact* as SQL reads it from its row, NULL when the row lacks it.
 
     Money is in whole cents; an empty text column is a missing fact, as in
-    Python; ``customer.age_days`` has no expression (see ``_age_q``).
+    Python; ``customer.age_days`` has no expression (see ``_age_q``). A
+    provider's fact is NULL: no row holds it, and a condition that reads one
+    is never run in SQL (``Condition.needs``).
     """
+    if fact.provider is not None:
+        return Value(None, output_field=OUTPUT[KINDS[fact.type]])
     if fact is ATTRIBUTES:
         return AttributeValue(key or "")
     if fact is CUSTOMER_AGE_DAYS or fact.type is FactType.CODES:
@@ -1110,6 +1156,7 @@ class CompiledConditionRule:
         self.condition = condition
         # Its explanation restates its description; one over lines may name some.
         self.fact_names: frozenset[str] | None = None if condition.notable else frozenset()
+        self.needs = condition.needs
 
     def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the condition."""
@@ -1131,13 +1178,13 @@ class CompiledConditionRule:
         named = "; ".join(_line_words(number, order.lines[number - 1]) for number in numbers)
         return f"{message} {named}.", {"lines": numbers}
 
-    def as_q(self) -> Q:
-        """Return the condition as a database filter."""
-        return self.condition.q
+    def as_q(self) -> Q | None:
+        """Return the condition as a database filter; ``None`` when it reads a provider's fact."""
+        return None if self.needs else self.condition.q
 
     def as_error_q(self) -> Q | None:
         """Return the orders on which the condition errs (lacking a fact it requires), or none."""
-        return self.condition.error_q
+        return None if self.needs else self.condition.error_q
 
     def content(self) -> dict[str, Any]:
         """Return all that decides this rule's outcome, as a version or a decision keeps it."""
@@ -1206,6 +1253,7 @@ class ConditionRuleContent:
             examples=(),
             stored=True,
             condition=self.content["condition"],
+            needs=condition_needs(self.content["condition"]),
         )
 
     def _compiled(self) -> CompiledConditionRule:

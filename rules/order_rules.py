@@ -18,6 +18,9 @@ form over stored orders (a line condition is an ``EXISTS`` subquery over the
 order's lines, never a join that repeats orders) and, when it reads a fact
 some orders lack, the SQL of the orders it errs on (``as_error_q``). Lines
 are numbered from 1 in messages, as the order lists them.
+
+``risk_score_at_most`` reads a fact a provider supplies (``needs``): the
+check asks the risk service before it runs, and it has no SQL form.
 """
 
 from collections import defaultdict
@@ -59,6 +62,7 @@ from rules.engine import (
     Threshold,
     ThresholdRule,
 )
+from rules.providers import RISK_SCORE
 
 MAX_COUNT = 2**31 - 1
 # The most codes (countries, currencies, categories) a rule's list parameter takes.
@@ -823,3 +827,49 @@ class PaymentMethodLimitRule(BaseRule):
             return f"Order paid with {method}: total {order.total} is at most {amount}.", facts
         message = f"Order paid with {method}: total {order.total} is more than {amount}."
         return message, {**facts, **_over(order.total, amount)}
+
+
+class RiskScoreAtMostRule(BaseRule):
+    """Passes when the risk service scores the order at most ``score``.
+
+    It needs ``risk.score`` from the risk provider (``rules.providers``):
+    without ``RISK_SERVICE_URL`` it is listed as not configured and a check
+    naming it is refused; when the service gives no score (no answer in
+    time, an error, an open breaker) it errs with ``provider_unavailable``.
+    It has no SQL form: no stored order holds a score.
+    """
+
+    name = "risk_score_at_most"
+    description = "The risk service scores the order at most `score` (0 to 100)."
+    needs = frozenset({RISK_SCORE.path})
+    fact_names = frozenset({"observed", "required", "excess"})
+    examples: ClassVar[tuple[RuleExample, ...]] = (
+        RuleExample(
+            {"total": "250.00", "items_count": 1}, True, {"score": 70}, {"risk.score": 70}
+        ),
+        RuleExample(
+            {"total": "250.00", "items_count": 1}, False, {"score": 70}, {"risk.score": 71}
+        ),
+    )
+
+    class Params(serializers.Serializer):
+        """Parameters of ``risk_score_at_most``."""
+
+        score = serializers.IntegerField(
+            min_value=0, max_value=100, help_text="The highest risk score that passes."
+        )
+
+    def evaluate(self, order: OrderFacts) -> bool:
+        """Return whether the order's risk score is at most ``score``."""
+        return bool(RISK_SCORE.require(order) <= self.params["score"])
+
+    def explain(self, order: OrderFacts, passed: bool) -> Reason:
+        """Say the score the service gave and the highest allowed."""
+        observed, required = RISK_SCORE.require(order), self.params["score"]
+        facts: dict[str, Any] = {"observed": observed, "required": required}
+        if passed:
+            return f"Risk score {observed} is at most {required}.", facts
+        return f"Risk score {observed} is above {required}.", {
+            **facts,
+            "excess": observed - required,
+        }

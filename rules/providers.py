@@ -21,6 +21,7 @@ RISK_SCORE = Fact(
     42,
     minimum=0,
     maximum=100,
+    provider="risk",
 )
 
 

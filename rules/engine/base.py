@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from rest_framework import serializers
 
 from rules.engine.errors import InvalidRuleParamsError
+from rules.engine.providers import providers_for
 from rules.engine.registry import RuleMeta
 
 if TYPE_CHECKING:
@@ -42,11 +43,16 @@ NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class RuleExample:
-    """An order (as API fields), the rule's params, and whether the rule passes it."""
+    """An order (as API fields), the rule's params, and whether the rule passes it.
+
+    ``provided`` holds the facts providers would supply for it, by path
+    (``{"risk.score": 85}``).
+    """
 
     order: Mapping[str, Any]
     passes: bool
     params: Mapping[str, Any] = field(default_factory=dict)
+    provided: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,8 @@ class RuleInfo:
     """What a rule says about itself, for the rule list, Swagger and the admin.
 
     ``params`` declares the parameters a caller gives (``None``: it takes
-    none); ``condition`` is a stored rule's JsonLogic.
+    none); ``condition`` is a stored rule's JsonLogic; ``needs`` the
+    provided facts it reads.
     """
 
     name: str
@@ -64,6 +71,12 @@ class RuleInfo:
     examples: tuple[RuleExample, ...]
     stored: bool
     condition: Any = None
+    needs: frozenset[str] = frozenset()
+
+    @property
+    def configured(self) -> bool:
+        """Return whether every provider the rule needs has an address to call."""
+        return all(provider.configured() for provider in providers_for(self.needs))
 
 
 def restate(description: str, passed: bool) -> Reason:
@@ -92,6 +105,7 @@ class Rule(Protocol):
     params: Mapping[str, Any]
     shown_params: Mapping[str, Any]
     fact_names: frozenset[str] | None
+    needs: frozenset[str]
 
     def evaluate(self, order: OrderFacts) -> bool:
         """Return whether *order* satisfies the rule."""
@@ -121,6 +135,9 @@ class BaseRule(metaclass=RuleMeta):
     Params: ClassVar[type[serializers.Serializer] | None] = None
     preset: ClassVar[Mapping[str, Any]] = {}
     examples: ClassVar[tuple[RuleExample, ...]] = ()
+    # The provided facts it reads (``risk.score``): the check calls their
+    # providers before the rule runs (``rules.engine.providers``).
+    needs: ClassVar[frozenset[str]] = frozenset()
     # The names of the facts ``explain`` gives, when they are always the same:
     # the engine checks them against the result's fields once, not at every
     # explanation. ``None``: any names, checked every time.
@@ -197,6 +214,7 @@ class BaseRule(metaclass=RuleMeta):
             params=None if cls.preset else cls.Params,
             examples=cls.examples,
             stored=False,
+            needs=cls.needs,
         )
 
     @classmethod

@@ -30,6 +30,7 @@ from rules.engine.base import (
     judgement,
 )
 from rules.engine.errors import InvalidRuleParamsError, UnknownRuleError, UnknownRuleSetError
+from rules.engine.providers import Provider, ProviderNotConfiguredError, providers_for
 from rules.engine.registry import RuleRegistry
 from rules.engine.results import RESULT_FIELDS, CheckResult, Outcome, RuleResult
 
@@ -81,11 +82,18 @@ class BoundRule:
 
 
 class RuleCheck:
-    """A resolved list of rules, ready to run against any number of orders."""
+    """A resolved list of rules, ready to run against any number of orders.
+
+    ``needs`` holds the provided facts its rules read, ``providers`` the
+    providers that supply them: known before anything runs, so that only
+    those are called.
+    """
 
     def __init__(self, rules: Sequence[BoundRule]) -> None:
         """Keep the bound rules in evaluation order."""
         self.rules = tuple(rules)
+        self.needs: frozenset[str] = frozenset().union(*(bound.rule.needs for bound in rules))
+        self.providers: tuple[type[Provider], ...] = providers_for(self.needs)
         # Each rule's methods, looked up once: a check alternates between rule
         # classes, and Python 3.11 caches a method lookup for one class at a time.
         # A rule whose facts are always the same names has them checked here, once.
@@ -101,6 +109,39 @@ class RuleCheck:
             for bound in self.rules
         )
 
+    def needing(self, provider: type[Provider]) -> list[str]:
+        """Return the keys of the rules that read a fact *provider* supplies."""
+        return [bound.key for bound in self.rules if provider.needed_by(bound.rule.needs)]
+
+    def require_configured(self) -> None:
+        """Raise ``ProviderNotConfiguredError`` naming each needed provider without an address."""
+        missing = {
+            provider.name: self.needing(provider)
+            for provider in self.providers
+            if not provider.configured()
+        }
+        if missing:
+            raise ProviderNotConfiguredError(missing)
+
+    def fails_before_providers(self, order: OrderFacts) -> bool:
+        """Return whether a blocking rule fails *order* before any rule needs a provider.
+
+        Under ``fail_fast`` such a check skips every rule that needs one, so
+        no provider is called for it. A rule that errs counts as failing,
+        as in ``run``, which reports it.
+        """
+        for bound, _, blocking, evaluate, _, _ in self._methods:
+            if bound.rule.needs:
+                return False
+            # The run that follows logs whatever a rule raises; here it only fails.
+            try:
+                verdict = evaluate(order)
+            except Exception:
+                verdict = False
+            if verdict is not True and blocking:
+                return True
+        return False
+
     def run(
         self, order: OrderFacts, *, fail_fast: bool = False, explain: bool = True
     ) -> CheckResult:
@@ -109,8 +150,9 @@ class RuleCheck:
         With *explain*, each rule's result says why (a message and the
         values behind it); without, only ``passed`` and ``details`` are
         made. With *fail_fast*, the rules after the first blocking failure
-        are skipped. A rule that raises, answers a non-boolean or gives
-        facts that would overwrite a result field has the outcome ``error``,
+        are skipped. A rule that raises, answers a non-boolean, gives
+        facts that would overwrite a result field or reads a fact the order
+        lacks (one its provider did not supply) has the outcome ``error``,
         is logged with a reference id, and counts as not passed (its key is
         in ``erred``, with or without explanations); the other rules still run.
         """
@@ -145,7 +187,7 @@ class RuleCheck:
             except MissingFactError as exc:
                 reference = _log_missing(bound.rule, order, exc)
                 message = f"{exc} Rule {bound.rule.name} could not be evaluated."
-                facts = {"missing": exc.path}
+                facts = exc.facts
             except Exception:
                 reference = _log_raised(bound.rule, order)
                 message = f"Rule {bound.rule.name} could not be evaluated (reference {reference})."

@@ -16,7 +16,6 @@ its deadline, through the cache and its circuit breaker.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from abc import ABCMeta
 from collections.abc import Iterable, Mapping
@@ -67,8 +66,8 @@ class ProviderMeta(ABCMeta):
         """Build the class and register it unless it is abstract (it has no ``name``).
 
         Raises ``ImproperlyConfigured`` for a provider without facts, a name
-        taken, or a fact outside its name (``risk.score`` for ``risk``) or
-        already supplied by another provider.
+        taken, or a fact not declared as its own (``Fact("risk.score", ...,
+        provider="risk")``) or already supplied by another provider.
         """
         cls = super().__new__(mcs, cls_name, bases, namespace, **kwargs)
         name = namespace.get("name")
@@ -79,27 +78,24 @@ class ProviderMeta(ABCMeta):
         provides = namespace.get("provides") or ()
         if not provides:
             raise ImproperlyConfigured(f"Provider {name!r} supplies no fact")
-        declared = []
         for fact in provides:
-            if not fact.path.startswith(f"{name}.") or fact.path in PROVIDED_FACTS:
+            if fact.provider != name or not fact.path.startswith(f"{name}."):
                 raise ImproperlyConfigured(
                     f"Provider {name!r}: {fact.path!r} must be named {name}.<fact>"
-                    " and supplied by no other provider"
+                    f" and declared with provider={name!r}"
                 )
-            # Read from what the provider answered: no column, no value in a cart.
-            declared.append(
-                dataclasses.replace(fact, provider=name, column=None, given=False, nullable=True)
-            )
-        cls.provides = tuple(declared)  # type: ignore[attr-defined]
+            if fact.path in PROVIDED_FACTS:
+                raise ImproperlyConfigured(f"{fact.path!r} is supplied by two providers")
         PROVIDERS[name] = cls  # type: ignore[assignment]
-        PROVIDED_FACTS.update((fact.path, fact) for fact in declared)
+        PROVIDED_FACTS.update((fact.path, fact) for fact in provides)
         return cls
 
 
 class Provider(metaclass=ProviderMeta):
     """Base class of fact providers; a concrete subclass (one with a ``name``) is registered.
 
-    ``provides`` declares its facts (each named ``<name>.<fact>``); ``reads``
+    ``provides`` declares its facts (each named ``<name>.<fact>``, declared
+    with ``provider=<name>``); ``reads``
     the order facts it sends, as JSON by path; ``timeout`` is the most a call
     may take, in seconds (connecting, sending and reading); an answer is
     reused for ``cache_ttl`` seconds (0: never) under ``version``, which

@@ -36,7 +36,19 @@ class RuleExampleSerializer(serializers.Serializer):
     params = serializers.DictField(
         child=serializers.JSONField(), help_text="The rule's parameters, any JSON values."
     )
+    provided = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="The facts providers supply for it, by path (only when it needs some).",
+    )
     expected = ExpectedOutcomeField(source="passes")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """Return the example; ``provided`` only for a rule that needs providers."""
+        data = super().to_representation(instance)
+        if not data["provided"]:
+            del data["provided"]
+        return data
 
 
 class ParamsSchemaField(serializers.DictField):
@@ -69,10 +81,21 @@ class RuleSerializer(serializers.Serializer):
         choices=[s.value for s in Severity], help_text="Severity unless a request says otherwise."
     )
     examples = RuleExampleSerializer(many=True)
+    needs = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The facts it reads from providers (GET /facts/), asked before it runs.",
+    )
+    configured = serializers.BooleanField(
+        help_text=(
+            "False when a provider it needs has no address set: a check naming it is"
+            " 400 provider_not_configured."
+        )
+    )
 
     def to_representation(self, instance: RuleInfo) -> dict[str, Any]:
         """Return the rule; only a stored rule has a ``condition``."""
         data = super().to_representation(instance)
+        data["needs"] = sorted(instance.needs)
         if not instance.stored:
             del data["condition"]
         return data

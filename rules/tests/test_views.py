@@ -58,6 +58,8 @@ def test_rule_list_shows_params_severity_and_examples(api_client):
             {"order": {"total": "100.00", "items_count": 1}, "params": {}, "expected": "failed"},
             {"order": {"total": "100.01", "items_count": 1}, "params": {}, "expected": "passed"},
         ],
+        "needs": [],
+        "configured": True,
     }
     assert rules["total_greater_than"]["params"]["required"] == ["amount"]
     assert rules["total_greater_than"]["params"]["properties"]["amount"]["format"] == "decimal"
@@ -82,6 +84,8 @@ def test_rule_list_shows_a_rule_added_by_a_new_class(api_client):
         "params": {"type": "object", "properties": {}, "additionalProperties": False},
         "severity": "error",
         "examples": [],
+        "needs": [],
+        "configured": True,
     }
 
 
