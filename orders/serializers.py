@@ -517,6 +517,17 @@ class FactSerializer(serializers.Serializer):
         help_text="Whether SQL can read it: rules over it run in the database."
     )
 
+    external = serializers.SerializerMethodField(
+        help_text="Whether a provider supplies it from another service, asked at each check."
+    )
+    provider = serializers.CharField(
+        allow_null=True, help_text="The provider that supplies it; null for the order's own."
+    )
+
     def get_sql(self, fact: Fact) -> bool:
         """Return whether SQL can read *fact*."""
         return fact.column is not None
+
+    def get_external(self, fact: Fact) -> bool:
+        """Return whether a provider supplies *fact*."""
+        return fact.provider is not None

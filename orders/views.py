@@ -24,7 +24,7 @@ from rest_framework.settings import api_settings
 
 from api.authentication import UserTokenAuthentication
 from api.schema import operation, page_size_parameter
-from orders.facts import CATALOGUE
+from orders.facts import catalogue
 from orders.filters import OrderFilter, filter_schemas
 from orders.models import Order
 from orders.pagination import OrderCursorPagination
@@ -221,8 +221,9 @@ class FactListView(GenericAPIView):
         """List the facts a rule can read.
 
         Every fact of an order and of each of its lines, in the order of their
-        declaration: its path, type, description, an example, whether an order
-        may lack it and whether SQL can read it. Condition rules name these
-        paths.
+        declaration, then the facts providers supply from other services
+        (`external`, with their `provider`): its path, type, description, an
+        example, whether an order may lack it and whether SQL can read it.
+        Condition rules name these paths.
         """
-        return Response(FactSerializer(CATALOGUE, many=True).data)
+        return Response(FactSerializer(catalogue(), many=True).data)

@@ -6,7 +6,9 @@ through the Python engine, and the result says so (``evaluated_in``). A rule
 errs on an order that lacks a fact it reads (``as_error_q`` in SQL): on that
 order it neither passes nor fails. The order does not pass the check; a
 query finds it under ``error``, and a report's cell for it is empty
-(``None``).
+(``None``). Rules that need a provider are refused
+(``NotInDatabaseError``): stored orders hold no provided facts, and one
+request must never call another service once per order.
 """
 
 from __future__ import annotations
@@ -86,6 +88,43 @@ def all_blocking(check: RuleCheck, parts: list[Q]) -> Q:
     return reduce(and_, blocking) if blocking else Q(pk__isnull=False)
 
 
+class NotInDatabaseError(ServiceError):
+    """Rules over stored orders that need facts from providers, which no stored order holds."""
+
+    code = "not_in_database"
+    title = "Rules need providers"
+
+    def __init__(self, needs: dict[str, list[str]]) -> None:
+        """Record, by rule key, the provided facts each rule needs."""
+        self.needs = needs
+        super().__init__(needs)
+
+    def __str__(self) -> str:
+        """Name the rules and what they need."""
+        parts = [f"{key} ({', '.join(facts)})" for key, facts in self.needs.items()]
+        return (
+            "These rules need facts from providers, which stored orders do not hold:"
+            f" {'; '.join(parts)}. Check orders one at a time (POST /rules/check/) instead."
+        )
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """Return the message and, by rule key, the provided facts each rule needs."""
+        return {"message": str(self), "rules": self.needs}
+
+
+def refuse_providers(*checks: RuleCheck) -> None:
+    """Raise ``NotInDatabaseError`` when a rule of *checks* needs a provider."""
+    needs = {
+        bound.key: sorted(bound.rule.needs)
+        for check in checks
+        for bound in check.rules
+        if bound.rule.needs
+    }
+    if needs:
+        raise NotInDatabaseError(needs)
+
+
 class InvalidCursorError(ServiceError, ValueError):
     """A pagination cursor that this service did not issue."""
 
@@ -120,7 +159,9 @@ def orders_matching(
     ``passed``: every blocking rule passes; ``failed``: a blocking rule
     fails; ``error``: a blocking rule errs. An order may both fail and err
     (on two rules); for rules that never err, ``failed`` is "not passed".
+    Raises ``NotInDatabaseError`` for rules that need providers.
     """
+    refuse_providers(check)
     before = _decode_cursor(cursor) if cursor else None
     with analysis(orders.db):
         return _orders_matching(check, orders, outcome, page_size, before)
@@ -220,7 +261,9 @@ def report_rows(check: RuleCheck, orders: QuerySet[Order]) -> ReportRows:
     first byte; the rest is read as the answer streams. Verdicts are
     ``True``/``False`` or ``1``/``0``. The rows come from the database the
     orders are read from now: the read replica, for an analysis that has one.
+    Rules that need providers raise ``NotInDatabaseError`` before anything is read.
     """
+    refuse_providers(check)
     orders = orders.using(orders.db)
     with analysis(orders.db):
         extent = orders.aggregate(count=Count("pk"), last_id=Max("pk"))
@@ -286,7 +329,11 @@ class Impact:
 def impact(
     current: RuleCheck, proposed: RuleCheck, orders: QuerySet[Order], *, sample_size: int
 ) -> Impact:
-    """Count the *orders* that pass *current* and *proposed*, and those that flip."""
+    """Count the *orders* that pass *current* and *proposed*, and those that flip.
+
+    Raises ``NotInDatabaseError`` when a rule of either needs a provider.
+    """
+    refuse_providers(current, proposed)
     with analysis(orders.db):
         return _impact(current, proposed, orders, sample_size)
 

@@ -10,22 +10,25 @@ Python engine.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldError
 from django.db.models import Count, Q, QuerySet
 
 from decisions.models import Decision, RecordedOutcome
 from decisions.services import as_recorded
-from orders.facts import OrderFacts, from_snapshot, snapshot_aliases
+from orders.facts import PROVIDED_FACTS, OrderFacts, from_snapshot, snapshot_aliases
 from rules.analysis import STREAM_CHUNK, EvaluatedIn, all_blocking, rule_qs, sample_ids
 from rules.budgets import analysis, check_report_budget
 from rules.conditions import ConditionRuleContent
 from rules.engine import Outcome, Resolution, RuleCheck, RuleSetRef, RuleSpec, Severity
 from rules.recording import results_as_recorded, rule_heads
 from rules.resolver import resolver
+from rules.services import providers_supply
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +48,21 @@ class Replay:
 
     ``differences`` lists each rule whose outcome differs between the two
     runs: ``{"rule", "then", "now"}``, with ``None`` for a rule that only one
-    of them has.
+    of them has. ``refreshed`` says whether ``now`` asked the providers
+    afresh; ``provided_changes`` then lists each provided fact whose value
+    differs from the recorded one: ``{"fact", "recorded", "now"}``, ``None``
+    for no value.
     """
 
     reproduced: bool
     then: ReplayRun
     now: ReplayRun
     differences: list[dict[str, str | None]]
+    refreshed: bool = False
+    provided_changes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
-def decision_replay(decision: Decision) -> Replay:
+def decision_replay(decision: Decision, *, refresh: bool = False) -> Replay:
     """Run *decision*'s order again, under the rules it was decided by and under today's.
 
     ``then`` runs the recorded rule set version, or the recorded listed rules
@@ -63,8 +71,11 @@ def decision_replay(decision: Decision) -> Replay:
     reproduces); when it does not, a rule's code changed since, or there is a
     bug, and it is logged as an error naming the rules. ``now`` runs the
     set's current active version, or the same listed rules as they are today.
-    Both run as the check did (``fail_fast``). Raises what the resolver
-    raises: ``UnknownRuleSetError`` for a set deleted since (or, for ``now``,
+    Both run as the check did (``fail_fast``), with what providers
+    supplied as the decision recorded it; with *refresh*, ``now`` asks the
+    providers its rules need afresh (``ProviderNotConfiguredError`` for one
+    without an address). Raises what the resolver raises:
+    ``UnknownRuleSetError`` for a set deleted since (or, for ``now``,
     inactive), ``UnknownRuleError`` for a rule that no longer exists.
     """
     order = from_snapshot(decision.snapshot, pk=decision.order_id)
@@ -85,7 +96,18 @@ def decision_replay(decision: Decision) -> Replay:
         then = resolver.resolve(specs, held=held)
         now = resolver.resolve(specs)
     then_run = _run(then, order, fail_fast=decision.fail_fast)
-    now_run = _run(now, order, fail_fast=decision.fail_fast)
+    now_order, changes = order, []
+    if refresh and now.check.providers:
+        now.check.require_configured()
+        now_order = dataclasses.replace(order)
+        providers_supply(
+            check=now.check,
+            orders=[now_order],
+            deadline_ms=settings.CHECK_PROVIDERS_DEADLINE_MS,
+            fail_fast=decision.fail_fast,
+        )
+        changes = _provided_changes(order, now_order)
+    now_run = _run(now, now_order, fail_fast=decision.fail_fast)
     unreproduced = _differing(decision.results, then_run.results)
     if unreproduced:
         logger.error(
@@ -96,7 +118,21 @@ def decision_replay(decision: Decision) -> Replay:
         then=then_run,
         now=now_run,
         differences=_outcome_changes(then_run.results, now_run.results),
+        refreshed=refresh,
+        provided_changes=changes,
     )
+
+
+def _provided_changes(recorded: OrderFacts, refreshed: OrderFacts) -> list[dict[str, Any]]:
+    """Return each provided fact whose value *refreshed* differs from the *recorded* one."""
+    changes = []
+    for path, fact in PROVIDED_FACTS.items():
+        before, after = fact.read(recorded), fact.read(refreshed)
+        if path in refreshed.provided and before != after:
+            changes.append(
+                {"fact": path, "recorded": fact.to_json(before), "now": fact.to_json(after)}
+            )
+    return changes
 
 
 def _spec(item: dict[str, Any]) -> RuleSpec:

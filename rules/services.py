@@ -125,7 +125,12 @@ def rules_check(
     if order is None:
         order = order_facts_get(order_id)  # type: ignore[arg-type]
     if check.providers:
-        _supply(check, [order], settings.CHECK_PROVIDERS_DEADLINE_MS, fail_fast=fail_fast)
+        providers_supply(
+            check=check,
+            orders=[order],
+            deadline_ms=settings.CHECK_PROVIDERS_DEADLINE_MS,
+            fail_fast=fail_fast,
+        )
     result = check.run(order, fail_fast=fail_fast)
     [decision_id] = record_checks(
         caller=caller.name,
@@ -176,8 +181,11 @@ def rules_check_batch(
     check_batch_budget(len(order_ids), len(check.rules), anonymous=caller.anonymous)
     orders = orders_facts_in_bulk(order_ids, now=timezone.now())
     if check.providers:
-        _supply(
-            check, list(orders.values()), settings.BATCH_PROVIDERS_DEADLINE_MS, fail_fast=fail_fast
+        providers_supply(
+            check=check,
+            orders=list(orders.values()),
+            deadline_ms=settings.BATCH_PROVIDERS_DEADLINE_MS,
+            fail_fast=fail_fast,
         )
     checked = [
         (orders[order_id], check.run(orders[order_id], fail_fast=fail_fast))
@@ -219,11 +227,12 @@ def rules_check_batch(
     return answer
 
 
-def _supply(
-    check: RuleCheck, orders: Sequence[OrderFacts], deadline_ms: int, *, fail_fast: bool
+def providers_supply(
+    *, check: RuleCheck, orders: Sequence[OrderFacts], deadline_ms: int, fail_fast: bool = False
 ) -> None:
     """Give *orders* what the providers *check* needs supplied, asked at once within *deadline_ms*.
 
+    What a provider supplied before (a replayed decision's) is replaced.
     Under *fail_fast*, an order that a blocking rule fails before any rule
     needs a provider is left out: those rules will be skipped. The time
     waited goes on the request's access line.
@@ -234,8 +243,8 @@ def _supply(
     started = time.perf_counter()
     supplied = supply(check.providers, asking, deadline=deadline_ms / 1000)
     for order, records in zip(asking, supplied, strict=True):
-        order.supplied = MappingProxyType(records)
-        order.provided = MappingProxyType(provided_facts(records))
+        order.supplied = MappingProxyType({**order.supplied, **records})
+        order.provided = MappingProxyType(provided_facts(order.supplied))
     note_on_access_line(providers_ms=round((time.perf_counter() - started) * 1000, 1))
 
 

@@ -48,6 +48,7 @@ from rules.serializers.checks import (
     RuleCheckResponseSerializer,
 )
 from rules.serializers.replays import (
+    DecisionReplayRequestSerializer,
     DecisionReplayResponseSerializer,
     RuleSetBacktestRequestSerializer,
     RuleSetBacktestResponseSerializer,
@@ -447,6 +448,7 @@ class DecisionReplayView(APIView):
         "decisions_replay",
         {200: DecisionReplayResponseSerializer},
         (400, 404),
+        request_body=DecisionReplayRequestSerializer,
         manual_parameters=[DECISION_ID],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -457,13 +459,19 @@ class DecisionReplayView(APIView):
         they were): `then`, which must give the recorded results
         (`reproduced`); and under the set's current active version (or the
         same rules today): `now`. `differences` names the rules whose
-        outcome changed. A set deleted since, or no longer active, is a 404
-        `unknown_ruleset`; a rule that no longer exists, a 400
-        `unknown_rule`. Nothing is stored. Needs an API key with the
-        `analyze` scope, or an admin session of staff allowed to view
-        decisions.
+        outcome changed. Facts from providers (`risk.score`) are the values
+        the decision recorded; with `"refresh": true`, `now` asks the
+        providers afresh and `provided_changes` lists what changed. A set
+        deleted since, or no longer active, is a 404 `unknown_ruleset`; a
+        rule that no longer exists, a 400 `unknown_rule`. Nothing is
+        stored. Needs an API key with the `analyze` scope, or an admin
+        session of staff allowed to view decisions.
         """
-        replay = replays.decision_replay(decision_get(pk))
+        # Only a JSON body asks for anything: the admin's replay button posts an empty form.
+        refresh = request.content_type.startswith("application/json") and bool(
+            _validated(DecisionReplayRequestSerializer, request)["refresh"]
+        )
+        replay = replays.decision_replay(decision_get(pk), refresh=refresh)
         return Response(DecisionReplayResponseSerializer(replay).data)
 
 

@@ -647,10 +647,29 @@ def test_the_facts_catalogue_lists_every_fact_of_an_order_and_its_lines(api_clie
         "example": "NO",
         "optional": True,
         "sql": True,
+        "external": False,
+        "provider": None,
     }
     assert facts["lines[].category"]["scope"] == "line"
     assert facts["total"]["optional"] is False
     assert {"customer.age_days", "coupons", "attributes.*", "subtotal"} <= set(facts)
+
+
+def test_the_facts_catalogue_lists_what_providers_supply_last_marked_external(api_client):
+    facts = api_client.get("/facts/").json()
+
+    assert facts[-1] == {
+        "path": "risk.score",
+        "type": "count",
+        "scope": "order",
+        "description": "The order's fraud risk from the risk service, 0 (none) to 100 (certain).",
+        "example": 42,
+        "optional": True,
+        "sql": False,
+        "external": True,
+        "provider": "risk",
+    }
+    assert not any(fact["external"] for fact in facts[:-1])
 
 
 # Orders with lines and a customer

@@ -71,6 +71,26 @@ class ReplayDifferenceSerializer(serializers.Serializer):
     )
 
 
+class DecisionReplayRequestSerializer(serializers.Serializer):
+    """How to replay a decision: with the providers' recorded answers, or asking them afresh."""
+
+    refresh = serializers.BooleanField(
+        default=False,
+        help_text=(
+            "Ask the providers that today's rules need afresh for `now` (`then` always uses"
+            " the recorded answers), and list the provided facts whose values changed."
+        ),
+    )
+
+
+class ProvidedChangeSerializer(serializers.Serializer):
+    """A provided fact whose value changed since the decision."""
+
+    fact = serializers.CharField(help_text="The fact's path: `risk.score`.")
+    recorded = serializers.JSONField(help_text="The value the decision recorded; null: none.")
+    now = serializers.JSONField(help_text="The value the provider gives now; null: none.")
+
+
 class DecisionReplayResponseSerializer(serializers.Serializer):
     """A decision run again: as it was decided, and as it would be decided now."""
 
@@ -85,6 +105,13 @@ class DecisionReplayResponseSerializer(serializers.Serializer):
     )
     differences = ReplayDifferenceSerializer(
         many=True, help_text="The rules whose outcome differs between `then` and `now`."
+    )
+    refreshed = serializers.BooleanField(
+        help_text="Whether `now` asked the providers afresh (`refresh`)."
+    )
+    provided_changes = ProvidedChangeSerializer(
+        many=True,
+        help_text="With `refresh`: the provided facts whose values differ from the recorded.",
     )
 
 

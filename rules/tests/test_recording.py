@@ -323,7 +323,14 @@ def test_replay_of_an_unchanged_decision_reproduces_it(analyst, api_client, orde
         "results": recorded["results"],
     }
     assert response.status_code == 200
-    assert response.json() == {"reproduced": True, "then": run, "now": run, "differences": []}
+    assert response.json() == {
+        "reproduced": True,
+        "then": run,
+        "now": run,
+        "differences": [],
+        "refreshed": False,
+        "provided_changes": [],
+    }
     assert Decision.objects.count() == 1
 
 
