@@ -1,0 +1,280 @@
+"""Providers called for real: over HTTP to the stand-in risk service on the loopback."""
+
+import logging
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from prometheus_client import REGISTRY
+
+from orders.facts import CUSTOMER_ID, TOTAL, CustomerFacts, Fact, FactType, OrderFacts
+from rules.engine.providers import ANSWER_MAX_BYTES, Provider
+from rules.fetching import BREAKERS, BreakerState, supply
+from rules.risk_service import RiskService
+
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+def score(name: str) -> Fact:
+    """Return the score fact of the test provider *name*."""
+    return Fact(f"{name}.score", FactType.COUNT, "A test score.", 1, minimum=0, maximum=100)
+
+
+# Defined once for the whole run: the provider registry is global.
+class SlowTestProvider(Provider):
+    name = "fetch_a"
+    description = "A test provider with time to spare."
+    provides = (score("fetch_a"),)
+    reads = (CUSTOMER_ID, TOTAL)
+    timeout = 2.0
+    cache_ttl = 0
+    url_setting = "FETCH_TEST_URL"
+    token_setting = "FETCH_TEST_TOKEN"  # noqa: S105
+
+
+class OtherTestProvider(SlowTestProvider):
+    name = "fetch_b"
+    provides = (score("fetch_b"),)
+
+
+class ThirdTestProvider(SlowTestProvider):
+    name = "fetch_c"
+    provides = (score("fetch_c"),)
+
+
+class QuickTestProvider(SlowTestProvider):
+    name = "fetch_quick"
+    provides = (score("fetch_quick"),)
+    timeout = 0.2
+
+
+class CachedTestProvider(SlowTestProvider):
+    name = "fetch_cached"
+    provides = (score("fetch_cached"),)
+    cache_ttl = 60
+
+
+class FallbackTestProvider(SlowTestProvider):
+    name = "fetch_fallback"
+    provides = (score("fetch_fallback"),)
+    cache_ttl = 60
+    fallback = {"fetch_fallback.score": 50}
+
+
+def order(customer: str = "C-1", total: str = "250.00") -> OrderFacts:
+    """Return an order of *customer* for *total*."""
+    return OrderFacts(
+        total=Decimal(total), items_count=1, created_at=NOW, customer=CustomerFacts(customer)
+    )
+
+
+def sample(name: str, **labels: str) -> float:
+    """Return a metric sample of this process, 0 when it has none yet."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture(autouse=True)
+def _closed_breakers() -> Iterator[None]:
+    """Start and end every test with every breaker closed."""
+    BREAKERS.reset()
+    yield
+    BREAKERS.reset()
+
+
+@pytest.fixture
+def service(settings: Any) -> Iterator[RiskService]:
+    """Run the stand-in service, scoring C-1 at 85, and point the test providers at it."""
+    running = RiskService(scores={"C-1": 85}).start()
+    settings.FETCH_TEST_URL = running.url
+    settings.FETCH_TEST_TOKEN = ""
+    settings.PROVIDER_BREAKER_FAILURES = 5
+    settings.PROVIDER_BREAKER_OPEN_SECONDS = 60
+    settings.PROVIDER_MAX_CONCURRENCY = 8
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def memory_cache(settings: Any) -> None:
+    """Keep the providers' answers in memory, empty at the start."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "providers": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "provider-tests",
+        },
+    }
+    caches["providers"].clear()
+
+
+def one(providers: list[type[Provider]], deadline: float = 5.0, **fields: str) -> dict:
+    """Return what *providers* supplied for one order."""
+    [supplied] = supply(providers, [order(**fields)], deadline=deadline)
+    return supplied
+
+
+# --- Calls ---------------------------------------------------------------------------
+
+
+def test_a_provider_answers_the_score_of_the_order_sent_as_its_inputs(service):
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert supplied.values == {"fetch_a.score": 85}
+    assert (supplied.error, supplied.cache_hit, supplied.fallback) == (None, False, False)
+    assert supplied.latency_ms > 0
+    [received] = service.received
+    assert received.body == {"customer.id": "C-1", "total": "250.00"}
+    assert received.authorization is None
+
+
+def test_a_provider_with_a_token_sends_it_as_a_bearer(service, settings):
+    service.token = settings.FETCH_TEST_TOKEN = "s3cret"
+
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert supplied.values == {"fetch_a.score": 85}
+    assert service.received[0].authorization == "Bearer s3cret"
+
+
+def test_three_providers_are_called_at_once(service):
+    service.behave(latency=0.3)
+
+    supplied = one([SlowTestProvider, OtherTestProvider, ThirdTestProvider], customer="C-9")
+
+    assert {name: record.values for name, record in supplied.items()} == {
+        "fetch_a": {"fetch_a.score": 20},
+        "fetch_b": {"fetch_b.score": 20},
+        "fetch_c": {"fetch_c.score": 20},
+    }
+    assert service.max_in_flight == 3
+
+
+def test_a_service_that_hangs_past_the_timeout_gives_a_timeout(service, caplog):
+    service.behave(hang=True)
+
+    supplied = one([QuickTestProvider])["fetch_quick"]
+
+    # Still held by the service: the call ended on its own timeout, not on an answer.
+    assert service.held == 1
+    assert (supplied.values, supplied.error) == (None, "timeout")
+    [logged] = [r for r in caplog.records if r.getMessage() == "provider call failed"]
+    assert (logged.provider, logged.reason, logged.error_id) == (
+        "fetch_quick",
+        "timeout",
+        supplied.reference,
+    )
+
+
+def test_a_deadline_shorter_than_the_timeout_is_a_deadline_and_no_failure(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    service.behave(hang=True)
+
+    supplied = one([SlowTestProvider], deadline=0.2)["fetch_a"]
+    service.release()
+    again = one([SlowTestProvider])["fetch_a"]
+
+    assert (supplied.values, supplied.error) == (None, "deadline")
+    assert supplied.reference is not None
+    assert BREAKERS.state("fetch_a") is BreakerState.CLOSED
+    assert again.values == {"fetch_a.score": 85}
+    assert len(service.received) == 2
+
+
+def test_calls_still_queued_at_the_deadline_are_never_made(service, settings):
+    settings.PROVIDER_MAX_CONCURRENCY = 1
+    service.behave(hang=True)
+
+    first, second = supply([SlowTestProvider], [order("C-1"), order("C-2")], deadline=0.3)
+
+    assert [first["fetch_a"].error, second["fetch_a"].error] == ["deadline", "deadline"]
+    # Only the call that was made has a failure logged under a reference.
+    assert first["fetch_a"].reference is not None
+    assert second["fetch_a"].reference is None
+    assert len(service.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"not json", "the answer is not JSON"),
+        (b'{"score": 101}', "fetch_a.score is out of range"),
+        (b'{"points": 5}', "fetch_a.score is not a count"),
+        (b"[85]", "the answer is not a JSON object"),
+    ],
+)
+def test_an_answer_that_is_not_what_the_provider_declares_is_malformed(
+    service, caplog, body, why
+):
+    service.behave(body=body)
+
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert (supplied.values, supplied.error) == (None, "malformed")
+    [logged] = [r for r in caplog.records if r.getMessage() == "provider call failed"]
+    assert (logged.reason, logged.error, logged.error_id) == ("malformed", why, supplied.reference)
+
+
+def test_an_oversized_answer_is_refused_without_reading_it_all(service, caplog):
+    service.behave(oversized=32 * 1024 * 1024)
+
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert (supplied.values, supplied.error) == (None, "error")
+    # The service could not write it all: the provider stopped reading and closed.
+    assert service.oversized_finished == 0
+    [logged] = [r for r in caplog.records if r.getMessage() == "provider call failed"]
+    assert logged.error == f"an answer over {ANSWER_MAX_BYTES} bytes"
+
+
+def test_an_answer_declared_over_the_cap_is_refused_before_it_is_read(service, caplog):
+    service.behave(body=b" " * (ANSWER_MAX_BYTES + 1))
+
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert supplied.error == "error"
+    [logged] = [r for r in caplog.records if r.getMessage() == "provider call failed"]
+    assert logged.error == f"an answer of {ANSWER_MAX_BYTES + 1} bytes"
+
+
+def test_an_answer_just_within_the_cap_is_read(service):
+    # The score among blanks, which JSON allows: exactly 64 KiB.
+    service.behave(body=b'{"score": 30}'.ljust(ANSWER_MAX_BYTES))
+
+    assert one([SlowTestProvider])["fetch_a"].values == {"fetch_a.score": 30}
+
+
+@pytest.mark.parametrize("status", [404, 500, 503])
+def test_an_error_status_is_an_error(service, caplog, status):
+    service.behave(status=status)
+
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert (supplied.values, supplied.error) == (None, "error")
+    [logged] = [r for r in caplog.records if r.getMessage() == "provider call failed"]
+    assert logged.error == f"status {status}"
+
+
+def test_a_wrong_token_is_an_error(service, settings):
+    service.token = "s3cret"
+    settings.FETCH_TEST_TOKEN = "guess"
+
+    assert one([SlowTestProvider])["fetch_a"].error == "error"
+
+
+def test_a_redirect_is_never_followed(service):
+    service.behave(redirect=service.url + "/elsewhere")
+
+    supplied = one([SlowTestProvider])["fetch_a"]
+
+    assert supplied.error == "error"
+    assert [received.path for received in service.received] == ["/score"]
+
+
+def test_a_service_that_is_not_running_is_an_error(service):
+    service.stop()
+
+    assert one([SlowTestProvider])["fetch_a"].error == "error"
