@@ -244,6 +244,8 @@ def _from_providers(calls: Sequence[_Call], started: float, until: float) -> dic
     kept = []
     for call, future in zip(calls, futures, strict=True):
         if future.cancel():  # not done by the deadline: the loop's task is cancelled
+            # Now, not when the loop gets to the cancellation: the next check may be the trial.
+            BREAKERS.released(call.provider.name, call)
             now = time.monotonic()
             seconds = None if call.started is None else now - call.started
             outcome = _Outcome(None, "deadline", "the deadline passed", now, seconds)
@@ -314,8 +316,7 @@ async def _attempt(
         if left <= 0:
             return _Outcome(None, "deadline", "the deadline passed", time.monotonic())
         provider = call.provider
-        admission = BREAKERS.admit(provider.name)
-        if admission is Admission.REFUSED:
+        if not BREAKERS.admit(provider.name, call):
             return _Outcome(None, "breaker_open", "the breaker is open", time.monotonic())
         budget = min(provider.timeout, left)
         call.started = began = time.monotonic()
@@ -332,7 +333,7 @@ async def _attempt(
         except _CallError as exc:
             reason, detail = exc.reason, str(exc)
         except asyncio.CancelledError:  # the request stopped waiting: its deadline passed
-            BREAKERS.released(provider.name, admission)
+            BREAKERS.released(provider.name, call)
             raise
         if reason is None:
             BREAKERS.succeeded(provider.name)
@@ -341,7 +342,7 @@ async def _attempt(
                 provider.name, failures=request.failures, open_seconds=request.open_seconds
             )
         else:
-            BREAKERS.released(provider.name, admission)
+            BREAKERS.released(provider.name, call)
         ended = time.monotonic()
         return _Outcome(values, reason, detail, ended, ended - began)
 
@@ -441,14 +442,6 @@ async def _new_client() -> httpx.AsyncClient:
 # --- Circuit breakers -------------------------------------------------------------------
 
 
-class Admission(Enum):
-    """What a breaker lets a call do: go, go as the trial call, or not go."""
-
-    ADMITTED = "admitted"
-    TRIAL = "trial"
-    REFUSED = "refused"
-
-
 class BreakerState(Enum):
     """A breaker's state, valued as the gauge shows it."""
 
@@ -459,12 +452,12 @@ class BreakerState(Enum):
 
 @dataclass
 class _Circuit:
-    """One provider's breaker: its state, failures in a row, and whether a trial call is out."""
+    """One provider's breaker: its state, failures in a row, and the trial call out, if any."""
 
     state: BreakerState = BreakerState.CLOSED
     failures: int = 0
     retry_at: float = 0.0
-    trial_out: bool = False
+    trial: object | None = None
 
 
 class Breakers:
@@ -479,25 +472,25 @@ class Breakers:
         self._lock = threading.Lock()
         self._circuits: dict[str, _Circuit] = {}
 
-    def admit(self, provider: str) -> Admission:
-        """Return whether a call to *provider* may go (one trial call once the period is over)."""
+    def admit(self, provider: str, call: object) -> bool:
+        """Return whether *call* to *provider* may go: once the period is over, as the trial."""
         with self._lock:
             circuit = self._circuits.setdefault(provider, _Circuit())
             if circuit.state is BreakerState.CLOSED:
-                return Admission.ADMITTED
+                return True
             if circuit.state is BreakerState.OPEN and time.monotonic() >= circuit.retry_at:
                 self._move(provider, circuit, BreakerState.HALF_OPEN)
-            if circuit.state is BreakerState.HALF_OPEN and not circuit.trial_out:
-                circuit.trial_out = True
-                return Admission.TRIAL
-            return Admission.REFUSED
+            if circuit.state is BreakerState.HALF_OPEN and circuit.trial is None:
+                circuit.trial = call
+                return True
+            return False
 
     def succeeded(self, provider: str) -> None:
         """Close *provider*'s breaker: a call was answered."""
         with self._lock:
             circuit = self._circuits[provider]
             circuit.failures = 0
-            circuit.trial_out = False
+            circuit.trial = None
             if circuit.state is not BreakerState.CLOSED:
                 self._move(provider, circuit, BreakerState.CLOSED)
 
@@ -509,15 +502,19 @@ class Breakers:
             if circuit.state is BreakerState.HALF_OPEN or (
                 circuit.state is BreakerState.CLOSED and circuit.failures >= failures
             ):
-                circuit.trial_out = False
+                circuit.trial = None
                 circuit.retry_at = time.monotonic() + open_seconds
                 self._move(provider, circuit, BreakerState.OPEN)
 
-    def released(self, provider: str, admission: Admission) -> None:
-        """Take a call that ended neither way (the deadline): a trial passes to the next call."""
-        if admission is Admission.TRIAL:
-            with self._lock:
-                self._circuits[provider].trial_out = False
+    def released(self, provider: str, call: object) -> None:
+        """Take *call* ended neither way (the deadline): if it was the trial, the next call is.
+
+        Safe to repeat, and for a call never admitted.
+        """
+        with self._lock:
+            circuit = self._circuits.get(provider)
+            if circuit is not None and circuit.trial is call:
+                circuit.trial = None
 
     def state(self, provider: str) -> BreakerState:
         """Return the state of *provider*'s breaker."""

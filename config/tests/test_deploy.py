@@ -845,6 +845,7 @@ ALERTS = {
     "ServiceDown",
     "ThrottlingSpike",
     "DatabaseDiskLow",
+    "ProviderBreakerOpen",
 }
 
 

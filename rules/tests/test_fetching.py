@@ -1,6 +1,5 @@
 """Providers called for real: over HTTP to the stand-in risk service on the loopback."""
 
-import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ class SlowTestProvider(Provider):
     timeout = 2.0
     cache_ttl = 0
     url_setting = "FETCH_TEST_URL"
-    token_setting = "FETCH_TEST_TOKEN"  # noqa: S105
+    token_setting = "FETCH_TEST_TOKEN"
 
 
 class OtherTestProvider(SlowTestProvider):
@@ -120,7 +119,7 @@ def one(providers: list[type[Provider]], deadline: float = 5.0, **fields: str) -
 # --- Calls ---------------------------------------------------------------------------
 
 
-def test_a_provider_answers_the_score_of_the_order_sent_as_its_inputs(service):
+def test_a_provider_answers_the_score_of_the_order_sent_as_its_inputs(service, caplog):
     supplied = one([SlowTestProvider])["fetch_a"]
 
     assert supplied.values == {"fetch_a.score": 85}
@@ -129,6 +128,8 @@ def test_a_provider_answers_the_score_of_the_order_sent_as_its_inputs(service):
     [received] = service.received
     assert received.body == {"customer.id": "C-1", "total": "250.00"}
     assert received.authorization is None
+    # httpx's own line per call (its address in the message) is not logged.
+    assert [record for record in caplog.records if record.name.startswith("httpx")] == []
 
 
 def test_a_provider_with_a_token_sends_it_as_a_bearer(service, settings):
@@ -206,9 +207,7 @@ def test_calls_still_queued_at_the_deadline_are_never_made(service, settings):
         (b"[85]", "the answer is not a JSON object"),
     ],
 )
-def test_an_answer_that_is_not_what_the_provider_declares_is_malformed(
-    service, caplog, body, why
-):
+def test_an_answer_that_is_not_what_the_provider_declares_is_malformed(service, caplog, body, why):
     service.behave(body=body)
 
     supplied = one([SlowTestProvider])["fetch_a"]
@@ -278,3 +277,251 @@ def test_a_service_that_is_not_running_is_an_error(service):
     service.stop()
 
     assert one([SlowTestProvider])["fetch_a"].error == "error"
+
+
+# --- The cache -----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_an_answer_is_reused_from_the_cache_for_the_same_inputs(service):
+    first = one([CachedTestProvider])["fetch_cached"]
+    second = one([CachedTestProvider])["fetch_cached"]
+    other = one([CachedTestProvider], customer="C-2")["fetch_cached"]
+
+    assert (first.values, first.cache_hit) == ({"fetch_cached.score": 85}, False)
+    assert (second.values, second.cache_hit) == ({"fetch_cached.score": 85}, True)
+    assert (other.values, other.cache_hit) == ({"fetch_cached.score": 20}, False)
+    assert len(service.received) == 2
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_a_new_version_of_a_provider_does_not_reuse_the_old_answers(service, monkeypatch):
+    one([CachedTestProvider])
+    monkeypatch.setattr(CachedTestProvider, "version", "2")
+
+    assert one([CachedTestProvider])["fetch_cached"].cache_hit is False
+    assert len(service.received) == 2
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_a_provider_with_no_ttl_is_called_every_time(service):
+    one([SlowTestProvider])
+
+    assert one([SlowTestProvider])["fetch_a"].cache_hit is False
+    assert len(service.received) == 2
+
+
+def test_a_cache_that_fails_is_counted_and_the_provider_called(service, settings, caplog):
+    # Nothing listens on port 1: every operation fails at once.
+    settings.CACHES = {
+        **settings.CACHES,
+        "providers": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    gets = sample("rule_engine_provider_cache_errors_total", operation="get")
+    sets = sample("rule_engine_provider_cache_errors_total", operation="set")
+
+    supplied = one([CachedTestProvider])["fetch_cached"]
+
+    assert (supplied.values, supplied.cache_hit) == ({"fetch_cached.score": 85}, False)
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 1
+    assert sample("rule_engine_provider_cache_errors_total", operation="set") == sets + 1
+    logged = [r for r in caplog.records if r.getMessage() == "provider cache unavailable"]
+    assert [record.operation for record in logged] == ["get", "set"]
+
+
+@pytest.mark.django_db
+def test_answers_are_kept_in_the_database_table_of_their_own(service):
+    one([CachedTestProvider])
+
+    assert one([CachedTestProvider])["fetch_cached"].cache_hit is True
+    assert caches["providers"]._table == "provider_cache"
+    assert len(service.received) == 1
+
+
+# --- Fallbacks -----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_a_fallback_stands_in_for_a_failed_call_and_is_not_cached(service):
+    service.behave(status=503)
+    failed = one([FallbackTestProvider])["fetch_fallback"]
+    service.behave(status=200)
+    answered = one([FallbackTestProvider])["fetch_fallback"]
+
+    assert (failed.values, failed.fallback, failed.error) == (
+        {"fetch_fallback.score": 50},
+        True,
+        "error",
+    )
+    assert failed.reference is not None
+    assert (answered.values, answered.fallback, answered.cache_hit) == (
+        {"fetch_fallback.score": 85},
+        False,
+        False,
+    )
+
+
+# --- The breaker ---------------------------------------------------------------------
+
+
+def test_the_breaker_opens_after_n_failures_and_answers_without_calling(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 2
+    service.behave(status=503)
+
+    errors = [one([SlowTestProvider])["fetch_a"].error for _ in range(2)]
+    service.behave(status=200)
+    refused = one([SlowTestProvider])["fetch_a"]
+
+    assert errors == ["error", "error"]
+    assert (refused.values, refused.error, refused.reference) == (None, "breaker_open", None)
+    assert BREAKERS.state("fetch_a") is BreakerState.OPEN
+    assert sample("rule_engine_provider_breaker_state", provider="fetch_a") == 2
+    assert len(service.received) == 2
+
+
+def test_a_success_before_n_failures_starts_the_count_again(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 2
+    for status in (503, 200, 503):
+        service.behave(status=status)
+        one([SlowTestProvider])
+
+    assert BREAKERS.state("fetch_a") is BreakerState.CLOSED
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_an_open_breaker_answers_with_the_fallback(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    service.behave(status=503)
+    one([FallbackTestProvider])
+
+    refused = one([FallbackTestProvider])["fetch_fallback"]
+
+    assert (refused.values, refused.error, refused.fallback) == (
+        {"fetch_fallback.score": 50},
+        "breaker_open",
+        True,
+    )
+    assert len(service.received) == 1
+
+
+def test_after_the_open_period_one_trial_call_that_succeeds_closes_it(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    settings.PROVIDER_BREAKER_OPEN_SECONDS = 0
+    service.behave(status=503)
+    one([SlowTestProvider])
+    service.behave(status=200)
+
+    trial = one([SlowTestProvider])["fetch_a"]
+
+    assert trial.values == {"fetch_a.score": 85}
+    assert BREAKERS.state("fetch_a") is BreakerState.CLOSED
+    assert sample("rule_engine_provider_breaker_state", provider="fetch_a") == 0
+
+
+def test_a_trial_call_that_fails_opens_it_again(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    settings.PROVIDER_BREAKER_OPEN_SECONDS = 0
+    service.behave(status=503)
+    one([SlowTestProvider])
+
+    trial = one([SlowTestProvider])["fetch_a"]
+
+    assert trial.error == "error"
+    assert BREAKERS.state("fetch_a") is BreakerState.OPEN
+    assert len(service.received) == 2
+
+
+def test_while_the_trial_call_is_out_the_other_calls_answer_breaker_open(service, settings):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    settings.PROVIDER_BREAKER_OPEN_SECONDS = 0
+    service.behave(status=503)
+    one([SlowTestProvider])
+    service.behave(status=200, hang=True)
+
+    trial, meanwhile = supply([SlowTestProvider], [order("C-1"), order("C-2")], deadline=0.3)
+    service.release()
+    next_trial = one([SlowTestProvider])["fetch_a"]
+
+    assert [trial["fetch_a"].error, meanwhile["fetch_a"].error] == ["deadline", "breaker_open"]
+    # The deadline cut the trial short: the next call is the trial, and closes it.
+    assert next_trial.values == {"fetch_a.score": 85}
+    assert BREAKERS.state("fetch_a") is BreakerState.CLOSED
+    assert len(service.received) == 3
+
+
+# --- Batches -------------------------------------------------------------------------
+
+
+def test_a_batch_calls_once_per_distinct_inputs(service):
+    orders = [order("C-1"), order("C-2"), order("C-1")]
+
+    first, second, third = supply([SlowTestProvider], orders, deadline=5.0)
+
+    assert [record["fetch_a"].values for record in (first, second, third)] == [
+        {"fetch_a.score": 85},
+        {"fetch_a.score": 20},
+        {"fetch_a.score": 85},
+    ]
+    assert third["fetch_a"] is first["fetch_a"]
+    assert sorted(received.body["customer.id"] for received in service.received) == [
+        "C-1",
+        "C-2",
+    ]
+
+
+def test_a_batch_has_at_most_the_concurrency_limit_in_flight(service, settings):
+    settings.PROVIDER_MAX_CONCURRENCY = 2
+    service.behave(latency=0.1)
+    orders = [order(f"C-{number}") for number in range(6)]
+
+    supplied = supply([SlowTestProvider], orders, deadline=5.0)
+
+    assert [record["fetch_a"].error for record in supplied] == [None] * 6
+    assert len(service.received) == 6
+    assert service.max_in_flight == 2
+
+
+# --- Metrics -------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_results_are_counted_by_provider_and_calls_timed(service, settings):
+    def counts() -> list[float]:
+        return [
+            *(
+                sample("rule_engine_provider_calls_total", provider="fetch_cached", result=result)
+                for result in ("ok", "cache_hit", "error", "breaker_open")
+            ),
+            sample("rule_engine_provider_seconds_count", provider="fetch_cached"),
+        ]
+
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    before = counts()
+    one([CachedTestProvider])  # ok
+    one([CachedTestProvider])  # cache_hit
+    service.behave(status=503)
+    one([CachedTestProvider], customer="C-2")  # error
+    one([CachedTestProvider], customer="C-3")  # breaker_open
+
+    assert [after - was for after, was in zip(counts(), before, strict=True)] == [1, 1, 1, 1, 2]
+
+
+# --- Processes -----------------------------------------------------------------------
+
+
+def test_a_forked_process_calls_through_a_loop_and_client_of_its_own(service):
+    one([SlowTestProvider])  # this process's loop and client exist
+
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it was answered
+        try:
+            answered = one([SlowTestProvider], deadline=2.0)["fetch_a"].values is not None
+        finally:
+            os._exit(0 if answered else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(service.received) == 2
