@@ -328,7 +328,7 @@ async def _attempt(
         except (TimeoutError, httpx.TimeoutException):
             reason = "timeout" if budget == provider.timeout else "deadline"
             detail = f"no answer within {budget * 1000:.0f} ms"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a bad setting
             reason, detail = "error", f"{type(exc).__name__}: {exc}"
         except _CallError as exc:
             reason, detail = exc.reason, str(exc)

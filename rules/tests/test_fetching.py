@@ -279,6 +279,13 @@ def test_a_service_that_is_not_running_is_an_error(service):
     assert one([SlowTestProvider])["fetch_a"].error == "error"
 
 
+@pytest.mark.parametrize("url", ["not a url", "ftp://127.0.0.1/score", "http://[::1"])
+def test_an_address_that_cannot_be_called_is_an_error(service, settings, url):
+    settings.FETCH_TEST_URL = url
+
+    assert one([SlowTestProvider])["fetch_a"].error == "error"
+
+
 # --- The cache -----------------------------------------------------------------------
 
 
