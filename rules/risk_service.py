@@ -291,6 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
     """One connection's requests: HTTP/1.1, kept alive between answers."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes: without this, the body would wait for the
+    # client's delayed acknowledgement of the headers (40 ms on Linux).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_POST(self) -> None:
