@@ -43,7 +43,7 @@ One ``get_many`` before calling and one ``set_many`` per TTL after; only
 answers are kept, never fallbacks or failures. A hit's latency is the
 cache's. A cache that fails is counted
 (``rule_engine_provider_cache_errors_total``) and logged, and the providers
-are called as if it had missed.
+are called as if it had missed; a Redis that failed is left alone a while.
 
 **Circuit breaker, per provider and per worker process.** After
 ``PROVIDER_BREAKER_FAILURES`` failures in a row (``timeout``, ``error``,
@@ -78,22 +78,27 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from api import metrics
+from api.throttles import StoreBreaker
 from orders.facts import OrderFacts, Supplied
 from rules.engine.providers import ANSWER_MAX_BYTES, MalformedAnswerError, Provider
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CACHE_ALIAS = "providers"
 # What a cache raises when it cannot be used: the database's errors, Redis's.
@@ -159,10 +164,8 @@ def _from_cache(calls: Any) -> dict[str, Supplied]:
     if not cached:
         return {}
     began = time.monotonic()
-    try:
-        found = caches[CACHE_ALIAS].get_many(list(cached))
-    except CACHE_ERRORS as exc:
-        _cache_failed("get", exc)
+    found = _use_cache("get", lambda cache: cache.get_many(list(cached)))
+    if found is None:
         return {}
     latency_ms = (time.monotonic() - began) * 1000
     answered = {}
@@ -179,22 +182,46 @@ def _keep(answers: Sequence[tuple[_Call, Mapping[str, Any]]]) -> None:
     for call, values in answers:
         if call.provider.cache_ttl > 0:
             by_ttl[call.provider.cache_ttl][call.key] = values
-    cache = caches[CACHE_ALIAS]
     for ttl, entries in by_ttl.items():
-        try:
-            cache.set_many(entries, timeout=ttl)
-        except CACHE_ERRORS as exc:
-            _cache_failed("set", exc)
-            return
+        _use_cache("set", lambda cache, entries=entries, ttl=ttl: cache.set_many(entries, ttl))
 
 
-def _cache_failed(operation: str, exc: Exception) -> None:
-    """Count and log a failed *operation* of the providers' cache."""
-    metrics.count_provider_cache_error(operation)
-    logger.warning(
-        "provider cache unavailable",
-        extra={"operation": operation, "error": f"{type(exc).__name__}: {exc}"},
-    )
+def _use_cache(operation: str, action: Callable[[BaseCache], T]) -> T | None:
+    """Return what *action* returns on the providers' cache, or ``None`` when it failed.
+
+    A failure is counted and logged. A Redis that failed is then left alone
+    for the ``StoreBreaker`` period, as the throttles leave theirs: one that
+    does not answer would cost each check its timeout twice. Each operation
+    meanwhile is counted, not tried.
+    """
+    cache = caches[CACHE_ALIAS]
+    redis = isinstance(cache, RedisCache)
+    location = str(settings.CACHES[CACHE_ALIAS].get("LOCATION", ""))
+    if redis and _cache_breaker.is_open(location):
+        metrics.count_provider_cache_error(operation)
+        return None
+    try:
+        return action(cache)
+    except CACHE_ERRORS as exc:
+        metrics.count_provider_cache_error(operation)
+        logger.warning(
+            "provider cache unavailable",
+            extra={"operation": operation, "error": f"{type(exc).__name__}: {exc}"},
+        )
+        if redis:
+            _cache_breaker.trip(location)
+    return None
+
+
+# A Redis that failed, left alone a while (``_use_cache``).
+_cache_breaker = StoreBreaker()
+
+
+def reset_breakers() -> None:
+    """Close every provider's breaker and use the providers' cache again (tests start here)."""
+    global _cache_breaker  # a new one is the simplest "forget everything"
+    BREAKERS.reset()
+    _cache_breaker = StoreBreaker()
 
 
 # --- The calls ----------------------------------------------------------------------

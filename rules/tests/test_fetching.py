@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from prometheus_client import REGISTRY
 
 from orders.facts import CUSTOMER_ID, TOTAL, CustomerFacts, Fact, FactType, OrderFacts
 from rules.engine.providers import ANSWER_MAX_BYTES, Provider
-from rules.fetching import BREAKERS, BreakerState, supply
+from rules.fetching import BREAKERS, BreakerState, reset_breakers, supply
 from rules.risk_service import RiskService
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -79,9 +80,9 @@ def sample(name: str, **labels: str) -> float:
 @pytest.fixture(autouse=True)
 def _closed_breakers() -> Iterator[None]:
     """Start and end every test with every breaker closed."""
-    BREAKERS.reset()
+    reset_breakers()
     yield
-    BREAKERS.reset()
+    reset_breakers()
 
 
 @pytest.fixture
@@ -318,7 +319,9 @@ def test_a_provider_with_no_ttl_is_called_every_time(service):
     assert len(service.received) == 2
 
 
-def test_a_cache_that_fails_is_counted_and_the_provider_called(service, settings, caplog):
+def test_a_redis_that_fails_is_counted_then_left_alone_and_the_provider_called(
+    service, settings, caplog
+):
     # Nothing listens on port 1: every operation fails at once.
     settings.CACHES = {
         **settings.CACHES,
@@ -330,13 +333,32 @@ def test_a_cache_that_fails_is_counted_and_the_provider_called(service, settings
     gets = sample("rule_engine_provider_cache_errors_total", operation="get")
     sets = sample("rule_engine_provider_cache_errors_total", operation="set")
 
-    supplied = one([CachedTestProvider])["fetch_cached"]
+    first = one([CachedTestProvider])["fetch_cached"]
+    second = one([CachedTestProvider])["fetch_cached"]
 
-    assert (supplied.values, supplied.cache_hit) == ({"fetch_cached.score": 85}, False)
-    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 1
-    assert sample("rule_engine_provider_cache_errors_total", operation="set") == sets + 1
+    assert [(record.values, record.cache_hit) for record in (first, second)] == [
+        ({"fetch_cached.score": 85}, False),
+        ({"fetch_cached.score": 85}, False),
+    ]
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 2
+    assert sample("rule_engine_provider_cache_errors_total", operation="set") == sets + 2
+    # Only the first operation was tried; the others were counted, not tried.
     logged = [r for r in caplog.records if r.getMessage() == "provider cache unavailable"]
-    assert [record.operation for record in logged] == ["get", "set"]
+    assert [record.operation for record in logged] == ["get"]
+    assert len(service.received) == 2
+
+
+@pytest.mark.django_db
+def test_a_database_cache_that_fails_is_tried_again_at_every_check(service, caplog):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE provider_cache RENAME TO provider_cache_away")
+
+    one([CachedTestProvider])
+    answered = one([CachedTestProvider])["fetch_cached"]
+
+    assert answered.values == {"fetch_cached.score": 85}
+    logged = [r for r in caplog.records if r.getMessage() == "provider cache unavailable"]
+    assert [record.operation for record in logged] == ["get", "set", "get", "set"]
 
 
 @pytest.mark.django_db
