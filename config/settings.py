@@ -294,6 +294,11 @@ PROVIDER_MAX_CONCURRENCY = env_int("PROVIDER_MAX_CONCURRENCY", 8)
 # A provider's circuit breaker opens after this many failures in a row, for this long.
 PROVIDER_BREAKER_FAILURES = env_int("PROVIDER_BREAKER_FAILURES", 5)
 PROVIDER_BREAKER_OPEN_SECONDS = env_int("PROVIDER_BREAKER_OPEN_SECONDS", 30)
+# 0 calls in flight would let no call go; 0 failures in a row names no breaker that can open.
+if PROVIDER_MAX_CONCURRENCY < 1:
+    raise ImproperlyConfigured("PROVIDER_MAX_CONCURRENCY must be at least 1")
+if PROVIDER_BREAKER_FAILURES < 1:
+    raise ImproperlyConfigured("PROVIDER_BREAKER_FAILURES must be at least 1")
 # The risk-scoring service (rules.providers): unset, rules that need risk.score
 # are listed as not configured and a check naming them is 400 provider_not_configured.
 RISK_SERVICE_URL = os.environ.get("RISK_SERVICE_URL", "")

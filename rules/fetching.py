@@ -78,7 +78,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -158,7 +158,7 @@ class _Call:
 # --- The cache ----------------------------------------------------------------------
 
 
-def _from_cache(calls: Any) -> dict[str, Supplied]:
+def _from_cache(calls: Iterable[_Call]) -> dict[str, Supplied]:
     """Return what the cache holds for *calls*, by cache key (one ``get_many``)."""
     cached = {call.key: call for call in calls if call.provider.cache_ttl > 0}
     if not cached:

@@ -183,6 +183,14 @@ def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(varia
     assert message in result.stderr
 
 
+@pytest.mark.parametrize("name", ["PROVIDER_MAX_CONCURRENCY", "PROVIDER_BREAKER_FAILURES"])
+def test_settings_refuse_to_start_with_no_provider_call_allowed(name):
+    result = run([sys.executable, "manage.py", "check"], production_env(**{name: "0"}))
+
+    assert result.returncode != 0
+    assert f"{name} must be at least 1" in result.stderr
+
+
 @pytest.mark.parametrize(
     "variables",
     [
