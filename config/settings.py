@@ -294,7 +294,7 @@ PROVIDER_MAX_CONCURRENCY = env_int("PROVIDER_MAX_CONCURRENCY", 8)
 # A provider's circuit breaker opens after this many failures in a row, for this long.
 PROVIDER_BREAKER_FAILURES = env_int("PROVIDER_BREAKER_FAILURES", 5)
 PROVIDER_BREAKER_OPEN_SECONDS = env_int("PROVIDER_BREAKER_OPEN_SECONDS", 30)
-# 0 calls in flight would let no call go; 0 failures in a row names no breaker that can open.
+# At least 1 each: with 0 calls in flight none could go; a breaker opens on a failure.
 if PROVIDER_MAX_CONCURRENCY < 1:
     raise ImproperlyConfigured("PROVIDER_MAX_CONCURRENCY must be at least 1")
 if PROVIDER_BREAKER_FAILURES < 1:

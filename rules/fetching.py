@@ -502,7 +502,10 @@ class Breakers:
     def admit(self, provider: str, call: object) -> bool:
         """Return whether *call* to *provider* may go: once the period is over, as the trial."""
         with self._lock:
-            circuit = self._circuits.setdefault(provider, _Circuit())
+            circuit = self._circuits.get(provider)
+            if circuit is None:  # the first call: the gauge shows it closed from now on
+                circuit = self._circuits[provider] = _Circuit()
+                metrics.set_provider_breaker_state(provider, BreakerState.CLOSED.value)
             if circuit.state is BreakerState.CLOSED:
                 return True
             if circuit.state is BreakerState.OPEN and time.monotonic() >= circuit.retry_at:

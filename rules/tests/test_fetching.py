@@ -65,6 +65,13 @@ class FallbackTestProvider(SlowTestProvider):
     fallback = {"fetch_fallback.score": 50}
 
 
+class FreshTestProvider(SlowTestProvider):
+    """Called by one test only: its breaker's gauge has no sample before."""
+
+    name = "fetch_fresh"
+    provides = (score("fetch_fresh"),)
+
+
 def order(customer: str = "C-1", total: str = "250.00") -> OrderFacts:
     """Return an order of *customer* for *total*."""
     return OrderFacts(
@@ -394,6 +401,24 @@ def test_a_fallback_stands_in_for_a_failed_call_and_is_not_cached(service):
 
 
 # --- The breaker ---------------------------------------------------------------------
+
+
+def test_a_breaker_shows_closed_from_its_providers_first_call(service):
+    assert (
+        REGISTRY.get_sample_value(
+            "rule_engine_provider_breaker_state", {"provider": "fetch_fresh"}
+        )
+        is None
+    )
+
+    one([FreshTestProvider])
+
+    assert (
+        REGISTRY.get_sample_value(
+            "rule_engine_provider_breaker_state", {"provider": "fetch_fresh"}
+        )
+        == 0
+    )
 
 
 def test_the_breaker_opens_after_n_failures_and_answers_without_calling(service, settings):
