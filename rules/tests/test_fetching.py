@@ -11,8 +11,16 @@ from django.core.cache import caches
 from django.db import connection
 from prometheus_client import REGISTRY
 
-from orders.facts import CUSTOMER_ID, TOTAL, CustomerFacts, Fact, FactType, OrderFacts
-from rules.engine.providers import ANSWER_MAX_BYTES, Provider
+from orders.facts import (
+    CUSTOMER_ID,
+    PROVIDED_FACTS,
+    TOTAL,
+    CustomerFacts,
+    Fact,
+    FactType,
+    OrderFacts,
+)
+from rules.engine.providers import ANSWER_MAX_BYTES, PROVIDERS, Provider
 from rules.fetching import BREAKERS, BreakerState, reset_breakers, supply
 from rules.risk_service import RiskService
 
@@ -70,6 +78,22 @@ class FreshTestProvider(SlowTestProvider):
 
     name = "fetch_fresh"
     provides = (score("fetch_fresh"),)
+
+
+# ``supply`` takes provider classes, not names: the test providers leave the registry and
+# the facts catalogue at once, so that no other test (GET /facts/, the rule list) sees them.
+for _provider in (
+    SlowTestProvider,
+    OtherTestProvider,
+    ThirdTestProvider,
+    QuickTestProvider,
+    CachedTestProvider,
+    FallbackTestProvider,
+    FreshTestProvider,
+):
+    del PROVIDERS[_provider.name]
+    for _fact in _provider.provides:
+        del PROVIDED_FACTS[_fact.path]
 
 
 def order(customer: str = "C-1", total: str = "250.00") -> OrderFacts:
