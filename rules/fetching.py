@@ -92,7 +92,7 @@ from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from api import metrics
-from api.throttles import StoreBreaker
+from api.throttles import StoreBreaker, within_savepoint
 from orders.facts import OrderFacts, Supplied
 from rules.engine.providers import ANSWER_MAX_BYTES, MalformedAnswerError, Provider
 
@@ -189,7 +189,8 @@ def _keep(answers: Sequence[tuple[_Call, Mapping[str, Any]]]) -> None:
 def _use_cache(operation: str, action: Callable[[BaseCache], T]) -> T | None:
     """Return what *action* returns on the providers' cache, or ``None`` when it failed.
 
-    A failure is counted and logged. A Redis that failed is then left alone
+    A failure is counted and logged, and never aborts the transaction the
+    caller may be in (a savepoint). A Redis that failed is then left alone
     for the ``StoreBreaker`` period, as the throttles leave theirs: one that
     does not answer would cost each check its timeout twice. Each operation
     meanwhile is counted, not tried.
@@ -201,7 +202,8 @@ def _use_cache(operation: str, action: Callable[[BaseCache], T]) -> T | None:
         metrics.count_provider_cache_error(operation)
         return None
     try:
-        return action(cache)
+        with within_savepoint(cache):
+            return action(cache)
     except CACHE_ERRORS as exc:
         metrics.count_provider_cache_error(operation)
         logger.warning(

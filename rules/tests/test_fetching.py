@@ -401,6 +401,22 @@ def test_answers_are_kept_in_the_database_table_of_their_own(service):
     assert len(service.received) == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_database_cache_that_fails_leaves_the_callers_transaction_usable(service):
+    # The test runs in a transaction: on PostgreSQL a failed statement would abort it.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE provider_cache RENAME TO provider_cache_away")
+
+    answered = one([CachedTestProvider])["fetch_cached"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        still_usable = cursor.fetchone()
+
+    assert answered.values == {"fetch_cached.score": 85}
+    assert still_usable == (1,)
+
+
 # --- Fallbacks -----------------------------------------------------------------------
 
 
