@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.db import connection
 from prometheus_client import REGISTRY
 
+from config.tests.servers import start_redis
 from orders.facts import (
     CUSTOMER_ID,
     PROVIDED_FACTS,
@@ -398,6 +400,28 @@ def test_answers_are_kept_in_the_database_table_of_their_own(service):
 
     assert one([CachedTestProvider])["fetch_cached"].cache_hit is True
     assert caches["providers"]._table == "provider_cache"
+    assert len(service.received) == 1
+
+
+@pytest.mark.redis
+def test_answers_are_shared_through_redis_under_their_own_prefix(service, settings, tmp_path):
+    with start_redis(tmp_path) as redis_server:
+        settings.CACHES = {
+            **settings.CACHES,
+            "providers": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_server.url,
+                "KEY_PREFIX": "providers",
+            },
+        }
+        first = one([CachedTestProvider])["fetch_cached"]
+        second = one([CachedTestProvider])["fetch_cached"]
+        keys = redis.Redis.from_url(redis_server.url).keys()
+
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    assert second.values == {"fetch_cached.score": 85}
+    [key] = keys
+    assert key.startswith(b"providers:1:fetch_cached:1:")
     assert len(service.received) == 1
 
 
