@@ -11,24 +11,36 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rules.management.commands.risk_service import customer_score
+from rules.management.commands.risk_service import customer_score, score
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("text", "parsed"), [("C-1=85", ("C-1", 85)), ("a=b=0", ("a", None))])
+@pytest.mark.parametrize(("text", "parsed"), [("C-1=85", ("C-1", 85)), ("C-1=0", ("C-1", 0))])
 def test_a_score_option_names_a_customer_and_a_score(text, parsed):
-    if parsed[1] is None:
-        with pytest.raises(ArgumentTypeError, match="CUSTOMER=SCORE"):
-            customer_score(text)
-    else:
-        assert customer_score(text) == parsed
+    assert customer_score(text) == parsed
 
 
-@pytest.mark.parametrize("text", ["C-1", "=85", "C-1=", "C-1=101", "C-1=-5", "C-1=high"])
-def test_a_score_option_without_a_customer_or_a_score_of_0_to_100_is_refused(text):
-    with pytest.raises(ArgumentTypeError, match="CUSTOMER=SCORE"):
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("C-1", "expected CUSTOMER=SCORE"),
+        ("=85", "expected CUSTOMER=SCORE"),
+        ("C-1=", "a score is a whole number from 0 to 100"),
+        ("C-1=101", "a score is a whole number from 0 to 100"),
+        ("C-1=-5", "a score is a whole number from 0 to 100"),
+        ("C-1=high", "a score is a whole number from 0 to 100"),
+    ],
+)
+def test_a_score_option_without_a_customer_or_a_score_of_0_to_100_is_refused(text, why):
+    with pytest.raises(ArgumentTypeError, match=why):
         customer_score(text)
+
+
+@pytest.mark.parametrize("text", ["101", "-1", "ten"])
+def test_a_default_score_outside_0_to_100_is_refused(text):
+    with pytest.raises(ArgumentTypeError, match="from 0 to 100"):
+        score(text)
 
 
 @pytest.mark.server

@@ -8,12 +8,19 @@ from django.core.management.base import BaseCommand
 from rules.risk_service import DEFAULT_PORT, DEFAULT_SCORE, RiskService
 
 
+def score(text: str) -> int:
+    """Return *text* as a score: a whole number from 0 to 100."""
+    if not text.isdigit() or int(text) > 100:
+        raise ArgumentTypeError(f"a score is a whole number from 0 to 100, not {text!r}")
+    return int(text)
+
+
 def customer_score(text: str) -> tuple[str, int]:
-    """Return ``("C-1", 85)`` for ``C-1=85``; the score is a whole number from 0 to 100."""
-    customer, sign, score = text.partition("=")
-    if not sign or not customer or not score.isdigit() or int(score) > 100:
-        raise ArgumentTypeError(f"expected CUSTOMER=SCORE with a score of 0 to 100, not {text!r}")
-    return customer, int(score)
+    """Return ``("C-1", 85)`` for ``C-1=85``."""
+    customer, sign, value = text.partition("=")
+    if not sign or not customer:
+        raise ArgumentTypeError(f"expected CUSTOMER=SCORE, not {text!r}")
+    return customer, score(value)
 
 
 class Command(BaseCommand):
@@ -38,9 +45,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--default-score",
-            type=int,
+            type=score,
             default=DEFAULT_SCORE,
-            choices=range(101),
             metavar="SCORE",
             help=f"The score of any other customer (default {DEFAULT_SCORE}).",
         )
