@@ -155,11 +155,6 @@ class RiskService:
         self.behaviour = replace(self.behaviour, hang=False)
         self._released.set()
 
-    def wait_until_held(self, count: int, timeout: float = 5.0) -> bool:
-        """Return once *count* requests are held; ``False`` if *timeout* passes first."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self._traffic.held >= count, timeout)
-
     @property
     def received(self) -> list[Received]:
         """Return the requests received so far, in order."""

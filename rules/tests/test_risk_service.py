@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from rules.management.commands.risk_service import customer_score, score
+from rules.risk_service import RiskService
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,3 +71,16 @@ def test_the_command_serves_scores_by_customer_behind_its_token():
     assert (refused.status_code, refused.json()) == (401, {"error": "unauthorized"})
     assert rest.splitlines()[-1] == "Risk service stopped"
     assert process.returncode == 0
+
+
+def test_the_service_answers_400_to_a_body_that_is_not_an_object_of_facts():
+    service = RiskService().start()
+    try:
+        answered = httpx.post(service.url, json=["C-1"], timeout=5)
+    finally:
+        service.stop()
+
+    assert (answered.status_code, answered.json()) == (
+        400,
+        {"error": "a JSON object of the order's facts is expected"},
+    )
