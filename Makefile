@@ -12,7 +12,7 @@ LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 # mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-hostile chromium promtool redis nginx haproxy clean
+.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-hostile chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ run: install .env
 	$(LOCAL_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(LOCAL_ENV) bash scripts/release.sh
 	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
+
+# The stand-in risk service (rules/risk_service.py) on http://127.0.0.1:8099/score, in the
+# foreground: customer C-1042 scores 85, any other 20. Serve with it:
+# RISK_SERVICE_URL=http://127.0.0.1:8099/score make run. RISK_SERVICE_ARGS="--latency-ms 50 ..."
+RISK_SERVICE_ARGS ?= --score C-1042=85
+risk-service: install .env
+	$(BIN)/python manage.py risk_service $(RISK_SERVICE_ARGS)
 
 superuser: install .env
 	$(LOCAL_ENV) $(BIN)/python manage.py createsuperuser

@@ -9,7 +9,8 @@ unless that variable names the server's directory too.
 
 Every label value comes from a small, fixed set: route names, HTTP methods,
 status classes, rule names (registered or stored), outcomes, throttle
-scopes and stores, refusal kinds and command names; never an id, a key a client chose,
+scopes and stores, refusal kinds, command names, provider names (registered
+classes) and their call results; never an id, a key a client chose,
 or a raw path. While ``METRICS_ENABLED`` is off nothing is counted.
 """
 
@@ -17,7 +18,7 @@ import functools
 from collections.abc import Iterable
 
 from django.conf import settings
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Request latency buckets, in seconds: 1 ms to 10 s.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -81,6 +82,32 @@ COMMAND_ROWS = Counter(
     "rule_engine_command_rows",
     "Rows that maintenance commands wrote or deleted, by command.",
     ["command"],
+)
+PROVIDER_SECONDS = Histogram(
+    "rule_engine_provider_seconds",
+    "Time of the calls made to fact providers (cache hits aside), by provider, answered or not.",
+    ["provider"],
+    buckets=LATENCY_BUCKETS,
+)
+PROVIDER_CALLS = Counter(
+    "rule_engine_provider_calls",
+    "What fact providers supplied, once per distinct inputs, by provider and result (ok, "
+    "cache_hit, timeout, error, malformed, breaker_open, deadline).",
+    ["provider", "result"],
+)
+# Each worker has its own breakers: a scrape shows the most open of the live workers'.
+PROVIDER_BREAKER_STATE = Gauge(
+    "rule_engine_provider_breaker_state",
+    "A fact provider's circuit breaker: 0 closed, 1 half-open (one trial call), 2 open; "
+    "the highest of the live workers'.",
+    ["provider"],
+    multiprocess_mode="livemax",
+)
+PROVIDER_CACHE_ERRORS = Counter(
+    "rule_engine_provider_cache_errors",
+    "Operations on the providers' cache that failed, by operation (get, set): each a lookup "
+    "answered by calling the providers, or answers not kept.",
+    ["operation"],
 )
 
 
@@ -161,3 +188,30 @@ def count_command_run(command: str, *, rows: int) -> None:
     if settings.METRICS_ENABLED:
         COMMAND_RUNS.labels(command).inc()
         COMMAND_ROWS.labels(command).inc(rows)
+
+
+def count_provider_result(provider: str, result: str, *, seconds: float | None = None) -> None:
+    """Count what *provider* supplied for one distinct input; *seconds*, a call's time if made."""
+    if not settings.METRICS_ENABLED:
+        return
+    _labelled(PROVIDER_CALLS, provider, result).inc()
+    if seconds is not None:
+        _provider_seconds(provider).observe(seconds)
+
+
+@functools.cache
+def _provider_seconds(provider: str) -> Histogram:
+    """Return the call-time histogram of *provider*."""
+    return PROVIDER_SECONDS.labels(provider)
+
+
+def set_provider_breaker_state(provider: str, state: int) -> None:
+    """Show the state of *provider*'s breaker in this worker (0 closed, 1 half-open, 2 open)."""
+    if settings.METRICS_ENABLED:
+        PROVIDER_BREAKER_STATE.labels(provider).set(state)
+
+
+def count_provider_cache_error(operation: str) -> None:
+    """Count one failed *operation* (``get``, ``set``) of the providers' cache."""
+    if settings.METRICS_ENABLED:
+        _labelled(PROVIDER_CACHE_ERRORS, operation).inc()

@@ -215,7 +215,7 @@ def use_store(operation: Callable[[BaseCache], T]) -> T | None:
         metrics.count_throttle_store_error(store)
         return None
     try:
-        with _within_savepoint(cache):
+        with within_savepoint(cache):
             return operation(cache)
     except STORE_ERRORS as exc:
         metrics.count_throttle_store_error(store)
@@ -227,12 +227,13 @@ def use_store(operation: Callable[[BaseCache], T]) -> T | None:
     return None
 
 
-def _within_savepoint(cache: BaseCache) -> AbstractContextManager[object]:
+def within_savepoint(cache: BaseCache) -> AbstractContextManager[object]:
     """Return a savepoint when *cache* is the database's and a transaction is open.
 
     On PostgreSQL a failed statement aborts the whole transaction it is in:
-    the store's failure must not fail the rest of the request. Outside a
+    the cache's failure must not fail the rest of the request. Outside a
     transaction (a request's throttles, readiness) there is nothing to keep.
+    The providers' cache (``rules.fetching``) uses it too.
     """
     if isinstance(cache, DatabaseCache):
         alias = router.db_for_write(cache.cache_model_class)

@@ -44,5 +44,8 @@ def logging_config(level: str) -> dict[str, Any]:
             "axes": {"handlers": [], "level": "ERROR", "propagate": True},
             # The application logs one access line per request itself.
             "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            # httpx logs every provider call at INFO, its address in the message;
+            # rules.fetching logs the calls that fail, with constant phrases.
+            "httpx": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }

@@ -191,9 +191,11 @@ for database in DATABASES.values():
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Django's cache holds the throttles' counts, shared by every worker and replica:
-# the database's by default (its table is made by `migrate`), Redis with REDIS_URL.
-# A store that fails lets requests through uncounted (api/throttles.py).
+# Django's cache holds the throttles' counts ("default") and the fact providers'
+# answers ("providers"), shared by every worker and replica: the database's by
+# default (their tables are made by `migrate`), Redis with REDIS_URL. A store that
+# fails lets requests through uncounted (api/throttles.py), and providers called
+# (rules/fetching.py).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # A Redis that does not answer holds a request up this long, once per
@@ -204,7 +206,13 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
-        }
+        },
+        "providers": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
+            "KEY_PREFIX": "providers",
+        },
     }
 else:
     CACHES = {
@@ -216,7 +224,15 @@ else:
             # lives until its window ends; past this many rows, a window's
             # first count deletes the expired ones (never a live one).
             "OPTIONS": {"MAX_ENTRIES": 1000},
-        }
+        },
+        # Providers' answers (rules/fetching.py), in a table of their own: a full
+        # table drops a third of its answers, which the providers then give again.
+        "providers": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "provider_cache",
+            "KEY_PREFIX": "providers",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        },
     }
 
 # The pages' Content-Security-Policy (django-csp): scripts, styles and images from
@@ -278,6 +294,11 @@ PROVIDER_MAX_CONCURRENCY = env_int("PROVIDER_MAX_CONCURRENCY", 8)
 # A provider's circuit breaker opens after this many failures in a row, for this long.
 PROVIDER_BREAKER_FAILURES = env_int("PROVIDER_BREAKER_FAILURES", 5)
 PROVIDER_BREAKER_OPEN_SECONDS = env_int("PROVIDER_BREAKER_OPEN_SECONDS", 30)
+# At least 1 each: with 0 calls in flight none could go; a breaker opens on a failure.
+if PROVIDER_MAX_CONCURRENCY < 1:
+    raise ImproperlyConfigured("PROVIDER_MAX_CONCURRENCY must be at least 1")
+if PROVIDER_BREAKER_FAILURES < 1:
+    raise ImproperlyConfigured("PROVIDER_BREAKER_FAILURES must be at least 1")
 # The risk-scoring service (rules.providers): unset, rules that need risk.score
 # are listed as not configured and a check naming them is 400 provider_not_configured.
 RISK_SERVICE_URL = os.environ.get("RISK_SERVICE_URL", "")

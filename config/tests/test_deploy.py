@@ -183,6 +183,14 @@ def test_settings_refuse_to_start_with_a_decision_log_setting_out_of_range(varia
     assert message in result.stderr
 
 
+@pytest.mark.parametrize("name", ["PROVIDER_MAX_CONCURRENCY", "PROVIDER_BREAKER_FAILURES"])
+def test_settings_refuse_to_start_with_no_provider_call_allowed(name):
+    result = run([sys.executable, "manage.py", "check"], production_env(**{name: "0"}))
+
+    assert result.returncode != 0
+    assert f"{name} must be at least 1" in result.stderr
+
+
 @pytest.mark.parametrize(
     "variables",
     [
@@ -220,6 +228,38 @@ def test_hosts_and_origins_come_from_the_environment_and_render_adds_its_hostnam
         ["rules.example.com", "api.example.com", "rule-engine.onrender.com"],
         ["https://rules.example.com"],
     ]
+
+
+SHOW_CACHES = (
+    "import json, sys; from django.conf import settings; "
+    "sys.stdout.write(json.dumps(settings.CACHES))"
+)
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://cache.internal:6379/0"])
+def test_providers_answers_have_a_cache_of_their_own_beside_the_throttles(redis_url):
+    env = production_env(REDIS_URL=redis_url) if redis_url else production_env()
+
+    result = run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "--command", SHOW_CACHES], env
+    )
+
+    assert result.returncode == 0, result.stderr
+    caches = json.loads(result.stdout)
+    if redis_url:
+        assert caches["providers"] == {
+            **caches["default"],
+            "KEY_PREFIX": "providers",
+        }
+        assert caches["default"]["LOCATION"] == redis_url
+    else:
+        assert caches["providers"] == {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "provider_cache",
+            "KEY_PREFIX": "providers",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+        assert caches["default"]["LOCATION"] == "django_cache"
 
 
 ASK_OVER_HTTP_CLAIMING_HTTPS = (
@@ -845,6 +885,7 @@ ALERTS = {
     "ServiceDown",
     "ThrottlingSpike",
     "DatabaseDiskLow",
+    "ProviderBreakerOpen",
 }
 
 

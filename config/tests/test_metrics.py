@@ -40,6 +40,10 @@ OUR_FAMILIES = {
     "rule_engine_database_volume_free_bytes": set(),
     "rule_engine_database_volume_free_min_bytes": set(),
     "rule_engine_decision_log_bytes": set(),
+    "rule_engine_provider_seconds": {"provider"},
+    "rule_engine_provider_calls": {"provider", "result"},
+    "rule_engine_provider_breaker_state": {"provider"},
+    "rule_engine_provider_cache_errors": {"operation"},
 }
 PROCESS_METRICS = {
     "process_cpu_seconds",

@@ -1,0 +1,1 @@
+"""Commands: ``risk_service``."""
