@@ -62,6 +62,26 @@ class RecordedLineSerializer(OrderLineSerializer):
     """One line of the order as the rules saw it, with its total."""
 
 
+class SuppliedSerializer(serializers.Serializer):
+    """What one provider supplied for the check (``orders.facts.Supplied``)."""
+
+    values = serializers.DictField(
+        child=serializers.JSONField(),
+        allow_null=True,
+        help_text="Its facts by path (`risk.score`); null when it gave none.",
+    )
+    latency_ms = serializers.FloatField(help_text="How long the check waited for it.")
+    cache_hit = serializers.BooleanField(help_text="Whether the answer came from the cache.")
+    error = serializers.CharField(
+        allow_null=True,
+        help_text="Why it gave no answer (timeout, error, malformed, breaker_open, deadline).",
+    )
+    fallback = serializers.BooleanField(help_text="Whether its fallback values stood in.")
+    reference = serializers.CharField(
+        allow_null=True, help_text="The id its failure was logged under."
+    )
+
+
 class DecisionOrderSerializer(serializers.Serializer):
     """The order as the rules read it when the decision was made: its snapshot (``orders.facts``).
 
@@ -87,6 +107,11 @@ class DecisionOrderSerializer(serializers.Serializer):
                 child=RecordedLineSerializer(), read_only=True, help_text="The order's lines."
             ),
             "attributes": AttributesField(read_only=True),
+            "providers": serializers.DictField(
+                child=SuppliedSerializer(),
+                read_only=True,
+                help_text="What each provider the rules needed supplied, by provider name.",
+            ),
         }
 
     def to_representation(self, instance: Mapping[str, Any]) -> dict[str, Any]:

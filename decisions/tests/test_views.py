@@ -471,7 +471,16 @@ def test_the_schema_documents_every_part_of_a_decision_s_order(client):
         "coupons",
         "lines",
         "attributes",
+        "providers",
     ]
+    assert set(definitions["Supplied"]["properties"]) == {
+        "values",
+        "latency_ms",
+        "cache_hit",
+        "error",
+        "fallback",
+        "reference",
+    }
     assert set(definitions["RecordedCustomer"]["properties"]) == {
         "id",
         "segment",

@@ -31,7 +31,9 @@ NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 
 def score(name: str) -> Fact:
     """Return the score fact of the test provider *name*."""
-    return Fact(f"{name}.score", FactType.COUNT, "A test score.", 1, minimum=0, maximum=100)
+    return Fact(
+        f"{name}.score", FactType.COUNT, "A test score.", 1, minimum=0, maximum=100, provider=name
+    )
 
 
 # Defined once for the whole run: the provider registry is global.
