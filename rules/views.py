@@ -448,7 +448,7 @@ class DecisionReplayView(APIView):
         "decisions_replay",
         {200: DecisionReplayResponseSerializer},
         (400, 404),
-        request_body=DecisionReplayRequestSerializer,
+        query_serializer=DecisionReplayRequestSerializer,
         manual_parameters=[DECISION_ID],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -460,18 +460,16 @@ class DecisionReplayView(APIView):
         (`reproduced`); and under the set's current active version (or the
         same rules today): `now`. `differences` names the rules whose
         outcome changed. Facts from providers (`risk.score`) are the values
-        the decision recorded; with `"refresh": true`, `now` asks the
+        the decision recorded; with `?refresh=true`, `now` asks the
         providers afresh and `provided_changes` lists what changed. A set
         deleted since, or no longer active, is a 404 `unknown_ruleset`; a
         rule that no longer exists, a 400 `unknown_rule`. Nothing is
         stored. Needs an API key with the `analyze` scope, or an admin
         session of staff allowed to view decisions.
         """
-        # Only a JSON body asks for anything: the admin's replay button posts an empty form.
-        refresh = request.content_type.startswith("application/json") and bool(
-            _validated(DecisionReplayRequestSerializer, request)["refresh"]
-        )
-        replay = replays.decision_replay(decision_get(pk), refresh=refresh)
+        asked = DecisionReplayRequestSerializer(data=request.query_params)
+        asked.is_valid(raise_exception=True)
+        replay = replays.decision_replay(decision_get(pk), refresh=asked.validated_data["refresh"])
         return Response(DecisionReplayResponseSerializer(replay).data)
 
 

@@ -240,6 +240,8 @@ def test_decisions_are_documented_with_their_filters_and_whole_record(schema):
         "then",
         "now",
         "differences",
+        "refreshed",
+        "provided_changes",
     }
 
 
@@ -360,6 +362,14 @@ def test_rule_set_paths_give_their_parameters_as_the_urls_read_them(schema):
     ("path", "method"), [("/decisions/{id}/", "get"), ("/decisions/{id}/replay/", "post")]
 )
 def test_decision_paths_give_their_id_as_the_url_reads_it(schema, path, method):
-    [parameter] = schema["paths"][path][method]["parameters"]
+    [parameter] = [p for p in schema["paths"][path][method]["parameters"] if p["in"] == "path"]
 
     assert (parameter["name"], parameter["type"], parameter["minimum"]) == ("id", "integer", 0)
+
+
+def test_a_replay_asks_providers_afresh_only_when_its_query_says_refresh(schema):
+    parameters = schema["paths"]["/decisions/{id}/replay/"]["post"]["parameters"]
+
+    [refresh] = [p for p in parameters if p["in"] == "query"]
+
+    assert (refresh["name"], refresh["type"], refresh["required"]) == ("refresh", "boolean", False)

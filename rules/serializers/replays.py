@@ -72,7 +72,7 @@ class ReplayDifferenceSerializer(serializers.Serializer):
 
 
 class DecisionReplayRequestSerializer(serializers.Serializer):
-    """How to replay a decision: with the providers' recorded answers, or asking them afresh."""
+    """How to replay a decision, in its query: with the recorded answers, or asking afresh."""
 
     refresh = serializers.BooleanField(
         default=False,

@@ -4,7 +4,6 @@ The risk service runs for real on the loopback (``rules.risk_service``); the
 check calls it over HTTP through ``rules.fetching``, as in production.
 """
 
-import json
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
@@ -21,6 +20,7 @@ from orders.tests.factories import OrderFactory
 from rules.fetching import reset_breakers
 from rules.models import ConditionRule
 from rules.risk_service import RiskService
+from rules.tests.factories import published_ruleset
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +216,7 @@ def test_a_replay_reproduces_with_the_recorded_score_and_refresh_asks_again(
     url = reverse("decisions:decision-replay", args=[decision_id])
 
     recorded = admin_client.post(url)
-    refreshed = admin_client.post(url, json.dumps({"refresh": True}), "application/json")
+    refreshed = admin_client.post(f"{url}?refresh=true")
 
     assert len(risk.received) == 2
     assert recorded.json()["reproduced"] is True
@@ -242,7 +242,25 @@ def test_a_replay_refresh_with_the_service_unconfigured_is_refused(
     settings.RISK_SERVICE_URL = ""
     url = reverse("decisions:decision-replay", args=[decision_id])
 
-    response = admin_client.post(url, json.dumps({"refresh": True}), "application/json")
+    response = admin_client.post(f"{url}?refresh=true")
 
     assert response.status_code == 400
     assert response.json()["code"] == "provider_not_configured"
+
+
+def test_a_backtest_reads_the_recorded_scores_and_calls_no_one(api_client, analyst, risk):
+    published_ruleset("checkout", {"rule": "risk_score_at_most", "params": {"score": 70}})
+    for customer in ("C-1", "C-2"):
+        body = {"order": _cart("250.00", customer), "ruleset": "checkout"}
+        assert api_client.post(CHECK, body, format="json").status_code == 200
+    risk.stop()
+
+    url = reverse("rules:ruleset-backtest", args=["checkout"])
+    proposed = [{"name": "risk_score_at_most", "params": {"score": 90}}]
+    response = analyst.post(url, {"rules": proposed}, format="json")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["evaluated_in"], data["decisions"]) == ("python", 2)
+    assert (data["passed_then"], data["passed_after"], data["fail_to_pass"]) == (1, 2, 1)
+    assert len(risk.received) == 2
