@@ -188,5 +188,6 @@ class LineOrders(In):
         """Resolve over orders; raise ``FieldError`` over any other model."""
         model = getattr(query, "model", None)
         if model is not Order:
-            raise FieldError(f"The orders having a line filter orders, not {model}.")
+            name = getattr(model, "__name__", model)
+            raise FieldError(f"Whether an order has a line filters orders, not {name}.")
         return super().resolve_expression(query, allow_joins, reuse, summarize, for_save)
