@@ -40,6 +40,7 @@ from api.errors import ServiceError
 from orders.models import Order
 from orders.selectors import iter_orders_facts, order_facts_prefetched, with_lines
 from rules.budgets import analysis, check_report_budget
+from rules.condition_sql import LineOrders
 from rules.engine import CheckResult, RuleCheck
 
 EvaluatedIn = Literal["database", "python"]
@@ -212,7 +213,7 @@ def _orders_matching(
         matching = orders.filter(condition).order_by("-pk")
         page_query = matching.filter(pk__lt=before) if before is not None else matching
         page = list(page_query[: page_size + 1])
-        count = matching.count()
+        count = _count(orders, condition)
         evaluated_in: EvaluatedIn = "database"
     else:
         page, count = [], 0
@@ -227,6 +228,22 @@ def _orders_matching(
         evaluated_in = "python"
     next_cursor = _encode_cursor(page[page_size - 1].pk) if len(page) > page_size else None
     return OrderPage(page[:page_size], count, next_cursor, evaluated_in)
+
+
+def _count(orders: QuerySet[Order], condition: Q) -> int:
+    """Return how many *orders* match *condition*.
+
+    Over every order, when the condition is only "has a line like this"
+    (a lone ``some``), the orders are counted from the matching lines alone:
+    the distinct orders they name, each line's order existing. That reads
+    the lines' index and no order (on SQLite a quarter of the time of
+    looking each order up); any other filter is counted over the orders.
+    """
+    having = condition.children[0] if len(condition.children) == 1 else None
+    if isinstance(having, LineOrders) and not condition.negated and not orders.query.where:
+        lines = having.lines.using(orders.db)
+        return int(lines.aggregate(count=Count("order_id", distinct=True))["count"])
+    return orders.filter(condition).count()
 
 
 @dataclass(frozen=True)

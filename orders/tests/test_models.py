@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.services import order_create
 from orders.tests.factories import OrderFactory
 
@@ -73,3 +73,13 @@ def test_total_is_stored_as_exact_decimal():
 
     order.refresh_from_db()
     assert order.total == Decimal("0.30")
+
+
+@pytest.mark.sqlite
+def test_the_orders_of_lines_of_a_category_are_read_from_the_lines_index_alone():
+    lines = OrderLine.objects.filter(category="alcohol", quantity__gt=2).values("order_id")
+
+    plan = Order.objects.filter(pk__in=lines).explain()
+
+    index = "orderline_cat_qty_order_idx (category=? AND quantity>?)"
+    assert f"USING COVERING INDEX {index}" in plan, plan

@@ -4,9 +4,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import GreaterThan
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders.models import Order, OrderLine
@@ -14,6 +16,7 @@ from orders.tests.factories import OrderFactory
 from rules import analysis
 from rules.engine import BaseRule
 from rules.models import ConditionRule, RuleSet, RuleSetItem
+from rules.resolver import resolver
 from rules.services import ruleset_publish
 from rules.tests.factories import published_ruleset, unknown_rules_error
 
@@ -803,6 +806,56 @@ def test_a_condition_over_lines_and_shipping_selects_the_same_orders_in_sql_and_
     assert database.json()["count"] == python.json()["count"] == len(expected)
 
 
+HAS_WINE = {"some": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]}
+
+
+@pytest.fixture
+def has_wine(shipped):
+    """Store a rule passed by orders with an alcohol line, and an order with two such lines."""
+    ConditionRule.objects.create(
+        name="has_wine", description="Some line is alcohol.", condition=HAS_WINE
+    )
+    return {**shipped, "two_wines": _real_order("NO", "alcohol", "books", "alcohol")}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "filters", "expected"),
+    [
+        ("passed", {}, ["two_wines", "nowhere", "se_wine", "no_wine"]),
+        ("passed", {"shipping_country": "NO"}, ["two_wines", "no_wine"]),
+        ("passed", {"category": "books"}, ["two_wines", "no_wine"]),
+        ("failed", {}, ["no_lines", "no_books"]),
+    ],
+)
+def test_the_orders_having_a_line_are_counted_once_each_in_sql_as_in_python(
+    analyst, has_wine, no_sql_rule, outcome, filters, expected
+):
+    odd_items = {"name": "odd_items", "severity": "warning"}
+    body = {"outcome": outcome, "page_size": 1, "filters": filters}
+
+    database = _query(analyst, rules=["has_wine"], **body)
+    python = _query(analyst, rules=["has_wine", odd_items], **body)
+
+    data = database.json()
+    assert (data["count"], data["evaluated_in"]) == (len(expected), "database")
+    assert _ids(database) == [has_wine[expected[0]].pk]
+    assert (python.json()["count"], _ids(python)) == (len(expected), _ids(database))
+
+
+def test_over_every_order_the_orders_having_a_line_are_counted_from_the_lines_alone(has_wine):
+    check = resolver.resolve(["has_wine"]).check
+
+    with CaptureQueriesContext(connection) as queries:
+        page = analysis.orders_matching(
+            check, Order.objects.all(), outcome="passed", page_size=1, cursor=None
+        )
+
+    assert (page.count, [order.pk for order in page.orders]) == (4, [has_wine["two_wines"].pk])
+    [count] = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"]]
+    assert 'COUNT(DISTINCT "orders_orderline"."order_id")' in count, count
+    assert "orders_order" not in count.replace("orders_orderline", ""), count
+
+
 def test_an_order_that_fails_one_rule_and_errs_on_another_is_found_under_both(analyst, shipped):
     ConditionRule.objects.create(
         name="ships_somewhere",
@@ -852,7 +905,7 @@ def test_a_report_leaves_the_cell_of_a_rule_that_errs_empty_in_sql_and_python(
     ("condition", "failing"),
     [
         (NO_ALCOHOL_TO_NO, 2),
-        # Lines alone: the filter reads the order's lines_count, which decisions do not have.
+        # Lines alone: the orders having a line (LineOrders) are not built over decisions.
         ({"none": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]}, 3),
     ],
 )
