@@ -33,7 +33,7 @@ def record_checks(
     checked: Sequence[tuple[OrderFacts, CheckResult]],
     refusal: type[BudgetError],
 ) -> list[int | None]:
-    """Put each order's check on the record, in one INSERT; return the decision ids.
+    """Put each order's check on the record, in one statement; return the decision ids.
 
     *caller* names who asked; *check* is what ran, resolved from the listed
     *rules* or from *ruleset*.

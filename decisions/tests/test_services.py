@@ -2,7 +2,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, connection
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from decisions.models import Decision, DecisionOutcome
 from decisions.services import (
@@ -48,6 +50,7 @@ def _record(entries: list[DecisionEntry], source: DecisionSource = SOURCE) -> li
 def test_a_requests_checks_are_stored_by_one_statement_in_the_entries_order(
     django_assert_num_queries,
 ):
+    """One INSERT; on PostgreSQL one COPY, which the count does not see, after its ids' query."""
     entries = [_entry(order_id) for order_id in range(1, 101)]
 
     with django_assert_num_queries(1):
@@ -186,3 +189,62 @@ def test_a_log_that_keeps_nothing_sends_no_query(settings, django_assert_num_que
         ids = _record([_entry(1, "passed")])
 
     assert ids == [None]
+
+
+# What COPY's text format escapes, and JSON's own escapes, in every column that holds text.
+AWKWARD = 'tab\there, a\nnew line, a\r, a \\ backslash, "quotes", \\N, é € 😀'
+
+
+@pytest.mark.parametrize("batch", [1, 3], ids=["single", "batch"])
+def test_text_is_stored_as_given_whatever_its_characters(batch):
+    """A batch is COPY on PostgreSQL and a single check an INSERT: both store text as given."""
+    source = DecisionSource(
+        caller=AWKWARD,
+        request_id=AWKWARD[:128],
+        fail_fast=False,
+        ruleset=AWKWARD[:100],
+        ruleset_version=2,
+    )
+    results = [result(AWKWARD, "failed", message=AWKWARD, facts={AWKWARD: AWKWARD})]
+    entries = [_entry(order_id, results=results, passed=False) for order_id in range(1, batch + 1)]
+
+    ids = _record(entries, source)
+
+    assert ids == sorted(ids)
+    for pk, entry in zip(ids, entries, strict=True):
+        decision = Decision.objects.get(pk=pk)
+        assert (decision.caller, decision.request_id, decision.ruleset) == (
+            AWKWARD,
+            AWKWARD[:128],
+            AWKWARD[:100],
+        )
+        assert (decision.order_id, decision.results) == (entry.order_id, results)
+        assert decision.outcomes == {AWKWARD: "failed"}
+        assert list(decision.outcome_rows.values_list("rule", "outcome")) == [(AWKWARD, "failed")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch", [1, 3], ids=["single", "batch"])
+def test_a_row_the_database_refuses_stores_none_of_the_request(batch):
+    """In autocommit, as a request writes: the one statement fails whole."""
+    entries = [_entry(order_id) for order_id in range(1, batch)] + [_entry(0)]
+
+    with pytest.raises(IntegrityError):
+        _record(entries)
+
+    assert (Decision.objects.count(), DecisionOutcome.objects.count()) == (0, 0)
+
+
+@pytest.mark.postgres
+def test_a_batch_on_postgresql_is_copied_after_one_query_for_its_ids():
+    entries = [_entry(order_id, "failed") for order_id in range(1, 4)]
+
+    with CaptureQueriesContext(connection) as queries:
+        ids = _record(entries)
+
+    assert [query["sql"].split(" FROM ")[0] for query in queries] == ["SELECT nextval(sequence)"]
+    assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+    assert list(Decision.objects.order_by("id").values_list("id", "order_id")) == [
+        (pk, order_id) for pk, order_id in zip(ids, range(1, 4), strict=True)
+    ]
+    assert DecisionOutcome.objects.filter(decision__in=ids).count() == 3
