@@ -2,7 +2,7 @@
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
@@ -105,10 +105,14 @@ def decisions_record(
     The decisions share one time and *source*. One statement is atomic in
     autocommit, so they are stored, all or none, once this returns. Raises
     ``DecisionLogTooLargeError``, having written nothing, when their JSON
-    would be over ``DECISION_LOG_MAX_BYTES``.
+    would be over ``DECISION_LOG_MAX_BYTES``. With ``all``, each entry is
+    read once, as it is written: *entries* may make each when it is read.
     """
     mode = settings.DECISION_LOG
-    kept = [mode == ALL or (mode == FAILED and not entry.passed) for entry in entries]
+    if mode == ALL:
+        return list(_insert(source, entries)) if entries else []
+    entries = list(entries)
+    kept = [mode == FAILED and not entry.passed for entry in entries]
     if not any(kept):
         return [None] * len(entries)
     ids = iter(_insert(source, [entry for entry, keep in zip(entries, kept, strict=True) if keep]))
@@ -188,14 +192,15 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
     A single check, and any request on SQLite, is one INSERT
     (``_insert_values``); a batch on PostgreSQL is one COPY (``_copy``),
     which PostgreSQL reads in about half the time of the same rows as an
-    INSERT's VALUES (bench/results/2026-12-07-decision-log-cost.md). Either
-    way one statement, atomic in autocommit. Times are adapted as the ORM
-    adapts them, so the rows read back, and filter, exactly as if the ORM had
+    INSERT's VALUES, and begins to while the next rows are still being made
+    (bench/results/2026-12-07-decision-log-cost.md). Either way one
+    statement, atomic in autocommit. Times are adapted as the ORM adapts
+    them, so the rows read back, and filter, exactly as if the ORM had
     written them; JSON goes as text made by the fields' encoder, which either
     database stores as JSON (psycopg2 would encode it again for every row).
     What all rows share is encoded once. The JSON is measured as it is made:
     over ``DECISION_LOG_MAX_BYTES`` raises ``DecisionLogTooLargeError``
-    before anything is sent.
+    before the INSERT is sent, or during the COPY, which then stores nothing.
     """
     connection = connections[Decision.objects.db]
     rules = None if source.rules is None else _encode(source.rules)
@@ -208,21 +213,38 @@ def _insert(source: DecisionSource, entries: Sequence[DecisionEntry]) -> list[in
         None if rules is None else rules.decode(),
         source.fail_fast,
     )
-    size = (0 if rules is None else len(rules)) * len(entries)
-    rows: list[tuple[int | None, str, str, str, bool]] = []
+    rows = _rows(entries, shared_size=(0 if rules is None else len(rules)) * len(entries))
+    if connection.vendor == "postgresql" and len(entries) > 1:
+        return _copy(connection, shared, rows, len(entries))
+    return _insert_values(connection, shared, list(rows))
+
+
+def _rows(
+    entries: Iterable[DecisionEntry], *, shared_size: int
+) -> Iterator[tuple[int | None, str, str, str, bool]]:
+    """Yield each entry's own values (order id, three JSON texts, verdict), as it is read.
+
+    Raises ``DecisionLogTooLargeError`` once the JSON, *shared_size* bytes of
+    it shared, is over ``DECISION_LOG_MAX_BYTES``: at the entry that takes it
+    over, having measured the rest without yielding them, so that the error
+    names the size of them all.
+    """
+    limit, size = settings.DECISION_LOG_MAX_BYTES, shared_size
     for entry in entries:
         snapshot = _encode(entry.snapshot)
         results = _encode(entry.results)
         outcomes = _encode({result["rule"]: result["outcome"] for result in entry.results})
         size += len(snapshot) + len(results) + len(outcomes)
-        rows.append(
-            (entry.order_id, snapshot.decode(), results.decode(), outcomes.decode(), entry.passed)
-        )
-    if size > settings.DECISION_LOG_MAX_BYTES:
-        raise DecisionLogTooLargeError(size, settings.DECISION_LOG_MAX_BYTES)
-    if connection.vendor == "postgresql" and len(rows) > 1:
-        return _copy(connection, shared, rows)
-    return _insert_values(connection, shared, rows)
+        if size <= limit:
+            yield (
+                entry.order_id,
+                snapshot.decode(),
+                results.decode(),
+                outcomes.decode(),
+                entry.passed,
+            )
+    if size > limit:
+        raise DecisionLogTooLargeError(size, limit)
 
 
 def _insert_values(
@@ -246,36 +268,77 @@ def _insert_values(
 
 
 def _copy(
-    connection: BaseDatabaseWrapper, shared: tuple[Any, ...], rows: Sequence[tuple[Any, ...]]
+    connection: BaseDatabaseWrapper,
+    shared: tuple[Any, ...],
+    rows: Iterator[tuple[int | None, str, str, str, bool]],
+    count: int,
 ) -> list[int]:
-    """COPY *rows*, each after what they *shared*, into PostgreSQL; return their ids.
+    """COPY the *count* *rows*, each after what they *shared*, into PostgreSQL; return their ids.
 
     COPY returns no ids, so the rows' ids are taken from the table's
     sequence first (one query), in order, and written with them: the ids
-    ascend in the rows' order, as an INSERT's do. The trigger that indexes
-    the rules that did not pass runs for each row, as for an INSERT.
+    ascend in the rows' order, as an INSERT's do. The rows are made as
+    PostgreSQL reads them (``_CopyLines``), so it stores the first while the
+    next are made. An error in making one (``DecisionLogTooLargeError``)
+    ends the COPY, which stores nothing, and is raised; the COPY runs in a
+    transaction (a savepoint within the caller's), so that nothing else is
+    rolled back with it. The trigger that indexes the rules that did not
+    pass runs for each row, as for an INSERT.
     """
     quote = connection.ops.quote_name
     table, pk = Decision._meta.db_table, Decision._meta.pk.column
     columns = ", ".join(quote(Decision._meta.get_field(name).column) for name in ("id", *COLUMNS))
     head = "\t".join(_copy_value(value) for value in shared)
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(sequence) "
             "FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS sequence) AS serial, "
             "generate_series(1, %s)",
-            [quote(table), pk, len(rows)],
+            [quote(table), pk, count],
         )
         ids = sorted(row_id for (row_id,) in cursor.fetchall())
-        lines = [
+        lines = _CopyLines(
             f"{row_id}\t{head}\t{_copy_row(row)}\n" for row_id, row in zip(ids, rows, strict=True)
-        ]
-        # Only the model's own names are formatted in; the rows are COPY's data.
-        with connection.wrap_database_errors:
-            cursor.cursor.copy_expert(
-                f"COPY {quote(table)} ({columns}) FROM STDIN", io.StringIO("".join(lines))
-            )
+        )
+        try:
+            # Only the model's own names are formatted in; the rows are COPY's data.
+            with connection.wrap_database_errors:
+                cursor.cursor.copy_expert(f"COPY {quote(table)} ({columns}) FROM STDIN", lines)
+        except DatabaseError:
+            # psycopg2 ends the COPY on an error in read() and raises its own.
+            if lines.error is not None:
+                raise lines.error from None
+            raise
     return ids
+
+
+class _CopyLines(io.TextIOBase):
+    """COPY's data as psycopg2 reads it: lines made when it asks for more.
+
+    ``error`` keeps what making a line raised, which psycopg2 replaces
+    with an error of its own when it ends the COPY.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        """Read from *lines*, each ending with its newline."""
+        super().__init__()
+        self._lines = lines
+        self.error: Exception | None = None
+
+    def read(self, size: int | None = -1) -> str:
+        """Return whole lines, at least *size* characters of them unless they run out."""
+        chunk: list[str] = []
+        length = 0
+        try:
+            for line in self._lines:
+                chunk.append(line)
+                length += len(line)
+                if size is not None and 0 <= size <= length:
+                    break
+        except Exception as error:
+            self.error = error
+            raise
+        return "".join(chunk)
 
 
 def _copy_row(row: tuple[int | None, str, str, str, bool]) -> str:
