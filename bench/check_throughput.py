@@ -38,7 +38,7 @@ wrk posts the three seeded orders with the three built-in rules at each
 concurrency (8 and 64). After a warm-up of every server at each level, the
 timed rounds alternate them (ABC, then CBA, ...), so that a drift of the
 machine's load hits all alike, and each round gives its ratios per level:
-ours/plain (target: a median of at least 0.75), log on/off (at least 0.80),
+ours/plain (target: a median of at least 0.75), log on/off (at least 0.85, issue 19),
 metrics on/off (at least 0.95), key/ours (at least 0.95) and throttled/ours
 (at least 0.90). Then each round times ``--batches`` batch checks of orders 1
 to 1000 (``POST /rules/check/batch/``) on ``ours`` and on ``log-off``, in
@@ -146,7 +146,7 @@ EXPECTED_VERDICTS = {
     3: {"min_total_100": True, "min_items_2": True, "divisible_by_5": True},
 }
 TARGET_RATIO = 0.75
-LOG_TARGET_RATIO = 0.80
+LOG_TARGET_RATIO = 0.85
 BATCH_TARGET_RATIO = 0.70
 BATCH_ORDERS = 1000
 # wrk and two workers already fill a two-core machine; more load skews the figures.

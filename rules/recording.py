@@ -7,7 +7,7 @@ keeps, which replaying a decision compares with (``rules.replays``).
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 from api.request_ids import current_request_id
 from decisions.services import (
@@ -33,7 +33,7 @@ def record_checks(
     checked: Sequence[tuple[OrderFacts, CheckResult]],
     refusal: type[BudgetError],
 ) -> list[int | None]:
-    """Put each order's check on the record, in one INSERT; return the decision ids.
+    """Put each order's check on the record, in one statement; return the decision ids.
 
     *caller* names who asked; *check* is what ran, resolved from the listed
     *rules* or from *ruleset*.
@@ -51,20 +51,50 @@ def record_checks(
         ruleset_version=ruleset.version if ruleset else None,
         rules=None if ruleset else _listed(rules or (), check),
     )
-    heads = rule_heads(check)
-    entries = [
-        DecisionEntry(
-            order_id=order.pk,
-            snapshot=snapshot(order),
-            results=results_as_recorded(result, heads),
-            passed=result.passed,
-        )
-        for order, result in checked
-    ]
     try:
-        return decisions_record(source=source, entries=entries)
+        return decisions_record(source=source, entries=_Entries(checked, rule_heads(check)))
     except DecisionLogTooLargeError as exc:
         raise refusal(exc.size, exc.limit, "DECISION_LOG_MAX_BYTES", BYTES) from None
+
+
+class _Entries(Sequence[DecisionEntry]):
+    """The checks as the record's entries, each made when the record reads it.
+
+    A batch's COPY stores the first orders while the next are made (the
+    order's snapshot, the results: most of the record's Python).
+    """
+
+    def __init__(
+        self, checked: Sequence[tuple[OrderFacts, CheckResult]], heads: list[dict[str, Any]]
+    ) -> None:
+        """Make entries of *checked*, with the check's rule *heads*."""
+        self._checked, self._heads = checked, heads
+
+    def __len__(self) -> int:
+        """Return how many checks there are."""
+        return len(self._checked)
+
+    @overload
+    def __getitem__(self, index: int) -> DecisionEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[DecisionEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> DecisionEntry | list[DecisionEntry]:
+        """Return the entry of the check at *index*, made now (a list of them for a slice)."""
+        if isinstance(index, slice):
+            return [self._entry(pair) for pair in self._checked[index]]
+        return self._entry(self._checked[index])
+
+    def _entry(self, pair: tuple[OrderFacts, CheckResult]) -> DecisionEntry:
+        """Return one check's entry."""
+        order, result = pair
+        return DecisionEntry(
+            order_id=order.pk,
+            snapshot=snapshot(order),
+            results=results_as_recorded(result, self._heads),
+            passed=result.passed,
+        )
 
 
 def _listed(specs: Sequence[RuleSpec], check: RuleCheck) -> list[dict[str, Any]]:

@@ -2,12 +2,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, connection
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from decisions.models import Decision, DecisionOutcome
 from decisions.services import (
     COLUMNS,
     DecisionEntry,
+    DecisionLogTooLargeError,
     DecisionSource,
     decisions_record,
 )
@@ -45,21 +48,29 @@ def _record(entries: list[DecisionEntry], source: DecisionSource = SOURCE) -> li
     return decisions_record(source=source, entries=entries)
 
 
-def test_a_requests_checks_are_stored_by_one_statement_in_the_entries_order(
-    django_assert_num_queries,
-):
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """Return the queries sent but the savepoints around a COPY (in a test's transaction)."""
+    return [
+        query["sql"]
+        for query in queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+def test_a_requests_checks_are_stored_by_one_statement_in_the_entries_order():
+    """One INSERT; on PostgreSQL one COPY, which the count does not see, after its ids' query."""
     entries = [_entry(order_id) for order_id in range(1, 101)]
 
-    with django_assert_num_queries(1):
+    with CaptureQueriesContext(connection) as queries:
         ids = _record(entries)
+
+    assert len(_statements(queries)) == 1
 
     assert ids == sorted(ids)
     assert [Decision.objects.get(pk=pk).order_id for pk in ids] == list(range(1, 101))
 
 
-def test_each_rule_that_did_not_pass_is_indexed_by_the_same_statement(
-    django_assert_num_queries,
-):
+def test_each_rule_that_did_not_pass_is_indexed_by_the_same_statement():
     results = [
         result("min_total_100", "failed"),
         result("big", "passed"),
@@ -67,8 +78,10 @@ def test_each_rule_that_did_not_pass_is_indexed_by_the_same_statement(
     ]
     entries = [_entry(1, results=results, passed=False), _entry(2), _entry(3, "skipped")]
 
-    with django_assert_num_queries(1):
+    with CaptureQueriesContext(connection) as queries:
         first, _, third = _record(entries)
+
+    assert len(_statements(queries)) == 1
 
     decided_at = Decision.objects.get(pk=first).decided_at
     rows = DecisionOutcome.objects.order_by("decision_id", "rule")
@@ -186,3 +199,106 @@ def test_a_log_that_keeps_nothing_sends_no_query(settings, django_assert_num_que
         ids = _record([_entry(1, "passed")])
 
     assert ids == [None]
+
+
+# What COPY's text format escapes, and JSON's own escapes, in every column that holds text.
+AWKWARD = 'tab\there, a\nnew line, a\r, a \\ backslash, "quotes", \\N, é € 😀'
+
+
+@pytest.mark.parametrize("batch", [1, 3], ids=["single", "batch"])
+def test_text_is_stored_as_given_whatever_its_characters(batch):
+    """A batch is COPY on PostgreSQL and a single check an INSERT: both store text as given."""
+    source = DecisionSource(
+        caller=AWKWARD,
+        request_id=AWKWARD[:128],
+        fail_fast=False,
+        ruleset=AWKWARD[:100],
+        ruleset_version=2,
+    )
+    results = [result(AWKWARD, "failed", message=AWKWARD, facts={AWKWARD: AWKWARD})]
+    entries = [_entry(order_id, results=results, passed=False) for order_id in range(1, batch + 1)]
+
+    ids = _record(entries, source)
+
+    assert ids == sorted(ids)
+    for pk, entry in zip(ids, entries, strict=True):
+        decision = Decision.objects.get(pk=pk)
+        assert (decision.caller, decision.request_id, decision.ruleset) == (
+            AWKWARD,
+            AWKWARD[:128],
+            AWKWARD[:100],
+        )
+        assert (decision.order_id, decision.results) == (entry.order_id, results)
+        assert decision.outcomes == {AWKWARD: "failed"}
+        assert list(decision.outcome_rows.values_list("rule", "outcome")) == [(AWKWARD, "failed")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch", [1, 3], ids=["single", "batch"])
+def test_a_row_the_database_refuses_stores_none_of_the_request(batch):
+    """In autocommit, as a request writes: the one statement fails whole."""
+    entries = [_entry(order_id) for order_id in range(1, batch)] + [_entry(0)]
+
+    with pytest.raises(IntegrityError):
+        _record(entries)
+
+    assert (Decision.objects.count(), DecisionOutcome.objects.count()) == (0, 0)
+
+
+@pytest.mark.postgres
+def test_a_batch_on_postgresql_is_copied_after_one_query_for_its_ids():
+    entries = [_entry(order_id, "failed") for order_id in range(1, 4)]
+
+    with CaptureQueriesContext(connection) as queries:
+        ids = _record(entries)
+
+    assert [sql.split(" FROM ")[0] for sql in _statements(queries)] == ["SELECT nextval(sequence)"]
+    assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+    assert list(Decision.objects.order_by("id").values_list("id", "order_id")) == [
+        (pk, order_id) for pk, order_id in zip(ids, range(1, 4), strict=True)
+    ]
+    assert DecisionOutcome.objects.filter(decision__in=ids).count() == 3
+
+
+@pytest.mark.parametrize("batch", [1, 40], ids=["single", "batch"])
+def test_decisions_over_the_byte_budget_store_nothing_and_name_their_whole_size(settings, batch):
+    """Over by the last entry: on PostgreSQL the batch's COPY has sent 8 kB, and stores none."""
+    entries = [_entry(order_id, "failed") for order_id in range(1, batch + 1)]
+    settings.DECISION_LOG_MAX_BYTES = 1
+    with pytest.raises(DecisionLogTooLargeError) as first:
+        _record(entries)
+    size = first.value.size
+    settings.DECISION_LOG_MAX_BYTES = size - 1
+
+    with pytest.raises(DecisionLogTooLargeError) as refused:
+        _record(entries)
+
+    assert (refused.value.size, refused.value.limit) == (size, size - 1)
+    # The caller's transaction goes on: on PostgreSQL the COPY's savepoint was rolled back.
+    assert (Decision.objects.count(), DecisionOutcome.objects.count()) == (0, 0)
+    settings.DECISION_LOG_MAX_BYTES = size
+    assert len(_record(entries)) == batch
+
+
+class _Counted(list):
+    """Entries that count how often each is read."""
+
+    def __init__(self, entries: list[DecisionEntry]) -> None:
+        super().__init__(entries)
+        self.reads = [0] * len(entries)
+
+    def __getitem__(self, index):
+        self.reads[index] += 1
+        return super().__getitem__(index)
+
+    def __iter__(self):
+        return (self[index] for index in range(len(self)))
+
+
+def test_a_log_that_keeps_all_reads_each_entry_once_as_it_writes_it():
+    """rules.recording makes an entry when it is read: each is made once."""
+    entries = _Counted([_entry(order_id) for order_id in range(1, 4)])
+
+    _record(entries)
+
+    assert entries.reads == [1, 1, 1]
