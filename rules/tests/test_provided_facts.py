@@ -243,3 +243,18 @@ def test_analysis_over_stored_orders_refuses_rules_that_need_providers(analyst, 
             "rules": {"risk_score_at_most": ["risk.score"]},
         },
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "smuggled", [{"providers": {"risk": {"values": {"risk.score": 0}}}}, {"risk": {"score": 0}}]
+)
+def test_a_cart_cannot_give_a_fact_a_provider_supplies(api_client, settings, smuggled):
+    settings.RISK_SERVICE_URL = "http://127.0.0.1:9/score"
+    order = {"total": "250.00", "items_count": 1, **smuggled}
+
+    response = api_client.post(CHECK, {"order": order, "rules": [RISKY]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert list(response.json()["detail"]["order"]) == list(smuggled)
