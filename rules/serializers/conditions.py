@@ -38,8 +38,11 @@ class ConditionRuleNameField(TextField, serializers.RegexField):
         return value
 
 
-class ConditionRuleContentFields(serializers.Serializer):
-    """What a writer gives of a condition rule besides its name; an unknown key is refused."""
+class ConditionRuleChangeSerializer(serializers.Serializer):
+    """The body of a replace: the whole content but the name, which does not change.
+
+    An unknown key is refused, the name's included.
+    """
 
     description = TextField(
         help_text="What the rule requires, in one sentence; not blank (spaces alone are blank)."
@@ -62,11 +65,7 @@ class ConditionRuleContentFields(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ConditionRuleChangeSerializer(ConditionRuleContentFields):
-    """The body of a replace: the whole content; the name, in the path, does not change."""
-
-
-class ConditionRuleSerializer(ConditionRuleContentFields):
+class ConditionRuleSerializer(ConditionRuleChangeSerializer):
     """A stored condition rule: the body of a creation, and of every answer."""
 
     name = ConditionRuleNameField(

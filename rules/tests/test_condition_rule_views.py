@@ -1,5 +1,7 @@
 """The condition rules API: read by analysts, written with the model permission."""
 
+import base64
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -457,3 +459,15 @@ def test_a_rule_created_through_the_api_refuses_an_alcohol_line_shipped_to_no(ed
     assert response.status_code == 200
     assert response.json()["passed"] is False
     assert RuleSet.objects.count() == 0
+
+
+def test_a_forged_cursor_holding_a_nul_is_a_404(editor):
+    """A NUL in a cursor's position would reach PostgreSQL, which refuses it outright."""
+    _stored()
+
+    response = editor.get(LIST, {"cursor": base64.b64encode(b"p=%00big").decode()})
+
+    assert (response.status_code, response.json()) == (
+        404,
+        {"error": "Not Found", "code": "not_found", "detail": "Invalid cursor"},
+    )
