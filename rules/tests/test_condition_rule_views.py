@@ -220,6 +220,14 @@ def test_replace_with_an_unknown_fact_is_a_400_and_changes_nothing(editor):
     assert _as_shown(rule) == before
 
 
+def _nested_not(depth):
+    """Return a condition of *depth* nested negations of one comparison."""
+    condition = BIG_ORDER
+    for _ in range(depth):
+        condition = {"!": condition}
+    return condition
+
+
 @pytest.mark.parametrize(
     ("condition", "message"),
     [
@@ -230,6 +238,12 @@ def test_replace_with_an_unknown_fact_is_a_400_and_changes_nothing(editor):
         ),
         ({">": [{"var": "total"}]}, "condition '>' takes exactly two operands."),
         (None, "This field may not be null."),
+        # The admin's size limits.
+        (
+            {"in": [{"var": "currency"}, ["EUR"] * 300]},
+            "condition: more than 200 nodes (objects, lists and values).",
+        ),
+        (_nested_not(25), "condition" + " '!'" * 20 + ": objects nest deeper than 20."),
     ],
 )
 def test_another_invalid_condition_is_a_400_under_condition(editor, condition, message):
