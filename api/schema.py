@@ -38,6 +38,7 @@ _WHEN = {
     ),
     404: "No such resource.",
     405: "The method is not allowed on this path.",
+    409: "The resource is in use; `detail` says by what.",
     413: (
         "The request body is too large, or what it asks for is over a budget (`detail` "
         "names the setting)."

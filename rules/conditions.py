@@ -56,6 +56,7 @@ from django.db.models.lookups import (
 )
 from django.utils.dateparse import parse_datetime
 
+from api.errors import ServiceError
 from orders.facts import (
     ATTRIBUTES,
     CATALOGUE,
@@ -205,14 +206,26 @@ class ConditionError(ValueError):
     """A condition is not in the supported subset; the message says where and why."""
 
 
-class UnknownFactError(ConditionError):
-    """A condition names a fact the catalogue does not have; ``nearest`` is the closest known."""
+class UnknownFactError(ConditionError, ServiceError):
+    """A condition names a fact the catalogue does not have; ``nearest`` is the closest known.
+
+    Also the API's 400 ``unknown_fact`` when a condition rule is saved
+    through it, so that an editor can offer the nearest path.
+    """
+
+    code = "unknown_fact"
+    title = "Unknown fact"
 
     def __init__(self, message: str, *, path: str, nearest: str) -> None:
         """Keep the unknown *path* and the *nearest* known one."""
         super().__init__(message)
         self.path = path
         self.nearest = nearest
+
+    @property
+    def detail(self) -> dict[str, str]:
+        """Return the message, the unknown path and the nearest known one."""
+        return {"message": str(self), "path": self.path, "nearest": self.nearest}
 
 
 class ConditionDecoder(json.JSONDecoder):

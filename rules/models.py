@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # The severities a row may hold; the database refuses any other.
 SEVERITIES = [severity.value for severity in Severity]
+# A condition rule's name, as the API's schema states it too.
+CONDITION_RULE_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class RuleSetQuerySet(models.QuerySet["RuleSet"]):
@@ -299,7 +301,7 @@ class ConditionRule(models.Model):
     name = models.CharField(
         max_length=100,
         unique=True,
-        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "Use lower case, digits and _.")],
+        validators=[RegexValidator(CONDITION_RULE_NAME_PATTERN, "Use lower case, digits and _.")],
         help_text="Unique among all rules, code rules included.",
     )
     description = models.TextField(help_text="What the rule requires, in one sentence.")

@@ -5,8 +5,8 @@ record: the rules (or a rule set) are resolved before anything else, the
 order is read (or taken as given), the rules run, the decision is recorded,
 the outcome counted, and the verdict noted on the request's access line. A
 batch does the same for many stored orders at once. Rule sets are published
-as new versions, and restored, here; saving a condition rule publishes the
-sets whose current version uses it.
+as new versions, and restored, here; saving a condition rule (from the admin
+or the API) publishes the sets whose current version uses it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +25,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from api.access_log import note_on_access_line
+from api.errors import ServiceError
 from api.metrics import count_check
 from orders.facts import OrderFacts, provided_facts
 from orders.selectors import order_facts_get, orders_facts_in_bulk
@@ -33,6 +35,7 @@ from rules.budgets import (
     check_batch_answer,
     check_batch_budget,
 )
+from rules.conditions import ConditionError, UnknownFactError, compile_condition
 from rules.engine import CheckResult, RuleCheck, RuleSetRef, RuleSpec
 from rules.fetching import supply
 from rules.models import ConditionRule, RuleSet, RuleSetItem, RuleSetVersion
@@ -343,6 +346,73 @@ def condition_rule_save(*, rule: ConditionRule, by: str | None = None) -> None:
     rule.save()
     for version in rule.current_versions_using():
         ruleset_publish(ruleset=version.ruleset, by=by)
+
+
+class ConditionRuleInUseError(ServiceError):
+    """A condition rule cannot be deleted: the current version of a rule set uses it."""
+
+    status_code = HTTPStatus.CONFLICT
+    code = "rule_in_use"
+    title = "Rule in use"
+
+    def __init__(self, message: str, rulesets: list[str]) -> None:
+        """Keep the model's message and the names of the sets that use the rule."""
+        super().__init__(message)
+        self.rulesets = rulesets
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """Return the message and the rule sets, by name."""
+        return {"message": str(self), "rulesets": self.rulesets}
+
+
+@transaction.atomic
+def condition_rule_create(
+    *, name: str, description: str, severity: str, condition: Any
+) -> ConditionRule:
+    """Validate and save a new condition rule; see ``condition_rule_replace``."""
+    rule = ConditionRule(name=name)
+    return condition_rule_replace(
+        rule=rule, description=description, severity=severity, condition=condition
+    )
+
+
+@transaction.atomic
+def condition_rule_replace(
+    *, rule: ConditionRule, description: str, severity: str, condition: Any
+) -> ConditionRule:
+    """Give *rule* this content, validate it as the admin does, and save it.
+
+    Raises ``UnknownFactError`` (the API's 400 ``unknown_fact``) when the
+    condition names a fact the catalogue does not have, before any other
+    check, and ``ValidationError`` by field for the rest: another invalid
+    condition, a name taken by a code rule or another condition rule.
+    Saving publishes the rule sets whose current version uses the rule
+    (``condition_rule_save``), as the user the change history records.
+    """
+    rule.description = description
+    rule.severity = severity
+    rule.condition = condition
+    try:
+        compile_condition(condition)
+    except UnknownFactError:
+        raise
+    except ConditionError:
+        pass  # full_clean names it under `condition`, beside the other fields' errors
+    rule.full_clean()
+    condition_rule_save(rule=rule)
+    return rule
+
+
+@transaction.atomic
+def condition_rule_delete(*, rule: ConditionRule) -> None:
+    """Delete *rule*; raise ``ConditionRuleInUseError`` while a rule set uses it."""
+    using = rule.current_versions_using()
+    if using:
+        raise ConditionRuleInUseError(
+            rule.in_use_message(using), sorted({version.ruleset.name for version in using})
+        )
+    rule.delete()
 
 
 def acting_username() -> str:

@@ -1,4 +1,4 @@
-"""URLs of the rules API: rules, checks, analysis and rule sets; and replaying a decision.
+"""URLs of the rules API: rules, checks, analysis, condition rules and rule sets; replays.
 
 Replaying a decision is routed with the decision log's own URLs, under
 ``decisions/`` (``config/urls.py``): the decision log knows nothing of rules.
@@ -7,6 +7,8 @@ Replaying a decision is routed with the decision log's own URLs, under
 from django.urls import path
 
 from rules.views import (
+    ConditionRuleDetailView,
+    ConditionRuleListView,
     DecisionReplayView,
     RuleBatchCheckView,
     RuleCheckView,
@@ -29,6 +31,12 @@ urlpatterns = [
     path("rules/check/batch/", RuleBatchCheckView.as_view(), name="rule-check-batch"),
     path("rules/query/", RuleQueryView.as_view(), name="rule-query"),
     path("rules/report/", RuleReportView.as_view(), name="rule-report"),
+    path("condition-rules/", ConditionRuleListView.as_view(), name="condition-rule-list"),
+    path(
+        "condition-rules/<slug:name>/",
+        ConditionRuleDetailView.as_view(),
+        name="condition-rule-detail",
+    ),
     path("rulesets/", RuleSetListView.as_view(), name="ruleset-list"),
     path("rulesets/<slug:name>/", RuleSetDetailView.as_view(), name="ruleset-detail"),
     path("rulesets/<slug:name>/preview/", RuleSetPreviewView.as_view(), name="ruleset-preview"),

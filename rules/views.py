@@ -6,23 +6,33 @@ with the response serializer that documents the answer.
 """
 
 import logging
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_yasg import openapi
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
+from rest_framework.serializers import Serializer, as_serializer_error
 from rest_framework.views import APIView
 
 from api.auth import caller_may, caller_name, is_anonymous
+from api.authentication import ApiKeyAuthentication, UserTokenAuthentication
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import operation, path_id_parameter
+from api.schema import operation, page_size_parameter, path_id_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID, VIEW_DECISION
@@ -31,7 +41,8 @@ from rules.budgets import (
     check_report_bytes,
 )
 from rules.engine import RuleCheck, RuleSetRef, UnknownRuleSetVersionError
-from rules.models import RuleSet
+from rules.models import ConditionRule, RuleSet
+from rules.pagination import ConditionRuleCursorPagination
 from rules.resolver import resolver
 from rules.serializers.analysis import (
     RuleQueryRequestSerializer,
@@ -47,6 +58,7 @@ from rules.serializers.checks import (
     RuleCheckRequestSerializer,
     RuleCheckResponseSerializer,
 )
+from rules.serializers.conditions import ConditionRuleChangeSerializer, ConditionRuleSerializer
 from rules.serializers.replays import (
     DecisionReplayRequestSerializer,
     DecisionReplayResponseSerializer,
@@ -54,7 +66,15 @@ from rules.serializers.replays import (
     RuleSetBacktestResponseSerializer,
 )
 from rules.serializers.rulesets import RuleSetSerializer, RuleSetVersionSerializer
-from rules.services import Caller, RulesAsked, rules_check, rules_check_batch
+from rules.services import (
+    Caller,
+    RulesAsked,
+    condition_rule_create,
+    condition_rule_delete,
+    condition_rule_replace,
+    rules_check,
+    rules_check_batch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +91,34 @@ VERSION_NUMBER = path_id_parameter("number", "The version's number.")
 # What a session needs to read stored orders, and rule sets (inactive ones too).
 VIEW_ORDER = "orders.view_order"
 VIEW_RULESET = "rules.view_ruleset"
+VIEW_CONDITIONRULE = "rules.view_conditionrule"
+CHANGE_CONDITIONRULE = "rules.change_conditionrule"
+CONDITION_RULE_NAME = openapi.Parameter(
+    "name",
+    openapi.IN_PATH,
+    description="The condition rule's name.",
+    type=openapi.TYPE_STRING,
+    pattern=r"^[-a-zA-Z0-9_]+$",
+    required=True,
+)
+READ_DESCRIPTION = (
+    "Needs an API key with the `analyze` scope, or a user allowed to view (or change) "
+    "condition rules: `Authorization: Token <key>`, or an admin session of staff."
+)
+WRITE_DESCRIPTION = (
+    "Needs a user with the condition rule permission (`rules.add_conditionrule`, "
+    "`change_conditionrule` or `delete_conditionrule`, given in the admin): "
+    "`Authorization: Token <key>` (tokens are issued with `python manage.py "
+    "drf_create_token <username>`), or an admin session with its CSRF token. The change "
+    "history records the user, as in the admin."
+)
+SAVE_DESCRIPTION = (
+    "Validated as in the admin: the condition compiles (an unknown fact is a 400 "
+    "`unknown_fact`, `detail.path` and `detail.nearest` naming it and the nearest known fact; "
+    "any other invalid condition a 400 `invalid_request` under `condition`); the name is "
+    "unique among all rules, code rules included (else a 400 under `name`). Saving publishes "
+    "a new version of every rule set whose current version uses the rule."
+)
 
 
 class RuleListView(APIView):
@@ -85,6 +133,147 @@ class RuleListView(APIView):
         stored condition rules have `stored: true` and their `condition`.
         """
         return Response(RuleSerializer(resolver.describe(), many=True).data)
+
+
+class ConditionRulePermission(DjangoModelPermissions):
+    """Let analysts read condition rules, and users with the model permission write them.
+
+    Read: a key with ``analyze``, or a user allowed to view condition rules;
+    write: the model permission (``add_``, ``change_``, ``delete_conditionrule``),
+    as orders are written. A session is staff's (the admin's); a user with a
+    token need not be staff, as for order writes. ``change`` stands for
+    ``view``, as in the admin.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        """Return whether the caller may use *view* with the request's method."""
+        if request.method in SAFE_METHODS:
+            user = request.user
+            return caller_may(request, Scope.ANALYZE, (VIEW_CONDITIONRULE,)) or any(
+                user.has_perm(permission)
+                for permission in (VIEW_CONDITIONRULE, CHANGE_CONDITIONRULE)
+            )
+        return super().has_permission(request, view)
+
+
+class ConditionRuleAPIView(GenericAPIView):
+    """Base of the condition rule views: read by analysts, written with the model permission."""
+
+    authentication_classes = [UserTokenAuthentication, ApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [ConditionRulePermission]
+    # Counted at the `analyze` rate: edits and reads by operators, not checkout traffic.
+    required_scope = Scope.ANALYZE
+    queryset = ConditionRule.objects.all()
+    serializer_class = ConditionRuleSerializer
+    lookup_field = "name"
+
+
+class ConditionRuleListView(ConditionRuleAPIView):
+    """List condition rules, or create one."""
+
+    pagination_class = ConditionRuleCursorPagination
+
+    @operation(
+        "condition_rules_list",
+        {},
+        # An invalid page size; a cursor that names no page.
+        (400, 404),
+        manual_parameters=[page_size_parameter(ConditionRuleCursorPagination)],
+        operation_description=READ_DESCRIPTION,
+    )
+    def get(self, request: Request) -> Response:
+        """List the stored condition rules, by name, a page at a time."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ConditionRuleSerializer(page, many=True).data)
+
+    @operation(
+        "condition_rules_create",
+        {201: ConditionRuleSerializer},
+        request_body=ConditionRuleSerializer,
+        operation_description=" ".join([SAVE_DESCRIPTION, WRITE_DESCRIPTION]),
+    )
+    def post(self, request: Request) -> Response:
+        """Create a condition rule."""
+        serializer = ConditionRuleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = _write(condition_rule_create, **serializer.validated_data)
+        logger.info("condition rule saved", extra={"rule": rule.name, "user_id": request.user.pk})
+        location = reverse("rules:condition-rule-detail", args=[rule.name])
+        return Response(
+            ConditionRuleSerializer(rule).data,
+            status=HTTPStatus.CREATED,
+            headers={"Location": location},
+        )
+
+
+class ConditionRuleDetailView(ConditionRuleAPIView):
+    """Show, replace or delete one condition rule."""
+
+    def get_queryset(self) -> QuerySet[ConditionRule]:
+        """Return the rules, locked for the transaction when one is being written."""
+        if self.request.method in SAFE_METHODS:
+            return ConditionRule.objects.all()
+        return ConditionRule.objects.select_for_update()
+
+    def get_object(self) -> ConditionRule:
+        """Return the rule the URL names; its 404 says which name."""
+        try:
+            return super().get_object()
+        except Http404:
+            raise Http404(f"No condition rule is named {self.kwargs['name']!r}.") from None
+
+    @operation(
+        "condition_rules_read",
+        {200: ConditionRuleSerializer},
+        (404,),
+        manual_parameters=[CONDITION_RULE_NAME],
+        operation_description=READ_DESCRIPTION,
+    )
+    def get(self, request: Request, name: str) -> Response:
+        """Show a condition rule."""
+        return Response(ConditionRuleSerializer(self.get_object()).data)
+
+    @operation(
+        "condition_rules_update",
+        {200: ConditionRuleSerializer},
+        (404,),
+        request_body=ConditionRuleChangeSerializer,
+        manual_parameters=[CONDITION_RULE_NAME],
+        operation_description=" ".join(
+            [
+                "The body is the rule's whole content; a severity left out is `error`. The name "
+                "is the rule's key: it is not in the body, and does not change.",
+                SAVE_DESCRIPTION,
+                WRITE_DESCRIPTION,
+            ]
+        ),
+    )
+    def put(self, request: Request, name: str) -> Response:
+        """Replace a condition rule's description, severity and condition."""
+        with transaction.atomic():
+            rule = self.get_object()
+            serializer = ConditionRuleChangeSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            _write(condition_rule_replace, rule=rule, **serializer.validated_data)
+        logger.info("condition rule saved", extra={"rule": rule.name, "user_id": request.user.pk})
+        return Response(ConditionRuleSerializer(rule).data)
+
+    @operation(
+        "condition_rules_delete",
+        {204: "Deleted."},
+        (404, 409),
+        manual_parameters=[CONDITION_RULE_NAME],
+        operation_description=(
+            "Refused with a 409 `rule_in_use`, naming the rule sets, while the current version "
+            "of a rule set uses the rule: remove it there first. " + WRITE_DESCRIPTION
+        ),
+    )
+    def delete(self, request: Request, name: str) -> Response:
+        """Delete a condition rule that no rule set uses."""
+        with transaction.atomic():
+            condition_rule_delete(rule=self.get_object())
+        logger.info("condition rule deleted", extra={"rule": name, "user_id": request.user.pk})
+        return Response(status=HTTPStatus.NO_CONTENT)
 
 
 class RuleBodyView(APIView):
@@ -498,6 +687,14 @@ def _rules_asked(data: dict[str, Any]) -> RulesAsked:
 def _visible_sets(request: Request) -> QuerySet[RuleSet]:
     """Return the rule sets the caller may see: active ones, or all for analysts."""
     return RuleSet.objects.all() if _may_see_inactive_sets(request) else RuleSet.objects.active()
+
+
+def _write(service: Callable[..., ConditionRule], **kwargs: Any) -> ConditionRule:
+    """Call a write *service*, answering its ``ValidationError`` with a 400 by field."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as exc:
+        raise ValidationError(as_serializer_error(exc)) from exc
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:

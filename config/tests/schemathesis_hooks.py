@@ -13,9 +13,10 @@ from typing import Any
 import schemathesis
 
 # 400 codes whose cause depends on data, not on the request's shape: which rules
-# exist (code rules and the condition rules stored in the database) and which
-# parameters each takes (listed by `GET /rules/`).
-DATA_DEPENDENT_CODES = frozenset({"unknown_rule", "invalid_params"})
+# exist (code rules and the condition rules stored in the database), which
+# parameters each takes (listed by `GET /rules/`), and which facts a condition
+# may read (listed by `GET /facts/`).
+DATA_DEPENDENT_CODES = frozenset({"unknown_rule", "invalid_params", "unknown_fact"})
 # 400 codes of rules between an order's fields: `items_count` is the sum of the
 # lines' quantities (those given, or a stored order's).
 BETWEEN_FIELDS_CODES = frozenset({"inconsistent_order"})
@@ -33,17 +34,25 @@ UNSTATABLE_MESSAGES = (
     # An unknown key of an order, refused as its schema's `additionalProperties: false`
     # says; schemathesis's fuzzing still sends one now and then (`detail`).
     "Unknown field: an order has no such fact.",
+    # The same of a condition rule's body.
+    "Unknown field.",
     # An order's attributes: slug keys and flat values (no union type, no key pattern).
     "A key is a slug of at most ",
     "A value is a string (a number as a string",
 )
 # Messages at a path of an order that name a rule between its fields: an order
 # gives `items_count` unless it gives lines; the lines' totals add up to a
-# subtotal within its range.
+# subtotal within its range. A condition rule's description is not blank,
+# spaces alone included (a pattern of "not only spaces" would differ between
+# JavaScript's and Python's ideas of a space).
 ORDER_FIELD_MESSAGES = {
     ("items_count",): "This field is required.",
     ("subtotal",): "Ensure that there are no more than 10 digits in total.",
+    ("description",): "This field may not be blank.",
 }
+# A condition rule's name is unique among all rules, code rules included: it
+# depends on the rules that exist.
+TAKEN_NAME_MESSAGES = ("Condition rule with this Name already exists.", "A code rule is already")
 # Every string of a body, object keys included, refuses NUL characters and
 # unpaired surrogates (as DRF's CharField does); the API's description says so,
 # the schema's patterns do not.
@@ -85,6 +94,12 @@ def _unstatable(path: tuple[str, ...], message: str) -> bool:
     if message.startswith(UNSTATABLE_MESSAGES) or message in ANY_STRING_MESSAGES:
         return True
     if ORDER_FIELD_MESSAGES.get(path) == message:
+        return True
+    # A condition rule's condition: the language of the Conditions page, over
+    # the facts of `GET /facts/`, which a schema without a type cannot state.
+    if path == ("condition",):
+        return True
+    if path == ("name",) and message.startswith(TAKEN_NAME_MESSAGES):
         return True
     # An attribute's value is a string or a boolean, never null: a union of types.
     if path and path[-1].startswith("attributes.") and message == "This field may not be null.":

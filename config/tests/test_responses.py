@@ -46,7 +46,7 @@ from rules.services import ruleset_publish
 class Caller(enum.Enum):
     """Who sends a recipe's request."""
 
-    WRITER = "a user with the order permissions, by API token"
+    WRITER = "a user with the order and condition rule permissions, by API token"
     ANALYST = "an API key with the analyze scope only"
     CHECKER = "an API key with the check scope only"
     ANONYMOUS = "no credentials"
@@ -88,8 +88,9 @@ class Recipe:
 
 
 # The rows every request may name: an order, a rule set with one version
-# (a code rule and a stored condition rule), and the decision of a check of
-# that order by that set, made by the `world` fixture; RETIRED_ID is a
+# (a code rule and a stored condition rule), a condition rule of the same
+# name that no set uses, and the decision of a check of that order by that
+# set, made by the `world` fixture; RETIRED_ID is a
 # decision by a rule that no longer exists.
 WORLD = {"id": 1, "name": "checkout", "number": 1}
 RETIRED_ID = 2
@@ -103,6 +104,13 @@ PREVIEW = {"rules": ["min_items_2"], "sample_size": 5}
 # Two items at most: the recorded decision on WORLD's order of three would flip.
 BACKTEST = {"rules": [{"name": "max_items", "params": {"count": 2}}], "sample_size": 5}
 ORDER = {"total": "42.50", "items_count": 2}
+# A condition rule named as WORLD's rule set, which it does not use (the set uses
+# `big_and_many`), then the content of a replace and a new rule.
+CONDITION_RULE = {
+    "description": "At most 9 items.",
+    "condition": {"<=": [{"var": "items_count"}, 9]},
+}
+NEW_CONDITION_RULE = {"name": "new_rule", **CONDITION_RULE}
 NOT_JSON = Recipe(raw=b"order_id=1", content_type="text/plain")
 # Every caller has used up its rate: no request is allowed, whatever the clock says.
 RATE_USED_UP = {"THROTTLE_RATES": {"check": "0/min", "analyze": "0/min", "anonymous": "0/min"}}
@@ -270,6 +278,49 @@ RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
         429: Recipe(settings=RATE_USED_UP),
         **failures("post"),
     },
+    ("/condition-rules/", "get"): {
+        200: Recipe(query={"page_size": "1"}),
+        400: Recipe(query={"page_size": "0"}),
+        401: Recipe(caller=Caller.ANONYMOUS),
+        403: Recipe(caller=Caller.CHECKER),
+        404: Recipe(query={"cursor": "forged"}),
+        429: Recipe(settings=RATE_USED_UP),
+        **failures("put"),
+    },
+    ("/condition-rules/", "post"): {
+        201: Recipe(body=NEW_CONDITION_RULE),
+        400: Recipe(body={**NEW_CONDITION_RULE, "condition": {"var": "totl"}}),
+        401: Recipe(body=NEW_CONDITION_RULE, caller=Caller.ANONYMOUS),
+        403: Recipe(body=NEW_CONDITION_RULE, caller=Caller.SESSION_WITHOUT_CSRF),
+        429: Recipe(body=NEW_CONDITION_RULE, settings=RATE_USED_UP),
+        **body_failures("put", NEW_CONDITION_RULE),
+    },
+    ("/condition-rules/{name}/", "get"): {
+        200: Recipe(),
+        401: Recipe(caller=Caller.ANONYMOUS),
+        403: Recipe(caller=Caller.CHECKER),
+        404: Recipe(params={"name": "no_such_rule"}),
+        429: Recipe(settings=RATE_USED_UP),
+        **failures("post"),
+    },
+    ("/condition-rules/{name}/", "put"): {
+        200: Recipe(body=CONDITION_RULE),
+        400: Recipe(body={**CONDITION_RULE, "severity": "fatal"}),
+        401: Recipe(body=CONDITION_RULE, caller=Caller.ANONYMOUS),
+        403: Recipe(body=CONDITION_RULE, caller=Caller.SESSION_WITHOUT_CSRF),
+        404: Recipe(body=CONDITION_RULE, params={"name": "no_such_rule"}),
+        429: Recipe(body=CONDITION_RULE, settings=RATE_USED_UP),
+        **body_failures("post", CONDITION_RULE),
+    },
+    ("/condition-rules/{name}/", "delete"): {
+        204: Recipe(),
+        401: Recipe(caller=Caller.ANONYMOUS),
+        403: Recipe(caller=Caller.SESSION_WITHOUT_CSRF),
+        404: Recipe(params={"name": "no_such_rule"}),
+        409: Recipe(params={"name": "big_and_many"}),
+        429: Recipe(settings=RATE_USED_UP),
+        **failures("post"),
+    },
     ("/decisions/", "get"): {
         200: Recipe(query={"order_id": str(WORLD["id"]), "page_size": "1"}),
         400: Recipe(query={"passed": "maybe"}),
@@ -295,13 +346,17 @@ RECIPES: dict[tuple[str, str], dict[int, Recipe]] = {
     ("/health/ready", "get"): {200: Recipe(), 503: Recipe(fault=Fault.DATABASE_DOWN)},
 }
 # Who sends an operation's requests unless its recipe names another caller:
-# the orders API, a user with the order permissions (a read would do
-# without, but a method the path does not allow would then be a 401, not a
-# 405); the analysis of stored orders and of decisions, a key with
+# the orders and condition rules APIs, a user with their permissions (an
+# order's read would do without, but a method the path does not allow would
+# then be a 401, not a 405); the analysis of stored orders and of decisions, a key with
 # `analyze`; anyone else, no credentials at all.
 OWN_CALLERS: dict[tuple[str, str], Caller] = {
     **dict.fromkeys(
-        [(path, method) for path, method in RECIPES if path.startswith("/orders/")],
+        [
+            (path, method)
+            for path, method in RECIPES
+            if path.startswith(("/orders/", "/condition-rules/"))
+        ],
         Caller.WRITER,
     ),
     **dict.fromkeys(
@@ -342,6 +397,11 @@ def world(db: None, django_user_model: Any, make_key: Any) -> dict[str, Any]:
         description="Total over 100.00 with at least 2 items.",
         condition={"and": [{">": [{"var": "total"}, "100"]}, {">=": [{"var": "items_count"}, 2]}]},
     )
+    ConditionRule.objects.create(
+        name=WORLD["name"],
+        description="At most 5 items.",
+        condition={"<=": [{"var": "items_count"}, 5]},
+    )
     ruleset = RuleSet.objects.create(name=WORLD["name"], description="At checkout.")
     RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_total_100")
     RuleSetItem.objects.create(
@@ -359,8 +419,11 @@ def world(db: None, django_user_model: Any, make_key: Any) -> dict[str, Any]:
     user = django_user_model.objects.create_user(username="writer")
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label="orders",
-            codename__in=["add_order", "change_order", "delete_order"],
+            codename__in=[
+                f"{action}_{model}"
+                for action in ("add", "change", "delete")
+                for model in ("order", "conditionrule")
+            ],
         )
     )
     return {

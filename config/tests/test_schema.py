@@ -33,6 +33,11 @@ OPERATIONS = {
     ("/orders/{id}/", "put"): {"200", "404", *WRITE},
     ("/orders/{id}/", "patch"): {"200", "404", *WRITE},
     ("/orders/{id}/", "delete"): {"204", "404", *READ},
+    ("/condition-rules/", "get"): {"200", "400", "404", *READ},
+    ("/condition-rules/", "post"): {"201", *WRITE},
+    ("/condition-rules/{name}/", "get"): {"200", "404", *READ},
+    ("/condition-rules/{name}/", "put"): {"200", "404", *WRITE},
+    ("/condition-rules/{name}/", "delete"): {"204", "404", "409", *READ},
     ("/decisions/", "get"): {"200", "400", "404", *READ},
     ("/decisions/{id}/", "get"): {"200", "404", *READ},
     ("/decisions/{id}/replay/", "post"): {"200", "400", "404", *READ},
@@ -47,6 +52,7 @@ KEY_OR_NOTHING = [{"Api-Key": []}, {}]
 KEY = [{"Api-Key": []}]
 TOKEN_OR_NOTHING = [{"Token": []}, {}]
 TOKEN = [{"Token": []}]
+TOKEN_OR_KEY = [{"Token": []}, {"Api-Key": []}]
 SECURITY = {
     ("/rules/", "get"): KEY_OR_NOTHING,
     ("/facts/", "get"): KEY_OR_NOTHING,
@@ -66,6 +72,11 @@ SECURITY = {
     ("/orders/{id}/", "put"): TOKEN,
     ("/orders/{id}/", "patch"): TOKEN,
     ("/orders/{id}/", "delete"): TOKEN,
+    ("/condition-rules/", "get"): TOKEN_OR_KEY,
+    ("/condition-rules/", "post"): TOKEN_OR_KEY,
+    ("/condition-rules/{name}/", "get"): TOKEN_OR_KEY,
+    ("/condition-rules/{name}/", "put"): TOKEN_OR_KEY,
+    ("/condition-rules/{name}/", "delete"): TOKEN_OR_KEY,
     ("/decisions/", "get"): KEY,
     ("/decisions/{id}/", "get"): KEY,
     ("/decisions/{id}/replay/", "post"): KEY,

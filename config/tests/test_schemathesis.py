@@ -37,13 +37,17 @@ RUN_TIMEOUT = 300
 # for, 429s, path parameters it never finds a row for.
 WARNINGS_NOT_ALLOWED = ("missing_auth", "unused_openapi_auth", "rate_limited", "missing_test_data")
 THROTTLING_OFF = {"THROTTLE_CHECK": "off", "THROTTLE_ANALYZE": "off", "THROTTLE_ANONYMOUS": "off"}
-# The rule set the configuration's dictionary names, with one version.
+# The rule set the configuration's dictionary names, with one version, and a
+# condition rule of that name, which the set does not use.
 CHECKOUT = """
-from rules.models import RuleSet, RuleSetItem
+from rules.models import ConditionRule, RuleSet, RuleSetItem
 from rules.services import ruleset_publish
 ruleset = RuleSet.objects.create(name="checkout", description="At checkout.")
 RuleSetItem.objects.create(ruleset=ruleset, position=1, rule="min_total_100")
 ruleset_publish(ruleset=ruleset)
+ConditionRule.objects.create(
+    name="checkout", description="At most 9 items.", condition={"<=": [{"var": "items_count"}, 9]}
+)
 """
 
 
