@@ -20,7 +20,8 @@ from types import MappingProxyType
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -370,11 +371,23 @@ class ConditionRuleInUseError(ServiceError):
 def condition_rule_create(
     *, name: str, description: str, severity: str, condition: Any
 ) -> ConditionRule:
-    """Validate and save a new condition rule; see ``condition_rule_replace``."""
+    """Validate and save a new condition rule; see ``condition_rule_replace``.
+
+    A name another request took since it was validated is refused as a
+    taken name is: the database's unique constraint decides.
+    """
     rule = ConditionRule(name=name)
-    return condition_rule_replace(
-        rule=rule, description=description, severity=severity, condition=condition
-    )
+    try:
+        with transaction.atomic():
+            return condition_rule_replace(
+                rule=rule, description=description, severity=severity, condition=condition
+            )
+    except IntegrityError:
+        if not ConditionRule.objects.filter(name=name).exists():
+            raise
+        raise ValidationError(
+            {"name": [rule.unique_error_message(ConditionRule, ("name",))]}
+        ) from None
 
 
 @transaction.atomic

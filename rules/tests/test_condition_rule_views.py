@@ -271,6 +271,24 @@ def test_a_taken_name_is_a_400(editor):
     )
 
 
+def test_a_name_taken_by_a_request_that_raced_this_one_is_the_same_400(editor, monkeypatch):
+    # Both requests validated the name before either saved: the database's constraint decides.
+    monkeypatch.setattr(ConditionRule, "validate_unique", lambda self, exclude=None: None)
+    _stored()
+
+    response = editor.post(LIST, BODY, format="json")
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "Bad Request",
+            "code": "invalid_request",
+            "detail": {"name": ["Condition rule with this Name already exists."]},
+        },
+    )
+    assert ConditionRule.objects.count() == 1
+
+
 def test_a_code_rules_name_is_a_400(editor):
     response = editor.post(LIST, {**BODY, "name": "min_total_100"}, format="json")
 
