@@ -12,7 +12,7 @@ LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 # mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-hostile chromium promtool redis nginx haproxy clean
+.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-hostile bench-providers chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -134,6 +134,11 @@ bench-lines: install-dev
 # PostgreSQL: purging 30 days of 10 M decisions, dropping partitions vs deleting rows.
 bench-partitions: install-dev
 	$(BIN)/python bench/partitions.py
+
+# Fact providers through gunicorn and stand-in services on the loopback: a cached provider, three
+# at 50 ms, one that hangs, and checks without providers against the commit before them.
+bench-providers: install-dev redis
+	$(BIN)/python bench/providers.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .site
