@@ -94,7 +94,7 @@ from redis.exceptions import RedisError
 from api import metrics
 from api.throttles import StoreBreaker, within_savepoint
 from orders.facts import OrderFacts, Supplied
-from rules.engine.providers import ANSWER_MAX_BYTES, MalformedAnswerError, Provider
+from rules.engine.providers import ANSWER_MAX_BYTES, PROVIDERS, MalformedAnswerError, Provider
 
 logger = logging.getLogger(__name__)
 
@@ -459,6 +459,18 @@ def _runtime() -> _Runtime:
             client = asyncio.run_coroutine_threadsafe(_new_client(), loop).result()
             _current = _Runtime(pid, loop, client)
         return _current
+
+
+def prepare_runtime() -> None:
+    """Make this process's loop and client now, if a provider is configured; else nothing.
+
+    gunicorn calls it in each worker before the worker serves (``post_worker_init``).
+    Made on first use instead, they cost the first check needing a provider in each
+    worker their making (httpx's transport modules imported, the CA certificates
+    loaded: 100 to 250 ms on a busy machine), on top of the provider's timeout.
+    """
+    if any(provider.configured() for provider in PROVIDERS.values()):
+        _runtime()
 
 
 async def _new_client() -> httpx.AsyncClient:
