@@ -19,9 +19,10 @@ its values are ``None``, or the provider's ``fallback``.
 
 **Concurrency: one event loop per worker process.** Calls run as coroutines
 on an asyncio loop in a thread of its own, with one ``httpx.AsyncClient``
-(its connection pool) that every call reuses; both are made on first use
-and made anew in a forked process (the PID is checked: gunicorn forks its
-workers). A thread pool of ``httpx.Client`` calls was the alternative, and
+(its connection pool) that every call reuses; both are made on first use and
+made anew in a forked process (the PID is checked: gunicorn forks its
+workers, and makes them in each before it serves: ``prepare_runtime``). A
+thread pool of ``httpx.Client`` calls was the alternative, and
 three things decided against it: httpx's timeouts bound each network
 operation, not a call, and only cancellation (``asyncio.timeout``) ends a
 call that a service drips slowly; a call cut short by the deadline is
