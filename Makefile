@@ -12,7 +12,7 @@ LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 # mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-decision-log bench-hostile chromium promtool redis nginx haproxy clean
+.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-decision-log bench-hostile bench-providers chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -139,6 +139,11 @@ bench-partitions: install-dev
 bench-decision-log: install-dev
 	$(BIN)/python bench/decision_log.py --database sqlite
 	$(BIN)/python bench/decision_log.py --database postgresql
+
+# Fact providers through gunicorn and stand-in services on the loopback: a cached provider, three
+# at 50 ms, one that hangs, and checks without providers against the commit before them.
+bench-providers: install-dev redis
+	$(BIN)/python bench/providers.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .site

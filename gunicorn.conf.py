@@ -55,6 +55,14 @@ def on_starting(server: Arbiter) -> None:
     metrics_directory.prepare()
 
 
+def post_worker_init(worker: Worker) -> None:
+    """Make the worker's loop and client for providers before it serves (rules/fetching.py)."""
+    # Imported here: the application, and Django with it, is loaded in the worker by now.
+    from rules.fetching import prepare_runtime
+
+    prepare_runtime()
+
+
 def child_exit(server: Arbiter, worker: Worker) -> None:
     """Keep a worker's counts and drop its live-only metrics once it has exited."""
     metrics_directory.forget_worker(worker.pid)

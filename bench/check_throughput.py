@@ -592,14 +592,18 @@ def measure_database(
     return DatabaseRun(database, endpoints, rounds, batches, errors)
 
 
-def wrk_script(headers: dict[str, str]) -> str:
-    """Return wrk's script posting the seeded orders, with *headers* besides."""
+def wrk_script(headers: dict[str, str], rules: Sequence[object] = tuple(RULES)) -> str:
+    """Return wrk's script posting the seeded orders with *rules*, and *headers* besides.
+
+    *rules* are the check's items as the API takes them: names, or objects
+    with their parameters.
+    """
     return WRK_SCRIPT % {
         "authorization": "\n".join(
             f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()
         ),
         "order_ids": ", ".join(str(order_id) for order_id in ORDER_IDS),
-        "rules": json.dumps(RULES),
+        "rules": json.dumps(list(rules)),
         "marker": RESULT_MARKER,
     }
 

@@ -19,9 +19,10 @@ its values are ``None``, or the provider's ``fallback``.
 
 **Concurrency: one event loop per worker process.** Calls run as coroutines
 on an asyncio loop in a thread of its own, with one ``httpx.AsyncClient``
-(its connection pool) that every call reuses; both are made on first use
-and made anew in a forked process (the PID is checked: gunicorn forks its
-workers). A thread pool of ``httpx.Client`` calls was the alternative, and
+(its connection pool) that every call reuses; both are made on first use and
+made anew in a forked process (the PID is checked: gunicorn forks its
+workers, and makes them in each before it serves: ``prepare_runtime``). A
+thread pool of ``httpx.Client`` calls was the alternative, and
 three things decided against it: httpx's timeouts bound each network
 operation, not a call, and only cancellation (``asyncio.timeout``) ends a
 call that a service drips slowly; a call cut short by the deadline is
@@ -94,7 +95,7 @@ from redis.exceptions import RedisError
 from api import metrics
 from api.throttles import StoreBreaker, within_savepoint
 from orders.facts import OrderFacts, Supplied
-from rules.engine.providers import ANSWER_MAX_BYTES, MalformedAnswerError, Provider
+from rules.engine.providers import ANSWER_MAX_BYTES, PROVIDERS, MalformedAnswerError, Provider
 
 logger = logging.getLogger(__name__)
 
@@ -459,6 +460,18 @@ def _runtime() -> _Runtime:
             client = asyncio.run_coroutine_threadsafe(_new_client(), loop).result()
             _current = _Runtime(pid, loop, client)
         return _current
+
+
+def prepare_runtime() -> None:
+    """Make this process's loop and client now, if a provider is configured; else nothing.
+
+    gunicorn calls it in each worker before the worker serves (``post_worker_init``).
+    Made on first use instead, they cost the first check needing a provider in each
+    worker their making (httpx's transport modules imported, the CA certificates
+    loaded: 100 to 250 ms on a busy machine), on top of the provider's timeout.
+    """
+    if any(provider.configured() for provider in PROVIDERS.values()):
+        _runtime()
 
 
 async def _new_client() -> httpx.AsyncClient:

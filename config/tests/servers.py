@@ -87,14 +87,18 @@ def production_env(site: Path, **overrides: str) -> dict[str, str]:
     }
 
 
-def manage(env: Mapping[str, str], *args: str, timeout: float = SETUP_TIMEOUT) -> str:
+def manage(
+    env: Mapping[str, str], *args: str, timeout: float = SETUP_TIMEOUT, root: Path = REPO_ROOT
+) -> str:
     """Run ``manage.py *args`` in the repository with *env*; return its output.
 
-    Raises ``RuntimeError``, with the output, when the command fails.
+    *root* is the checkout whose ``manage.py`` runs (this one by default; a
+    benchmark comparing commits gives another's). Raises ``RuntimeError``,
+    with the output, when the command fails.
     """
     completed = subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=REPO_ROOT,
+        cwd=root,
         env=dict(env),
         capture_output=True,
         text=True,
@@ -109,15 +113,16 @@ def manage(env: Mapping[str, str], *args: str, timeout: float = SETUP_TIMEOUT) -
     return output
 
 
-def prepare_site(site: Path, **overrides: str) -> dict[str, str]:
+def prepare_site(site: Path, *, root: Path = REPO_ROOT, **overrides: str) -> dict[str, str]:
     """Migrate, collect static files and seed orders in *site*; return its environment.
 
-    The environment is ``production_env(site, **overrides)``. Raises
-    ``RuntimeError`` when a step fails.
+    The environment is ``production_env(site, **overrides)``; the commands
+    are those of the checkout at *root*. Raises ``RuntimeError`` when a step
+    fails.
     """
     env = production_env(site, **overrides)
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["seed_orders"]):
-        manage(env, *command)
+        manage(env, *command, root=root)
     return env
 
 
@@ -229,17 +234,19 @@ class HttpServer(LiveProcess):
         port: int,
         log_path: Path,
         env: Mapping[str, str] | None = None,
+        root: Path = REPO_ROOT,
     ) -> Self:
         """Run *command*, which serves on *port*, and return it once healthy.
 
-        Its output is appended to *log_path*; it runs in the repository with
-        *env* (this process's environment by default). It is stopped again if
-        it never becomes healthy.
+        Its output is appended to *log_path*; it runs in the checkout at
+        *root* (this repository by default) with *env* (this process's
+        environment by default). It is stopped again if it never becomes
+        healthy.
         """
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
                 command,
-                cwd=REPO_ROOT,
+                cwd=root,
                 env=None if env is None else dict(env),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -285,14 +292,16 @@ def start_gunicorn(
     log_path: Path,
     prefix: Sequence[str] = (),
     port: int | None = None,
+    root: Path = REPO_ROOT,
 ) -> GunicornServer:
     """Start the production gunicorn on a loopback port and wait until it is healthy.
 
     It runs ``gunicorn.conf.py`` with *env* (``WEB_CONCURRENCY`` workers of
     ``DJANGO_SETTINGS_MODULE``), appending its output to *log_path*, on
-    *port* (a free one by default). A *prefix* command, which must end by
-    exec'ing the rest, runs gunicorn (a namespace, say). It is stopped again
-    if it never becomes healthy.
+    *port* (a free one by default), from the checkout at *root* (this one by
+    default). A *prefix* command, which must end by exec'ing the rest, runs
+    gunicorn (a namespace, say). It is stopped again if it never becomes
+    healthy.
     """
     port = port or free_port()
     command = [
@@ -303,7 +312,7 @@ def start_gunicorn(
         "--bind",
         f"127.0.0.1:{port}",
     ]
-    return GunicornServer.launch(command, port=port, log_path=log_path, env=env)
+    return GunicornServer.launch(command, port=port, log_path=log_path, env=env, root=root)
 
 
 class ProxyServer(HttpServer):

@@ -314,6 +314,16 @@ def test_gunicorn_takes_workers_and_timeouts_from_the_environment(monkeypatch):
     assert conf["graceful_timeout"] < 30
 
 
+def test_gunicorn_prepares_each_workers_provider_calls_before_it_serves(monkeypatch):
+    prepared = []
+    monkeypatch.setattr("rules.fetching.prepare_runtime", lambda: prepared.append(True))
+    conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+
+    conf["post_worker_init"](None)
+
+    assert prepared == [True]
+
+
 def test_gunicorn_binds_where_bind_says(monkeypatch):
     monkeypatch.setenv("PORT", "10000")
     monkeypatch.setenv("BIND", "0.0.0.0:8000")

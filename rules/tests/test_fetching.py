@@ -22,8 +22,10 @@ from orders.facts import (
     FactType,
     OrderFacts,
 )
+from rules import fetching
 from rules.engine.providers import ANSWER_MAX_BYTES, PROVIDERS, Provider
-from rules.fetching import BREAKERS, BreakerState, reset_breakers, supply
+from rules.fetching import BREAKERS, BreakerState, prepare_runtime, reset_breakers, supply
+from rules.providers import RiskServiceProvider
 from rules.risk_service import RiskService
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
@@ -645,3 +647,33 @@ def test_a_forked_process_calls_through_a_loop_and_client_of_its_own(service):
 
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(service.received) == 2
+
+
+@pytest.fixture
+def no_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Start with no loop and client in this process; stop any the test makes."""
+    monkeypatch.setattr(fetching, "_current", None)
+    monkeypatch.setattr(fetching, "PROVIDERS", {"risk": RiskServiceProvider})
+    yield
+    if fetching._current is not None:
+        fetching._current.loop.call_soon_threadsafe(fetching._current.loop.stop)
+
+
+@pytest.mark.usefixtures("no_runtime")
+def test_a_worker_with_a_configured_provider_makes_its_loop_and_client_before_serving(settings):
+    settings.RISK_SERVICE_URL = "http://127.0.0.1:9/score"
+
+    prepare_runtime()
+
+    assert fetching._current is not None
+    assert fetching._current.pid == os.getpid()
+    assert fetching._current.loop.is_running()
+
+
+@pytest.mark.usefixtures("no_runtime")
+def test_a_worker_with_no_provider_configured_makes_no_loop(settings):
+    settings.RISK_SERVICE_URL = ""
+
+    prepare_runtime()
+
+    assert fetching._current is None
