@@ -41,10 +41,18 @@ call that its own ``timeout`` ended, ``timeout``.
 is set, else a database table of its own), keyed by provider name, version
 and the SHA-256 of its inputs, for ``cache_ttl`` seconds (0: not cached).
 One ``get_many`` before calling and one ``set_many`` per TTL after; only
-answers are kept, never fallbacks or failures. A hit's latency is the
-cache's. A cache that fails is counted
+answers are kept, never fallbacks or failures, each with the wall-clock time
+it expires. A hit's latency is the cache's. A cache that fails is counted
 (``rule_engine_provider_cache_errors_total``) and logged, and the providers
 are called as if it had missed; a Redis that failed is left alone a while.
+
+In front of it, each process keeps the answers it fetched or read from the
+shared cache in memory (``ANSWERS``, at most ``ANSWERS_MAX`` of them, the
+least recently used dropped first) until they expire: an answer is never
+used longer than ``cache_ttl`` after its provider gave it. A hit there is a
+dictionary look-up; the shared cache costs a round trip (a ``SELECT``, a
+Redis ``MGET`` and its client) that was most of a cached check's provider
+path.
 
 **Circuit breaker, per provider and per worker process.** After
 ``PROVIDER_BREAKER_FAILURES`` failures in a row (``timeout``, ``error``,
@@ -78,11 +86,12 @@ import os
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from django.conf import settings
@@ -107,6 +116,9 @@ CACHE_ERRORS = (DatabaseError, RedisError)
 # Failures that count against a provider's breaker; ``deadline`` and
 # ``breaker_open`` do not (the module's docstring says why).
 BREAKER_FAILURES = frozenset({"timeout", "error", "malformed"})
+# The most answers a process keeps in memory (``ANSWERS``): at a few hundred
+# bytes each, a few MB per worker.
+ANSWERS_MAX = 10_000
 
 
 def supply(
@@ -160,14 +172,41 @@ class _Call:
 
 
 def _from_cache(calls: Iterable[_Call]) -> dict[str, Supplied]:
-    """Return what the cache holds for *calls*, by cache key (one ``get_many``)."""
+    """Return what the caches hold for *calls*, by cache key.
+
+    This process's answers first; for the others, one ``get_many`` of the
+    shared cache, whose answers this process then keeps until they expire.
+    """
     cached = {call.key: call for call in calls if call.provider.cache_ttl > 0}
     if not cached:
         return {}
     began = time.monotonic()
-    found = _use_cache("get", lambda cache: cache.get_many(list(cached)))
-    if found is None:
-        return {}
+    local = ANSWERS.get_many(cached)
+    answered = _hits(cached, local, began)
+    missing = [key for key in cached if key not in local]
+    if not missing:
+        return answered
+    began = time.monotonic()
+    found = _use_cache("get", lambda cache: cache.get_many(missing))
+    if not found:
+        return answered
+    shared = {}
+    now = time.time()
+    for key, stored in found.items():
+        if not (isinstance(stored, tuple) and len(stored) == 2):
+            continue  # kept by an older release, without its expiry: a miss
+        expires, values = stored
+        left = min(expires - now, cached[key].provider.cache_ttl)
+        if left > 0:
+            shared[key] = ANSWERS.keep(key, values, left)
+    answered.update(_hits(cached, shared, began))
+    return answered
+
+
+def _hits(
+    cached: Mapping[str, _Call], found: Mapping[str, Mapping[str, Any]], began: float
+) -> dict[str, Supplied]:
+    """Return the records of the answers *found* for *cached* calls, counted as hits."""
     latency_ms = (time.monotonic() - began) * 1000
     answered = {}
     for key, values in found.items():
@@ -178,13 +217,70 @@ def _from_cache(calls: Iterable[_Call]) -> dict[str, Supplied]:
 
 
 def _keep(answers: Sequence[tuple[_Call, Mapping[str, Any]]]) -> None:
-    """Keep providers' *answers* in the cache for their TTL (one ``set_many`` per TTL)."""
-    by_ttl: dict[int, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    """Keep providers' *answers* for their TTL: here, and shared (one ``set_many`` per TTL)."""
+    by_ttl: dict[int, dict[str, tuple[float, Mapping[str, Any]]]] = defaultdict(dict)
+    now = time.time()
     for call, values in answers:
-        if call.provider.cache_ttl > 0:
-            by_ttl[call.provider.cache_ttl][call.key] = values
+        ttl = call.provider.cache_ttl
+        if ttl > 0:
+            ANSWERS.keep(call.key, values, ttl)
+            by_ttl[ttl][call.key] = (now + ttl, values)
     for ttl, entries in by_ttl.items():
         _use_cache("set", lambda cache, entries=entries, ttl=ttl: cache.set_many(entries, ttl))
+
+
+class Answers:
+    """The answers this process keeps in memory, each until it expires; safe across threads.
+
+    At most *size* answers: keeping one more drops the least recently used.
+    """
+
+    clock: ClassVar[Callable[[], float]] = time.monotonic
+
+    def __init__(self, size: int) -> None:
+        """Start with no answer."""
+        self._size = size
+        self._lock = threading.Lock()
+        # Key -> (when it expires on ``clock``, its values), least recently used first.
+        self._entries: OrderedDict[str, tuple[float, Mapping[str, Any]]] = OrderedDict()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+        """Return the answers held for *keys* that have not expired, by key."""
+        found = {}
+        with self._lock:
+            now = self.clock()
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is None:
+                    continue
+                if entry[0] <= now:
+                    del self._entries[key]
+                    continue
+                self._entries.move_to_end(key)
+                found[key] = entry[1]
+        return found
+
+    def keep(self, key: str, values: Mapping[str, Any], seconds: float) -> Mapping[str, Any]:
+        """Hold *values* under *key* for *seconds*; return them, read-only, as they are held."""
+        held = MappingProxyType(dict(values))
+        with self._lock:
+            self._entries[key] = (self.clock() + seconds, held)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return held
+
+    def __len__(self) -> int:
+        """Return how many answers are held, expired ones included until they are looked up."""
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._entries.clear()
+
+
+ANSWERS = Answers(ANSWERS_MAX)
 
 
 def _use_cache(operation: str, action: Callable[[BaseCache], T]) -> T | None:
@@ -220,10 +316,14 @@ def _use_cache(operation: str, action: Callable[[BaseCache], T]) -> T | None:
 _cache_breaker = StoreBreaker()
 
 
-def reset_breakers() -> None:
-    """Close every provider's breaker and use the providers' cache again (tests start here)."""
+def reset_state() -> None:
+    """Close every breaker, forget the answers kept in memory, use the shared cache again.
+
+    Tests start here.
+    """
     global _cache_breaker  # a new one is the simplest "forget everything"
     BREAKERS.reset()
+    ANSWERS.clear()
     _cache_breaker = StoreBreaker()
 
 

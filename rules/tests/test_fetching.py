@@ -24,7 +24,15 @@ from orders.facts import (
 )
 from rules import fetching
 from rules.engine.providers import ANSWER_MAX_BYTES, PROVIDERS, Provider
-from rules.fetching import BREAKERS, BreakerState, prepare_runtime, reset_breakers, supply
+from rules.fetching import (
+    ANSWERS,
+    BREAKERS,
+    Answers,
+    BreakerState,
+    prepare_runtime,
+    reset_state,
+    supply,
+)
 from rules.providers import RiskServiceProvider
 from rules.risk_service import RiskService
 
@@ -117,9 +125,9 @@ def sample(name: str, **labels: str) -> float:
 @pytest.fixture(autouse=True)
 def _closed_breakers() -> Iterator[None]:
     """Start and end every test with every breaker closed."""
-    reset_breakers()
+    reset_state()
     yield
-    reset_breakers()
+    reset_state()
 
 
 @pytest.fixture
@@ -371,6 +379,7 @@ def test_a_redis_that_fails_is_counted_then_left_alone_and_the_provider_called(
     sets = sample("rule_engine_provider_cache_errors_total", operation="set")
 
     first = one([CachedTestProvider])["fetch_cached"]
+    ANSWERS.clear()  # as another worker, which holds no answer
     second = one([CachedTestProvider])["fetch_cached"]
 
     assert [(record.values, record.cache_hit) for record in (first, second)] == [
@@ -391,6 +400,7 @@ def test_a_database_cache_that_fails_is_tried_again_at_every_check(service, capl
         cursor.execute("ALTER TABLE provider_cache RENAME TO provider_cache_away")
 
     one([CachedTestProvider])
+    ANSWERS.clear()  # as another worker, which holds no answer
     answered = one([CachedTestProvider])["fetch_cached"]
 
     assert answered.values == {"fetch_cached.score": 85}
@@ -401,6 +411,7 @@ def test_a_database_cache_that_fails_is_tried_again_at_every_check(service, capl
 @pytest.mark.django_db
 def test_answers_are_kept_in_the_database_table_of_their_own(service):
     one([CachedTestProvider])
+    ANSWERS.clear()  # as another worker, which holds no answer
 
     assert one([CachedTestProvider])["fetch_cached"].cache_hit is True
     assert caches["providers"]._table == "provider_cache"
@@ -419,6 +430,7 @@ def test_answers_are_shared_through_redis_under_their_own_prefix(service, settin
             },
         }
         first = one([CachedTestProvider])["fetch_cached"]
+        ANSWERS.clear()  # as another worker, which holds no answer
         second = one([CachedTestProvider])["fetch_cached"]
         keys = redis.Redis.from_url(redis_server.url).keys()
 
@@ -427,6 +439,119 @@ def test_answers_are_shared_through_redis_under_their_own_prefix(service, settin
     [key] = keys
     assert key.startswith(b"providers:1:fetch_cached:1:")
     assert len(service.received) == 1
+
+
+@pytest.fixture
+def failing_cache(settings: Any) -> None:
+    """Make the shared cache fail every operation: nothing listens on port 1."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "providers": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Drive the clock of the answers kept in memory: set ``clock[0]``."""
+    now = [1000.0]
+    monkeypatch.setattr(Answers, "clock", staticmethod(lambda: now[0]))
+    return now
+
+
+def only_key() -> str:
+    """Return the providers' cache key of the one answer the memory cache holds."""
+    [stored] = caches["providers"]._cache  # locmem's own keys: ":<version>:<key>"
+    return stored.split(":", 2)[2]
+
+
+@pytest.mark.usefixtures("failing_cache")
+def test_a_second_check_in_the_process_reads_its_answer_from_memory_not_the_shared_cache(
+    service,
+):
+    gets = sample("rule_engine_provider_cache_errors_total", operation="get")
+    hits = sample("rule_engine_provider_calls_total", provider="fetch_cached", result="cache_hit")
+
+    first = one([CachedTestProvider])["fetch_cached"]
+    second = one([CachedTestProvider])["fetch_cached"]
+
+    assert (first.values, first.cache_hit) == ({"fetch_cached.score": 85}, False)
+    assert (second.values, second.cache_hit) == ({"fetch_cached.score": 85}, True)
+    # Only the first check asked the shared cache (and found it failing).
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 1
+    assert sample(
+        "rule_engine_provider_calls_total", provider="fetch_cached", result="cache_hit"
+    ) == (hits + 1)
+    assert len(service.received) == 1
+
+
+@pytest.mark.usefixtures("failing_cache")
+def test_an_answer_in_memory_is_used_until_its_cache_ttl_and_no_longer(service, clock):
+    gets = sample("rule_engine_provider_cache_errors_total", operation="get")
+    one([CachedTestProvider])
+    clock[0] += CachedTestProvider.cache_ttl - 0.001
+    before = one([CachedTestProvider])["fetch_cached"]
+    clock[0] += 0.001
+    at = one([CachedTestProvider])["fetch_cached"]
+
+    assert (before.cache_hit, at.cache_hit) == (True, False)
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 2
+    assert len(service.received) == 2
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_an_answer_read_from_the_shared_cache_is_kept_in_memory_only_for_its_time_left(
+    service, clock
+):
+    one([CachedTestProvider])
+    key = only_key()
+    expires, values = caches["providers"].get(key)
+    # Another worker fetched it 50 of its 60 seconds ago: 10 are left.
+    caches["providers"].set(key, (expires - 50, values))
+    ANSWERS.clear()
+
+    read = one([CachedTestProvider])["fetch_cached"]
+    caches["providers"].clear()
+    clock[0] += 9.9
+    still = one([CachedTestProvider])["fetch_cached"]
+    clock[0] += 0.1
+    gone = one([CachedTestProvider])["fetch_cached"]
+
+    assert (read.cache_hit, still.cache_hit, gone.cache_hit) == (True, True, False)
+    assert len(service.received) == 2
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_an_answer_kept_without_its_expiry_by_an_older_release_is_a_miss(service):
+    one([CachedTestProvider])
+    caches["providers"].set(only_key(), {"fetch_cached.score": 85})
+    ANSWERS.clear()
+
+    again = one([CachedTestProvider])["fetch_cached"]
+
+    assert (again.values, again.cache_hit) == ({"fetch_cached.score": 85}, False)
+    assert len(service.received) == 2
+
+
+def test_the_answers_in_memory_are_bounded_dropping_the_least_recently_used_first():
+    answers = Answers(2)
+    answers.keep("a", {"x": 1}, 60)
+    answers.keep("b", {"x": 2}, 60)
+    answers.get_many(["a"])
+    answers.keep("c", {"x": 3}, 60)
+
+    assert len(answers) == 2
+    assert answers.get_many(["a", "b", "c"]) == {"a": {"x": 1}, "c": {"x": 3}}
+
+
+@pytest.mark.usefixtures("memory_cache")
+def test_resetting_forgets_the_answers_in_memory(service):
+    one([CachedTestProvider])
+    reset_state()
+
+    assert len(ANSWERS) == 0
 
 
 @pytest.mark.postgres

@@ -17,7 +17,7 @@ from config.tests.scrapes import labels
 from decisions.models import Decision
 from orders.models import Customer
 from orders.tests.factories import OrderFactory
-from rules.fetching import reset_breakers
+from rules.fetching import reset_state
 from rules.models import ConditionRule
 from rules.risk_service import RiskService
 from rules.tests.factories import published_ruleset
@@ -34,10 +34,10 @@ RISKY = {"name": "risk_score_at_most", "params": {"score": 70}}
 @pytest.fixture(autouse=True)
 def _fresh_breakers_and_cache() -> Iterator[None]:
     """Start each test with every breaker closed and no answer kept."""
-    reset_breakers()
+    reset_state()
     caches["providers"].clear()
     yield
-    reset_breakers()
+    reset_state()
 
 
 @pytest.fixture
@@ -213,6 +213,7 @@ def test_a_replay_reproduces_with_the_recorded_score_and_refresh_asks_again(
     decision_id = _check(api_client, _cart("250.00"), RISKY).json()["decision_id"]
     risk.scores["C-1"] = 40
     caches["providers"].clear()
+    reset_state()  # this process's answers too
     url = reverse("decisions:decision-replay", args=[decision_id])
 
     recorded = admin_client.post(url)
