@@ -201,14 +201,15 @@ if REDIS_URL:
     # A Redis that does not answer holds a request up this long, once per
     # breaker period of each worker (api.throttles.StoreBreaker).
     redis_timeout = env_int("REDIS_TIMEOUT_MS", 50) / 1000
+    # Django's RedisCache, reusing its redis.Redis client in each process.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "api.redis_cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
         },
         "providers": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "api.redis_cache.ReusedClientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": redis_timeout, "socket_timeout": redis_timeout},
             "KEY_PREFIX": "providers",

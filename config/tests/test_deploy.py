@@ -252,6 +252,8 @@ def test_providers_answers_have_a_cache_of_their_own_beside_the_throttles(redis_
             "KEY_PREFIX": "providers",
         }
         assert caches["default"]["LOCATION"] == redis_url
+        # Both reuse one Redis client per process (api.redis_cache).
+        assert caches["default"]["BACKEND"] == "api.redis_cache.ReusedClientRedisCache"
     else:
         assert caches["providers"] == {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",

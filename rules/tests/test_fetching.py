@@ -424,7 +424,7 @@ def test_answers_are_shared_through_redis_under_their_own_prefix(service, settin
         settings.CACHES = {
             **settings.CACHES,
             "providers": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "api.redis_cache.ReusedClientRedisCache",
                 "LOCATION": redis_server.url,
                 "KEY_PREFIX": "providers",
             },
