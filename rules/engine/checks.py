@@ -92,8 +92,10 @@ class RuleCheck:
     def __init__(self, rules: Sequence[BoundRule]) -> None:
         """Keep the bound rules in evaluation order."""
         self.rules = tuple(rules)
-        self.needs: frozenset[str] = frozenset().union(*(bound.rule.needs for bound in rules))
-        self.providers: tuple[type[Provider], ...] = providers_for(self.needs)
+        needs = [bound.rule.needs for bound in self.rules if bound.rule.needs]
+        # Most checks need no provider: then nothing more is worked out.
+        self.needs: frozenset[str] = frozenset().union(*needs) if needs else NONE
+        self.providers: tuple[type[Provider], ...] = providers_for(self.needs) if needs else ()
         # Each rule's methods, looked up once: a check alternates between rule
         # classes, and Python 3.11 caches a method lookup for one class at a time.
         # A rule whose facts are always the same names has them checked here, once.
