@@ -38,8 +38,8 @@ A call that the deadline cut short or never let start is ``deadline``; a
 call that its own ``timeout`` ended, ``timeout``.
 
 **Cache.** Django's cache ``CACHES["providers"]`` (Redis when ``REDIS_URL``
-is set, else a database table of its own), keyed by provider name, version
-and the SHA-256 of its inputs, for ``cache_ttl`` seconds (0: not cached).
+is set, else a database table of its own), keyed by provider name, version,
+``CACHE_FORMAT`` and the SHA-256 of its inputs, for ``cache_ttl`` seconds (0: not cached).
 One ``get_many`` before calling and one ``set_many`` per TTL after; only
 answers are kept, never fallbacks or failures, each with the wall-clock time
 it expires. A hit's latency is the cache's. A cache that fails is counted
@@ -111,6 +111,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CACHE_ALIAS = "providers"
+# In every cache key: what a cached entry holds (2: its expiry and the values). A
+# release that reads entries otherwise (1: the values alone, no format in the key)
+# never reads these, nor these its, while both run during a deploy.
+CACHE_FORMAT = "2"
 # What a cache raises when it cannot be used: the database's errors, Redis's.
 CACHE_ERRORS = (DatabaseError, RedisError)
 # Failures that count against a provider's breaker; ``deadline`` and
@@ -162,7 +166,8 @@ class _Call:
         """Key the call by provider, its version and a hash of *body*."""
         self.provider = provider
         self.body = body
-        self.key = f"{provider.name}:{provider.version}:{hashlib.sha256(body).hexdigest()}"
+        digest = hashlib.sha256(body).hexdigest()
+        self.key = f"{provider.name}:{provider.version}:{CACHE_FORMAT}:{digest}"
         # When the loop began the HTTP call (a float, written once by the loop's
         # thread); ``None`` while it is queued, or when it was never made.
         self.started: float | None = None
@@ -192,10 +197,7 @@ def _from_cache(calls: Iterable[_Call]) -> dict[str, Supplied]:
         return answered
     shared = {}
     now = time.time()
-    for key, stored in found.items():
-        if not (isinstance(stored, tuple) and len(stored) == 2):
-            continue  # kept by an older release, without its expiry: a miss
-        expires, values = stored
+    for key, (expires, values) in found.items():
         left = min(expires - now, cached[key].provider.cache_ttl)
         if left > 0:
             shared[key] = ANSWERS.keep(key, values, left)

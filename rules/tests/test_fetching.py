@@ -437,7 +437,7 @@ def test_answers_are_shared_through_redis_under_their_own_prefix(service, settin
     assert (first.cache_hit, second.cache_hit) == (False, True)
     assert second.values == {"fetch_cached.score": 85}
     [key] = keys
-    assert key.startswith(b"providers:1:fetch_cached:1:")
+    assert key.startswith(b"providers:1:fetch_cached:1:2:")
     assert len(service.received) == 1
 
 
@@ -524,10 +524,13 @@ def test_an_answer_read_from_the_shared_cache_is_kept_in_memory_only_for_its_tim
 
 
 @pytest.mark.usefixtures("memory_cache")
-def test_an_answer_kept_without_its_expiry_by_an_older_release_is_a_miss(service):
+def test_an_answer_kept_by_the_release_before_the_cache_format_is_not_read(service):
     one([CachedTestProvider])
-    caches["providers"].set(only_key(), {"fetch_cached.score": 85})
+    name, version, _, digest = only_key().split(":")
+    caches["providers"].clear()
     ANSWERS.clear()
+    # That release kept the values alone, under a key without the format.
+    caches["providers"].set(f"{name}:{version}:{digest}", {"fetch_cached.score": 85}, 60)
 
     again = one([CachedTestProvider])["fetch_cached"]
 
