@@ -382,3 +382,37 @@ def test_a_rule_that_names_its_facts_is_still_refused_when_they_clash():
     result = check.run(Order(total=Decimal("150.00"), items_count=3))
 
     assert [rule.outcome for rule in result.results] == [Outcome.ERROR, Outcome.PASSED]
+
+
+# Rules bound to parameters are made once per class and parameters
+
+
+def test_a_rule_bound_twice_to_the_same_parameters_is_made_once():
+    rule = RuleRegistry.get_rule("blocked_categories")
+    params = {"categories": ["alcohol"], "countries": ["NO", "SE"]}
+
+    first = rule.bind(params)
+    again = rule.bind({"countries": ["NO", "SE"], "categories": ["alcohol"]})
+    other = rule.bind({"categories": ["alcohol"], "countries": ["NO"]})
+
+    assert first is again
+    assert other is not first
+    assert other.params["countries"] == ["NO"]
+
+
+def test_parameters_of_other_types_are_bound_apart():
+    rule = RuleRegistry.get_rule("min_items")
+
+    as_number = rule.bind({"count": 2})
+    as_text = rule.bind({"count": "2"})
+
+    assert as_number is not as_text
+    assert as_number.params == as_text.params == {"count": 2}
+
+
+def test_bad_parameters_are_refused_at_every_bind():
+    rule = RuleRegistry.get_rule("min_items")
+
+    for _ in range(2):
+        with pytest.raises(InvalidRuleParamsError):
+            rule.bind({"count": "two"})
