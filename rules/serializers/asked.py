@@ -75,6 +75,26 @@ def plain_rule(item: Any) -> RuleSpec | None:
     return None
 
 
+_PLAIN_ITEM_KEYS = frozenset({"name", "params"})
+
+
+def plain_item(item: dict[str, Any]) -> RuleSpec | None:
+    """Return the spec of an object of a plain name and maybe params, else ``None``.
+
+    What ``RuleItemSerializer`` would give it, without its fields (~60 us
+    an item): the parser has refused what JSON fields would (a NUL, a lone
+    surrogate), so any JSON object of params is what the field returns.
+    Anything else (a key, a severity, a bad name or params) goes through
+    the serializer, and its errors.
+    """
+    if not item.keys() <= _PLAIN_ITEM_KEYS:
+        return None
+    name, params = item.get("name"), item.get("params", {})
+    if isinstance(name, str) and _PLAIN_RULE_NAME.fullmatch(name) and type(params) is dict:
+        return RuleSpec(name, params)
+    return None
+
+
 class RuleItemField(serializers.Field):
     """A rule name, or a ``RuleItemSerializer`` object; becomes a ``RuleSpec``."""
 
@@ -91,6 +111,9 @@ class RuleItemField(serializers.Field):
             return plain_rule(data) or RuleSpec(_RULE_NAME.run_validation(data))
         if not isinstance(data, dict):
             self.fail("invalid")
+        plain = plain_item(data)
+        if plain is not None:
+            return plain
         item = RuleItemSerializer(data=data)
         item.is_valid(raise_exception=True)
         values = item.validated_data

@@ -3,7 +3,13 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from rules.engine import RuleSpec
-from rules.serializers.asked import _RULE_NAME, MAX_RULES_PER_CHECK, RuleItemField
+from rules.serializers.asked import (
+    _RULE_NAME,
+    MAX_RULES_PER_CHECK,
+    RuleItemField,
+    RuleItemSerializer,
+    plain_item,
+)
 from rules.serializers.checks import MAX_ORDER_ID, RuleCheckRequestSerializer, _common_check
 
 # Null characters, lone surrogates and lengths around the limit, often.
@@ -29,6 +35,34 @@ def test_a_plain_rule_name_is_accepted_exactly_when_the_charfield_accepts_it(nam
     by_charfield = _outcome(lambda text: RuleSpec(_RULE_NAME.run_validation(text)), name)
 
     assert _outcome(RuleItemField().to_internal_value, name) == by_charfield
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+)
+ITEMS = st.dictionaries(
+    st.sampled_from(["name", "params", "as", "severity", "other"]),
+    NAMES | JSON_VALUES | st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=3),
+    max_size=3,
+)
+
+
+def _by_serializer(item):
+    serializer = RuleItemSerializer(data=item)
+    serializer.is_valid(raise_exception=True)
+    values = serializer.validated_data
+    return RuleSpec(values["name"], values["params"], values.get("alias"), values.get("severity"))
+
+
+@given(item=ITEMS)
+def test_a_plain_rule_object_is_read_exactly_as_its_serializer_reads_it(item):
+    plain = plain_item(item)
+
+    if plain is not None:
+        assert plain == _by_serializer(item)
+    assert _outcome(RuleItemField().to_internal_value, item) == _outcome(_by_serializer, item)
 
 
 # Values around what a common check body holds: ids at their limits, bools,
