@@ -186,6 +186,40 @@ def test_add_a_condition_rule(admin_client):
     assert ConditionRule.objects.get().bind({}).as_q() is not None
 
 
+def test_a_condition_made_in_the_admin_refuses_alcohol_shipped_to_norway_naming_the_line(
+    admin_client, api_client
+):
+    condition = (
+        '{"or": [{"!=": [{"var": "shipping.country"}, "NO"]},'
+        ' {"none": [{"var": "lines"}, {"==": [{"var": "category"}, "alcohol"]}]}]}'
+    )
+    form = {**_condition_form("no_alcohol_to_norway", condition)}
+    form["description"] = "No alcohol shipped to Norway."
+    assert admin_client.post(CONDITION_ADD, form).status_code == 302
+    cart = {
+        "total": "62.00",
+        "shipping": {"country": "NO"},
+        "lines": [
+            {"sku": "CHEESE-3", "category": "food", "quantity": 1, "unit_price": "12.00"},
+            {"sku": "WINE-12", "category": "alcohol", "quantity": 2, "unit_price": "25.00"},
+        ],
+    }
+
+    response = api_client.post(
+        reverse("rules:rule-check"),
+        {"order": cart, "rules": ["no_alcohol_to_norway"]},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    [result] = response.json()["results"]
+    assert (response.json()["passed"], result["outcome"]) == (False, "failed")
+    assert result["message"] == (
+        "Failed: No alcohol shipped to Norway. Line 2 (WINE-12, alcohol)."
+    )
+    assert result["lines"] == [2]
+
+
 @pytest.mark.parametrize(
     ("name", "condition", "error"),
     [
