@@ -201,16 +201,22 @@ def start_replica(primary: Cluster) -> Cluster:
     return _started(folder, primary.bindir, lambda: _run(basebackup))
 
 
-def caught_up(primary: Cluster, replica: Cluster) -> bool:
-    """Return whether *replica* has replayed everything *primary* has written so far."""
-    [(written,)] = primary.query("SELECT pg_current_wal_lsn()::text")
+def replayed_up_to(replica: Cluster, position: str) -> bool:
+    """Return whether *replica* has replayed the primary's WAL up to *position*."""
     [(behind,)] = replica.query(
-        "SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())", (written,)
+        "SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())", (position,)
     )
     return behind <= 0
 
 
 def wait_for_replay(primary: Cluster, replica: Cluster, timeout: float = 30.0) -> None:
-    """Return once *replica* has replayed what *primary* has written; raise after *timeout* s."""
-    if not wait_until(lambda: caught_up(primary, replica), timeout):
+    """Return once *replica* has replayed all *primary* had committed; raise after *timeout* s.
+
+    The target is the primary's insert position, not its write position: with
+    ``synchronous_commit = off`` a commit may still sit in the WAL buffers
+    (up to ``wal_writer_delay``), past the write position, and a replica
+    "caught up" to that would not yet show it.
+    """
+    [(position,)] = primary.query("SELECT pg_current_wal_insert_lsn()::text")
+    if not wait_until(lambda: replayed_up_to(replica, position), timeout):
         raise ClusterError(f"the replica did not catch up in {timeout} s")
