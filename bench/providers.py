@@ -29,10 +29,12 @@ alternate their sides (AB, BA, ...), each ratio within one round:
    orders with rules that need no provider; alone, and while a stream of
    checks that need ``flaky`` (one every ``--stream-interval-ms``) meets its
    service holding every request. Every needing check must be answered within
-   300 ms (the window holds the first timeouts, before each worker's breaker
-   opens, and what follows), and the others keep at least 0.90 of their
-   requests/s. A fresh server per round, so that every window starts with
-   the breakers closed; the breaker settings are production's defaults.
+   300 ms (the window holds the first timeouts, before the breaker opens,
+   and what follows), and the others keep at least 0.90 of their
+   requests/s over ``--hang-duration`` seconds (default 30: one breaker
+   period). A fresh server and an empty providers' cache per round, so that
+   every window starts with the breakers closed (the workers share them
+   through that cache); the breaker settings are production's defaults.
 4. **Nothing changes without providers.** The check of part 1 without
    providers, on this checkout and on the commit before issue 18
    (``8bf4ac0``, a ``git worktree`` made for the run in the temporary folder
@@ -81,6 +83,7 @@ from config.tests.servers import (
     REPO_ROOT,
     GunicornServer,
     http_request,
+    manage,
     prepare_site,
     start_gunicorn,
     start_redis,
@@ -112,6 +115,7 @@ PARTS = ("cache", "three", "hang", "before")
 # throttling off (a pair differs in one thing), every check on the record.
 SERVER_ENV = {**dict(THROTTLING_OFF), "DECISION_LOG": "all", "LOG_LEVEL": "INFO"}
 PROVIDER_SETTINGS = "bench.provider_settings"
+FORGET_PROVIDER_CACHE = "from django.core.cache import caches; caches['providers'].clear()"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -138,6 +142,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         default=50.0,
         help="part 3: one check needing the hanging provider every this often (default 50)",
+    )
+    parser.add_argument(
+        "--hang-duration",
+        type=int,
+        default=30,
+        help=(
+            "part 3: seconds of each timed wrk run (default 30: one breaker period,"
+            " production's PROVIDER_BREAKER_OPEN_SECONDS)"
+        ),
     )
     parser.add_argument(
         "--workers", type=int, default=2, help="gunicorn sync workers of each server (default 2)"
@@ -481,6 +494,8 @@ def measure_hang(run: Run) -> None:
     streams: list[Stream] = []
     try:
         for index in range(run.args.rounds):
+            # The breakers share their state through the providers' cache: empty it.
+            manage(run.env, "shell", "--command", FORGET_PROVIDER_CACHE)
             with run.serve(
                 f"hang-{index + 1}",
                 DJANGO_SETTINGS_MODULE=PROVIDER_SETTINGS,
@@ -494,13 +509,15 @@ def measure_hang(run: Run) -> None:
                 measured = {}
                 for name in round_order(("hanging", "alone"), index):
                     if name == "alone":
-                        measured[name] = run.drive(server, script, name, run.args.duration)
+                        measured[name] = run.drive(server, script, name, run.args.hang_duration)
                         continue
                     flaky.behave(hang=True)
                     stream = Stream(server, run.args.stream_interval_ms / 1000)
                     try:
                         with stream.running():
-                            measured[name] = run.drive(server, script, name, run.args.duration)
+                            measured[name] = run.drive(
+                                server, script, name, run.args.hang_duration
+                            )
                     finally:
                         flaky.release()
                     streams.append(stream)
@@ -515,8 +532,8 @@ def measure_hang(run: Run) -> None:
         by_reason[reason].append(latency)
     run.rows.append(
         f"3. a provider that hangs (timeout 200 ms): checks needing no provider, wrk at "
-        f"c{run.args.connections}, alone and beside checks needing it "
-        f"(one every {run.args.stream_interval_ms:.0f} ms)"
+        f"c{run.args.connections} for {run.args.hang_duration} s, alone and beside checks "
+        f"needing it (one every {run.args.stream_interval_ms:.0f} ms)"
     )
     report_sides(run, rounds, "hanging", "alone")
     ratio = report_ratio(run, rounds, "hanging", "alone")

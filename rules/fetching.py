@@ -54,16 +54,22 @@ dictionary look-up; the shared cache costs a round trip (a ``SELECT``, a
 Redis ``MGET`` and its client) that was most of a cached check's provider
 path.
 
-**Circuit breaker, per provider and per worker process.** After
+**Circuit breaker, per provider, shared by the workers.** After
 ``PROVIDER_BREAKER_FAILURES`` failures in a row (``timeout``, ``error``,
 ``malformed``) it opens for ``PROVIDER_BREAKER_OPEN_SECONDS``: calls answer
 ``breaker_open`` at once. Then one trial call goes through (half-open; the
 others meanwhile answer ``breaker_open``): its success closes the breaker,
-its failure opens it again. Per process is enough: each worker opens after
-N failures, so a dead service gets at most workers x N calls, each bounded
-by its timeout, before every worker stops calling it; a state shared through
-the cache would cost a round trip to it on every check, and would fail with
-the cache. A ``deadline`` counts neither way: the service was not given its
+its failure opens it again. Each worker keeps its breakers in memory, and
+the workers share them through the providers' cache: the count of failures
+in a row (any worker's answer clears it; it lapses
+``SHARED_FAILURES_SECONDS`` after its last failure) and, while one is open,
+until when. Before it calls a provider, a worker reads both (one
+``get_many``: a cached or refused call reads nothing), takes the count as
+its own and opens its breaker if another worker's is open; after the calls,
+it adds its failures, and shares an opening. So a dead service gets about N
+calls from the whole site, not N per worker, each holding a sync worker for
+its timeout. When the cache fails, each worker counts its own failures, as
+if alone. A ``deadline`` counts neither way: the service was not given its
 own timeout (the check's time ran out, or a batch's calls queued), so it
 says nothing of its health, and counting it would let a tight deadline open
 the breaker of a healthy service; a trial call cut short by the deadline
@@ -82,6 +88,7 @@ import concurrent.futures
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -123,6 +130,9 @@ BREAKER_FAILURES = frozenset({"timeout", "error", "malformed"})
 # The most answers a process keeps in memory (``ANSWERS``): at a few hundred
 # bytes each, a few MB per worker.
 ANSWERS_MAX = 10_000
+# How long the workers' shared count of failures in a row lasts after its last
+# failure: failures further apart than this say little of a service's health now.
+SHARED_FAILURES_SECONDS = 60
 
 
 def supply(
@@ -356,6 +366,7 @@ class _Request:
 def _from_providers(calls: Sequence[_Call], started: float, until: float) -> dict[str, Supplied]:
     """Call the providers for *calls*, concurrently; return what each supplied, by key."""
     runtime = _runtime()
+    counted = _read_shared_health({call.provider.name for call in calls})
     request = _Request(
         until=until,
         semaphore=asyncio.Semaphore(settings.PROVIDER_MAX_CONCURRENCY),
@@ -388,6 +399,7 @@ def _from_providers(calls: Sequence[_Call], started: float, until: float) -> dic
             kept.append((call, outcome.values))
     if kept:
         _keep(kept)
+    _share_outcomes(calls, answered, request, counted)
     return answered
 
 
@@ -632,6 +644,40 @@ class Breakers:
                 return True
             return False
 
+    def admits(self, provider: str) -> bool:
+        """Return whether a call to *provider* would go now (``admit`` says for certain)."""
+        with self._lock:
+            circuit = self._circuits.get(provider)
+            if circuit is None or circuit.state is BreakerState.CLOSED:
+                return True
+            if circuit.state is BreakerState.OPEN:
+                return time.monotonic() >= circuit.retry_at
+            return circuit.trial is None
+
+    def recount(self, provider: str, failures: int) -> None:
+        """Take *failures* as *provider*'s failures in a row, if its breaker is closed."""
+        with self._lock:
+            circuit = self._circuits.get(provider)
+            if circuit is not None and circuit.state is BreakerState.CLOSED:
+                circuit.failures = failures
+
+    def adopt(self, provider: str, seconds: float) -> None:
+        """Open *provider*'s breaker for *seconds*, as the other workers found it: failing."""
+        with self._lock:
+            circuit = self._circuits.setdefault(provider, _Circuit())
+            circuit.trial = None
+            circuit.retry_at = max(circuit.retry_at, time.monotonic() + seconds)
+            if circuit.state is not BreakerState.OPEN:
+                self._move(provider, circuit, BreakerState.OPEN, shared=True)
+
+    def open_for(self, provider: str) -> float:
+        """Return how many seconds *provider*'s breaker stays open; 0 when it is not open."""
+        with self._lock:
+            circuit = self._circuits.get(provider)
+            if circuit is None or circuit.state is not BreakerState.OPEN:
+                return 0.0
+            return max(0.0, circuit.retry_at - time.monotonic())
+
     def succeeded(self, provider: str) -> None:
         """Close *provider*'s breaker: a call was answered."""
         with self._lock:
@@ -675,17 +721,116 @@ class Breakers:
                 metrics.set_provider_breaker_state(provider, BreakerState.CLOSED.value)
             self._circuits.clear()
 
-    def _move(self, provider: str, circuit: _Circuit, state: BreakerState) -> None:
-        """Put *circuit* in *state*; show it, and log an opening or a closing."""
+    def _move(
+        self, provider: str, circuit: _Circuit, state: BreakerState, *, shared: bool = False
+    ) -> None:
+        """Put *circuit* in *state*; show it, and log an opening or a closing.
+
+        *shared*: an opening the workers' shared count or another worker decided.
+        """
         circuit.state = state
         metrics.set_provider_breaker_state(provider, state.value)
         if state is BreakerState.OPEN:
             logger.warning(
                 "provider breaker opened",
-                extra={"provider": provider, "failures": circuit.failures},
+                extra={"provider": provider, "failures": circuit.failures, "shared": shared},
             )
         elif state is BreakerState.CLOSED:
             logger.info("provider breaker closed", extra={"provider": provider})
 
 
 BREAKERS = Breakers()
+
+
+# --- What the breakers share, through the providers' cache ------------------------------
+
+
+def _shared_key(provider: str, what: str) -> str:
+    """Return the cache key of *provider*'s shared breaker state *what* (``open``, ``failures``).
+
+    Three parts, where an answer's key has four: the two never meet.
+    """
+    return f"breaker:{provider}:{what}"
+
+
+def _read_shared_health(providers: set[str]) -> set[str]:
+    """Open here the breakers of *providers* that the workers' shared state has open.
+
+    Read (one ``get_many``) only for the breakers that would let a call go:
+    a call about to be made, never a cached or refused one. Each of those
+    takes the workers' count of failures in a row as its own. Return the
+    providers whose count is not 0, for a success to clear.
+    """
+    admitting = [provider for provider in sorted(providers) if BREAKERS.admits(provider)]
+    if not admitting:
+        return set()
+    keys = {
+        _shared_key(provider, what): (provider, what)
+        for provider in admitting
+        for what in ("open", "failures")
+    }
+    found = _use_cache("get", lambda cache: cache.get_many(keys))
+    if found is None:  # no shared state: each worker counts its own
+        return set()
+    now = time.time()
+    counted = set()
+    for provider in admitting:
+        failures = found.get(_shared_key(provider, "failures"), 0)
+        BREAKERS.recount(provider, failures)
+        if failures:
+            counted.add(provider)
+        until = found.get(_shared_key(provider, "open"), 0.0)
+        if until > now:
+            BREAKERS.adopt(provider, until - now)
+    return counted
+
+
+def _share_outcomes(
+    calls: Sequence[_Call], answered: Mapping[str, Supplied], request: _Request, counted: set[str]
+) -> None:
+    """Tell the other workers what *calls* showed of each provider's health.
+
+    A provider whose failures were *counted* and that answered now clears
+    them; one whose calls failed adds them to the shared count. When that
+    count reaches the limit, the breaker opens here too; a breaker open here
+    is shared until it would close.
+    """
+    failed: dict[str, int] = defaultdict(int)
+    answering: set[str] = set()
+    for call in calls:
+        reason = answered[call.key].error
+        if reason is None:
+            answering.add(call.provider.name)
+        elif reason in BREAKER_FAILURES:
+            failed[call.provider.name] += 1
+    for provider in sorted(answering & counted):
+        keys = [_shared_key(provider, "failures"), _shared_key(provider, "open")]
+        _use_cache("set", lambda cache, keys=keys: cache.delete_many(keys))
+    for provider, count in sorted(failed.items()):
+        if provider in answering:
+            continue
+        key = _shared_key(provider, "failures")
+        total = _use_cache("set", lambda cache, key=key, count=count: _add(cache, key, count))
+        if total is not None and total >= request.failures:
+            BREAKERS.adopt(provider, request.open_seconds)
+        left = BREAKERS.open_for(provider)
+        if left > 0:
+            key = _shared_key(provider, "open")
+            until = time.time() + left
+            _use_cache(
+                "set",
+                lambda cache, key=key, until=until, left=left: cache.set(
+                    key, until, math.ceil(left)
+                ),
+            )
+
+
+def _add(cache: BaseCache, key: str, count: int) -> int:
+    """Add *count* to the failures under *key*, kept ``SHARED_FAILURES_SECONDS``; return them.
+
+    A read and a write, not atomic: two workers failing at once may count one
+    failure, which opens the breaker a call later, never sooner.
+    """
+    total = int(cache.get(key, 0)) + count
+    cache.set(key, total, SHARED_FAILURES_SECONDS)
+    return total

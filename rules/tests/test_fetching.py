@@ -1,7 +1,7 @@
 """Providers called for real: over HTTP to the stand-in risk service on the loopback."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from rules.fetching import (
     ANSWERS,
     BREAKERS,
     Answers,
+    Breakers,
     BreakerState,
     prepare_runtime,
     reset_state,
@@ -128,6 +129,17 @@ def _closed_breakers() -> Iterator[None]:
     reset_state()
     yield
     reset_state()
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_memory_without_the_database(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Give a test without the database the providers' cache in memory, empty.
+
+    The breakers share their state through it whenever a provider is called.
+    Tests of another cache set theirs after this one.
+    """
+    if request.node.get_closest_marker("django_db") is None:
+        request.getfixturevalue("memory_cache")
 
 
 @pytest.fixture
@@ -386,7 +398,9 @@ def test_a_redis_that_fails_is_counted_then_left_alone_and_the_provider_called(
         ({"fetch_cached.score": 85}, False),
         ({"fetch_cached.score": 85}, False),
     ]
-    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 2
+    # Each check: the answer looked up and the breakers' shared state read before the
+    # call; then the answer kept.
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 4
     assert sample("rule_engine_provider_cache_errors_total", operation="set") == sets + 2
     # Only the first operation was tried; the others were counted, not tried.
     logged = [r for r in caplog.records if r.getMessage() == "provider cache unavailable"]
@@ -405,7 +419,8 @@ def test_a_database_cache_that_fails_is_tried_again_at_every_check(service, capl
 
     assert answered.values == {"fetch_cached.score": 85}
     logged = [r for r in caplog.records if r.getMessage() == "provider cache unavailable"]
-    assert [record.operation for record in logged] == ["get", "set", "get", "set"]
+    # Each check: the answer looked up, the breakers' shared state read, the answer kept.
+    assert [record.operation for record in logged] == ["get", "get", "set"] * 2
 
 
 @pytest.mark.django_db
@@ -479,8 +494,9 @@ def test_a_second_check_in_the_process_reads_its_answer_from_memory_not_the_shar
 
     assert (first.values, first.cache_hit) == ({"fetch_cached.score": 85}, False)
     assert (second.values, second.cache_hit) == ({"fetch_cached.score": 85}, True)
-    # Only the first check asked the shared cache (and found it failing).
-    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 1
+    # Only the first check asked the shared cache, for the answer and, before calling, the
+    # breakers' state (and found it failing).
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 2
     assert sample(
         "rule_engine_provider_calls_total", provider="fetch_cached", result="cache_hit"
     ) == (hits + 1)
@@ -497,7 +513,8 @@ def test_an_answer_in_memory_is_used_until_its_cache_ttl_and_no_longer(service, 
     at = one([CachedTestProvider])["fetch_cached"]
 
     assert (before.cache_hit, at.cache_hit) == (True, False)
-    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 2
+    # Two checks called the provider: each read the answer and the breakers' state.
+    assert sample("rule_engine_provider_cache_errors_total", operation="get") == gets + 4
     assert len(service.received) == 2
 
 
@@ -700,6 +717,110 @@ def test_while_the_trial_call_is_out_the_other_calls_answer_breaker_open(service
     assert next_trial.values == {"fetch_a.score": 85}
     assert BREAKERS.state("fetch_a") is BreakerState.CLOSED
     assert len(service.received) == 3
+
+
+# --- The breakers' shared state -------------------------------------------------------
+#
+# A worker is its breakers: another worker of the same site is a ``Breakers`` of its own
+# over the same providers' cache (in memory here: one cache, as the site's is).
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Return a switch between workers "A" (this process's breakers) and "B": ``serve("B")``."""
+    breakers = {"A": fetching.BREAKERS, "B": Breakers()}
+    return lambda name: monkeypatch.setattr(fetching, "BREAKERS", breakers[name])
+
+
+def test_a_breaker_another_worker_opened_answers_breaker_open_here_without_calling(
+    service, settings, workers
+):
+    settings.PROVIDER_BREAKER_FAILURES = 2
+    service.behave(status=503)
+    workers("A")
+    opened = [one([SlowTestProvider])["fetch_a"].error for _ in range(2)]
+
+    workers("B")
+    refused = one([SlowTestProvider])["fetch_a"]
+
+    assert opened == ["error", "error"]
+    assert (refused.error, refused.reference) == ("breaker_open", None)
+    assert fetching.BREAKERS.state("fetch_a") is BreakerState.OPEN
+    assert len(service.received) == 2
+
+
+def test_failures_in_two_workers_add_up_and_open_the_breaker_in_both(service, settings, workers):
+    settings.PROVIDER_BREAKER_FAILURES = 2
+    service.behave(status=503)
+
+    workers("A")
+    first = one([SlowTestProvider])["fetch_a"].error
+    workers("B")
+    second = one([SlowTestProvider])["fetch_a"].error
+    opened_in_b = fetching.BREAKERS.state("fetch_a")
+    workers("A")
+    refused = one([SlowTestProvider])["fetch_a"].error
+
+    assert [first, second, refused] == ["error", "error", "breaker_open"]
+    assert opened_in_b is BreakerState.OPEN
+    assert fetching.BREAKERS.state("fetch_a") is BreakerState.OPEN
+    assert len(service.received) == 2
+
+
+def test_an_answer_in_any_worker_starts_the_count_again_in_every_worker(
+    service, settings, workers
+):
+    settings.PROVIDER_BREAKER_FAILURES = 2
+    workers("A")
+    service.behave(status=503)
+    one([SlowTestProvider])
+    workers("B")
+    service.behave(status=200)
+    one([SlowTestProvider])
+    workers("A")
+    service.behave(status=503)
+
+    again = one([SlowTestProvider])["fetch_a"]
+
+    # A's second failure, but the first since B's answer: A's breaker stays closed.
+    assert again.error == "error"
+    assert fetching.BREAKERS.state("fetch_a") is BreakerState.CLOSED
+    assert one([SlowTestProvider])["fetch_a"].error == "error"
+    assert fetching.BREAKERS.state("fetch_a") is BreakerState.OPEN
+    assert len(service.received) == 4
+
+
+def test_a_trial_that_succeeds_in_one_worker_lets_the_others_call_once_their_period_ends(
+    service, settings, workers
+):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    settings.PROVIDER_BREAKER_OPEN_SECONDS = 0
+    service.behave(status=503)
+    workers("A")
+    one([SlowTestProvider])
+    service.behave(status=200)
+    trial = one([SlowTestProvider])["fetch_a"]
+    workers("B")
+
+    called = one([SlowTestProvider])["fetch_a"]
+
+    assert (trial.values, called.values) == ({"fetch_a.score": 85}, {"fetch_a.score": 85})
+    assert len(service.received) == 3
+
+
+@pytest.mark.usefixtures("failing_cache")
+def test_without_the_shared_cache_each_worker_counts_its_own_failures(service, settings, workers):
+    settings.PROVIDER_BREAKER_FAILURES = 1
+    service.behave(status=503)
+    workers("A")
+    one([SlowTestProvider])
+    refused_in_a = one([SlowTestProvider])["fetch_a"].error
+    workers("B")
+
+    called_in_b = one([SlowTestProvider])["fetch_a"].error
+
+    assert (refused_in_a, called_in_b) == ("breaker_open", "error")
+    assert len(service.received) == 2
 
 
 # --- Batches -------------------------------------------------------------------------
