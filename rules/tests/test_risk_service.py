@@ -73,6 +73,24 @@ def test_the_command_serves_scores_by_customer_behind_its_token():
     assert process.returncode == 0
 
 
+@pytest.mark.server
+def test_the_command_stops_on_sigterm_as_on_ctrl_c():
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "risk_service", "--port", "0"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    announced = process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=10)
+
+    assert announced.startswith("Risk service listening on http://127.0.0.1:")
+    assert rest.splitlines()[-1] == "Risk service stopped"
+    assert process.returncode == 0
+
+
 def test_the_service_answers_400_to_a_body_that_is_not_an_object_of_facts():
     service = RiskService().start()
     try:

@@ -1,11 +1,14 @@
 """``manage.py risk_service``: the stand-in risk service, in the foreground, for the demo."""
 
+import signal
 from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from rules.risk_service import DEFAULT_PORT, DEFAULT_SCORE, RiskService
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def score(text: str) -> int:
@@ -58,7 +61,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Serve until Ctrl-C."""
+        """Serve until Ctrl-C (SIGINT) or SIGTERM.
+
+        The signals are blocked and awaited (``sigwait``), not raised as
+        ``KeyboardInterrupt`` wherever the serving code happens to be (once,
+        under load, such a stop never finished): the service stops from here,
+        at a known point.
+        """
         service = RiskService(
             scores=dict(options["score"]),
             default_score=options["default_score"],
@@ -66,11 +75,12 @@ class Command(BaseCommand):
             latency_ms=options["latency_ms"],
             token=options["token"],
         )
-        service.listen()
+        # Blocked before the serving threads start: they inherit the mask.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        service.start()
         self.stdout.write(f"Risk service listening on {service.url} (Ctrl-C stops it)")
         try:
-            service.serve_forever()
-        except KeyboardInterrupt:
-            self.stdout.write("Risk service stopped")
+            signal.sigwait(STOP_SIGNALS)
         finally:
             service.stop()
+        self.stdout.write("Risk service stopped")
