@@ -136,7 +136,11 @@ class Provider(metaclass=ProviderMeta):
     @classmethod
     def inputs(cls, order: OrderFacts) -> dict[str, Any]:
         """Return what is sent for *order*: each fact it reads as JSON, by path (null: absent)."""
-        return {fact.path: fact.to_json(fact.read(order)) for fact in cls.reads}
+        # ``Fact.to_json`` inlined: a cached check makes these for every provider it needs.
+        return {
+            fact.path: None if (value := fact.read(order)) is None else fact.json(value)
+            for fact in cls.reads
+        }
 
     @classmethod
     def parse(cls, answer: Any) -> dict[str, Any]:

@@ -91,9 +91,12 @@ def _common_check(data: Any) -> dict[str, Any] | None:
         or type(fail_fast) is not bool
     ):
         return None
-    specs = [plain_item(item) if type(item) is dict else plain_rule(item) for item in items]
-    if None in specs:
-        return None
+    specs = []
+    for item in items:
+        spec = plain_item(item) if type(item) is dict else plain_rule(item)
+        if spec is None:
+            return None
+        specs.append(spec)
     return {"fail_fast": fail_fast, "order_id": order_id, "rules": specs}
 
 
@@ -235,13 +238,19 @@ class RuleBatchCheckResponseSerializer(serializers.Serializer):
 
 
 def _result_data(result: RuleResult) -> dict[str, Any]:
-    """Return one rule's result as the API shows it."""
+    """Return one rule's result as the API shows it.
+
+    Read from the bound rule, not through the result's properties, and each
+    enum's value as ``str`` gives it (a ``StrEnum``'s): every rule of every
+    check is shown here, and each property or ``.value`` is a Python call.
+    """
+    bound = result.bound
     data = {
-        "rule": result.key,
-        "name": result.name,
-        "params": result.params,
-        "outcome": result.outcome.value,
-        "severity": result.severity.value,
+        "rule": bound.key,
+        "name": bound.rule.name,
+        "params": bound.rule.shown_params,
+        "outcome": str(result.outcome),
+        "severity": str(bound.severity),
         "message": result.message,
         **result.facts,
     }
