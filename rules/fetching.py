@@ -52,7 +52,9 @@ least recently used dropped first) until they expire: an answer is never
 used longer than ``cache_ttl`` after its provider gave it. A hit there is a
 dictionary look-up; the shared cache costs a round trip (a ``SELECT``, a
 Redis ``MGET`` and its client) that was most of a cached check's provider
-path.
+path. In memory an answer is keyed by the provider's name and version and
+the canonical JSON itself, exact with no hash to compute: the SHA-256 of the
+shared cache's key is made only when memory misses.
 
 **Circuit breaker, per provider and per worker process.** After
 ``PROVIDER_BREAKER_FAILURES`` failures in a row (``timeout``, ``error``,
