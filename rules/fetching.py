@@ -154,9 +154,9 @@ def supply(
         answered.update((call, fetched[call.key]) for call in missed)
     # Loops, not comprehensions: each is a call of its own on Python 3.11, and a
     # check whose answers this process holds spends most of its time here in calls.
-    supplied = []
+    supplied: list[dict[str, Supplied]] = []
     for row in rows:
-        records = {}
+        records: dict[str, Supplied] = {}
         for call in row:
             records[call.provider.name] = answered[call]
         supplied.append(records)
@@ -213,8 +213,8 @@ def _from_cache(calls: Iterable[_Call]) -> dict[_Call, Supplied]:
     This process's answers first; for the others, one ``get_many`` of the
     shared cache, whose answers this process then keeps until they expire.
     """
-    cached = []
-    keys = []
+    cached: list[_Call] = []
+    keys: list[Hashable] = []
     for call in calls:
         if call.provider.cache_ttl > 0:
             cached.append(call)
@@ -223,7 +223,7 @@ def _from_cache(calls: Iterable[_Call]) -> dict[_Call, Supplied]:
         return {}
     began = time.monotonic()
     local = ANSWERS.get_many(keys)
-    found = []
+    found: list[tuple[_Call, Mapping[str, Any]]] = []
     for call in cached:
         values = local.get(call.local)
         if values is not None:

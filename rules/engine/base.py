@@ -266,7 +266,7 @@ def _frozen(value: Any) -> Any:
     if kind in _SCALARS:
         return (kind, value)
     if kind is dict or isinstance(value, Mapping):
-        items = []
+        items: list[tuple[str, Any]] = []
         for key, item in value.items():
             inner = type(item)
             items.append((str(key), (inner, item) if inner in _SCALARS else _frozen(item)))

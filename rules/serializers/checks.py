@@ -10,6 +10,7 @@ from rules.engine import (
     CheckResult,
     Outcome,
     RuleResult,
+    RuleSpec,
     Severity,
 )
 from rules.serializers.asked import (
@@ -91,7 +92,7 @@ def _common_check(data: Any) -> dict[str, Any] | None:
         or type(fail_fast) is not bool
     ):
         return None
-    specs = []
+    specs: list[RuleSpec] = []
     for item in items:
         spec = plain_item(item) if type(item) is dict else plain_rule(item)
         if spec is None:
