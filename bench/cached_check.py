@@ -1,7 +1,7 @@
 """Time a check whose provider the cache answers against the check without it, in process.
 
-Run ``.venv/bin/python bench/cached_check.py`` (``--profile`` for cProfile's
-split). The in-process counterpart of part 1 of ``bench/providers.py``: it
+Run ``.venv/bin/python bench/cached_check.py`` (``--profile "one rule"`` for
+cProfile's split). The in-process counterpart of part 1 of ``bench/providers.py``: it
 prepares a site as ``bench/layers.py`` does (production settings, ``DEBUG``
 off, ``LOG_LEVEL=INFO``, the JSON log lines written to ``/dev/null``, the
 decision log on, throttling off, the metrics counted in files as under
@@ -10,11 +10,13 @@ risk service on 127.0.0.1, warms the cache, and calls the WSGI application
 as a gunicorn worker does with the seeded orders in turn. Each round times
 ``--requests`` checks of each side in turn (the next round in the reverse
 order) in CPU time of this process: ``min_total_100`` alone (the baseline of
-issue 18), and with ``risk_score_at_most(score=70)`` besides, whose score
-the first-level cache answers. It prints each side's microseconds per check
-and their ratio within each round (one rule's CPU over the cached check's,
-the figure the target of 0.90 reads); with ``--profile``, the functions that
-take the most of the cached check's time under cProfile.
+issue 18); with ``risk_score_at_most(score=70)`` besides, whose score the
+first-level cache answers; and, to tell the provider path from the second
+rule, with ``total_at_most`` besides (a rule of the same shape reading the
+order). It prints each side's microseconds per check and the ratios within
+each round (one rule's CPU over the cached check's is the figure the target
+of 0.90 reads); with ``--profile SIDE``, the functions whose time under
+cProfile differs most between the cached check and SIDE.
 """
 
 from __future__ import annotations
@@ -111,12 +113,12 @@ def profile(application: Callable[..., Iterable[bytes]], count: int, against: st
     """Return the functions whose time differs most between the sides under cProfile.
 
     By own and by cumulative time, in microseconds per check: what the cached
-    check spends that one rule alone does not.
+    check spends that the side *against* does not, and each side's calls.
     """
     sides = {name: profiled(application, rules, count) for name, rules in SIDES.items()}
-    base, cached = sides[against], sides[os.environ.get("BENCH_SIDE", "cached")]
+    base, cached = sides[against], sides["cached"]
     rows = []
-    for column, title in ((2, "own"), (3, "cumulative"), (1, "calls")):
+    for column, title in ((2, "own"), (3, "cumulative")):
         differences = []
         for function in set(base) | set(cached):
             ours = cached.get(function, (0, 0, 0.0, 0.0))
@@ -132,6 +134,10 @@ def profile(application: Callable[..., Iterable[bytes]], count: int, against: st
         for name, stats in sides.items()
     }
     rows.append("profiled us/check: " + ", ".join(f"{n} {us:.0f}" for n, us in total.items()))
+    per_check = {
+        name: sum(entry[1] for entry in stats.values()) / count for name, stats in sides.items()
+    }
+    rows.append("calls/check: " + ", ".join(f"{n} {c:.0f}" for n, c in per_check.items()))
     return "\n".join(rows) + "\n"
 
 
