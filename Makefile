@@ -12,7 +12,7 @@ LOCAL_ENV := SECURE_SSL_REDIRECT=False SEED_DEMO_ORDERS=1
 # mkdocs-material's notice about its end of life, printed on every build, stays out of the output.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1
 
-.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-decision-log bench-hostile bench-providers chromium promtool redis nginx haproxy clean
+.PHONY: run risk-service test test-fast test-postgres test-scale lint docs install install-dev superuser bench bench-bulk bench-layers bench-lines bench-partitions bench-decision-log bench-hostile bench-providers bench-cached-check chromium promtool redis nginx haproxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -144,6 +144,9 @@ bench-decision-log: install-dev
 # at 50 ms, one that hangs, and checks without providers against the commit before them.
 bench-providers: install-dev redis
 	$(BIN)/python bench/providers.py
+
+bench-cached-check: install-dev
+	$(BIN)/python bench/cached_check.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .site

@@ -126,10 +126,14 @@ class Supplied:
 
     def as_json(self, facts: Mapping[str, Fact]) -> dict[str, Any]:
         """Return the record as JSON, each value written as its fact (in *facts*) writes it."""
+        values: dict[str, Any] | None = None
+        if self.values is not None:
+            # ``Fact.to_json`` inlined, in a loop: every check a provider answered keeps this.
+            values = {}
+            for path, value in self.values.items():
+                values[path] = None if value is None else facts[path].json(value)
         return {
-            "values": None
-            if self.values is None
-            else {path: facts[path].to_json(value) for path, value in self.values.items()},
+            "values": values,
             "latency_ms": round(self.latency_ms, 3),
             "cache_hit": self.cache_hit,
             "error": self.error,

@@ -62,6 +62,7 @@ from rules.engine import (
     Threshold,
     ThresholdRule,
 )
+from rules.engine.base import Judgement
 from rules.providers import RISK_SCORE
 
 MAX_COUNT = 2**31 - 1
@@ -865,7 +866,17 @@ class RiskScoreAtMostRule(BaseRule):
 
     def explain(self, order: OrderFacts, passed: bool) -> Reason:
         """Say the score the service gave and the highest allowed."""
-        observed, required = RISK_SCORE.require(order), self.params["score"]
+        return self._reason(RISK_SCORE.require(order), passed)
+
+    def judge(self, order: OrderFacts) -> Judgement:
+        """Evaluate and explain in one call, reading the score once."""
+        observed = RISK_SCORE.require(order)
+        passed = bool(observed <= self.params["score"])
+        return (passed, *self._reason(observed, passed))
+
+    def _reason(self, observed: int, passed: bool) -> Reason:
+        """Say the score *observed* and the highest allowed."""
+        required = self.params["score"]
         facts: dict[str, Any] = {"observed": observed, "required": required}
         if passed:
             return f"Risk score {observed} is at most {required}.", facts

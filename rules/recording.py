@@ -135,7 +135,7 @@ def results_as_recorded(result: CheckResult, heads: list[dict[str, Any]]) -> lis
         {
             **head,
             "outcome": rule_result.outcome,
-            "severity": rule_result.severity,
+            "severity": rule_result.bound.severity,  # not the property: a call per rule
             "message": rule_result.message,
             "facts": dict(rule_result.facts),
         }

@@ -241,7 +241,9 @@ def providers_supply(
     needs a provider is left out: those rules will be skipped. The time
     waited goes on the request's access line.
     """
-    asking = [order for order in orders if not (fail_fast and check.fails_before_providers(order))]
+    asking = orders
+    if fail_fast:
+        asking = [order for order in orders if not check.fails_before_providers(order)]
     if not asking:
         return
     started = time.perf_counter()
@@ -257,7 +259,8 @@ def _count(result: CheckResult, ruleset: RuleSetRef | None) -> None:
     count_check(
         source="rules" if ruleset is None else "ruleset",
         passed=result.passed,
-        rule_outcomes=((rule.name, rule.outcome) for rule in result.results),
+        # The bound rule's name, not the result's property: a call per rule.
+        rule_outcomes=[(rule.bound.rule.name, rule.outcome) for rule in result.results],
     )
 
 

@@ -261,12 +261,24 @@ def _frozen(value: Any) -> Any:
     ``1``, ``True`` and ``"1"`` are different keys; raises ``TypeError`` for a
     value that cannot be one.
     """
-    if isinstance(value, Mapping):
-        return ("map", tuple(sorted((str(key), _frozen(item)) for key, item in value.items())))
+    kind = type(value)
+    # JSON's own types first, without ``isinstance`` of an abstract class (a Python call).
+    if kind in _SCALARS:
+        return (kind, value)
+    if kind is dict or isinstance(value, Mapping):
+        items: list[tuple[str, Any]] = []
+        for key, item in value.items():
+            inner = type(item)
+            items.append((str(key), (inner, item) if inner in _SCALARS else _frozen(item)))
+        return ("map", tuple(sorted(items)))
     if isinstance(value, list | tuple):
         return ("list", tuple(_frozen(item) for item in value))
     hash(value)
-    return (type(value), value)
+    return (kind, value)
+
+
+# The types of JSON's scalars, each its own key as it is (``_frozen``).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache

@@ -215,9 +215,19 @@ def _judge(rule: Rule) -> Callable[[OrderFacts], Judgement]:
     A code rule answers ``judge`` itself; any other (a stored condition
     rule) is evaluated, then explained.
     """
-    if isinstance(rule, BaseRule):
+    if _is_code_rule(type(rule)):
         return rule.judge
     return functools.partial(judgement, rule)
+
+
+@functools.cache
+def _is_code_rule(kind: type) -> bool:
+    """Return whether *kind* is a code rule's class: asked once per class.
+
+    ``isinstance`` of ``BaseRule``, an abstract class, is a Python call to its
+    metaclass; a check asks it of every rule it resolves.
+    """
+    return issubclass(kind, BaseRule)
 
 
 def _log_missing(rule: Rule, order: OrderFacts, exc: MissingFactError) -> str:
@@ -410,7 +420,9 @@ class Resolver:
                 [errors[spec.key]] = exc.rules.values()
                 continue
             severity = spec.severity or rule.severity
-            bound.append(BoundRule(spec.key, rule, severity, severity is Severity.ERROR))
+            # ``spec.key`` spelled out: a property is a call, for every rule of every check.
+            key = spec.alias or spec.name
+            bound.append(BoundRule(key, rule, severity, severity is Severity.ERROR))
         if errors:
             raise InvalidRuleParamsError(errors)
         return Resolution(RuleCheck(bound), reference)

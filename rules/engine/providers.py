@@ -136,7 +136,11 @@ class Provider(metaclass=ProviderMeta):
     @classmethod
     def inputs(cls, order: OrderFacts) -> dict[str, Any]:
         """Return what is sent for *order*: each fact it reads as JSON, by path (null: absent)."""
-        return {fact.path: fact.to_json(fact.read(order)) for fact in cls.reads}
+        # ``Fact.to_json`` inlined: a cached check makes these for every provider it needs.
+        return {
+            fact.path: None if (value := fact.read(order)) is None else fact.json(value)
+            for fact in cls.reads
+        }
 
     @classmethod
     def parse(cls, answer: Any) -> dict[str, Any]:
@@ -194,6 +198,17 @@ PROVIDERS: dict[str, type[Provider]] = {}
 
 
 def providers_for(needs: Iterable[str]) -> tuple[type[Provider], ...]:
-    """Return the providers that supply the fact paths in *needs*, by name."""
-    names = sorted({PROVIDED_FACTS[path].provider for path in needs if path in PROVIDED_FACTS})
-    return tuple(PROVIDERS[name] for name in names if name is not None)
+    """Return the providers that supply the fact paths in *needs*, by name.
+
+    Loops, not comprehensions: each is a call of its own on Python 3.11, and
+    every check whose rules need a provider asks this.
+    """
+    names: set[str] = set()
+    for path in needs:
+        fact = PROVIDED_FACTS.get(path)
+        if fact is not None and fact.provider is not None:
+            names.add(fact.provider)
+    providers: list[type[Provider]] = []
+    for name in sorted(names):
+        providers.append(PROVIDERS[name])
+    return tuple(providers)

@@ -10,6 +10,7 @@ from rules.engine import (
     CheckResult,
     Outcome,
     RuleResult,
+    RuleSpec,
     Severity,
 )
 from rules.serializers.asked import (
@@ -18,6 +19,7 @@ from rules.serializers.asked import (
     RuleSourceSerializer,
     UniqueListField,
     exactly_one,
+    plain_item,
     plain_rule,
 )
 from rules.serializers.rulesets import RuleSetRefSerializer
@@ -57,11 +59,11 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """Return each field's value; a common body's without the fields' machinery.
 
-        Nearly every check sends a stored order's id and plain rule names
-        (and ``fail_fast`` at most): their values are what the fields make
-        of them, taken in a tenth of the time (a test holds the two to each
-        other). Any other body goes through every field. ``validate`` checks
-        both alike.
+        Nearly every check sends a stored order's id and rules that are plain
+        names or objects of a plain name and params (and ``fail_fast`` at
+        most): their values are what the fields make of them, taken in a
+        tenth of the time (a test holds the two to each other). Any other
+        body goes through every field. ``validate`` checks both alike.
         """
         common = _common_check(data)
         return super().to_internal_value(data) if common is None else common
@@ -72,7 +74,7 @@ class RuleCheckRequestSerializer(RuleSourceSerializer):
         return super().validate(attrs)
 
 
-# What a common check body may hold: a stored order's id, rule names, fail_fast.
+# What a common check body may hold: a stored order's id, plain rules, fail_fast.
 _COMMON_CHECK_KEYS = frozenset({"order_id", "rules", "fail_fast"})
 
 
@@ -80,19 +82,22 @@ def _common_check(data: Any) -> dict[str, Any] | None:
     """Return the fields' values of a common check body, or ``None`` for any other body."""
     if type(data) is not dict or not data.keys() <= _COMMON_CHECK_KEYS:
         return None
-    order_id, names = data.get("order_id"), data.get("rules")
+    order_id, items = data.get("order_id"), data.get("rules")
     fail_fast = data.get("fail_fast", False)
     if (
         type(order_id) is not int
         or not 1 <= order_id <= MAX_ORDER_ID
-        or type(names) is not list
-        or not 1 <= len(names) <= MAX_RULES_PER_CHECK
+        or type(items) is not list
+        or not 1 <= len(items) <= MAX_RULES_PER_CHECK
         or type(fail_fast) is not bool
     ):
         return None
-    specs = [plain_rule(name) for name in names]
-    if None in specs:
-        return None
+    specs: list[RuleSpec] = []
+    for item in items:
+        spec = plain_item(item) if type(item) is dict else plain_rule(item)
+        if spec is None:
+            return None
+        specs.append(spec)
     return {"fail_fast": fail_fast, "order_id": order_id, "rules": specs}
 
 
@@ -234,13 +239,19 @@ class RuleBatchCheckResponseSerializer(serializers.Serializer):
 
 
 def _result_data(result: RuleResult) -> dict[str, Any]:
-    """Return one rule's result as the API shows it."""
+    """Return one rule's result as the API shows it.
+
+    Read from the bound rule, not through the result's properties, and each
+    enum's value as ``str`` gives it (a ``StrEnum``'s): every rule of every
+    check is shown here, and each property or ``.value`` is a Python call.
+    """
+    bound = result.bound
     data = {
-        "rule": result.key,
-        "name": result.name,
-        "params": result.params,
-        "outcome": result.outcome.value,
-        "severity": result.severity.value,
+        "rule": bound.key,
+        "name": bound.rule.name,
+        "params": bound.rule.shown_params,
+        "outcome": str(result.outcome),
+        "severity": str(bound.severity),
         "message": result.message,
         **result.facts,
     }

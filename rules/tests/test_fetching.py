@@ -81,6 +81,14 @@ class CachedTestProvider(SlowTestProvider):
     cache_ttl = 60
 
 
+class CachedTooTestProvider(SlowTestProvider):
+    """Cached as ``fetch_cached`` is, reading the same facts: the same inputs, the same JSON."""
+
+    name = "fetch_cached_too"
+    provides = (score("fetch_cached_too"),)
+    cache_ttl = 60
+
+
 class FallbackTestProvider(SlowTestProvider):
     name = "fetch_fallback"
     provides = (score("fetch_fallback"),)
@@ -103,6 +111,7 @@ for _provider in (
     ThirdTestProvider,
     QuickTestProvider,
     CachedTestProvider,
+    CachedTooTestProvider,
     FallbackTestProvider,
     FreshTestProvider,
 ):
@@ -501,6 +510,53 @@ def test_a_second_check_in_the_process_reads_its_answer_from_memory_not_the_shar
         "rule_engine_provider_calls_total", provider="fetch_cached", result="cache_hit"
     ) == (hits + 1)
     assert len(service.received) == 1
+
+
+@pytest.mark.usefixtures("failing_cache")
+def test_two_providers_sent_the_same_inputs_each_get_their_own_answer_from_memory(service):
+    first = one([CachedTestProvider, CachedTooTestProvider])
+    second = one([CachedTestProvider, CachedTooTestProvider])
+
+    assert {name: (record.values, record.cache_hit) for name, record in second.items()} == {
+        "fetch_cached": ({"fetch_cached.score": 85}, True),
+        "fetch_cached_too": ({"fetch_cached_too.score": 85}, True),
+    }
+    assert [record.cache_hit for record in first.values()] == [False, False]
+    # Both were sent the same JSON: only the provider tells their answers apart.
+    assert [received.body for received in service.received] == [
+        {"customer.id": "C-1", "total": "250.00"}
+    ] * 2
+
+
+@pytest.mark.usefixtures("failing_cache")
+def test_orders_with_other_inputs_each_get_their_own_answer_from_memory(service):
+    orders = [order("C-1"), order("C-2"), order("C-1", total="250.0")]
+    supply([CachedTestProvider], orders, deadline=5.0)
+
+    again = supply([CachedTestProvider], orders, deadline=5.0)
+
+    assert [(row["fetch_cached"].values, row["fetch_cached"].cache_hit) for row in again] == [
+        ({"fetch_cached.score": 85}, True),
+        ({"fetch_cached.score": 20}, True),
+        ({"fetch_cached.score": 85}, True),
+    ]
+    # 250.0 and 250.00 are equal amounts, but not the same inputs: each was asked once.
+    assert sorted(received.body["total"] for received in service.received) == [
+        "250.0",
+        "250.00",
+        "250.00",
+    ]
+
+
+@pytest.mark.usefixtures("failing_cache")
+def test_a_new_version_of_a_provider_is_not_answered_from_memory(service, monkeypatch):
+    one([CachedTestProvider])
+    monkeypatch.setattr(CachedTestProvider, "version", "2")
+
+    answered = one([CachedTestProvider])["fetch_cached"]
+
+    assert (answered.values, answered.cache_hit) == ({"fetch_cached.score": 85}, False)
+    assert len(service.received) == 2
 
 
 @pytest.mark.usefixtures("failing_cache")

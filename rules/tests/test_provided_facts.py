@@ -11,7 +11,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.facts import OrderFacts, Supplied, from_snapshot, provided_facts, snapshot
+from orders.facts import (
+    OrderFacts,
+    ProviderUnavailableError,
+    Supplied,
+    from_snapshot,
+    provided_facts,
+    snapshot,
+)
 from orders.tests.factories import OrderFactory
 from rules.conditions import UnknownFactError, compile_condition
 from rules.engine import Outcome, RuleSpec
@@ -52,6 +59,28 @@ def test_a_rule_reading_a_provided_fact_sees_what_the_provider_answered():
     assert (above.outcome, above.message) == (Outcome.FAILED, "Risk score 85 is above 70.")
     assert above.facts == {"observed": 85, "required": 70, "excess": 15}
     assert (at.outcome, at.message) == (Outcome.PASSED, "Risk score 70 is at most 70.")
+
+
+@pytest.mark.parametrize("score", [0, 69, 70, 71, 100])
+def test_the_risk_rule_judges_as_it_evaluates_and_explains(score):
+    rule = resolver.resolve([RISK_70]).check.rules[0].rule
+    order = _order(risk=_scored(score))
+
+    passed = rule.evaluate(order)
+
+    assert rule.judge(order) == (passed, *rule.explain(order, passed))
+
+
+def test_the_risk_rule_judging_an_order_without_a_score_raises_as_evaluating_does():
+    rule = resolver.resolve([RISK_70]).check.rules[0].rule
+    order = _order(risk=Supplied("risk", None, 300.0, error="timeout"))
+
+    with pytest.raises(ProviderUnavailableError) as evaluated:
+        rule.evaluate(order)
+    with pytest.raises(ProviderUnavailableError) as judged:
+        rule.judge(order)
+
+    assert str(judged.value) == str(evaluated.value)
 
 
 def test_a_provider_that_gave_nothing_makes_the_rules_that_need_it_err_saying_why():

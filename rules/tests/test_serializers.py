@@ -66,12 +66,23 @@ def test_a_plain_rule_object_is_read_exactly_as_its_serializer_reads_it(item):
 
 
 # Values around what a common check body holds: ids at their limits, bools,
-# numbers and strings that look like ids, lists of names and of other things.
+# numbers and strings that look like ids, lists of names, of rule objects and
+# of other things.
 ORDER_IDS = st.integers(min_value=1, max_value=MAX_ORDER_ID) | st.sampled_from(
     [0, MAX_ORDER_ID + 1, -1, True, 1.0, "1"]
 )
-NAME_LISTS = st.lists(st.text(max_size=5) | NAMES, min_size=1, max_size=4) | st.sampled_from(
-    [[], ["a"] * MAX_RULES_PER_CHECK, ["a"] * (MAX_RULES_PER_CHECK + 1), ["a", 1], ["a", None]]
+NAME_LISTS = st.lists(
+    st.text(max_size=5) | NAMES | ITEMS, min_size=1, max_size=4
+) | st.sampled_from(
+    [
+        [],
+        ["a"] * MAX_RULES_PER_CHECK,
+        ["a"] * (MAX_RULES_PER_CHECK + 1),
+        ["a", 1],
+        ["a", None],
+        ["a", {"name": "a"}],
+        [{"name": "a", "params": {"x": 1}}, {"name": "b", "params": []}],
+    ]
 )
 OTHERS = st.none() | st.integers() | st.text(max_size=3) | st.just(("a",))
 CHECK_BODIES = st.fixed_dictionaries(
@@ -100,4 +111,17 @@ def test_the_usual_check_body_is_a_common_one():
         "fail_fast": True,
         "order_id": 17,
         "rules": [RuleSpec("min_total_100"), RuleSpec("min_items_2")],
+    }
+
+
+def test_a_check_body_of_rule_objects_with_params_is_a_common_one():
+    body = {
+        "order_id": 17,
+        "rules": ["min_total_100", {"name": "risk_score_at_most", "params": {"score": 70}}],
+    }
+
+    assert _common_check(body) == {
+        "fail_fast": False,
+        "order_id": 17,
+        "rules": [RuleSpec("min_total_100"), RuleSpec("risk_score_at_most", {"score": 70})],
     }
