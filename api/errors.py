@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from rest_framework import exceptions, serializers
+from rest_framework.settings import api_settings
 
 from api import metrics
 
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Driver error codes that say the database itself is unusable, whatever the
 # query: SQLite's "file is not a database" and "database disk image is
@@ -86,6 +91,21 @@ class ErrorSerializer(serializers.Serializer):
             "`unknown` and `available` rule names."
         )
     )
+
+
+def call_write_service(service: Callable[..., T], **kwargs: Any) -> T:
+    """Call a write *service*, answering its Django ``ValidationError`` with a 400 by field.
+
+    Errors of no field go under DRF's key (``non_field_errors``), as a
+    serializer's own do.
+    """
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as exc:
+        detail = serializers.as_serializer_error(exc)
+        if NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        raise exceptions.ValidationError(detail) from exc
 
 
 def error_body(status: int, code: str, detail: Any, title: str | None = None) -> dict[str, Any]:

@@ -175,6 +175,18 @@ def page_size_parameter(pagination: type[StrictCursorPagination]) -> openapi.Par
     )
 
 
+def path_name_parameter(description: str) -> openapi.Parameter:
+    """Return the path parameter ``name`` as Django's ``slug`` converter reads it."""
+    return openapi.Parameter(
+        "name",
+        openapi.IN_PATH,
+        description=description,
+        type=openapi.TYPE_STRING,
+        pattern=r"^[-a-zA-Z0-9_]+$",
+        required=True,
+    )
+
+
 def path_id_parameter(name: str, description: str) -> openapi.Parameter:
     """Return the path parameter *name* as Django's ``int`` converter reads it: 0 or more.
 

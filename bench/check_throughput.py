@@ -68,7 +68,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,7 +232,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--databases",
-        type=_databases,
+        type=comma_list(DATABASES),
         default=list(DATABASES),
         help="comma list of sqlite, postgresql (default both; PostgreSQL runs on the "
         "DATABASE_URL given, or on a throw-away cluster of scripts/with-postgres.sh)",
@@ -246,13 +246,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _databases(text: str) -> list[str]:
-    """Return the databases named in the comma list *text*, each one we can run."""
-    names = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = sorted(set(names) - set(DATABASES))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"choose among {', '.join(DATABASES)}, not {text!r}")
-    return names
+def comma_list(allowed: Sequence[str]) -> Callable[[str], list[str]]:
+    """Return an ``argparse`` type: a comma list of names, at least one, each in *allowed*."""
+
+    def names_in(text: str) -> list[str]:
+        """Return the names of the comma list *text*; refuse one not in *allowed*."""
+        names = [item.strip() for item in text.split(",") if item.strip()]
+        if not names or not set(names) <= set(allowed):
+            raise argparse.ArgumentTypeError(f"choose among {', '.join(allowed)}, not {text!r}")
+        return names
+
+    return names_in
 
 
 def ensure_wrk() -> str:

@@ -75,6 +75,7 @@ from bench.check_throughput import (
     THROTTLING_OFF,
     Measurement,
     check_endpoint,
+    comma_list,
     ensure_wrk,
     round_order,
     run_wrk,
@@ -162,7 +163,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--parts",
-        type=_parts,
+        type=comma_list(PARTS),
         default=list(PARTS),
         help=f"comma list of {', '.join(PARTS)} (default all)",
     )
@@ -172,15 +173,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"part 4: a checkout of {BEFORE_COMMIT} to use (default: one made for the run)",
     )
     return parser.parse_args(argv)
-
-
-def _parts(text: str) -> list[str]:
-    """Return the parts named in the comma list *text*, each one this script has."""
-    names = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = sorted(set(names) - set(PARTS))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"choose among {', '.join(PARTS)}, not {text!r}")
-    return names
 
 
 def percentile(values: Sequence[float], share: int) -> float:

@@ -5,8 +5,6 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
@@ -14,15 +12,13 @@ from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_yasg import openapi
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
-from rest_framework.settings import api_settings
 
 from api.authentication import UserTokenAuthentication
+from api.errors import call_write_service
 from api.schema import operation, page_size_parameter
 from orders.facts import catalogue
 from orders.filters import OrderFilter, filter_schemas
@@ -121,7 +117,7 @@ class OrderListView(OrderAPIView):
         """Create an order, with its lines and customer."""
         serializer = OrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = _write(order_create, **serializer.validated_data)
+        order = call_write_service(order_create, **serializer.validated_data)
         logger.info("order created", extra={"order_id": order.pk, "user_id": request.user.pk})
         location = reverse("orders:order-detail", args=[order.pk])
         return Response(
@@ -197,20 +193,9 @@ class OrderDetailView(OrderAPIView):
             order = self.get_object()
             serializer = serializer_class(data=request.data)
             serializer.is_valid(raise_exception=True)
-            order = _write(service, order=order, **serializer.validated_data)
+            order = call_write_service(service, order=order, **serializer.validated_data)
         logger.info("order updated", extra={"order_id": order.pk, "user_id": request.user.pk})
         return Response(OrderSerializer(order).data)
-
-
-def _write(service: Callable[..., Order], **kwargs: Any) -> Order:
-    """Call a write *service*, answering its ``ValidationError`` with a 400."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        detail = as_serializer_error(exc)
-        if NON_FIELD_ERRORS in detail:
-            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
-        raise ValidationError(detail) from exc
 
 
 class FactListView(GenericAPIView):

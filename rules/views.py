@@ -6,12 +6,10 @@ with the response serializer that documents the answer.
 """
 
 import logging
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
@@ -19,20 +17,20 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_yasg import openapi
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer, as_serializer_error
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from api.auth import caller_may, caller_name, is_anonymous
 from api.authentication import ApiKeyAuthentication, UserTokenAuthentication
+from api.errors import call_write_service
 from api.models import Scope
 from api.negotiation import JSONOnlyNegotiation
 from api.request_ids import current_request_id
-from api.schema import operation, page_size_parameter, path_id_parameter
+from api.schema import operation, page_size_parameter, path_id_parameter, path_name_parameter
 from decisions.models import Decision
 from decisions.selectors import decision_get
 from decisions.views import DECISION_ID, VIEW_DECISION
@@ -79,28 +77,14 @@ from rules.services import (
 logger = logging.getLogger(__name__)
 
 # The path's parameters as its URL converters read them (`slug`, `int`).
-RULESET_NAME = openapi.Parameter(
-    "name",
-    openapi.IN_PATH,
-    description="The rule set's name.",
-    type=openapi.TYPE_STRING,
-    pattern=r"^[-a-zA-Z0-9_]+$",
-    required=True,
-)
+RULESET_NAME = path_name_parameter("The rule set's name.")
 VERSION_NUMBER = path_id_parameter("number", "The version's number.")
 # What a session needs to read stored orders, and rule sets (inactive ones too).
 VIEW_ORDER = "orders.view_order"
 VIEW_RULESET = "rules.view_ruleset"
 VIEW_CONDITIONRULE = "rules.view_conditionrule"
 CHANGE_CONDITIONRULE = "rules.change_conditionrule"
-CONDITION_RULE_NAME = openapi.Parameter(
-    "name",
-    openapi.IN_PATH,
-    description="The condition rule's name.",
-    type=openapi.TYPE_STRING,
-    pattern=r"^[-a-zA-Z0-9_]+$",
-    required=True,
-)
+CONDITION_RULE_NAME = path_name_parameter("The condition rule's name.")
 READ_DESCRIPTION = (
     "Needs an API key with the `analyze` scope, or a user allowed to view (or change) "
     "condition rules: `Authorization: Token <key>`, or an admin session of staff."
@@ -196,7 +180,7 @@ class ConditionRuleListView(ConditionRuleAPIView):
         """Create a condition rule."""
         serializer = ConditionRuleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rule = _write(condition_rule_create, **serializer.validated_data)
+        rule = call_write_service(condition_rule_create, **serializer.validated_data)
         logger.info("condition rule saved", extra={"rule": rule.name, "user_id": request.user.pk})
         location = reverse("rules:condition-rule-detail", args=[rule.name])
         return Response(
@@ -254,7 +238,7 @@ class ConditionRuleDetailView(ConditionRuleAPIView):
             rule = self.get_object()
             serializer = ConditionRuleChangeSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            _write(condition_rule_replace, rule=rule, **serializer.validated_data)
+            call_write_service(condition_rule_replace, rule=rule, **serializer.validated_data)
         logger.info("condition rule saved", extra={"rule": rule.name, "user_id": request.user.pk})
         return Response(ConditionRuleSerializer(rule).data)
 
@@ -687,14 +671,6 @@ def _rules_asked(data: dict[str, Any]) -> RulesAsked:
 def _visible_sets(request: Request) -> QuerySet[RuleSet]:
     """Return the rule sets the caller may see: active ones, or all for analysts."""
     return RuleSet.objects.all() if _may_see_inactive_sets(request) else RuleSet.objects.active()
-
-
-def _write(service: Callable[..., ConditionRule], **kwargs: Any) -> ConditionRule:
-    """Call a write *service*, answering its ``ValidationError`` with a 400 by field."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(as_serializer_error(exc)) from exc
 
 
 def _validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
