@@ -34,7 +34,8 @@ INSERT INTO decisions_decision (
     decided_at, caller, request_id, order_id, snapshot,
     ruleset, ruleset_version, rules, fail_fast, results, outcomes, passed
 )
-SELECT date_trunc('day', now(), 'UTC') - g * interval '3 seconds', 'anonymous', '', g %% %(orders)s + 1,
+SELECT date_trunc('day', now(), 'UTC') - g * interval '3 seconds',
+       'anonymous', '', g %% %(orders)s + 1,
        jsonb_build_object('total', '10.00', 'items_count', 1),
        '', NULL, '[]'::jsonb, false, '[]'::jsonb,
        jsonb_build_object('min_total_100', CASE WHEN g %% 3 <> 0 THEN 'passed' ELSE 'failed' END),
