@@ -37,6 +37,7 @@ from api import metrics
 from api.auth import client_address, view_scope
 from api.errors import discard_connections
 from api.models import VerifiedKey
+from api.sqlite_writes import write_turn
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -136,7 +137,8 @@ class CountingDatabaseCache(DatabaseCache):
         # The value was written by this cache (Django's format): not outside data.
         value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301  # nosec B301
         pickled = pickle.dumps(value, self.pickle_protocol)
-        cursor.execute(write, [base64.b64encode(pickled).decode("latin1"), key, stored])
+        with write_turn(connection):
+            cursor.execute(write, [base64.b64encode(pickled).decode("latin1"), key, stored])
         return value, bool(cursor.rowcount)
 
     def _cull(self, db: str, cursor: CursorWrapper, now: datetime, num: int) -> None:

@@ -14,6 +14,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from api.sqlite_writes import write_turn
 from decisions.models import Decision
 from decisions.partitions import partition_drop, partitions_list
 
@@ -261,7 +262,8 @@ def _insert_values(
         params.extend(adapted)
         params.extend(row)
     insert, values, returning = _statement(connection)
-    with connection.cursor() as cursor:
+    # On SQLite the statement waits its turn among the workers (api.sqlite_writes).
+    with write_turn(connection), connection.cursor() as cursor:
         cursor.execute(f"{insert} VALUES {', '.join([values] * len(rows))} {returning}", params)
         # One statement numbers its rows in order, but RETURNING may list them in any.
         return sorted(row_id for (row_id,) in cursor.fetchall())
