@@ -3,8 +3,6 @@
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import pytest
 
 from api.sqlite_writes import write_turn
+from api.tests.turns import turn_held
 
 WAIT = 0.3
 
@@ -24,18 +23,6 @@ def database(path: Path, *, vendor: str = "sqlite", atomic: bool = False) -> Any
         is_in_memory_db=lambda: str(path) == ":memory:",
         settings_dict={"NAME": str(path)},
     )
-
-
-@contextmanager
-def turn_held(path: Path) -> Iterator[None]:
-    """Hold the write turn of the database file *path* as another worker would."""
-    other = os.open(f"{path}-writes.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(other, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(other, fcntl.LOCK_UN)
-        os.close(other)
 
 
 def write_in_thread(connection: Any) -> threading.Event:

@@ -1,13 +1,12 @@
 """A served check writes its decision to the SQLite file in its turn among the writers."""
 
-import fcntl
-import os
 import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from api.tests.turns import turn_held
 from config.tests.servers import Reply, http_request
 
 pytestmark = pytest.mark.server
@@ -19,16 +18,11 @@ def test_a_check_waits_for_the_write_turn_and_is_then_on_the_record(
     gunicorn_site: tuple[Path, dict[str, str]], gunicorn_server: str
 ) -> None:
     site, _ = gunicorn_site
-    other = os.open(site / "db.sqlite3-writes.lock", os.O_RDWR | os.O_CREAT, 0o600)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        fcntl.flock(other, fcntl.LOCK_EX)
-        try:
+        with turn_held(site / "db.sqlite3"):
             answer = pool.submit(http_request, f"{gunicorn_server}/rules/check/", CHECK_BODY, 10)
             # Another writer holds the turn: the check is made but not yet written.
             assert not _done_within(answer, 1.0)
-        finally:
-            fcntl.flock(other, fcntl.LOCK_UN)
-            os.close(other)
         reply = answer.result(timeout=10)
 
     assert reply.status == 200, reply.body
